@@ -1,0 +1,1 @@
+"""Files the app shows and ships: icon, style sheet, sample images (found via importlib.resources)."""
