@@ -1,0 +1,35 @@
+"""Model registry: architectures by name, so a checkpoint can say what to rebuild.
+
+A checkpoint stores ``{"arch": name, "args": {...}}`` per model; :func:`build` turns that back
+into a module *before* any weight is read, and refuses names it does not know.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from torch import nn
+
+# name -> "module:Class" (imported lazily so a GAN user never imports the U-Net, and vice versa)
+ARCHS: dict[str, str] = {
+    "dcgan_g": "genstudio.models.dcgan:DCGANGenerator",
+    "dcgan_d": "genstudio.models.dcgan:DCGANDiscriminator",
+    "mlp_g": "genstudio.models.mlp:MLPGenerator",
+    "mlp_d": "genstudio.models.mlp:MLPDiscriminator",
+    "unet": "genstudio.models.unet:UNet",
+    "mlp_eps": "genstudio.models.eps_mlp:EpsMLP",
+}
+
+
+def build(arch: str, args: dict[str, Any]) -> nn.Module:
+    """Instantiate architecture ``arch`` with keyword ``args``; ValueError for unknown names/args."""
+    if arch not in ARCHS:
+        raise ValueError(f"unknown architecture {arch!r} (known: {', '.join(sorted(ARCHS))})")
+    module_name, cls_name = ARCHS[arch].split(":")
+    cls = getattr(importlib.import_module(module_name), cls_name)
+    try:
+        return cls(**args)
+    except TypeError as exc:  # wrong or missing argument names from a foreign file
+        raise ValueError(f"architecture {arch!r} cannot be built with {args}: {exc}") from None
+

@@ -1,0 +1,229 @@
+"""The ``genstudio`` command: no verb opens the app; ``train``, ``sample`` and ``info`` work headless.
+
+Every failure the user can cause (bad arguments, unknown data set, unreadable file) ends with one
+line ``genstudio: error: …`` on stderr and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from genstudio.config import DEVICES, RunConfig
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] == "app":  # `genstudio` or `genstudio app [CHECKPOINT|RUN_DIR]`
+        return _open_app(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("\ngenstudio: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one clear line for anything the user can cause
+        from genstudio.checkpoint import CheckpointError
+        from genstudio.config import ConfigError
+        from genstudio.data import DataError
+        from genstudio.training import RunError
+
+        if isinstance(exc, (CheckpointError, ConfigError, DataError, RunError, ValueError, OSError)):
+            print(f"genstudio: error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        raise
+
+
+def _open_app(argv: list[str]) -> int:
+    try:
+        from genstudio.gui.app import run_app
+    except ImportError as exc:
+        print(f"genstudio: error: the desktop app needs PySide6 and pyqtgraph ({exc})", file=sys.stderr)
+        return EXIT_FAILED
+    return run_app(argv)
+
+
+# ---------------------------------------------------------------------------- parser
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seed must be a whole number, not {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError("seed must lie in [0, 2**63)")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, not {text}")
+    return value
+
+
+def _eta(text: str) -> float:
+    value = float(text) if _is_float(text) else math.nan
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"eta must lie in [0, 1], not {text}")
+    return value
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="genstudio", description="Train and explore GANs and diffusion models. "
+                                "Run with no arguments to open the app.")
+    sub = p.add_subparsers(dest="verb", required=True)
+    a = sub.add_parser("app", help="open the desktop app (the default), optionally on a checkpoint or run folder")
+    a.add_argument("path", nargs="?", help="a .safetensors checkpoint or a run directory")
+
+    t = sub.add_parser("train", help="train a GAN or a diffusion model headless")
+    t.add_argument("kind", choices=("gan", "diffusion"))
+    t.add_argument("--data", required=True, help="ring8, grid25, spiral, moons, digits, shapes, faces or folder:PATH")
+    t.add_argument("--steps", type=_positive_int, required=True)
+    t.add_argument("--out", required=True, type=Path, help="run directory")
+    t.add_argument("--size", type=int, default=32, help="image size in px: 16, 32 or 64")
+    t.add_argument("--channels", type=int, default=0, help="1 or 3 (default: the data set's own)")
+    t.add_argument("--batch", type=_positive_int, default=64)
+    t.add_argument("--lr", type=_rate, default=None, help="learning rate (GAN 2e-4; diffusion 1e-3 on 2-D data, 2e-4 on images)")
+    t.add_argument("--arch", default="auto", help="auto, dcgan, mlp (GAN); auto, unet, mlp (diffusion)")
+    t.add_argument("--width", type=int, default=0, help="base width of the networks (0 = default)")
+    t.add_argument("--latent-dim", type=int, default=0, help="GAN latent size (0 = 100 for DCGAN, 2 for 2-D)")
+    t.add_argument("--timesteps", type=int, default=1000, help="diffusion T")
+    t.add_argument("--schedule", choices=("linear", "cosine"), default="linear")
+    t.add_argument("--ema", type=float, default=None, help="EMA decay of diffusion weights")
+    t.add_argument("--device", choices=DEVICES, default="auto")
+    t.add_argument("--seed", type=_seed, default=0)
+    t.add_argument("--log-every", type=_positive_int, default=None)
+    t.add_argument("--preview-every", type=_positive_int, default=None)
+    t.add_argument("--checkpoint-every", type=_positive_int, default=None)
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("sample", help="draw samples from a checkpoint")
+    s.add_argument("checkpoint", type=Path)
+    s.add_argument("--n", type=_positive_int, default=16)
+    s.add_argument("--out", required=True, type=Path, help="a folder (one PNG per sample), FILE.png (a grid) or FILE.npy")
+    s.add_argument("--seed", type=_seed, default=0)
+    s.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddpm", help="diffusion only")
+    s.add_argument("--steps", type=_positive_int, default=50, help="DDIM steps (diffusion only)")
+    s.add_argument("--eta", type=_eta, default=0.0, help="DDIM eta (diffusion only)")
+    s.add_argument("--trajectory", type=Path, default=None, help="save the recorded trajectory to FILE.npz")
+    s.add_argument("--device", choices=DEVICES, default="auto")
+    s.set_defaults(func=cmd_sample)
+
+    i = sub.add_parser("info", help="show what a checkpoint holds")
+    i.add_argument("checkpoint", type=Path)
+    i.set_defaults(func=cmd_info)
+    return p
+
+
+# ---------------------------------------------------------------------------- train
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    from genstudio.data import is_points
+
+    points = is_points(args.data)
+    lr = args.lr
+    if lr is None:
+        lr = 2e-4 if args.kind == "gan" else (1e-3 if points else 2e-4)
+    fields = dict(kind=args.kind, data=args.data, arch=args.arch, size=args.size, channels=args.channels,
+                  batch=args.batch, lr=lr, steps=args.steps, seed=args.seed, device=args.device,
+                  latent_dim=args.latent_dim, width=args.width, timesteps=args.timesteps,
+                  schedule=args.schedule)
+    if args.kind == "diffusion":
+        fields.update(beta1=0.9, beta2=0.999)
+    if args.ema is not None:
+        fields["ema_decay"] = args.ema
+    for name in ("log_every", "preview_every", "checkpoint_every"):
+        if getattr(args, name) is not None:
+            fields[name] = getattr(args, name)
+    return RunConfig(**fields).validate()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from genstudio.progress import ProgressBar
+    from genstudio.training import Finished, Progress, Saved, Started, train
+
+    config = config_from_args(args)
+    bar = ProgressBar(enabled=not args.quiet)
+    finished = None
+    for event in train(config, args.out, resume=args.resume):
+        if isinstance(event, Started):
+            bar.start(event.step, event.total, f"{config.kind} on {config.data} ({event.device})")
+        elif isinstance(event, Progress):
+            bar.update(event.step, event.rate, event.metrics)
+        elif isinstance(event, Saved):
+            bar.note_saved(event.path)
+        elif isinstance(event, Finished):
+            finished = event
+        else:
+            bar.tick(event.step)
+    bar.close()
+    assert finished is not None
+    if finished.reason in ("diverged", "out of memory"):
+        print(f"genstudio: error: {finished.message}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{finished.reason} at step {finished.step}; checkpoint: {finished.checkpoint}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- sample / info
+def cmd_sample(args: argparse.Namespace) -> int:
+    from genstudio.sampling_cli import sample_to_disk
+
+    return sample_to_disk(args)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import json
+
+    from genstudio.checkpoint import read_header
+
+    meta = read_header(args.checkpoint)
+    cfg = meta.get("config", {})
+    lines = [f"file:        {args.checkpoint}",
+             f"kind:        {meta['kind']}",
+             f"format:      {meta.get('format')}",
+             f"step:        {meta.get('step')}",
+             f"data:        {meta.get('data')}"
+             + (f" ({meta.get('channels')}x{meta.get('size')}x{meta.get('size')})" if meta.get("size") else ""),
+             f"seed:        {meta.get('seed')}"]
+    for role, m in meta["models"].items():
+        lines.append(f"model {role:5s} {m['arch']} {json.dumps(m['args'])}")
+    if "schedule" in meta:
+        lines.append(f"schedule:    {json.dumps(meta['schedule'])}")
+    if cfg:
+        lines.append(f"training:    batch {cfg.get('batch')}, lr {cfg.get('lr')}, steps {cfg.get('steps')}")
+    lines.append(f"versions:    {json.dumps(meta.get('versions', {}))}")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

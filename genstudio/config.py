@@ -1,0 +1,131 @@
+"""Run configuration: one frozen, JSON-serialisable dataclass that fully describes a training run.
+
+The same ``RunConfig`` is built by the CLI flags and by the app's run panel; it is written to
+``config.json`` in the run directory and into every checkpoint's header, so a run can be resumed
+or inspected by any tool.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+KINDS = ("gan", "diffusion")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+IMAGE_SIZES = (16, 32, 64)
+SCHEDULES = ("linear", "cosine")
+
+
+class ConfigError(ValueError):
+    """A setting is impossible; the message names the setting and what is allowed."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a run. Field comments say *why* each default is what it is."""
+
+    kind: str = "gan"  # "gan" (Goodfellow et al.) or "diffusion" (Ho et al. DDPM)
+    data: str = "ring8"  # built-in data set name, or "folder:PATH"
+    arch: str = "auto"  # "auto" picks dcgan/mlp (GAN) or unet/mlp (diffusion) from the data's kind
+    size: int = 32  # image side in px; DCGAN and the U-Net support 16, 32 and 64
+    channels: int = 0  # 0 = the data set's own (1 for digits, 3 for shapes/faces/folders)
+    batch: int = 64  # DCGAN paper used 128; 64 keeps CPU steps short
+    lr: float = 2e-4  # DCGAN paper: Adam lr 2e-4
+    beta1: float = 0.5  # DCGAN paper: beta1 0.5 stabilises GAN training (0.9 for diffusion is set by CLI)
+    beta2: float = 0.999
+    steps: int = 2000  # total optimiser steps (per model) to reach
+    seed: int = 0  # fixes data order, init, noise and the preview batch
+    device: str = "auto"  # auto: CUDA, then MPS, then CPU
+    latent_dim: int = 0  # 0 = default: 100 for DCGAN (as in the paper), 2 for the 2-D MLP GAN
+    width: int = 0  # base channel / hidden width; 0 = architecture default
+    timesteps: int = 1000  # diffusion T (Ho et al. use 1000)
+    schedule: str = "linear"  # "linear" (Ho et al.) or "cosine" (Nichol & Dhariwal)
+    ema_decay: float = 0.995  # EMA of weights used for diffusion sampling; short CPU runs want < 0.9999
+    log_every: int = 10  # steps between metric lines in metrics.jsonl
+    preview_every: int = 100  # steps between preview grids (also written as PNG)
+    checkpoint_every: int = 500  # steps between checkpoints (last.safetensors is always refreshed)
+    n_preview: int = 64  # size of the fixed preview batch (8x8 grid)
+    num_points: int = 20000  # size of 2-D point data sets
+    extra: dict[str, Any] = field(default_factory=dict)  # forward-compatible free-form options
+
+    # ------------------------------------------------------------------ validation
+    def validate(self) -> "RunConfig":
+        """Raise :class:`ConfigError` with a readable message if any setting is impossible."""
+        if self.kind not in KINDS:
+            raise ConfigError(f"kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
+        if self.device not in DEVICES:
+            raise ConfigError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"schedule must be one of {', '.join(SCHEDULES)}, not {self.schedule!r}")
+        _positive_int("batch", self.batch, upper=65536)
+        _positive_int("steps", self.steps, upper=10**9)
+        _positive_int("log_every", self.log_every)
+        _positive_int("preview_every", self.preview_every)
+        _positive_int("checkpoint_every", self.checkpoint_every)
+        _positive_int("n_preview", self.n_preview, upper=1024)
+        _positive_int("num_points", self.num_points, upper=10**7)
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**63:
+            raise ConfigError(f"seed must be a whole number from 0 to 2**63-1, not {self.seed!r}")
+        for name in ("lr", "beta1", "beta2", "ema_decay"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f"{name} must be a finite number, not {value!r}")
+        if not 0 < self.lr <= 1e6:
+            raise ConfigError(f"learning rate must be > 0 and at most 1e6, not {self.lr!r}")
+        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise ConfigError("Adam betas must lie in [0, 1)")
+        if not 0 <= self.ema_decay < 1:
+            raise ConfigError("ema_decay must lie in [0, 1)")
+        if self.size not in IMAGE_SIZES:
+            raise ConfigError(f"size must be one of {IMAGE_SIZES} px, not {self.size!r}")
+        if self.channels not in (0, 1, 3):
+            raise ConfigError(f"channels must be 1, 3 or 0 (the data's own), not {self.channels!r}")
+        if not isinstance(self.timesteps, int) or not 2 <= self.timesteps <= 10000:
+            raise ConfigError(f"timesteps T must be a whole number from 2 to 10000, not {self.timesteps!r}")
+        if not 0 <= self.latent_dim <= 4096 or not 0 <= self.width <= 4096:
+            raise ConfigError("latent_dim and width must lie in [0, 4096]")
+        return self
+
+    # ------------------------------------------------------------------ JSON round trip
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
+        """Build from a dict, ignoring keys a newer GenStudio may have added."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    @classmethod
+    def from_json(cls, text: str) -> "RunConfig":
+        return cls.from_dict(json.loads(text))
+
+    def replace(self, **changes: Any) -> "RunConfig":
+        return dataclasses.replace(self, **changes)
+
+
+def default_lr(kind: str, points: bool) -> float:
+    """The learning rate a new run starts from (the CLI and the run panel share it).
+
+    GANs use the DCGAN paper's 2e-4; diffusion uses 1e-3 on small 2-D point data (an MLP ε-net
+    learns fast there) and 2e-4 on images (DDPM's U-Net value).
+    """
+    if kind == "gan":
+        return 2e-4
+    return 1e-3 if points else 2e-4
+
+
+def default_betas(kind: str) -> tuple[float, float]:
+    """Adam betas: (0.5, 0.999) for GANs (DCGAN paper), (0.9, 0.999) for diffusion."""
+    return (0.5, 0.999) if kind == "gan" else (0.9, 0.999)
+
+
+def _positive_int(name: str, value: Any, upper: int = 10**7) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= upper:
+        raise ConfigError(f"{name} must be a whole number from 1 to {upper}, not {value!r}")

@@ -1,0 +1,145 @@
+"""GANs as in Goodfellow et al. (2014), with the DCGAN recipe of Radford et al. (2015).
+
+Losses are binary cross-entropy on logits (numerically stable ``BCEWithLogits``):
+
+* discriminator: BCE(D(x), 1) + BCE(D(G(z)), 0)
+* generator (non-saturating form): BCE(D(G(z)), 1)
+
+with z ~ N(0, I). Each step reports ``loss_D``, ``loss_G``, ``D(x)`` and ``D(G(z))`` (mean
+probabilities), as in the PyTorch DCGAN example.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from genstudio.config import RunConfig
+from genstudio.data import Dataset
+from genstudio.devices import sample_noise
+from genstudio.models import build
+from genstudio.trainer import Preview, Trainer
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """BCE(D(x), 1) + BCE(D(G(z)), 0), each the mean over its batch, on logits."""
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return real + fake
+
+
+def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator loss BCE(D(G(z)), 1) = −mean log σ(D(G(z)))."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+# ---------------------------------------------------------------------------- architectures
+def gan_specs(config: RunConfig, data: Dataset) -> dict[str, dict[str, Any]]:
+    """``{"G": {"arch", "args"}, "D": {...}}`` for what ``config`` asks on ``data``."""
+    arch = config.arch
+    if arch == "auto":
+        arch = "mlp" if data.kind == "points" else "dcgan"
+    if arch == "mlp":
+        if data.kind != "points":
+            raise ValueError("the MLP GAN is for 2-D point data; use dcgan for images")
+        width = config.width or 128
+        return {"G": {"arch": "mlp_g", "args": {"nz": config.latent_dim or 2, "hidden": width,
+                                                "depth": 3, "out_dim": 2}},
+                "D": {"arch": "mlp_d", "args": {"hidden": width, "depth": 3, "in_dim": 2}}}
+    if arch == "dcgan":
+        if data.kind != "images":
+            raise ValueError("DCGAN is for images; use the MLP GAN for 2-D point data")
+        width = config.width or 64
+        return {"G": {"arch": "dcgan_g", "args": {"nz": config.latent_dim or 100, "ngf": width,
+                                                  "nc": data.channels, "size": config.size}},
+                "D": {"arch": "dcgan_d", "args": {"ndf": width, "nc": data.channels, "size": config.size}}}
+    raise ValueError(f"unknown GAN architecture {arch!r}: use auto, dcgan or mlp")
+
+
+class GanTrainer(Trainer):
+    """One GAN training step at a time: D step then G step, each with its own Adam."""
+
+    kind = "gan"
+
+    def __init__(self, config: RunConfig, data: Dataset, device: torch.device, *, rank: int = 0):
+        super().__init__(config, data, device, rank=rank)
+        self.specs = gan_specs(config, data)
+        self.G = build(**self.specs["G"]).to(device)
+        self.D = build(**self.specs["D"]).to(device)
+        betas = (config.beta1, config.beta2)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=config.lr, betas=betas)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=betas)
+        n_fixed = 2000 if data.kind == "points" else config.n_preview
+        # the fixed noise batch makes preview grids comparable over time (as in the DCGAN example)
+        self.fixed_z = sample_noise((self.G.nz,), n_fixed, seed=config.seed + 1).to(device)
+
+    # -- Trainer interface ---------------------------------------------------------------
+    def modules(self) -> dict[str, nn.Module]:
+        return {"G": self.G, "D": self.D}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"G": self.opt_G, "D": self.opt_D}
+
+    def train_step(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
+        b = real.shape[0]
+        z = torch.randn(b, self.G.nz, device=self.device, generator=self.noise_gen)  # (B, nz)
+        fake = self.G(z)  # (B, C, H, W) or (B, 2)
+
+        # (1) update D: maximise log D(x) + log(1 − D(G(z)))
+        self.opt_D.zero_grad(set_to_none=True)
+        real_logits = self.D(real)
+        fake_logits = self.D(fake.detach())
+        loss_D = discriminator_loss(real_logits, fake_logits)
+        loss_D.backward()
+        self.opt_D.step()
+
+        # (2) update G: maximise log D(G(z)) (non-saturating)
+        self.opt_G.zero_grad(set_to_none=True)
+        gen_logits = self.D(fake)
+        loss_G = generator_loss(gen_logits)
+        loss_G.backward()
+        self.opt_G.step()
+        return {"loss_D": loss_D.detach(), "loss_G": loss_G.detach(),
+                "D(x)": torch.sigmoid(real_logits).mean().detach(),
+                "D(G(z))": torch.sigmoid(fake_logits).mean().detach()}
+
+    @torch.inference_mode()
+    def preview(self) -> Preview:
+        was_training = self.G.training
+        self.G.eval()
+        try:
+            fake = self.G(self.fixed_z).float().cpu().numpy()
+        finally:
+            self.G.train(was_training)
+        if self.data.kind != "points":
+            return Preview(kind="images", data=fake)  # (N, C, H, W) in [-1, 1]
+        heat, extent = discriminator_field(self.D, self.data.tensor, self.device)
+        return Preview(kind="points", data=fake, extra={"heatmap": heat, "extent": extent})
+
+
+@torch.inference_mode()
+def discriminator_field(D: nn.Module, real: torch.Tensor, device: torch.device, res: int = 64
+                        ) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """D's probability σ(D(x)) on a ``res``×``res`` grid covering the real data (GAN Lab's heat map).
+
+    Returns ``(probs (res, res) indexed [y, x], (xmin, xmax, ymin, ymax))``.
+    """
+    lo = real.min(0).values.cpu() - 0.5
+    hi = real.max(0).values.cpu() + 0.5
+    half = float(torch.max(hi - lo)) / 2
+    mid = (lo + hi) / 2
+    xs = torch.linspace(float(mid[0]) - half, float(mid[0]) + half, res)
+    ys = torch.linspace(float(mid[1]) - half, float(mid[1]) + half, res)
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    pts = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1).to(device)  # (res*res, 2)
+    was_training = D.training
+    D.eval()
+    try:
+        probs = torch.sigmoid(D(pts)).view(res, res).float().cpu().numpy()
+    finally:
+        D.train(was_training)
+    return probs, (float(xs[0]), float(xs[-1]), float(ys[0]), float(ys[-1]))

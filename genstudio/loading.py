@@ -1,0 +1,33 @@
+"""Open any GenStudio checkpoint as a ready-to-sample model (GAN or diffusion)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genstudio.checkpoint import CheckpointError, load_checkpoint
+from genstudio.devices import resolve_device
+
+
+def load_model(path: str | Path, device: str | torch.device = "auto", *, kind: str | None = None) -> Any:
+    """A :class:`~genstudio.gan_model.GanModel` or :class:`~genstudio.diffusion_model.DiffusionModel`.
+
+    Raises :class:`CheckpointError` with a one-line reason for anything unusable.
+    """
+    dev = device if isinstance(device, torch.device) else resolve_device(device)
+    path = Path(path)
+    tensors, meta = load_checkpoint(path, kind=kind)
+    try:
+        if meta["kind"] == "gan":
+            from genstudio.gan_model import GanModel
+
+            return GanModel.from_checkpoint(tensors, meta, dev, path.name)
+        from genstudio.diffusion_model import DiffusionModel
+
+        return DiffusionModel.from_checkpoint(tensors, meta, dev)
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path.name} cannot be used: {exc}") from None

@@ -1,0 +1,92 @@
+"""The command line: train, sample, info, and one clear line for each kind of user error."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from genstudio.cli import main
+
+
+@pytest.fixture(scope="module")
+def gan_ckpt(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    rc = main(["train", "gan", "--data", "digits", "--size", "16", "--steps", "3", "--batch", "8",
+               "--width", "8", "--latent-dim", "8", "--out", str(out), "--quiet", "--seed", "5"])
+    assert rc == 0
+    return out / "checkpoints" / "last.safetensors"
+
+
+def test_train_writes_a_run_and_resume_extends_it(tmp_path, capsys):
+    out = tmp_path / "r"
+    args = ["train", "gan", "--data", "ring8", "--steps", "4", "--batch", "8", "--out", str(out),
+            "--log-every", "2", "--quiet"]
+    assert main(args) == 0
+    args[5] = "6"
+    assert main(args + ["--resume"]) == 0
+    steps = [json.loads(x)["step"] for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [2, 4, 6]
+
+
+def test_sample_same_seed_same_images_and_prefix_stable(gan_ckpt, tmp_path):
+    a, b, c = tmp_path / "a.npy", tmp_path / "b.npy", tmp_path / "c.npy"
+    assert main(["sample", str(gan_ckpt), "--n", "6", "--out", str(a), "--seed", "11", "--device", "cpu"]) == 0
+    assert main(["sample", str(gan_ckpt), "--n", "6", "--out", str(b), "--seed", "11", "--device", "cpu"]) == 0
+    assert main(["sample", str(gan_ckpt), "--n", "2", "--out", str(c), "--seed", "11", "--device", "cpu"]) == 0
+    xa, xb, xc = np.load(a), np.load(b), np.load(c)
+    assert xa.shape == (6, 1, 16, 16) and xa.min() >= -1 and xa.max() <= 1
+    np.testing.assert_array_equal(xa, xb)
+    np.testing.assert_array_equal(xa[:2], xc)  # sample i does not depend on how many are drawn
+    d = tmp_path / "d.npy"
+    main(["sample", str(gan_ckpt), "--n", "2", "--out", str(d), "--seed", "12", "--device", "cpu"])
+    assert not np.array_equal(np.load(d), xc)
+
+
+def test_sample_to_folder_writes_pngs_with_metadata(gan_ckpt, tmp_path):
+    out = tmp_path / "pngs"
+    assert main(["sample", str(gan_ckpt), "--n", "3", "--out", str(out), "--seed", "7"]) == 0
+    files = sorted(out.glob("*.png"))
+    assert len(files) == 3
+    img = Image.open(files[1])
+    assert img.size == (16, 16)
+    assert img.text["genstudio:seed"] == "7" and img.text["genstudio:step"] == "3"
+    assert img.text["genstudio:index"] == "1" and "GAN" in img.text["genstudio:model"]
+
+
+def test_info_describes_the_checkpoint(gan_ckpt, capsys):
+    assert main(["info", str(gan_ckpt)]) == 0
+    out = capsys.readouterr().out
+    assert "kind:        gan" in out and "dcgan_g" in out and "step:        3" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "gan", "--data", "nope", "--steps", "2", "--out", "{tmp}/x"], "unknown data set"),
+    (["train", "gan", "--data", "ring8", "--steps", "2", "--out", "{tmp}/x", "--size", "48"], "size must be"),
+    (["train", "diffusion", "--data", "ring8", "--steps", "2", "--out", "{tmp}/x", "--timesteps", "1"], "timesteps"),
+    (["info", "{tmp}/missing.safetensors"], "no such file"),
+    (["sample", "{tmp}/garbage.safetensors", "--n", "2", "--out", "{tmp}/o.npy"], "not a readable checkpoint"),
+])
+def test_user_errors_give_one_line_and_nonzero_exit(argv, message, tmp_path, capsys):
+    (tmp_path / "garbage.safetensors").write_bytes(b"\x00\x01 definitely not a checkpoint" * 10)
+    rc = main([a.replace("{tmp}", str(tmp_path)) for a in argv])
+    err = capsys.readouterr().err.strip()
+    assert rc != 0
+    assert err.count("\n") == 0 and err.startswith("genstudio: error:") and message in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "gan", "--data", "ring8", "--steps", "0", "--out", "x"],
+    ["train", "gan", "--data", "ring8", "--steps", "5", "--out", "x", "--batch", "0"],
+    ["train", "gan", "--data", "ring8", "--steps", "5", "--out", "x", "--lr", "nan"],
+    ["train", "gan", "--data", "ring8", "--steps", "5", "--out", "x", "--lr", "-1"],
+    ["train", "gan", "--data", "ring8", "--steps", "5", "--out", "x", "--seed", "abc"],
+    ["train", "gan", "--steps", "5", "--out", "x"],
+])
+def test_bad_arguments_are_refused_by_the_parser(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "error:" in capsys.readouterr().err
