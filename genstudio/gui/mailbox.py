@@ -1,0 +1,81 @@
+"""A thread-safe hand-off point between a training worker and the GUI timer.
+
+The worker posts as fast as it trains; the GUI drains at ~30 Hz and draws once per drain.
+Metrics accumulate (every step is plotted), a preview is replaced by a newer one (only the
+newest picture is worth drawing) and status fields merge (newest value per field wins).
+Nothing here imports Qt, so a test can drive it from plain threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Drained", "Mailbox"]
+
+
+@dataclass(frozen=True)
+class Drained:
+    """Everything that was pending at one :meth:`Mailbox.drain`.
+
+    Attributes
+    ----------
+    metrics : list of (int, dict)
+        ``(step, {name: value})`` in the order they were posted.
+    preview : (int, Any) or None
+        The newest ``(step, payload)`` preview, if one was posted since the last drain.
+    status : dict
+        Status fields posted since the last drain, newest value per field.
+    """
+
+    metrics: list[tuple[int, dict[str, float]]] = field(default_factory=list)
+    preview: tuple[int, Any] | None = None
+    status: dict[str, Any] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.metrics) or self.preview is not None or bool(self.status)
+
+
+class Mailbox:
+    """Pending metrics, the newest preview and merged status, guarded by one lock.
+
+    Any thread may post; one consumer drains. Posting never blocks for longer than a list
+    append or a dict update.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._metrics: list[tuple[int, dict[str, float]]] = []
+        self._preview: tuple[int, Any] | None = None
+        self._status: dict[str, Any] = {}
+
+    def post_metrics(self, step: int, metrics: dict[str, float]) -> None:
+        """Queue one step's metrics (the dict is copied)."""
+        item = (int(step), dict(metrics))
+        with self._lock:
+            self._metrics.append(item)
+
+    def post_preview(self, step: int, payload: Any) -> None:
+        """Offer a preview; it replaces any preview not yet drained."""
+        with self._lock:
+            self._preview = (int(step), payload)
+
+    def post_status(self, **fields: Any) -> None:
+        """Merge status fields; a field posted again replaces its pending value."""
+        with self._lock:
+            self._status.update(fields)
+
+    def drain(self) -> Drained:
+        """Atomically take everything pending, leaving the mailbox empty.
+
+        Returns
+        -------
+        Drained
+            Falsy when nothing was pending.
+        """
+        with self._lock:
+            metrics, self._metrics = self._metrics, []
+            preview, self._preview = self._preview, None
+            status, self._status = self._status, {}
+        return Drained(metrics=metrics, preview=preview, status=status)

@@ -1,0 +1,175 @@
+"""A GAN Lab-style view of a 2-D distribution: real and fake points over D's opinion.
+
+:class:`Points2DView` draws, in one square-aspect plot, a heat map of the discriminator's
+probability that a location is real (purple = "fake", dark = undecided, green = "real"), the
+real sample in green and the generator's sample in magenta, and optionally a field of short
+arrows (one line segment per arrow; the diffusion scrubber uses it for the score field).
+Every item is created once; the setters only call ``setData``/``setImage``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+__all__ = ["Points2DView", "DECISION_COLORMAP"]
+
+_BACKGROUND = "#16181c"
+_REAL = (80, 220, 120)
+_FAKE = (235, 90, 235)
+
+#: Diverging map for D(x): 0 (looks fake) purple, 0.5 near the background, 1 (looks real) green.
+DECISION_COLORMAP = pg.ColorMap(
+    pos=[0.0, 0.5, 1.0],
+    color=[(74, 38, 96), (30, 32, 38), (26, 96, 58)],
+)
+
+
+def _xy(points: np.ndarray, what: str) -> np.ndarray:
+    """Validate an (N, 2) array and drop rows with a non-finite coordinate."""
+    p = np.asarray(points, dtype=np.float64)
+    if p.size == 0:
+        return np.empty((0, 2))
+    if p.ndim != 2 or p.shape[1] != 2:
+        raise ValueError(f"{what} must have shape (N, 2), got {p.shape}")
+    return p[np.isfinite(p).all(axis=1)]
+
+
+class Points2DView(QWidget):
+    """Real vs. generated 2-D points over the discriminator's decision surface.
+
+    Parameters
+    ----------
+    parent : QWidget, optional
+    point_size : float
+        Marker diameter in screen pixels.
+    """
+
+    def __init__(self, parent: QWidget | None = None, point_size: float = 4.0) -> None:
+        super().__init__(parent)
+        self._caption = QLabel(" ")
+        self._caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._caption.setStyleSheet("color: #c8c8c8;")
+        self._plot = pg.PlotWidget(background=_BACKGROUND)
+        item = self._plot.getPlotItem()
+        item.setAspectLocked(True)
+        item.showGrid(x=True, y=True, alpha=0.12)
+        legend = item.addLegend(offset=(10, 10), labelTextColor="#d0d0d0")
+        legend.setBrush(pg.mkBrush(22, 24, 28, 200))
+
+        self._heat = pg.ImageItem(axisOrder="row-major")
+        self._heat.setColorMap(DECISION_COLORMAP)
+        self._heat.setZValue(-10)
+        self._heat.setVisible(False)
+        item.addItem(self._heat)
+        self._arrows = pg.PlotDataItem(
+            connect="pairs", pen=pg.mkPen(200, 200, 200, 150, width=1), antialias=True
+        )
+        self._arrows.setZValue(5)
+        item.addItem(self._arrows)
+        self._real = pg.ScatterPlotItem(
+            size=point_size, pen=None, brush=pg.mkBrush(*_REAL, 200), pxMode=True, name="real"
+        )
+        self._fake = pg.ScatterPlotItem(
+            size=point_size, pen=None, brush=pg.mkBrush(*_FAKE, 200), pxMode=True, name="fake"
+        )
+        self._real.setZValue(10)
+        self._fake.setZValue(11)
+        item.addItem(self._real)
+        item.addItem(self._fake)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self._caption)
+        layout.addWidget(self._plot, 1)
+
+    def set_real(self, points: np.ndarray) -> None:
+        """Show the real sample, (N, 2); rows with NaN/inf are skipped."""
+        p = _xy(points, "real points")
+        self._real.setData(x=p[:, 0], y=p[:, 1])
+
+    def set_fake(self, points: np.ndarray) -> None:
+        """Show the generated sample, (M, 2); rows with NaN/inf are skipped."""
+        p = _xy(points, "fake points")
+        self._fake.setData(x=p[:, 0], y=p[:, 1])
+
+    def set_heatmap(self, values: np.ndarray, extent: tuple[float, float, float, float]) -> None:
+        """Show D(x) over a grid behind the points.
+
+        Parameters
+        ----------
+        values : np.ndarray
+            (H, W) probabilities in [0, 1]; row 0 is ``ymin``, column 0 is ``xmin``.
+            NaN cells are transparent.
+        extent : (xmin, xmax, ymin, ymax)
+            The area the grid covers, in data coordinates.
+        """
+        v = np.asarray(values, dtype=np.float32)
+        if v.ndim != 2:
+            raise ValueError(f"heat map must be (H, W), got {v.shape}")
+        v = np.where(np.isinf(v), np.clip(v, 0.0, 1.0), v)
+        xmin, xmax, ymin, ymax = (float(e) for e in extent)
+        self._heat.setImage(v, autoLevels=False, levels=(0.0, 1.0))
+        self._heat.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))
+        self._heat.setVisible(True)
+
+    def clear_heatmap(self) -> None:
+        """Hide the heat map."""
+        self._heat.setVisible(False)
+
+    def set_arrows(self, origins: np.ndarray, vectors: np.ndarray) -> None:
+        """Draw one segment from each origin along its vector (empty arrays hide them).
+
+        Parameters
+        ----------
+        origins, vectors : np.ndarray
+            (K, 2) each, in data coordinates.
+        """
+        o, d = np.asarray(origins, np.float64), np.asarray(vectors, np.float64)
+        if o.size == 0:
+            self._arrows.setData(np.empty(0), np.empty(0))
+            return
+        if o.shape != d.shape or o.ndim != 2 or o.shape[1] != 2:
+            raise ValueError(f"origins and vectors must both be (K, 2), got {o.shape}, {d.shape}")
+        ok = np.isfinite(o).all(axis=1) & np.isfinite(d).all(axis=1)
+        o, d = o[ok], d[ok]
+        seg = np.empty((2 * o.shape[0], 2))  # (2K, 2): start, end, start, end, ...
+        seg[0::2] = o
+        seg[1::2] = o + d
+        self._arrows.setData(seg[:, 0], seg[:, 1])
+
+    def set_caption(self, text: str) -> None:
+        """Text above the plot (e.g. "step 3,000")."""
+        self._caption.setText(text)
+
+    def caption(self) -> str:
+        """The caption text."""
+        return self._caption.text()
+
+    def real_count(self) -> int:
+        """Number of real points shown."""
+        return len(self._real.data)
+
+    def fake_count(self) -> int:
+        """Number of generated points shown."""
+        return len(self._fake.data)
+
+    def arrow_count(self) -> int:
+        """Number of arrows shown."""
+        x, _ = self._arrows.getData()
+        return 0 if x is None else len(x) // 2
+
+    def heatmap_visible(self) -> bool:
+        """Whether a heat map is shown."""
+        return self._heat.isVisible()
+
+    def set_view_range(self, xmin: float, xmax: float, ymin: float, ymax: float) -> None:
+        """Fix the visible area (otherwise it follows the data)."""
+        self._plot.getPlotItem().setRange(xRange=(xmin, xmax), yRange=(ymin, ymax), padding=0.02)
+
+    def plot_item(self) -> pg.PlotItem:
+        """The underlying pyqtgraph PlotItem."""
+        return self._plot.getPlotItem()
