@@ -7,17 +7,24 @@ architecture and arguments, the run config, step, seed, data set and library ver
 
 Files are written to a temporary file in the same folder, flushed, fsynced and renamed into
 place, so a process killed at any moment leaves either the old or the new file, never half of one.
-Loading validates the header (format, kind, architectures) before any weight is touched.
+Loading validates the header (format, kind, architectures and the bounds of their arguments) and
+compares the weights' shapes with those architectures before any weight is read. Files that are not
+safetensors are unpickled only by PyTorch's weights-only reader, and only in its zip format; a pickle
+that could run code is refused without being opened as such.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
+import re
 import tempfile
+import warnings
+import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
@@ -71,63 +78,137 @@ def library_versions() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------- reading
-def read_header(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and validate only the metadata of a checkpoint (fast; no weights are loaded)."""
-    path = _check_file(path)
-    from safetensors import safe_open
+TORCH_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
+MAX_ARG = 4096  # largest integer an architecture argument may be (widths, latent sizes, depths)
+IMAGE_SIZES = (16, 32, 64)
+CHANNELS = (1, 3)
+MAX_TIMESTEPS = 10000  # diffusion T, as RunConfig.validate allows
+SCHEDULES = ("linear", "cosine")
+# which kind of checkpoint may hold which architecture (an architecture missing here is not checked)
+ARCH_KINDS = {"dcgan_g": "gan", "dcgan_d": "gan", "mlp_g": "gan", "mlp_d": "gan",
+              "unet": "diffusion", "mlp_eps": "diffusion"}
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save's format since PyTorch 1.6
+_PICKLE_MAGIC = b"\x80"  # pickle protocol 2+ (raw pickles and PyTorch's legacy format)
 
-    try:
-        with safe_open(str(path), framework="pt") as fh:
-            raw = fh.metadata() or {}
-    except Exception as exc:  # safetensors raises its own error types for corrupt headers
-        raise CheckpointError(f"{path.name} is not a readable checkpoint ({_short(exc)})") from None
-    return _parse_meta(path, raw)
+
+def read_header(path: str | os.PathLike, *, kind: str | None = None) -> dict[str, Any]:
+    """The validated metadata of a checkpoint, without reading its weights (fast).
+
+    Runs the same checks as :func:`load_checkpoint` (header and weight shapes) but reads no weight
+    (except from ``.pt`` files, which have to be read whole).
+    """
+    return _read(path, kind, weights=False)[1]
 
 
 def load_checkpoint(path: str | os.PathLike, *, kind: str | None = None) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Load ``(tensors, meta)`` from a GenStudio checkpoint, checking it first.
+
+    The header is validated (format, kind, architectures, argument bounds) and the weights' shapes
+    are compared with the architectures the header names before any weight is read. Anything
+    unusable raises :class:`CheckpointError`; nothing in the file is ever run as code.
 
     Parameters
     ----------
     path : a ``.safetensors`` file (``.pt``/``.pth`` files are read with ``weights_only=True``).
     kind : if given ("gan" or "diffusion"), refuse a checkpoint of another kind.
     """
-    path = Path(path)
-    if path.suffix in (".pt", ".pth", ".ckpt", ".bin"):
-        tensors, meta = _load_torch_file(path)
-    else:
-        meta = read_header(path)
-        from safetensors.torch import load_file
+    return _read(path, kind, weights=True)
 
+
+def _read(path: str | os.PathLike, kind: str | None, weights: bool) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    path = _check_file(path)
+    if path.suffix.lower() in TORCH_SUFFIXES:
+        tensors, meta = _load_torch_file(path, kind)
+        _check_models(path, meta, {k: tuple(v.shape) for k, v in tensors.items()})
+        return tensors, meta
+    with _open_safetensors(path) as fh:
+        meta = _parse_meta(path, fh.metadata() or {}, kind)
         try:
-            tensors = load_file(str(path))
-        except Exception as exc:
+            names = list(fh.keys())
+            shapes = {k: tuple(fh.get_slice(k).get_shape()) for k in names}
+        except Exception as exc:  # noqa: BLE001 - any failure of the reader means a damaged file
+            raise CheckpointError(f"{path.name} is damaged ({_short(exc)})") from None
+        _check_models(path, meta, shapes)
+        if not weights:
+            return {}, meta
+        try:
+            tensors = {k: fh.get_tensor(k) for k in names}
+        except Exception as exc:  # noqa: BLE001
             raise CheckpointError(f"{path.name} is damaged or truncated ({_short(exc)})") from None
-    if kind is not None and meta.get("kind") != kind:
-        raise CheckpointError(f"{path.name} holds a {meta.get('kind')} model, not a {kind} model")
     return tensors, meta
 
 
-def _load_torch_file(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+@contextlib.contextmanager
+def _open_safetensors(path: Path) -> Iterator[Any]:
+    """``safe_open`` with one-line errors; a pickle under a ``.safetensors`` name is refused unread."""
+    from safetensors import safe_open
+
+    head = _head(path)
+    if head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_MAGIC):
+        raise CheckpointError(f"{path.name} is a pickle (PyTorch .pt) file, not safetensors: refused, "
+                              "because unpickling a file can run code")
+    try:
+        fh = safe_open(str(path), framework="pt")
+    except Exception as exc:  # noqa: BLE001 - safetensors validates lengths, JSON and offsets
+        raise CheckpointError(f"{path.name} is not a readable checkpoint: truncated, damaged or not a "
+                              f"safetensors file ({_short(exc)})") from None
+    with fh:
+        yield fh
+
+
+def _load_torch_file(path: Path, kind: str | None = None) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """A ``.pt`` file saved by GenStudio's export: ``{"genstudio": json, "tensors": {...}}``.
 
-    Read with ``weights_only=True``: PyTorch's restricted unpickler, which refuses any object
-    that is not a tensor or plain container, so a crafted pickle cannot run code.
+    Only PyTorch's zip format is read, with ``weights_only=True``: PyTorch's restricted unpickler,
+    which refuses any object that is not a tensor or plain container, so a crafted pickle cannot
+    run code. Raw pickles and the pre-1.6 format are refused without being opened.
     """
-    _check_file(path)
+    head = _head(path)
+    if not head.startswith(_ZIP_MAGIC):
+        if head.startswith(_PICKLE_MAGIC):
+            raise CheckpointError(f"{path.name} is a raw pickle, not a weights file: refused, because "
+                                  "unpickling it could run code (GenStudio reads .safetensors, and .pt "
+                                  "files saved by torch.save)")
+        raise CheckpointError(f"{path.name} is damaged or not a PyTorch weights file")
+    _check_zip(path)
     try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(f"{path.name} was refused: it is not a plain weights file "
-                              f"(GenStudio never unpickles code; {_short(exc)})") from None
+        with warnings.catch_warnings():  # torch warns about pickle protocols; the outcome is what counts
+            warnings.simplefilter("ignore")
+            obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - the restricted unpickler's refusals and any damage
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        if found:
+            raise CheckpointError(f"{path.name} was refused: unpickling it would call Python code "
+                                  f"({found.group(1)}), and GenStudio never unpickles code") from None
+        raise CheckpointError(f"{path.name} is damaged or not a plain weights file ({_short(exc)})") from None
     if not isinstance(obj, dict) or META_KEY not in obj or not isinstance(obj.get("tensors"), dict):
         raise CheckpointError(f"{path.name} is a PyTorch file without GenStudio metadata; "
                               "GenStudio opens checkpoints it wrote (.safetensors)")
-    meta = _parse_meta(path, {META_KEY: obj[META_KEY]})
+    meta = _parse_meta(path, {META_KEY: obj[META_KEY]}, kind)
     tensors = obj["tensors"]
-    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in tensors.items()):
-        raise CheckpointError(f"{path.name} holds something other than named tensors")
+    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) and v.layout == torch.strided
+               for k, v in tensors.items()):
+        raise CheckpointError(f"{path.name} holds something other than named dense tensors")
     return tensors, meta
+
+
+def _check_zip(path: Path) -> None:
+    """torch.save stores records uncompressed: refuse compressed records (a zip bomb) and bad zips."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except Exception as exc:  # noqa: BLE001 - BadZipFile, struct errors, OSError ...
+        raise CheckpointError(f"{path.name} is damaged or truncated ({_short(exc)})") from None
+    size = path.stat().st_size
+    for info in infos:
+        if info.compress_type != zipfile.ZIP_STORED or info.file_size > size:
+            raise CheckpointError(f"{path.name} has a compressed or oversized record ({info.filename[:60]}); "
+                                  "torch.save never writes one")
+
+
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(8)
 
 
 def _check_file(path: str | os.PathLike) -> Path:
@@ -141,33 +222,133 @@ def _check_file(path: str | os.PathLike) -> Path:
     return path
 
 
-def _parse_meta(path: Path, raw: dict[str, str]) -> dict[str, Any]:
+def _parse_meta(path: Path, raw: dict[str, str], kind: str | None = None) -> dict[str, Any]:
+    """The GenStudio header, validated: format, kind (== ``kind`` if given), models and their args."""
     if META_KEY not in raw:
         raise CheckpointError(f"{path.name} is not a GenStudio checkpoint (no GenStudio metadata)")
     try:
         meta = json.loads(raw[META_KEY])
-    except (TypeError, ValueError):
-        raise CheckpointError(f"{path.name} has damaged GenStudio metadata") from None
+    except (TypeError, ValueError, RecursionError):
+        raise CheckpointError(f"{path.name} has damaged GenStudio metadata (not JSON)") from None
     if not isinstance(meta, dict):
-        raise CheckpointError(f"{path.name} has damaged GenStudio metadata")
+        raise CheckpointError(f"{path.name} has damaged GenStudio metadata (not a JSON object)")
     fmt = meta.get("format")
-    if not isinstance(fmt, int):
-        raise CheckpointError(f"{path.name} has no format version")
+    if not isinstance(fmt, int) or isinstance(fmt, bool) or fmt < 1:
+        raise CheckpointError(f"{path.name} has no valid format version")
     if fmt > FORMAT_VERSION:
         raise CheckpointError(f"{path.name} was written by a newer GenStudio (format {fmt}; "
                               f"this version reads up to {FORMAT_VERSION}): please update GenStudio")
     if meta.get("kind") not in ("gan", "diffusion"):
-        raise CheckpointError(f"{path.name} holds an unknown model kind {meta.get('kind')!r}")
+        raise CheckpointError(f"{path.name} holds an unknown model kind {_brief(meta.get('kind'))}")
+    if kind is not None and meta["kind"] != kind:
+        raise CheckpointError(f"{path.name} holds a {_KIND_NAMES[meta['kind']]} model, "
+                              f"not a {_KIND_NAMES.get(kind, kind)} model")
     models = meta.get("models")
     if not isinstance(models, dict) or not models:
-        raise CheckpointError(f"{path.name} does not describe its models")
+        raise CheckpointError(f"{path.name} does not describe its models (no 'models' entry)")
     from genstudio.models import ARCHS
 
     for role, m in models.items():
-        if not isinstance(m, dict) or m.get("arch") not in ARCHS or not isinstance(m.get("args"), dict):
-            raise CheckpointError(f"{path.name}: model {role!r} has an unknown architecture "
-                                  f"{m.get('arch') if isinstance(m, dict) else m!r}")
+        if not isinstance(m, dict) or not isinstance(m.get("arch"), str) or m["arch"] not in ARCHS:
+            arch = m.get("arch") if isinstance(m, dict) else m
+            raise CheckpointError(f"{path.name}: model {_brief(role)} has an unknown architecture {_brief(arch)}")
+        if ARCH_KINDS.get(m["arch"], meta["kind"]) != meta["kind"]:
+            raise CheckpointError(f"{path.name}: model {_brief(role)} ({m['arch']}) does not belong "
+                                  f"in a {_KIND_NAMES[meta['kind']]} checkpoint")
+        if not isinstance(m.get("args"), dict):
+            raise CheckpointError(f"{path.name}: model {_brief(role)} has no architecture arguments")
+        for name, value in m["args"].items():
+            problem = _arg_problem(name, value)
+            if problem:
+                raise CheckpointError(f"{path.name}: model {_brief(role)} argument {_brief(name)} = "
+                                      f"{_brief(value)} {problem}")
+    for name in ("size", "channels"):  # the sample shape of image models
+        if name in meta and meta[name] not in {"size": IMAGE_SIZES, "channels": CHANNELS}[name]:
+            raise CheckpointError(f"{path.name} has an unsupported image {name} {_brief(meta[name])}")
+    if meta["kind"] == "diffusion":
+        sched = meta.get("schedule")
+        steps = sched.get("num_steps") if isinstance(sched, dict) else None
+        if not isinstance(steps, int) or isinstance(steps, bool) or not 2 <= steps <= MAX_TIMESTEPS:
+            raise CheckpointError(f"{path.name} has no valid noise schedule (T must be a whole number "
+                                  f"from 2 to {MAX_TIMESTEPS}, not {_brief(steps)})")
+        if sched.get("kind") not in SCHEDULES:
+            raise CheckpointError(f"{path.name} has an unknown noise schedule {_brief(sched.get('kind'))}")
+        if meta.get("data_kind") != "points" and not ("size" in meta and "channels" in meta):
+            raise CheckpointError(f"{path.name} does not say the size of its images")
     return meta
+
+
+_KIND_NAMES = {"gan": "GAN", "diffusion": "diffusion"}
+
+
+def _arg_problem(name: str, value: Any) -> str:
+    """Why an architecture argument is refused ("" if it is fine).
+
+    Arguments are plain numbers within bounds, so a header can neither smuggle in text nor make
+    :func:`genstudio.models.build` allocate absurd amounts of memory.
+    """
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,39}", name):
+        return "has an invalid name"
+    if isinstance(value, bool):
+        return ""
+    if isinstance(value, int):
+        if name == "size" and value not in IMAGE_SIZES:
+            return f"is not an image size GenStudio supports {IMAGE_SIZES}"
+        if name in ("nc", "channels") and value not in CHANNELS:
+            return f"is not a channel count GenStudio supports {CHANNELS}"
+        return "" if 1 <= value <= MAX_ARG else f"is out of range (1 to {MAX_ARG})"
+    if isinstance(value, float):  # e.g. a dropout rate
+        return "" if 0.0 <= value <= 1.0 else "is out of range (a rate must lie in [0, 1])"
+    if isinstance(value, list) and len(value) <= 8 and all(
+            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_ARG for v in value):
+        return ""  # e.g. channel multipliers per resolution
+    return "is not a number within bounds"
+
+
+def _check_models(path: Path, meta: dict[str, Any], shapes: dict[str, tuple[int, ...]]) -> None:
+    """Compare the weights' shapes with the architectures the header names, before reading them.
+
+    Each model is built on PyTorch's "meta" device, which records shapes and allocates nothing, and
+    compared with each set of its weights (``model/<role>/…`` and, for diffusion, ``ema/<role>/…``).
+    A model the file holds no weights for is dropped from ``meta["models"]`` (a generator-only
+    export has no D), so no caller builds a module whose size only the header vouches for.
+    """
+    for role, spec in list(meta["models"].items()):
+        needed: dict[str, tuple[int, ...]] | None = None
+        for prefix in (f"model/{role}/", f"ema/{role}/"):
+            present = {k[len(prefix):]: s for k, s in shapes.items() if k.startswith(prefix)}
+            if not present:
+                continue
+            needed = needed or _shapes_of(path, role, spec)
+            for k, shape in needed.items():  # the first problem in layer order
+                if k not in present:
+                    raise CheckpointError(f"{path.name}: weights for {prefix[:-1]} are missing ({k} …)")
+                if present[k] != shape:
+                    raise CheckpointError(f"{path.name}: {prefix}{k} has shape {present[k]}, but {spec['arch']} "
+                                          f"{json.dumps(spec['args'], sort_keys=True)} needs {shape}")
+        if needed is None:
+            del meta["models"][role]
+    if not meta["models"]:
+        raise CheckpointError(f"{path.name} holds no model weights")
+
+
+def _shapes_of(path: Path, role: str, spec: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    from genstudio.models import build
+
+    try:
+        with torch.device("meta"):
+            module = build(spec["arch"], spec["args"])
+    except ImportError:
+        raise CheckpointError(f"{path.name}: this GenStudio cannot build a {spec['arch']}") from None
+    except Exception as exc:  # noqa: BLE001 - bad argument values (ValueError, TypeError, RuntimeError)
+        raise CheckpointError(f"{path.name}: model {_brief(role)} cannot be built ({_short(exc)})") from None
+    return {k: tuple(v.shape) for k, v in module.state_dict().items()}
+
+
+def _brief(value: Any) -> str:
+    """``repr`` cut to one short line (header values come from untrusted files)."""
+    text = repr(value).replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _short(exc: BaseException) -> str:
@@ -189,9 +370,15 @@ def load_module(module: torch.nn.Module, prefix: str, tensors: dict[str, torch.T
     if missing:
         raise CheckpointError(f"{name or 'checkpoint'}: weights for {prefix} are missing ({missing[0]} …)")
     for k, v in own.items():
-        if tuple(sub[k].shape) != tuple(v.shape):
-            raise CheckpointError(f"{name or 'checkpoint'}: {prefix}/{k} has shape {tuple(sub[k].shape)}, "
+        w = sub[k]
+        if tuple(w.shape) != tuple(v.shape):
+            raise CheckpointError(f"{name or 'checkpoint'}: {prefix}/{k} has shape {tuple(w.shape)}, "
                                   f"the architecture needs {tuple(v.shape)}")
+        if w.dtype.is_complex or w.dtype == torch.bool or (v.is_floating_point() and not w.is_floating_point()):
+            raise CheckpointError(f"{name or 'checkpoint'}: {prefix}/{k} holds {w.dtype} values, "
+                                  f"the architecture needs {v.dtype}")
+        if w.is_floating_point() and not bool(torch.isfinite(w).all()):
+            raise CheckpointError(f"{name or 'checkpoint'}: {prefix}/{k} holds NaN or infinite weights")
     with torch.no_grad():
         for k, v in own.items():
             v.copy_(sub[k].to(dtype=v.dtype))
@@ -221,3 +408,21 @@ def load_optimizer(opt: torch.optim.Optimizer, prefix: str, tensors: dict[str, t
     for idx, extra in desc.get("scalars", {}).items():
         state.setdefault(int(idx), {}).update(extra)
     opt.load_state_dict({"state": state, "param_groups": desc["param_groups"]})
+
+
+def export_for_sampling(src: str | os.PathLike, dst: str | os.PathLike, *, half: bool = False) -> int:
+    """Copy a checkpoint without optimiser state and RNG streams (and diffusion's raw weights, keeping
+    the EMA weights used for sampling), optionally in float16. Returns the new file's size in bytes.
+
+    The result loads like any checkpoint; it cannot be resumed (it says so in its header).
+    """
+    tensors, meta = load_checkpoint(src)
+    keep_prefixes = ("ema/",) if meta["kind"] == "diffusion" else ("model/",)
+    out = {}
+    for k, v in tensors.items():
+        if k.startswith(keep_prefixes):
+            out[k] = v.half() if half and v.is_floating_point() else v
+    meta = {k: v for k, v in meta.items() if k != "optim"}
+    meta["exported"] = {"from": Path(src).name, "half": half, "resumable": False}
+    path = save_checkpoint(dst, out, meta)
+    return path.stat().st_size

@@ -26,7 +26,7 @@ def load_model(path: str | Path, device: str | torch.device = "auto", *, kind: s
             return GanModel.from_checkpoint(tensors, meta, dev, path.name)
         from genstudio.diffusion_model import DiffusionModel
 
-        return DiffusionModel.from_checkpoint(tensors, meta, dev)
+        return DiffusionModel.from_checkpoint(tensors, meta, dev, path.name)
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:

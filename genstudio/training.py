@@ -178,21 +178,22 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
     """Train ``config`` in ``run_dir``, yielding events. See the module docstring.
 
     With ``resume=True`` the run continues from ``run_dir/checkpoints/last.safetensors`` (weights,
-    optimiser state, step count and RNG streams), up to ``config.steps``.
+    optimiser state, step count and RNG streams), up to ``config.steps``. A run stopped before its
+    first checkpoint (``config.json`` but no checkpoint) has nothing to continue: it starts over.
     """
     config.validate()
     control = control or RunControl()
     rd = RunDir(run_dir)
     device = resolve_device(config.device)
-    if resume:
+    if resume and not rd.last_checkpoint.exists() and rd.config_path.exists():
+        config = _continued(rd.read_config(), config)
+        rd.truncate_metrics(0)  # lines logged before the kill belong to the lost attempt
+        trainer = make_trainer(config, device)
+    elif resume:
         if not rd.last_checkpoint.exists():
             raise RunError(f"nothing to resume in {rd.path}: no checkpoints/last.safetensors")
         tensors, meta = load_checkpoint(rd.last_checkpoint, kind=config.kind)
-        saved = RunConfig.from_dict(meta["config"])
-        # keep what defines the model and data; allow steps, lr, device, cadence to change
-        config = saved.replace(steps=config.steps, device=config.device, lr=config.lr,
-                               log_every=config.log_every, preview_every=config.preview_every,
-                               checkpoint_every=config.checkpoint_every).validate()
+        config = _continued(RunConfig.from_dict(meta["config"]), config)
         trainer = make_trainer(config, device)
         try:
             trainer.load_state(tensors, meta, rd.last_checkpoint.name)
@@ -211,6 +212,13 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
     rd.write_config(config)
     yield Started(trainer.step, config.steps, str(device), str(rd.path), config)
     yield from _loop(trainer, rd, control)
+
+
+def _continued(saved: RunConfig, config: RunConfig) -> RunConfig:
+    """``saved`` (what defines the model and data) with the steps, lr, device and cadence of ``config``."""
+    return saved.replace(steps=config.steps, device=config.device, lr=config.lr,
+                         log_every=config.log_every, preview_every=config.preview_every,
+                         checkpoint_every=config.checkpoint_every).validate()
 
 
 def _loop(trainer: Trainer, rd: RunDir, control: RunControl) -> Iterator[Event]:

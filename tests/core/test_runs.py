@@ -92,12 +92,12 @@ def test_pause_blocks_between_steps_until_resumed(tmp_path):
 
 def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     # the MSE loss of a diffusion model does not saturate, so a huge learning rate blows it up
-    cfg = CFG.replace(kind="diffusion", steps=3000, lr=1e5, checkpoint_every=5, log_every=1, beta1=0.9)
+    cfg = CFG.replace(kind="diffusion", steps=3000, lr=1e5, checkpoint_every=1, log_every=1, beta1=0.9)
     fin = run_to_end(cfg, tmp_path)
     assert fin.reason == "diverged"
     assert f"step {fin.step}" in fin.message or str(fin.step) in fin.message
     tensors, meta = load_checkpoint(RunDir(tmp_path).last_checkpoint)
-    assert meta["step"] < fin.step or fin.step % 5 == 0
+    assert meta["step"] < fin.step  # the diverged step itself was not saved
     assert all(torch.isfinite(v).all() for k, v in tensors.items() if k.startswith("model/"))
 
 
