@@ -1,0 +1,131 @@
+"""Make the documentation screenshots by driving the real app (run under Xvfb on a headless box).
+
+::
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" python docs/screenshots.py            # every shot
+    xvfb-run -a -s "-screen 0 1600x1000x24" python docs/screenshots.py monitor_dcgan
+
+Each shot is a function in :data:`SHOTS` that gets a fresh 1400 × 900 main window (with settings
+kept in a temporary folder, and runs written there) and returns the widget to grab; the picture
+is saved as ``docs/<name>.png``. Other views add their own shot functions to the list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings
+from PySide6.QtWidgets import QWidget
+
+from genstudio.gui.app import make_application
+from genstudio.gui.main_window import MainWindow
+from genstudio.gui.settings import AppSettings
+
+DOCS = Path(__file__).resolve().parent
+WINDOW_SIZE = (1400, 900)
+
+
+# ---------------------------------------------------------------------------- helpers
+def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Keep the GUI running until ``predicate()`` holds; fail after ``timeout_s`` seconds."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.01)
+
+
+def settle(seconds: float = 0.5) -> None:
+    """Let pending paints and the 30 Hz display timer catch up."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.01)
+
+
+def train_in_window(window: MainWindow, folder: Path, fields: dict, timeout_s: float) -> None:
+    """Fill the run panel like a user, press Start and wait for the run to finish."""
+    window.panel.set_fields(fields)
+    window.panel.folder.setText(str(folder))
+    if not window.panel.is_valid():
+        raise RuntimeError("run panel refused the settings")
+    window.act_start.trigger()
+    wait_until(lambda: not window.controller.is_running(), timeout_s, f"the {fields['kind']} run to finish")
+    if window.controller.last_result is None or window.controller.last_result[0] != "done":
+        raise RuntimeError(f"run did not finish: {window.controller.last_result}")
+    settle()
+
+
+# ---------------------------------------------------------------------------- shots
+def monitor_gan2d(window: MainWindow, work: Path) -> QWidget:
+    """A GAN learning the 8-Gaussian ring: losses, D outputs, points over D's field."""
+    train_in_window(window, work / "ring8 GAN", {"kind": "gan", "data": "ring8", "steps": 3000,
+                                                 "batch": 128, "preview_every": 100, "seed": 1}, 300)
+    return window
+
+
+def monitor_dcgan(window: MainWindow, work: Path) -> QWidget:
+    """A DCGAN on the 8 × 8 handwritten digits (16 px: the source has no more detail; CPU-quick)."""
+    train_in_window(window, work / "digits DCGAN", {"kind": "gan", "data": "digits", "size": 16,
+                                                    "steps": 1200, "batch": 64, "preview_every": 100,
+                                                    "seed": 0}, 900)
+    return window
+
+
+#: (name, function) pairs; a shot's picture is saved as docs/<name>.png.
+SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
+    ("monitor_gan2d", monitor_gan2d),
+    ("monitor_dcgan", monitor_dcgan),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="shots to take (default: all)")
+    parser.add_argument("--out", type=Path, default=DOCS, help="folder for the PNGs")
+    args = parser.parse_args(argv)
+    unknown = set(args.names) - {name for name, _ in SHOTS}
+    if unknown:
+        parser.error(f"unknown shots: {', '.join(sorted(unknown))}")
+    app = make_application()  # keep a reference: the QApplication lives while this does
+    with tempfile.TemporaryDirectory(prefix="genstudio-shots-") as tmp:
+        work = Path(tmp)
+        for name, shot in SHOTS:
+            if args.names and name not in args.names:
+                continue
+            settings = AppSettings(QSettings(str(work / f"{name}.ini"), QSettings.Format.IniFormat))
+            window = MainWindow(settings)
+            window.confirm_close = lambda: True
+            window.resize(*WINDOW_SIZE)
+            window.show()
+            settle()
+            started = time.monotonic()
+            try:
+                widget = shot(window, work)
+                path = args.out / f"{name}.png"
+                widget.grab().save(str(path))
+                print(f"{path} ({time.monotonic() - started:.0f} s)")
+            finally:  # a failed shot must not leave its training thread running
+                window.close()  # stops a run (confirm_close says yes) and waits for its checkpoint
+                window.deleteLater()
+                settle(0.1)
+        gc.collect()  # while Qt is alive, not during interpreter teardown
+    app.processEvents()
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip the interpreter's teardown, as pyqtgraph's own pg.exit() does: destroying Qt objects
+    # in the final garbage collection can crash after the pictures are safely written.
+    os._exit(code)

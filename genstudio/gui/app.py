@@ -1,0 +1,113 @@
+"""The app entry point: ``run_app(argv)`` builds the ``QApplication`` and the main window.
+
+``argv`` may hold one path: a checkpoint (``.safetensors`` / ``.pt``) to open, or a run folder
+to show and follow. ``genstudio`` and ``genstudio app [PATH]`` call this.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+from importlib import resources
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QColor, QIcon, QPalette
+from PySide6.QtWidgets import QApplication
+
+from genstudio.gui.main_window import MainWindow
+from genstudio.gui.settings import APP_NAME, organisation
+
+__all__ = ["run_app", "create_main_window", "make_application", "open_path", "resource_path"]
+
+
+def resource_path(name: str) -> Path:
+    """Path of a shipped file in ``genstudio.resources`` (the repo's ``resources/`` folder)."""
+    return Path(str(resources.files("genstudio.resources").joinpath(name)))
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    """The process's ``QApplication`` (created once) with GenStudio's name, icon and style."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "genstudio", *(argv or [])])
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setOrganizationName(organisation())
+    app.setDesktopFileName("genstudio")
+    apply_style(app)
+    return app
+
+
+def dark_palette() -> QPalette:
+    """The colours of the dark theme, for widgets the style sheet leaves to Fusion."""
+    pal = QPalette()
+    colours = {
+        QPalette.ColorRole.Window: "#1e2127", QPalette.ColorRole.WindowText: "#d6d9de",
+        QPalette.ColorRole.Base: "#15171b", QPalette.ColorRole.AlternateBase: "#1b1d22",
+        QPalette.ColorRole.Text: "#d6d9de", QPalette.ColorRole.Button: "#2a2e36",
+        QPalette.ColorRole.ButtonText: "#d6d9de", QPalette.ColorRole.Highlight: "#2f5d92",
+        QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.ToolTipBase: "#2a2e36",
+        QPalette.ColorRole.ToolTipText: "#e8eaee", QPalette.ColorRole.PlaceholderText: "#6b707a",
+        QPalette.ColorRole.Link: "#4c9bf5", QPalette.ColorRole.Light: "#3a3f4a",
+        QPalette.ColorRole.Midlight: "#30343d", QPalette.ColorRole.Mid: "#262a31",
+        QPalette.ColorRole.Dark: "#121317", QPalette.ColorRole.Shadow: "#0b0c0e",
+    }
+    for role, colour in colours.items():
+        pal.setColor(role, QColor(colour))
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+        pal.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6b707a"))
+    return pal
+
+
+def apply_style(app: QApplication) -> None:
+    """Fusion style with the dark palette, the style sheet and the window icon."""
+    app.setStyle("Fusion")
+    app.setPalette(dark_palette())
+    icon = resource_path("icon.png")
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
+    qss = resource_path("style.qss")
+    if qss.exists():
+        app.setStyleSheet(qss.read_text(encoding="utf-8"))
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    """Open the app; return its exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments after the program name: at most one checkpoint file or run folder.
+    """
+    argv = list(argv or [])
+    app = make_application([a for a in argv if a.startswith("-")])
+    window = create_main_window(argv)
+    code = app.exec()
+    # Tear the window down while Qt is fully alive, not in the interpreter's final collection
+    # (pyqtgraph warns that plots destroyed during teardown can crash).
+    window.close()
+    del window
+    gc.collect()
+    return code
+
+
+def create_main_window(argv: list[str] | None = None) -> MainWindow:
+    """Show a main window; a path in ``argv`` is opened once the event loop runs."""
+    paths = [a for a in (argv or []) if not a.startswith("-")]
+    window = MainWindow()
+    window.show()
+    if paths:
+        QTimer.singleShot(0, window, lambda: open_path(window, paths[0]))
+    return window
+
+
+def open_path(window: MainWindow, path: str) -> bool:
+    """Open ``path`` as a run folder or a checkpoint, as fits."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        return window.open_run_folder(p)
+    if p.is_file():
+        return window.open_checkpoint(p) is not None
+    window.show_error("Cannot open", f"{p} does not exist.", "")
+    return False

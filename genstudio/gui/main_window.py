@@ -1,0 +1,409 @@
+"""The main window: run panel in a dock, views as tabs, live status in the status bar.
+
+Other views plug in with :meth:`MainWindow.add_view` and listen to
+:attr:`MainWindow.checkpointOpened` (a checkpoint the user opened, as a ready model) and to the
+:class:`~genstudio.gui.controller.RunController` at :attr:`MainWindow.controller` (run started /
+finished, and ``request_snapshot()`` → ``snapshotReady(tensors, meta)`` for the model being
+trained). The display is refreshed by ONE ~30 Hz timer that drains the live run's mailbox and the
+followed run folder's mailbox into the Monitor tab and the status bar.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget, QFileDialog, QMainWindow, QMessageBox, QScrollArea, QTabWidget, QWidget,
+)
+
+from genstudio.config import ConfigError
+from genstudio.data import is_points
+from genstudio.gui import dialogs
+from genstudio.gui.controller import RunController
+from genstudio.gui.run_follower import RunFollower, metrics_until_last_checkpoint
+from genstudio.gui.settings import AppSettings
+from genstudio.gui.widgets.monitor import MonitorView
+from genstudio.gui.widgets.run_panel import RunPanel
+from genstudio.gui.widgets.status import RunStatus
+
+__all__ = ["MainWindow"]
+
+DRAIN_MS = 33  # ~30 Hz: the only rate at which training data reach the screen
+_STATUS_ONLY = ("real_points", "reset", "saved", "saved_step", "start_step")
+
+
+class MainWindow(QMainWindow):
+    """GenStudio's window.
+
+    Parameters
+    ----------
+    settings : AppSettings, optional
+        Where geometry, folders and run-panel values persist (a fresh default store if omitted).
+
+    Signals
+    -------
+    checkpointOpened(str, object)
+        ``(path, model)`` after File ▸ Open checkpoint: a ``GanModel`` or ``DiffusionModel``.
+
+    Attributes
+    ----------
+    confirm_close : callable () -> bool
+        Asked when the window closes during a run; tests replace it to skip the dialog.
+    show_error : callable (title, message, details) -> None
+        How errors are shown; tests replace it to collect them.
+    close_timeout_s : float
+        How long closing waits for a stopping run.
+    """
+
+    checkpointOpened = Signal(str, object)
+
+    def __init__(self, settings: AppSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings or AppSettings()
+        self.controller = RunController(self)
+        self.follower: RunFollower | None = None
+        self.loaded_checkpoint: str | None = None
+        self.confirm_close: Callable[[], bool] = lambda: dialogs.ask_stop_run(self)
+        self.show_error: Callable[[str, str, str], None] = \
+            lambda title, message, details="": dialogs.show_error(self, title, message, details)
+        self.show_diverged: Callable[[int, str], None] = \
+            lambda step, message: dialogs.show_diverged(self, step, message)
+        self.close_timeout_s = 20.0
+        self._subject = "no run"
+
+        self.monitor = MonitorView()
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.tabBar().setDrawBase(False)
+        self.tabs.addTab(self.monitor, "Monitor")
+        self.setCentralWidget(self.tabs)
+
+        self.panel = RunPanel(self.settings.runs_parent())
+        scroll = QScrollArea()
+        scroll.setWidget(self.panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.dock = QDockWidget("Training run", self)
+        self.dock.setObjectName("RunDock")
+        self.dock.setWidget(scroll)
+        self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                              | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
+
+        self.run_status = RunStatus()
+        self.statusBar().addPermanentWidget(self.run_status)
+
+        self._make_actions()
+        self.panel.set_actions(self.act_start, self.act_pause, self.act_stop, self.act_save)
+        self.panel.validityChanged.connect(self._update_actions)
+        c = self.controller
+        c.runStarted.connect(self._on_run_started)
+        c.runFinished.connect(self._on_run_finished)
+        c.runFailed.connect(self._on_run_failed)
+        c.stateChanged.connect(self._on_state_changed)
+        c.threadFinished.connect(self._on_thread_finished)
+
+        self._drain_timer = QTimer(self)
+        self._drain_timer.setInterval(DRAIN_MS)
+        self._drain_timer.timeout.connect(self.drain)
+        self._drain_timer.start()
+
+        self._restore_settings()
+        self._update_actions()
+        self._set_subject("no run")
+
+    # ------------------------------------------------------------------ public API
+    def add_view(self, name: str, widget: QWidget) -> int:
+        """Add a tab to the central area and return its index."""
+        return self.tabs.addTab(widget, name)
+
+    def view(self, name: str) -> QWidget | None:
+        """The tab called ``name``, if any."""
+        for i in range(self.tabs.count()):
+            if self.tabs.tabText(i) == name:
+                return self.tabs.widget(i)
+        return None
+
+    @Slot()
+    def start_run(self) -> bool:
+        """Start training what the run panel describes; False if it cannot start."""
+        if self.controller.is_running() or not self.panel.is_valid():
+            return False
+        try:
+            config = self.panel.config()
+        except ConfigError as exc:
+            self.show_error("Cannot start the run", str(exc), "")
+            return False
+        folder, resume = self.panel.run_folder(), self.panel.resume_requested()
+        self._stop_following()
+        self.settings.set_runs_parent(folder.parent)
+        self.settings.set_run_panel(self.panel.fields())
+        self.panel.set_runs_parent(folder.parent)
+        self.monitor.begin(config.kind, is_points(config.data), f"{config.kind.upper()} on {config.data}")
+        self.run_status.reset()
+        self.panel.set_message(f"Writing to {folder}")
+        if resume:  # show the curves the run already has
+            self.monitor.add_metrics(metrics_until_last_checkpoint(folder))
+        self.controller.start(config, folder, resume=resume)
+        self.panel.set_running(True)
+        verb = "resuming" if resume else "training"
+        name = "GAN" if config.kind == "gan" else "diffusion"
+        self._set_subject(f"{verb} {name} on {config.data} · {folder.name}")
+        return True
+
+    @Slot()
+    def toggle_pause(self) -> None:
+        """Pause the run between two steps, or resume it."""
+        self.controller.toggle_pause()
+
+    @Slot()
+    def stop_run(self) -> None:
+        """Stop the run: the step finishes and a checkpoint is written."""
+        self.controller.stop()
+
+    @Slot()
+    def save_checkpoint(self) -> None:
+        """Write a checkpoint of the running model between the next two steps."""
+        self.controller.request_save()
+        self.statusBar().showMessage("Saving a checkpoint after the current step…", 3000)
+
+    def open_checkpoint(self, path: str | Path) -> Any | None:
+        """Load a checkpoint, show what it is and emit ``checkpointOpened``; None on failure."""
+        from genstudio.checkpoint import CheckpointError
+        from genstudio.loading import load_model
+
+        path = Path(path)
+        try:
+            model = load_model(path, "auto")
+        except (CheckpointError, OSError, ValueError) as exc:
+            self.show_error("Cannot open the checkpoint", str(exc), "")
+            return None
+        self.loaded_checkpoint = str(path)
+        self.settings.set_last_folder("open", path.parent)
+        describe = getattr(model, "describe", None)
+        text = describe() if callable(describe) else f"{model.kind} model"
+        self.statusBar().showMessage(f"Opened {path.name}: {text}", 15000)
+        if not self.controller.is_running():
+            self._set_subject(path.name)
+        self.checkpointOpened.emit(str(path), model)
+        return model
+
+    def open_run_folder(self, path: str | Path) -> bool:
+        """Show a run folder's curves and newest preview and keep following it as it grows."""
+        path = Path(path)
+        if self.controller.is_running():
+            self.show_error("A run is in progress", "Stop the run before opening another run folder.", "")
+            return False
+        if not RunFollower.looks_like_run(path):
+            self.show_error("Not a run folder", f"{path} has no config.json or metrics.jsonl.", "")
+            return False
+        self._stop_following()
+        follower = RunFollower(path, parent=self)
+        follower.failed.connect(self._on_follower_failed)
+        cfg = follower.config
+        kind = cfg.kind if cfg else "gan"
+        self.monitor.begin(kind, bool(cfg and is_points(cfg.data)),
+                           f"{kind.upper()} on {cfg.data}" if cfg else path.name)
+        self.run_status.reset()
+        self.follower = follower
+        follower.start()
+        self.settings.set_last_folder("open_run", path.parent)
+        if cfg is not None and follower.run_dir.last_checkpoint.exists():  # Start would resume it
+            self.panel.set_fields({"kind": cfg.kind, "data": cfg.data, "size": cfg.size, "batch": cfg.batch,
+                                   "lr": f"{cfg.lr:g}", "steps": cfg.steps, "seed": cfg.seed})
+            self.panel.set_resume(path)
+        if follower.problem:
+            self.statusBar().showMessage(follower.problem, 10000)
+        self._set_subject(f"{path.name} (run folder)")
+        return True
+
+    # ------------------------------------------------------------------ the display timer
+    @Slot()
+    def drain(self) -> None:
+        """Move everything pending in the mailboxes to the screen (called at ~30 Hz)."""
+        boxes = [self.controller.mailbox]
+        if self.follower is not None:
+            boxes.append(self.follower.mailbox)
+        for box in boxes:
+            drained = box.drain()
+            if not drained:
+                continue
+            if drained.status.get("reset") and self.follower is not None:
+                self.monitor.begin(self.monitor.kind(), self.monitor.is_points())  # the run was resumed
+            self.monitor.apply(drained)
+            status = {k: v for k, v in drained.status.items() if k not in _STATUS_ONLY}
+            self.run_status.apply(status)
+            if "saved" in drained.status:
+                self.statusBar().showMessage(f"Checkpoint written at step {drained.status['saved_step']:,}",
+                                             5000)
+
+    # ------------------------------------------------------------------ controller reactions
+    @Slot(object)
+    def _on_run_started(self, info: dict) -> None:
+        self.statusBar().showMessage(f"Training on {info['device']} in {info['run_dir']}", 5000)
+
+    @Slot(str, int, str, str)
+    def _on_run_finished(self, reason: str, step: int, message: str, checkpoint: str) -> None:
+        self.drain()
+        folder = self.controller.run_dir
+        where = f"{folder.name}/checkpoints" if folder is not None else "the run folder"
+        if reason == "done":
+            self.statusBar().showMessage(f"Finished at step {step:,}", 10000)
+            self.panel.set_message(f"Finished at step {step:,}; the checkpoint is in {where}.")
+            self.panel.use_new_folder()
+        elif reason == "stopped":
+            self.statusBar().showMessage(f"Stopped at step {step:,}", 10000)
+            self.panel.set_message(f"Stopped at step {step:,}; the checkpoint is in {where}. "
+                                   "Start resumes it; New starts a fresh run.")
+            if folder is not None:
+                self.panel.set_resume(folder)
+        else:
+            if folder is not None:
+                self.panel.set_resume(folder)
+            self.panel.set_message(f"Stopped: {reason} at step {step:,}. {message}")
+            if reason == "diverged":
+                self.show_diverged(step, message)
+            else:
+                self.show_error("Training stopped: " + reason, message, "")
+        self._set_subject(f"{folder.name if folder else 'run'} ({reason} at step {step:,})")
+
+    @Slot(str, str, str)
+    def _on_run_failed(self, title: str, message: str, details: str) -> None:
+        self._set_subject("no run")
+        self.show_error(title, message, details)
+
+    @Slot(str)
+    def _on_state_changed(self, state: str) -> None:
+        self._update_actions()
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        self.panel.set_running(False)
+        self._update_actions()
+
+    @Slot(str)
+    def _on_follower_failed(self, message: str) -> None:
+        self.statusBar().showMessage(message, 5000)
+
+    # ------------------------------------------------------------------ actions and menus
+    def _make_actions(self) -> None:
+        std = QKeySequence.StandardKey
+        table = (  # attribute, text, slot, shortcut, tooltip
+            ("act_start", "Start", self.start_run, "Ctrl+Return", "Train what the run panel describes"),
+            ("act_pause", "Pause", self.toggle_pause, "Ctrl+P", "Pause or resume between two steps"),
+            ("act_stop", "Stop", self.stop_run, "Ctrl+.", "Finish the step, write a checkpoint, stop"),
+            ("act_save", "Save checkpoint", self.save_checkpoint, _keys(std.Save, "Ctrl+S"),
+             "Write a checkpoint of the running model now"),
+            ("act_open", "Open checkpoint…", self._choose_checkpoint, _keys(std.Open, "Ctrl+O"),
+             "Load a .safetensors checkpoint into the views"),
+            ("act_open_run", "Open run folder…", self._choose_run_folder, "Ctrl+Shift+O",
+             "Show a run folder's curves and previews and follow it as it grows"),
+            ("act_quit", "Quit", self.close, _keys(std.Quit, "Ctrl+Q"), "Quit GenStudio"),
+        )
+        for name, text, slot, keys, tip in table:
+            act = QAction(text, self)
+            act.setShortcut(QKeySequence(keys))
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            key_text = act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            act.setToolTip(f"{tip} ({key_text})")
+            act.setStatusTip(tip)
+            act.triggered.connect(slot)
+            setattr(self, name, act)
+
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addActions([self.act_open, self.act_open_run])
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+        run_menu = self.menuBar().addMenu("&Run")
+        run_menu.addActions([self.act_start, self.act_pause, self.act_stop])
+        run_menu.addSeparator()
+        run_menu.addAction(self.act_save)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("About GenStudio", self._about)
+
+    @Slot()
+    def _update_actions(self) -> None:
+        state = self.controller.state
+        running = self.controller.is_running()
+        self.act_start.setEnabled(not running and self.panel.is_valid())
+        self.act_pause.setEnabled(state in ("running", "paused"))
+        self.act_pause.setText("Resume" if state == "paused" else "Pause")
+        self.act_stop.setEnabled(state in ("running", "paused"))
+        self.act_save.setEnabled(state in ("running", "paused"))
+        self.act_open_run.setEnabled(not running)
+
+    @Slot()
+    def _choose_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", self.settings.last_folder("open"),
+                                              "Checkpoints (*.safetensors *.pt *.pth);;All files (*)")
+        if path:
+            self.open_checkpoint(path)
+
+    @Slot()
+    def _choose_run_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open run folder",
+                                                self.settings.last_folder("open_run"))
+        if path:
+            self.open_run_folder(path)
+
+    @Slot()
+    def _about(self) -> None:
+        QMessageBox.about(self, "About GenStudio",
+                          "<b>GenStudio</b><br>Train and explore GANs and diffusion models live.")
+
+    # ------------------------------------------------------------------ window life
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        """Ask before stopping a run; stop it, wait (painting) for its checkpoint, then close."""
+        if self.controller.is_running():
+            if not self.confirm_close():
+                event.ignore()
+                return
+            self.statusBar().showMessage("Stopping: finishing the step and writing a checkpoint…")
+            self.controller.stop()
+            if not self.controller.wait_finished(self.close_timeout_s):
+                self.show_error("Still stopping", "The run has not stopped yet; close again in a moment.", "")
+                event.ignore()
+                return
+        self._stop_following()
+        self._drain_timer.stop()
+        self._save_settings()
+        event.accept()
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.window_geometry()
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1400, 900)
+        state = self.settings.window_state()
+        if state is not None:
+            self.restoreState(state)
+        fields = self.settings.run_panel()
+        if fields:
+            self.panel.set_fields(fields)
+            self.panel.use_new_folder()
+
+    def _save_settings(self) -> None:
+        self.settings.set_window(self.saveGeometry(), self.saveState())
+        self.settings.set_run_panel(self.panel.fields())
+        self.settings.sync()
+
+    # ------------------------------------------------------------------ helpers
+    def _set_subject(self, text: str) -> None:
+        self._subject = text
+        self.setWindowTitle(f"GenStudio — {text}")
+
+    def _stop_following(self) -> None:
+        if self.follower is not None:
+            self.follower.stop()
+            self.follower.deleteLater()
+            self.follower = None
+
+
+def _keys(standard: QKeySequence.StandardKey, fallback: str) -> QKeySequence:
+    """The platform's standard shortcut, or ``fallback`` where the platform defines none."""
+    seq = QKeySequence(standard)
+    return seq if not seq.isEmpty() else QKeySequence(fallback)

@@ -1,0 +1,187 @@
+"""The Monitor tab: live loss curves on the left, the newest samples on the right.
+
+GANs show ``loss_D`` / ``loss_G`` on one plot and ``D(x)`` / ``D(G(z))`` on a second (the four
+numbers of the DCGAN reference); diffusion shows ``loss`` and a heat map of the loss per
+timestep band. Image data show the fixed preview batch as a grid; 2-D point data show real and
+generated points over the discriminator's probability field.
+
+The view is fed only through :meth:`MonitorView.apply` with what the main window's ~30 Hz timer
+drained from a mailbox (a live run or a followed run folder), and draws once per call.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QSplitter, QStackedWidget, QVBoxLayout, QWidget
+
+from genstudio.gui.mailbox import Drained
+from genstudio.gui.widgets.band_heatmap import BandHeatmap
+from genstudio.gui.widgets.loss_plot import LossPlot
+from genstudio.gui.widgets.points2d import Points2DView
+from genstudio.gui.widgets.sample_view import SampleView
+
+__all__ = ["MonitorView", "GAN_LOSSES", "GAN_PROBS", "DIFFUSION_LOSSES"]
+
+GAN_LOSSES = ("loss_D", "loss_G")
+GAN_PROBS = ("D(x)", "D(G(z))")
+DIFFUSION_LOSSES = ("loss",)
+
+
+class MonitorView(QWidget):
+    """Loss plots and a sample view (or the 2-D view) for one run at a time."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MonitorView")
+        self._kind = "gan"
+        self._points = False
+        self._preview_step: int | None = None
+        self._band_steps = 0
+
+        self.gan_losses = LossPlot("Losses", list(GAN_LOSSES))
+        self.gan_probs = LossPlot("Discriminator outputs", list(GAN_PROBS))
+        self.diffusion_loss = LossPlot("Loss (ε-prediction MSE)", list(DIFFUSION_LOSSES))
+        self.bands = BandHeatmap()
+        self._curves = QStackedWidget()
+        self._curves.addWidget(_vsplit(self.gan_losses, self.gan_probs))
+        self._curves.addWidget(_vsplit(self.diffusion_loss, self.bands))
+
+        self.samples = SampleView()
+        self.points = Points2DView()
+        self._pictures = QStackedWidget()
+        self._pictures.addWidget(self.samples)
+        self._pictures.addWidget(self.points)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.setChildrenCollapsible(False)
+        split.addWidget(self._curves)
+        split.addWidget(self._pictures)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        split.setSizes([560, 460])  # the sample grid gets room for a 3× (digits) or 2× (32 px) scale
+        self.splitter = split
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(split)
+
+    # ------------------------------------------------------------------ set-up
+    def begin(self, kind: str, points: bool, title: str = "") -> None:
+        """Forget the previous run and lay the view out for ``kind`` ("gan" / "diffusion")."""
+        self._kind, self._points = kind, points
+        self._preview_step = None
+        self._band_steps = 0
+        for plot in (self.gan_losses, self.gan_probs, self.diffusion_loss):
+            plot.clear()
+        self.bands.clear()
+        self.points.set_fake(np.zeros((0, 2), np.float32))
+        self.points.clear_heatmap()
+        self.samples.clear()
+        self._curves.setCurrentIndex(0 if kind == "gan" else 1)
+        self._pictures.setCurrentIndex(1 if points else 0)
+        waiting = f"{title + ' · ' if title else ''}waiting for the first preview"
+        self.points.set_caption(waiting)
+
+    # ------------------------------------------------------------------ data in
+    def apply(self, drained: Drained) -> None:
+        """Draw what one mailbox drain brought: metrics, the newest preview, real points."""
+        if drained.metrics:
+            self.add_metrics(drained.metrics)
+        real = drained.status.get("real_points")
+        if real is not None:
+            self.points.set_real(real)
+        if drained.preview is not None:
+            step, preview = drained.preview
+            self.show_preview(step, preview)
+
+    def add_metrics(self, records: list[tuple[int, dict[str, Any]]]) -> None:
+        """Append ``(step, metrics)`` records to the plots and refresh them once."""
+        columns: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+        for step, metrics in records:
+            for name, value in metrics.items():
+                if name == "bands" and isinstance(value, (list, tuple)):
+                    self.bands.append(step, [_float(v) for v in value])
+                    self._band_steps += 1
+                elif isinstance(value, (int, float, str)) and name not in ("step", "time"):
+                    xs, ys = columns[name]
+                    xs.append(step)
+                    ys.append(_float(value))
+        for name, (xs, ys) in columns.items():
+            plot = self._plot_for(name)
+            if plot is not None:
+                plot.append(name, np.asarray(xs, np.float64), np.asarray(ys, np.float64))
+        for plot in (self.gan_losses, self.gan_probs, self.diffusion_loss):
+            plot.refresh()
+        if self._band_steps:
+            self.bands.refresh()
+
+    def show_preview(self, step: int, preview: Any) -> None:
+        """Show a ``Preview`` (``kind`` "images", "grid" or "points") taken at ``step``."""
+        self._preview_step = int(step)
+        if preview.kind == "points":
+            self._pictures.setCurrentIndex(1)
+            self.points.set_fake(preview.data)
+            heat = preview.extra.get("heatmap") if preview.extra else None
+            if heat is not None:
+                self.points.set_heatmap(np.asarray(heat), tuple(preview.extra["extent"]))
+            else:
+                self.points.clear_heatmap()
+            field = " · background: D's probability of \"real\"" if heat is not None else ""
+            self.points.set_caption(f"step {step:,} · {len(preview.data):,} generated points{field}")
+            return
+        self._pictures.setCurrentIndex(0)
+        # "images": (N, C, H, W) float in [-1, 1]; "grid": a saved PNG grid (H, W, 3) uint8
+        self.samples.set_images(preview.data, f"step {step:,}")
+
+    def caption(self) -> str:
+        """The caption above the samples or the 2-D view, whichever is shown."""
+        return self.points.caption() if self._pictures.currentIndex() == 1 else self.samples.caption()
+
+    # ------------------------------------------------------------------ queries (tests, other views)
+    def kind(self) -> str:
+        """"gan" or "diffusion": the layout in use."""
+        return self._kind
+
+    def is_points(self) -> bool:
+        """True when the run's data are 2-D points (the 2-D view is shown)."""
+        return self._points
+
+    def preview_step(self) -> int | None:
+        """The step of the preview on screen, None before the first."""
+        return self._preview_step
+
+    def band_steps(self) -> int:
+        """How many steps of per-band losses the heat map holds."""
+        return self._band_steps
+
+    def plot_for(self, name: str) -> LossPlot | None:
+        """The plot showing metric ``name`` (None for the bands)."""
+        return self._plot_for(name)
+
+    def _plot_for(self, name: str) -> LossPlot | None:
+        if name in GAN_LOSSES:
+            return self.gan_losses
+        if name in GAN_PROBS:
+            return self.gan_probs
+        if not name.startswith("loss"):
+            return None  # other numbers (learning rate, timings) are not plotted here
+        return self.diffusion_loss if self._kind == "diffusion" else self.gan_losses
+
+
+def _vsplit(top: QWidget, bottom: QWidget) -> QSplitter:
+    split = QSplitter(Qt.Orientation.Vertical)
+    split.setChildrenCollapsible(False)
+    split.addWidget(top)
+    split.addWidget(bottom)
+    split.setSizes([1, 1])
+    return split
+
+
+def _float(value: Any) -> float:
+    """Metric values are floats, or "nan"/"inf" strings in metrics.jsonl."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")

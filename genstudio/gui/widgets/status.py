@@ -1,0 +1,110 @@
+"""Status bar widgets: device, step / total, steps per second, elapsed and remaining time, progress.
+
+:class:`RunStatus` is one permanent widget for the main window's ``QStatusBar``. It is fed the
+merged status dicts drained from the mailbox (``step``, ``total``, ``rate``, ``elapsed``,
+``device``, ``paused``, ``start_step``) and keeps the latest of each, so a partial update (a
+plain step tick) still renders a complete line.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QWidget
+
+__all__ = ["RunStatus", "format_duration"]
+
+
+def format_duration(seconds: float | None) -> str:
+    """``75`` → "1:15", ``3700`` → "1:01:40", None or not finite → "–"."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "–"
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class RunStatus(QWidget):
+    """Device · step / total · steps/s · elapsed · remaining · a progress bar."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("RunStatus")
+        self._fields: dict[str, Any] = {}
+        self.device = QLabel()
+        self.step = QLabel()
+        self.rate = QLabel()
+        self.elapsed = QLabel()
+        self.remaining = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setFixedWidth(180)
+        self.progress.setTextVisible(True)
+        self.progress.setRange(0, 1000)
+        self.device.setToolTip("Device the model trains on")
+        self.step.setToolTip("Optimiser steps done / total")
+        self.rate.setToolTip("Training speed, recent")
+        self.elapsed.setToolTip("Training time in this session")
+        self.remaining.setToolTip("Estimated time to the last step at the recent speed")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 4, 0)
+        layout.setSpacing(10)
+        for i, w in enumerate((self.device, self.step, self.rate, self.elapsed, self.remaining)):
+            if i:
+                layout.addWidget(_separator())
+            layout.addWidget(w)
+        layout.addWidget(self.progress)
+        self.reset()
+
+    def reset(self) -> None:
+        """Show an idle line (no run)."""
+        self._fields = {}
+        self.device.setText("no run")
+        for w in (self.step, self.rate, self.elapsed, self.remaining):
+            w.setText("")
+            w.setVisible(False)
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+        self.progress.setVisible(False)
+
+    def apply(self, status: dict[str, Any]) -> None:
+        """Merge drained status fields and redraw."""
+        if not status:
+            return
+        self._fields.update(status)
+        f = self._fields
+        for w in (self.step, self.rate, self.elapsed, self.remaining, self.progress):
+            w.setVisible(True)
+        if "device" in f:
+            self.device.setText(f"device {f['device']}")
+        step, total = int(f.get("step", 0)), int(f.get("total", 0))
+        self.step.setText(f"step {step:,} / {total:,}" if total else f"step {step:,}")
+        rate = f.get("rate")
+        paused = bool(f.get("paused"))
+        if paused:
+            self.rate.setText("paused")
+        else:
+            self.rate.setText(f"{rate:,.1f} steps/s" if rate else "– steps/s")
+        self.elapsed.setText(f"elapsed {format_duration(f.get('elapsed'))}")
+        remaining = (total - step) / rate if rate and total else None
+        self.remaining.setText(f"remaining {format_duration(remaining)}")
+        if total:
+            frac = min(max(step / total, 0.0), 1.0)
+            self.progress.setValue(int(round(frac * 1000)))
+            self.progress.setFormat(f"{frac * 100:.0f} %")
+
+    def step_value(self) -> int:
+        """The step shown now (0 before any run)."""
+        return int(self._fields.get("step", 0))
+
+    def fields(self) -> dict[str, Any]:
+        """A copy of the latest status fields."""
+        return dict(self._fields)
+
+
+def _separator() -> QFrame:
+    line = QFrame()
+    line.setFrameShape(QFrame.Shape.VLine)
+    line.setObjectName("statusSeparator")
+    return line
