@@ -1,0 +1,527 @@
+"""The Latent tab: explore a GAN generator's latent space by hand.
+
+:class:`LatentView` shows G(z) large (or, for a 2-D point GAN, the latent pad beside data space)
+with sliders on the right: one per latent dimension (with lock and reset) and one per principal
+direction found the GANSpace way (:func:`genstudio.latent.principal_directions`, computed in the
+background with visible progress). Above: the seed field, Random, Reset, truncation ψ, copy/paste
+of z, saving the image (PNG with z and seed in its text chunks) and z (``.npy``), and a button
+asking for a snapshot of the model being trained. Beside the picture, a neighbourhood grid
+(rows = directions, columns = -3σ … +3σ); below, interpolation between A and B.
+
+The latent shown is ``z = ψ · (z_dims + Σ_k α_k v_k)``. Every change posts the newest z to one
+:class:`~genstudio.gui.render_worker.RenderController`: the image follows a slider while it is
+dragged, a newer z replaces a queued one, and a result that a newer request superseded is dropped.
+The main window adds the view with ``add_view("Latent", view)``, calls :meth:`set_model` and
+wires ``snapshotRequested``; it calls :meth:`shutdown` on close (``aboutToQuit`` does too).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtWidgets import (
+    QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
+    QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget,
+)
+
+from genstudio.gui.render_worker import RenderController
+from genstudio.gui.widgets.interpolation import InterpolationPanel
+from genstudio.gui.widgets.latent_pad2d import LatentPad2D
+from genstudio.gui.widgets.latent_sliders import LatentSliders
+from genstudio.gui.widgets.sample_view import SampleView
+from genstudio.imaging import make_grid, save_png
+from genstudio.latent import (
+    decode_z, encode_z, latent_grid_lines, map_latents, neighbourhood, principal_directions, save_latent,
+    truncate,
+)
+
+__all__ = ["LatentView"]
+
+N_DRAWS = 2000  # random draws for the principal directions (GANSpace uses 2,000-10,000)
+N_DIRECTIONS = 20
+SIGMAS = np.linspace(-3.0, 3.0, 7)  # neighbourhood columns, in prior standard deviations
+EXTENT_2D = 3.0  # the 2-D pad shows z in [-3, 3]²
+EMPTY = "Open a GAN checkpoint, or take a snapshot of the model being trained."
+
+
+def _button(text: str, tip: str, slot) -> QPushButton:
+    b = QPushButton(text)
+    b.setToolTip(tip)
+    b.clicked.connect(slot)
+    return b
+
+
+class LatentView(QWidget):
+    """The latent explorer tab.
+
+    Signals
+    -------
+    snapshotRequested()
+        "Take snapshot of training" was clicked; answer with :meth:`set_model`.
+    """
+
+    snapshotRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._model: Any = None
+        self._seed = 0
+        self._psi = 1.0
+        self._directions: np.ndarray | None = None  # (K, nz) unit rows
+        self._variances: np.ndarray | None = None  # (K,)
+        self._shown: tuple[np.ndarray, int, float] | None = None  # z, seed, ψ of the picture shown
+        self._renderer = RenderController(self)
+        self._renderer.rendered.connect(self._on_rendered)
+        self._renderer.failed.connect(self._on_failed)
+        self._renderer.progress.connect(self._on_progress)
+
+        # --- top bar
+        self._seed_box = QSpinBox()
+        self._seed_box.setRange(0, 2**31 - 1)
+        self._seed_box.setPrefix("seed ")
+        self._seed_box.setKeyboardTracking(False)
+        self._seed_box.setFixedWidth(130)
+        self._seed_box.valueChanged.connect(self._on_seed)
+        self._psi_slider = QSlider(Qt.Orientation.Horizontal)
+        self._psi_slider.setRange(0, 100)
+        self._psi_slider.setValue(100)
+        self._psi_slider.setFixedWidth(110)
+        self._psi_slider.setToolTip("Truncation ψ: z ← ψ·z; smaller is more typical, less varied")
+        self._psi_slider.valueChanged.connect(self._on_psi)
+        self._psi_label = QLabel("ψ 1.00")
+        self._psi_label.setMinimumWidth(44)
+        self._snapshot = _button("Snapshot of training", "Explore the generator being trained now",
+                                 self._on_snapshot)
+        bar = QHBoxLayout()
+        self._controls = [self._seed_box,
+                          _button("Random", "Draw a new seed (locked dimensions stay)", self.random),
+                          _button("Reset", "Back to the seed's draw; directions 0, ψ 1", self.reset),
+                          self._psi_slider]
+        for w in self._controls:
+            if w is self._psi_slider:
+                bar.addSpacing(8)
+                bar.addWidget(QLabel("truncation"))
+            bar.addWidget(w)
+        bar.addWidget(self._psi_label)
+        bar.addSpacing(12)
+        for text, tip, slot in (("Copy z", "Copy z as text", self.copy_z),
+                                ("Paste z", "Set z from text on the clipboard", self._on_paste),
+                                ("Save image…", "PNG, z and seed in its metadata", self._ask_save_image),
+                                ("Save z…", "z as a .npy file", self._ask_save_z)):
+            self._controls.append(_button(text, tip, slot))
+            bar.addWidget(self._controls[-1])
+        bar.addStretch(1)
+        bar.addWidget(self._snapshot)
+
+        # --- picture (image models) or pad (2-D models)
+        self._image = SampleView(pad=0)
+        self._pad = LatentPad2D(extent=EXTENT_2D)
+        self._pad.pointMoved.connect(self._on_pad)
+        self._stack = QStackedWidget()
+        self._stack.addWidget(self._image)
+        self._stack.addWidget(self._pad)
+
+        # --- sliders
+        self._dims = LatentSliders(lockable=True)
+        self._dims.valueChanged.connect(self._on_dim)
+        self._dirs = LatentSliders(lockable=False, span=5.0)
+        self._dirs.valueChanged.connect(self._on_dir)
+        self._side = QTabWidget()
+        self._side.addTab(self._dims, "Dimensions")
+        self._side.addTab(self._dirs, "Directions")
+
+        # --- neighbourhood grid (a tab beside the picture) and interpolation (below)
+        self._hood_rows = QComboBox()
+        self._hood_rows.currentIndexChanged.connect(self._schedule_grid)
+        self._hood = SampleView(pad=1)
+        hood = QWidget()
+        hl = QVBoxLayout(hood)
+        hl.setContentsMargins(0, 4, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Rows:"))
+        row.addWidget(self._hood_rows)
+        row.addWidget(QLabel("columns: −3σ … +3σ along each direction, from the current z"), 1)
+        hl.addLayout(row)
+        hl.addWidget(self._hood, 1)
+        self._left = QTabWidget()
+        self._left.addTab(self._stack, "Picture")
+        self._left.addTab(hood, "Neighbourhood")
+        self._left.currentChanged.connect(self._schedule_grid)
+        self._grid_timer = QTimer(self)
+        self._grid_timer.setSingleShot(True)
+        self._grid_timer.setInterval(120)  # 35 images: render once the slider rests
+        self._grid_timer.timeout.connect(self._request_grid)
+        self._interp = InterpolationPanel(self._renderer)
+        self._interp.endpointRequested.connect(self._on_endpoint)
+        self._interp.pathChanged.connect(self._pad.set_path)
+        self._interp.message.connect(self._say)
+
+        self._status = QLabel(" ")
+        upper = QSplitter(Qt.Orientation.Horizontal)
+        upper.addWidget(self._left)
+        upper.addWidget(self._side)
+        upper.setStretchFactor(0, 3)
+        upper.setStretchFactor(1, 2)
+        upper.setSizes([620, 420])
+        self._split = QSplitter(Qt.Orientation.Vertical)
+        self._split.addWidget(upper)
+        self._split.addWidget(self._interp)
+        self._split.setStretchFactor(0, 3)
+        self._split.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(bar)
+        layout.addWidget(self._split, 1)
+        layout.addWidget(self._status)
+        self.set_model(None)
+
+    # ------------------------------------------------------------------ model
+    def set_model(self, model: Any) -> None:
+        """Explore ``model`` (a :class:`~genstudio.gan_model.GanModel`), or show nothing for None.
+
+        A model with the same latent size as the previous one keeps the seed, z and locks (handy
+        for successive snapshots of a run); directions are recomputed in the background.
+        """
+        if model is not None and not hasattr(model, "latent_dim"):
+            self._say("The latent explorer works with GANs; this model has no latent z.", error=True)
+            model = None
+        old = self._model
+        keep = model is not None and old is not None and old.latent_dim == model.latent_dim
+        self._model, self._directions, self._variances, self._shown = model, None, None, None
+        self._renderer.cancel()  # nothing rendered for the old model may arrive now
+        for w in self._controls:
+            w.setEnabled(model is not None)
+        self._interp.set_model(model, keep_ends=keep)
+        self._dirs.set_rows([], np.zeros(0), empty_text="no directions yet")
+        self._hood_rows.clear()
+        self._hood.clear()
+        self._image.clear()
+        if model is None:
+            self._dims.set_rows([], np.zeros(0))
+            self._image.set_images(np.full((1, 1, 3), 22, np.uint8), EMPTY)
+            self._dirs.set_header("")
+            self._dirs.set_progress(None)
+            return
+        points = bool(model.is_points)
+        self._stack.setCurrentWidget(self._pad if points else self._image)
+        self._left.setTabText(0, "Latent pad" if points else "Picture")
+        self._left.setTabEnabled(1, not points)
+        self._split.setSizes([800, 90] if points else [600, 260])  # 2-D: the walk is drawn on the pad
+        if not keep:
+            nz = model.latent_dim
+            self._dims.set_rows([f"z{i}" for i in range(nz)], self._draw(self._seed))
+        self._set_psi(1.0)
+        self._say(model.describe())
+        self._start_directions(model)
+        if points:
+            self._start_cloud(model)
+        self._request()
+
+    def model(self) -> Any:
+        return self._model
+
+    def _draw(self, seed: int) -> np.ndarray:
+        return self._model.noise(1, int(seed))[0].numpy().astype(np.float32)  # (nz,)
+
+    def _start_directions(self, model: Any) -> None:
+        self._dirs.set_header(f"Finding directions: PCA of G's first block over {N_DRAWS:,} random draws…")
+        self._dirs.set_progress(0.0)
+        k = min(N_DIRECTIONS, model.latent_dim)
+        self._renderer.submit("directions", lambda progress: principal_directions(
+            model, n_samples=N_DRAWS, n_components=k, seed=0, progress=progress))
+
+    def _start_cloud(self, model: Any) -> None:
+        def job(progress):
+            lines = latent_grid_lines(EXTENT_2D, n=11, points=64)  # (22, 64, 2)
+            z = np.zeros((*lines.shape[:2], model.latent_dim), np.float32)
+            z[..., :2] = lines  # further dims (if any) stay 0
+            return map_latents(model, model.noise(N_DRAWS, 0).numpy()), lines, map_latents(model, z)
+
+        self._renderer.submit("cloud", job)
+
+    # ------------------------------------------------------------------ the latent
+    def current_z(self) -> np.ndarray:
+        """The latent shown: ``ψ · (z_dims + Σ α_k v_k)``, float32 (nz,)."""
+        z = self._dims.values().astype(np.float32)
+        alpha = self._dirs.values()
+        if self._directions is not None and alpha.size and np.any(alpha):
+            z = (z.astype(np.float64) + alpha @ self._directions.astype(np.float64)).astype(np.float32)
+        return truncate(z, self._psi)
+
+    def seed(self) -> int:
+        return self._seed
+
+    def set_seed(self, seed: int) -> None:
+        """Draw z for ``seed`` (locked dimensions keep their values)."""
+        if int(seed) == self._seed_box.value():
+            self._on_seed(int(seed))  # the same seed again: draw anyway (locks may have changed)
+        else:
+            self._seed_box.setValue(int(seed))  # -> _on_seed
+
+    @Slot(int)
+    def _on_seed(self, seed: int) -> None:
+        self._seed = int(seed)
+        if self._model is not None:
+            self._dims.set_values(self._draw(seed), respect_locks=True)
+            self._request()
+
+    @Slot()
+    def random(self) -> None:
+        """A fresh random seed and its draw; locked dimensions keep their values."""
+        self.set_seed(random.randrange(2**31 - 1))
+
+    @Slot()
+    def reset(self) -> None:
+        """Back to the seed's draw in every dimension, no direction offsets, ψ = 1."""
+        if self._model is None:
+            return
+        self._dims.set_values(self._draw(self._seed))
+        self._dirs.set_values(np.zeros(self._dirs.count()))
+        self._set_psi(1.0)
+        self._request()
+
+    def set_psi(self, psi: float) -> None:
+        """Set truncation ψ in [0, 1] (as the slider does)."""
+        self._psi_slider.setValue(int(round(float(psi) * 100)))
+
+    def _set_psi(self, psi: float) -> None:
+        self._psi_slider.blockSignals(True)
+        self._psi_slider.setValue(int(round(psi * 100)))
+        self._psi_slider.blockSignals(False)
+        self._psi = float(psi)
+        self._psi_label.setText(f"ψ {psi:.2f}")
+
+    @Slot(int)
+    def _on_psi(self, value: int) -> None:
+        self._psi = value / 100.0
+        self._psi_label.setText(f"ψ {self._psi:.2f}")
+        self._request()
+
+    @Slot(int, float)
+    def _on_dim(self, index: int, value: float) -> None:
+        self._request()
+
+    @Slot(int, float)
+    def _on_dir(self, index: int, value: float) -> None:
+        self._request()
+
+    @Slot(float, float)
+    def _on_pad(self, x: float, y: float) -> None:
+        if self._model is not None:
+            self._dims.set_value(0, x)
+            self._dims.set_value(1, y)
+            self._request()
+
+    @Slot()
+    def _on_snapshot(self) -> None:
+        self.snapshotRequested.emit()
+
+    @Slot(str)
+    def _on_endpoint(self, which: str) -> None:
+        if self._model is not None:
+            self._interp.set_endpoint(which, self.current_z())
+
+    # ------------------------------------------------------------------ rendering
+    def _request(self) -> None:
+        """Post the newest z to the render thread (replacing a queued one)."""
+        if self._model is None:
+            return
+        model, z, seed, psi = self._model, self.current_z(), self._seed, self._psi
+        if model.is_points:
+            self._pad.set_latent_point(*self._dims.values()[:2], emit=False)
+        self._renderer.submit("main", lambda progress: ((z, seed, psi), map_latents(model, z[None])[0]))
+        self._schedule_grid()
+
+    @Slot()
+    def _schedule_grid(self, *_: object) -> None:
+        if self._left.currentIndex() == 1 and self._directions is not None and not self._model.is_points:
+            self._grid_timer.start()
+
+    @Slot()
+    def _request_grid(self) -> None:
+        if self._directions is None or self._model is None:
+            return
+        choice = self._hood_rows.currentData()
+        picked = range(min(5, len(self._directions))) if choice is None or choice < 0 else [choice]
+        names = [f"PC{i + 1}" for i in picked]
+        rows = self._directions[list(picked)]  # (R, nz)
+        model, zs = self._model, neighbourhood(self.current_z(), rows, SIGMAS)  # (R * 7, nz)
+        self._renderer.submit("grid", lambda progress: (
+            make_grid(map_latents(model, zs), nrow=len(SIGMAS), pad=1), names))
+
+    @Slot(str, int, object)
+    def _on_rendered(self, kind: str, seq: int, result: object) -> None:
+        if kind == "main":
+            self._shown, out = result
+            z, seed, psi = self._shown
+            if self._model.is_points:
+                self._pad.set_output_point(out)
+            else:
+                self._image.set_images(out[None], f"seed {seed}   ψ {psi:.2f}")  # steady text: no relayout
+        elif kind == "directions":
+            self._directions, self._variances = result
+            k = self._directions.shape[0]
+            self._dirs.set_rows([f"PC{i + 1}" for i in range(k)], np.zeros(k))
+            self._dirs.set_progress(None)
+            var = self._variances
+            self._dirs.set_header(
+                f"{k} principal directions of G's first block over {N_DRAWS:,} draws (GANSpace), "
+                f"most variance first ({var[0]:.3g} … {var[-1]:.3g}). Slider units: prior σ.")
+            self._hood_rows.blockSignals(True)
+            self._hood_rows.addItem("top 5 directions", -1)
+            for i in range(k):
+                self._hood_rows.addItem(f"PC{i + 1}", i)
+            self._hood_rows.blockSignals(False)
+            self._schedule_grid()
+        elif kind == "grid":
+            grid, names = result
+            self._hood.set_images(grid, f"rows, top to bottom: {', '.join(names)}")
+        elif kind == "cloud":
+            cloud, lines, warped = result
+            self._pad.set_cloud(cloud)
+            self._pad.set_grid(lines, warped)
+            self._pad.fit_data_view(cloud)  # the grid's far corners may fly off: frame the mass
+
+    @Slot(str, int, str)
+    def _on_failed(self, kind: str, seq: int, text: str) -> None:
+        if kind == "directions":
+            self._dirs.set_progress(None)
+            self._dirs.set_header(f"Could not find directions: {text}")
+        elif not kind.startswith("interp"):
+            self._say(f"Rendering failed: {text}", error=True)
+
+    @Slot(str, float)
+    def _on_progress(self, kind: str, fraction: float) -> None:
+        if kind == "directions":
+            self._dirs.set_progress(fraction)
+
+    # ------------------------------------------------------------------ clipboard and files
+    def copy_z(self) -> str:
+        """Put the current z on the clipboard as a JSON list; returns the text."""
+        text = encode_z(self.current_z())
+        QGuiApplication.clipboard().setText(text)
+        self._say("Copied z to the clipboard.")
+        return text
+
+    def paste_z(self, text: str | None = None) -> bool:
+        """Set z from ``text`` (default: the clipboard). Bad text leaves z unchanged and says why."""
+        if self._model is None:
+            return False
+        text = QGuiApplication.clipboard().text() if text is None else text
+        try:
+            z = decode_z(text, self._model.latent_dim)
+        except ValueError as exc:
+            self._say(f"Paste z: {exc}", error=True)
+            return False
+        self._dims.set_values(z)
+        self._dirs.set_values(np.zeros(self._dirs.count()))
+        self._set_psi(1.0)
+        self._request()
+        self._say("Pasted z.")
+        return True
+
+    def save_image(self, path: str | Path) -> Path:
+        """Write the picture shown as PNG with its z, seed and ψ in text chunks."""
+        if self._shown is None:
+            raise RuntimeError("nothing rendered yet")
+        z, seed, psi = self._shown
+        picture = self._pad.picture() if self._model.is_points else self._image.current_grid()
+        meta = {"z": encode_z(z), "seed": str(seed), "psi": f"{psi:g}", "model": self._model.describe(),
+                "Software": "GenStudio"}
+        out = save_png(path, picture, meta)
+        self._say(f"Saved {out.name}.")
+        return out
+
+    def save_z(self, path: str | Path) -> Path:
+        """Write the current z as a float32 ``.npy`` (atomically); returns the path."""
+        out = Path(save_latent(path, self.current_z()))
+        self._say(f"Saved {out.name}.")
+        return out
+
+    @Slot()
+    def _on_paste(self) -> None:
+        self.paste_z()  # (clicked(bool) must not reach paste_z's text argument)
+
+    @Slot()
+    def _ask_save_image(self) -> None:
+        if self._shown is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save image", f"seed{self._seed}.png", "PNG (*.png)")
+        try:
+            if path:
+                self.save_image(path)
+        except OSError as exc:
+            self._say(f"Could not save the image: {exc}", error=True)
+
+    @Slot()
+    def _ask_save_z(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save z", f"seed{self._seed}.npy", "NumPy (*.npy)")
+        try:
+            if path:
+                self.save_z(path)
+        except OSError as exc:
+            self._say(f"Could not save z: {exc}", error=True)
+
+    @Slot(str)
+    def _say(self, text: str, error: bool = False) -> None:
+        self._status.setStyleSheet("color: #ff7070;" if error else "color: #a0a0a0;")
+        self._status.setText(text)
+
+    # ------------------------------------------------------------------ hooks and lifetime
+    def message(self) -> str:
+        """The status line's text."""
+        return self._status.text()
+
+    def image(self) -> np.ndarray | None:
+        """The uint8 (H, W, 3) picture shown (None for 2-D models or before the first render)."""
+        return None if self._shown is None or self._model.is_points else self._image.current_grid()
+
+    def neighbourhood_image(self) -> np.ndarray | None:
+        return self._hood.current_grid()
+
+    def directions(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(directions (K, nz), variances (K,)) once computed."""
+        return None if self._directions is None else (self._directions.copy(), self._variances.copy())
+
+    def dimension_sliders(self) -> LatentSliders:
+        return self._dims
+
+    def direction_sliders(self) -> LatentSliders:
+        return self._dirs
+
+    def interpolation(self) -> InterpolationPanel:
+        return self._interp
+
+    def pad(self) -> LatentPad2D:
+        return self._pad
+
+    def show_neighbourhood(self) -> None:
+        """Show the neighbourhood grid instead of the picture."""
+        self._left.setCurrentIndex(1)
+
+    def renderer(self) -> RenderController:
+        return self._renderer
+
+    def requested_seq(self, kind: str = "main") -> int:
+        return self._renderer.requested_seq(kind)
+
+    def rendered_seq(self, kind: str = "main") -> int:
+        return self._renderer.rendered_seq(kind)
+
+    def idle(self) -> bool:
+        """True when every render asked for has arrived (tests wait on this)."""
+        return self._renderer.idle() and not self._grid_timer.isActive()
+
+    def shutdown(self) -> None:
+        """Stop the render thread (waits for the job in hand; never terminates it)."""
+        self._grid_timer.stop()
+        self._renderer.shutdown()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        self.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,341 @@
+"""The Latent tab, offscreen: sliders, seeds, truncation, clipboard, files, interpolation, 2-D pad.
+
+Every test waits for the background renderer deterministically (``view.idle()``: each kind's
+newest request answered) and shuts the render thread down at the end.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from genstudio.gan_model import GanModel
+from genstudio.gui.render_worker import RenderController
+from genstudio.gui.widgets.latent_panel import LatentView
+from genstudio.imaging import to_uint8
+from genstudio.latent import encode_z
+from genstudio.models.dcgan import DCGANGenerator
+from genstudio.models.mlp import MLPGenerator
+
+WAIT_MS = 20_000
+
+
+def image_model(nz: int = 16, seed: int = 0) -> GanModel:
+    """An untrained 32 px DCGAN whose pictures vary visibly (He-scaled weights, not N(0, 0.02))."""
+    torch.manual_seed(seed)
+    G = DCGANGenerator(nz=nz, ngf=8, nc=3, size=32)
+    with torch.no_grad():
+        for m in G.modules():
+            if isinstance(m, nn.ConvTranspose2d):
+                cin, _, k, _ = m.weight.shape
+                m.weight.normal_(0.0, math.sqrt(2.0 / (cin * k * k / m.stride[0] ** 2)))
+    meta = {"kind": "gan", "data_kind": "images", "step": 0, "data": "faces",
+            "models": {"G": {"arch": "dcgan_g", "args": {"nz": nz, "ngf": 8, "nc": 3, "size": 32}}}}
+    return GanModel(G, meta, torch.device("cpu"))
+
+
+def points_model(seed: int = 0) -> GanModel:
+    torch.manual_seed(seed)
+    G = MLPGenerator(nz=2, hidden=32, depth=2, out_dim=2)
+    meta = {"kind": "gan", "data_kind": "points", "step": 0, "data": "ring8",
+            "models": {"G": {"arch": "mlp_g", "args": {"nz": 2, "hidden": 32, "depth": 2, "out_dim": 2}}}}
+    return GanModel(G, meta, torch.device("cpu"))
+
+
+@pytest.fixture
+def view(qtbot):
+    v = LatentView()
+    qtbot.addWidget(v)
+    v.resize(1100, 800)
+    yield v
+    v.shutdown()
+    assert not v.renderer().is_running()
+
+
+def settle(qtbot, view):
+    qtbot.waitUntil(view.idle, timeout=WAIT_MS)
+
+
+def shown_for(model: GanModel, z: np.ndarray) -> np.ndarray:
+    """What the view should show for z: G(z) alone, as uint8 (H, W, 3)."""
+    return to_uint8(model.generate(torch.from_numpy(z[None])).numpy())[0]
+
+
+# --------------------------------------------------------------------------- image models
+def test_slider_moves_change_the_image_and_moving_back_restores_it(qtbot, view):
+    model = image_model()
+    view.set_model(model)
+    settle(qtbot, view)
+    first = view.image()
+    assert first is not None and first.shape == (32, 32, 3)
+    np.testing.assert_array_equal(first, shown_for(model, model.noise(1, 0)[0].numpy()))
+
+    for sliders in (view.dimension_sliders(), view.direction_sliders()):
+        assert sliders.count() > 0
+        slider = sliders.slider(0)
+        start = slider.value()
+        for offset in (60, 120, 250):  # a drag: several valueChanged in a row
+            slider.setValue(start + offset)
+        assert view.requested_seq() > view.rendered_seq() or view.idle()
+        settle(qtbot, view)
+        moved = view.image()
+        assert not np.array_equal(moved, first)
+        np.testing.assert_array_equal(moved, shown_for(model, view.current_z()))
+        slider.setValue(start)
+        settle(qtbot, view)
+        np.testing.assert_array_equal(view.image(), first)  # bit for bit
+
+
+def test_same_seed_same_image_and_reset(qtbot, view):
+    model = image_model()
+    view.set_model(model)
+    view.set_seed(7)
+    settle(qtbot, view)
+    seven = view.image()
+    np.testing.assert_array_equal(view.current_z(), model.noise(1, 7)[0].numpy())
+    view.set_seed(8)
+    settle(qtbot, view)
+    assert not np.array_equal(view.image(), seven)
+    view.set_seed(7)
+    settle(qtbot, view)
+    np.testing.assert_array_equal(view.image(), seven)
+    view.dimension_sliders().slider(2).setValue(-300)
+    view.set_psi(0.3)
+    settle(qtbot, view)
+    view.reset()
+    settle(qtbot, view)
+    np.testing.assert_array_equal(view.image(), seven)
+
+
+def test_truncation_scales_z(qtbot, view):
+    model = image_model()
+    view.set_model(model)
+    settle(qtbot, view)
+    z = view.current_z()
+    view.set_psi(0.5)
+    np.testing.assert_allclose(view.current_z(), 0.5 * z, rtol=1e-6)
+    view.set_psi(0.0)
+    settle(qtbot, view)
+    np.testing.assert_array_equal(view.current_z(), np.zeros_like(z))
+    np.testing.assert_array_equal(view.image(), shown_for(model, np.zeros_like(z)))
+
+
+def test_locked_dimensions_survive_random(qtbot, view):
+    view.set_model(image_model())
+    settle(qtbot, view)
+    sliders = view.dimension_sliders()
+    sliders.slider(3).setValue(321)
+    sliders.set_locked(3)
+    sliders.set_locked(5)
+    before = view.current_z()
+    seed = view.seed()
+    view.random()
+    settle(qtbot, view)
+    after = view.current_z()
+    assert view.seed() != seed
+    assert after[3] == before[3] and after[5] == before[5]
+    assert np.count_nonzero(after != before) >= 12
+
+
+def test_copy_paste_and_bad_paste(qtbot, view):
+    model = image_model()
+    view.set_model(model)
+    settle(qtbot, view)
+    text = view.copy_z()
+    z = view.current_z()
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QPushButton
+
+    assert QGuiApplication.clipboard().text() == text
+    for bad in ("not a latent", "[1, 2, 3]", "[1, NaN" + ", 0" * 14 + "]"):
+        assert view.paste_z(bad) is False
+        assert view.message().startswith("Paste z:")
+        np.testing.assert_array_equal(view.current_z(), z)  # unchanged
+    other = model.noise(1, 99)[0].numpy()
+    QGuiApplication.clipboard().setText(encode_z(other))
+    paste = next(b for b in view.findChildren(QPushButton) if b.text() == "Paste z")
+    paste.click()  # the button, as a person would
+    assert view.message() == "Pasted z."
+    settle(qtbot, view)
+    np.testing.assert_array_equal(view.current_z(), other)
+    np.testing.assert_array_equal(view.image(), shown_for(model, other))
+    QGuiApplication.clipboard().setText("")
+    assert view.paste_z() is False and "empty" in view.message()
+
+
+def test_save_png_with_z_and_seed_and_npy(qtbot, view, tmp_path):
+    view.set_model(image_model())
+    view.set_seed(42)
+    settle(qtbot, view)
+    out = view.save_image(tmp_path / "pic.png")
+    with Image.open(out) as im:
+        assert im.text["seed"] == "42"
+        np.testing.assert_array_equal(np.asarray(im.convert("RGB")), view.image())
+        z = np.asarray(eval(im.text["z"]), np.float32)  # a JSON list of numbers
+    np.testing.assert_array_equal(z, view.current_z())
+    npy = view.save_z(tmp_path / "z")
+    np.testing.assert_array_equal(np.load(npy), view.current_z())
+
+
+def test_interpolation_ends_are_a_and_b_and_gif_export(qtbot, view, tmp_path):
+    model = image_model()
+    view.set_model(model)
+    panel = view.interpolation()
+    view.set_seed(1)
+    settle(qtbot, view)
+    a_img, a = view.image(), view.current_z()
+    panel.endpointRequested.emit("A")
+    view.set_seed(2)
+    settle(qtbot, view)
+    b_img, b = view.image(), view.current_z()
+    panel.endpointRequested.emit("B")
+    np.testing.assert_array_equal(panel.endpoint("A"), a)
+    for method in ("linear", "slerp"):
+        panel.set_method(method)
+        for t, expected in ((0.0, a_img), (1.0, b_img)):
+            panel.set_t(t)
+            settle(qtbot, view)
+            np.testing.assert_array_equal(panel.preview_image(), expected)
+        panel.set_t(0.5)
+        settle(qtbot, view)
+        assert not np.array_equal(panel.preview_image(), a_img)
+    strip = panel.strip_image()
+    assert strip.shape == (32 + 2, 8 * 33 + 1, 3)  # 8 frames in a row, 1 px apart
+    np.testing.assert_array_equal(panel.walk(8)[0], a)
+    np.testing.assert_array_equal(panel.walk(8)[-1], b)
+
+    panel.export_gif(tmp_path / "walk.gif", n_frames=6)
+    settle(qtbot, view)
+    with Image.open(tmp_path / "walk.gif") as gif:
+        assert gif.is_animated and gif.n_frames == 6
+        assert gif.size == (256, 256)
+    assert "walk.gif" in view.message()
+
+
+def test_neighbourhood_grid_rows_and_columns(qtbot, view):
+    view.set_model(image_model())
+    view.show_neighbourhood()
+    settle(qtbot, view)
+    assert view.directions() is not None
+    grid = view.neighbourhood_image()
+    assert grid.shape == (5 * 33 + 1, 7 * 33 + 1, 3)  # top 5 directions x 7 steps
+    middle = grid[1:33, 3 * 33 + 1:4 * 33]  # row 1, column 4: σ = 0, the current z
+    np.testing.assert_array_equal(middle, view.image())
+
+
+def test_snapshot_button_new_models_and_no_model(qtbot, view):
+    with qtbot.waitSignal(view.snapshotRequested, timeout=1000):
+        view._snapshot.click()
+    view.set_model(image_model(seed=0))
+    view.set_seed(5)
+    settle(qtbot, view)
+    z, before = view.current_z(), view.image()
+    view.set_model(image_model(seed=1))  # a newer snapshot of the same run: z is kept
+    settle(qtbot, view)
+    np.testing.assert_array_equal(view.current_z(), z)
+    assert view.seed() == 5 and not np.array_equal(view.image(), before)
+    view.set_model(image_model(nz=8))  # another latent size: a fresh draw
+    view.set_model(None)  # while its renders are in flight: they must not arrive
+    settle(qtbot, view)
+    assert view.image() is None and view.paste_z("[1]") is False
+
+
+# --------------------------------------------------------------------------- 2-D models
+def test_pad_moves_the_output_point(qtbot, view):
+    model = points_model()
+    view.set_model(model)
+    settle(qtbot, view)
+    pad = view.pad()
+    assert pad.cloud_count() == 2000 and pad.warped_grid().shape[0] == 22 * 64
+    before = pad.output_point().copy()
+    pad.set_latent_point(1.25, -0.5)  # TargetItem.setPos: the path a drag takes
+    settle(qtbot, view)
+    z = view.current_z()
+    np.testing.assert_allclose(z, [1.25, -0.5], rtol=1e-6)
+    shown = pad.output_point()
+    assert not np.allclose(shown, before)
+    np.testing.assert_allclose(shown, model.generate(torch.from_numpy(z[None]))[0].numpy(), rtol=1e-6)
+    assert view.dimension_sliders().values()[0] == pytest.approx(1.25)
+    view.dimension_sliders().slider(1).setValue(100)  # a slider moves the pad's target too
+    settle(qtbot, view)
+    z2 = view.dimension_sliders().values()[1]
+    assert abs(z2 - 1.0) < 0.01 and pad.latent_point() == pytest.approx((1.25, z2))
+
+
+# --------------------------------------------------------------------------- the render worker
+def test_render_controller_drops_superseded_jobs(qtbot):
+    ctrl = RenderController()
+    ran, shown = [], []
+    ctrl.rendered.connect(lambda kind, seq, result: shown.append(result))
+
+    def job(i):
+        def fn(progress):
+            ran.append(i)
+            time.sleep(0.02)
+            return i
+        return fn
+
+    for i in range(30):
+        ctrl.submit("main", job(i))
+    qtbot.waitUntil(ctrl.idle, timeout=WAIT_MS)
+    assert shown == [29]  # every older result was superseded before it could be shown
+    assert ran[-1] == 29 and len(ran) <= 5  # queued jobs were replaced, not run
+    ctrl.submit("oops", lambda progress: 1 / 0)
+    with qtbot.waitSignal(ctrl.failed, timeout=WAIT_MS) as failed:
+        pass
+    assert failed.args[0] == "oops" and "ZeroDivisionError" in failed.args[2]
+    ctrl.shutdown()
+    assert not ctrl.is_running()
+    assert ctrl.submit("main", job(99)) == 0 and ctrl.requested_seq() == 30  # ignored after shutdown
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread OpenMP limit is Linux-only")
+def test_render_thread_limits_only_its_own_torch_threads(qtbot):
+    before = torch.get_num_threads()
+    ctrl = RenderController(torch_threads=1)
+    with qtbot.waitSignal(ctrl.rendered, timeout=WAIT_MS) as got:
+        ctrl.submit("main", lambda progress: torch.get_num_threads())
+    assert got.args[2] == 1
+    assert torch.get_num_threads() == before  # the GUI thread keeps its own
+    seen = []
+    other = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    other.start()
+    other.join()
+    assert seen == [before] or before == 1  # threads started later still get torch's default
+    ctrl.shutdown()
+
+
+def test_long_job_stops_at_shutdown(qtbot):
+    ctrl = RenderController()
+    started = threading.Event()
+
+    def slow(progress):
+        started.set()
+        for i in range(500):
+            time.sleep(0.01)
+            progress(i / 500)  # raises once the controller shuts down
+        return "finished"
+
+    ctrl.submit("directions", slow)
+    assert started.wait(5)
+    t0 = time.monotonic()
+    ctrl.shutdown()
+    assert time.monotonic() - t0 < 2.0 and not ctrl.is_running()  # not the 5 s the job wanted
+
+
+def test_closing_the_view_stops_its_thread(qtbot):
+    v = LatentView()
+    qtbot.addWidget(v)
+    v.set_model(image_model())
+    qtbot.waitUntil(v.idle, timeout=WAIT_MS)
+    assert v.renderer().is_running()
+    v.close()
+    assert not v.renderer().is_running()
