@@ -1,0 +1,97 @@
+"""The reverse view's Branch controls and the two endings it compares.
+
+:class:`BranchPanel` holds the new seed and η of a branch, the "Branch from this step" button, and —
+once a branch has ended — the original and the branched final samples side by side with their mean
+|difference|: how much of the picture was already decided at the step branched from. It only
+shows things; :class:`~genstudio.gui.widgets.reverse_view.ReverseView` runs the branch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+
+from genstudio.gui.widgets.sample_view import SampleView
+from genstudio.imaging import make_grid
+from genstudio.scrub import points_image
+
+__all__ = ["BranchPanel", "SAME_ENDING"]
+
+#: Below this mean |difference| (in [−1, 1] units) two endings count as the same.
+SAME_ENDING = 0.01
+
+
+class BranchPanel(QWidget):
+    """Seed, η and the Branch button; the two endings once a branch has run.
+
+    Signals
+    -------
+    branchClicked()
+        The person pressed "Branch from this step".
+    """
+
+    branchClicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setPrefix("new seed ")
+        self.seed.setValue(1)
+        self.eta = QDoubleSpinBox()
+        self.eta.setRange(0.0, 1.0)
+        self.eta.setSingleStep(0.1)
+        self.eta.setPrefix("η = ")
+        self.eta.setToolTip("DDIM only: η of the branch (with η = 0 DDIM is deterministic, and a new seed "
+                            "changes nothing)")
+        self.button = QPushButton("Branch from this step")
+        self.button.setToolTip("Keep x_t at this step, continue with another seed (or η), compare the endings")
+        self.button.clicked.connect(self.branchClicked)
+        self._summary = QLabel("")
+        self.row = QHBoxLayout()  # the owner may add its own buttons at the end
+        for w in (self.seed, self.eta, self.button, self._summary):
+            self.row.addWidget(w)
+        self.row.addStretch(1)
+        self._endings = [SampleView(), SampleView()]
+        self._ending_row = QWidget()  # shown once a branch has ended
+        erow = QHBoxLayout(self._ending_row)
+        erow.setContentsMargins(0, 0, 0, 0)
+        for v in self._endings:
+            erow.addWidget(v, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self.row)
+        layout.addWidget(self._ending_row, 1)
+        self.clear()
+
+    def set_enabled(self, can_branch: bool, ddim: bool) -> None:
+        """Enable the controls (η only for a DDIM recording)."""
+        for w in (self.button, self.seed):
+            w.setEnabled(can_branch)
+        self.eta.setEnabled(can_branch and ddim)
+
+    def show_endings(self, original: np.ndarray, branch: np.ndarray, t: int, diff: float,
+                     extent: tuple[float, float, float, float]) -> None:
+        """Show both final batches ((N, C, H, W) images or (N, 2) clouds) and their mean |difference|."""
+        if branch.ndim == 2:  # 2-D: the two clouds as pictures
+            pics = [points_image(original, extent), points_image(branch, extent)]
+        else:
+            pics = [make_grid(original, pad=1), make_grid(branch, pad=1)]
+        self._endings[0].set_images(pics[0], "original ending")
+        self._endings[1].set_images(pics[1], f"branch from t = {t}, seed {self.seed.value()}")
+        verdict = ("the same ending: already decided at this t" if diff < SAME_ENDING
+                   else "the endings differ: not yet decided at this t")
+        self._summary.setText(f"mean |difference| = {diff:.4f} ({verdict})")
+        self._ending_row.setVisible(True)
+
+    def clear(self) -> None:
+        """Hide the endings."""
+        for v in self._endings:
+            v.clear()
+        self._summary.setText("")
+        self._ending_row.setVisible(False)
+
+    def summary(self) -> str:
+        """The line with the mean |difference| ("" before a branch)."""
+        return self._summary.text()

@@ -1,0 +1,123 @@
+"""The reverse view's sampling controls: sampler, steps, η, N, seed, Sample / Cancel and progress.
+
+:class:`SamplerControls` turns its fields into a frozen :class:`~genstudio.scrub.SampleSpec` and says
+how much memory the recording will take (float32 when it is small enough to branch exactly,
+float16 otherwise). It starts nothing itself: the owner connects ``sampleClicked`` and
+``cancelClicked`` to its :class:`~genstudio.gui.sampling_controller.SamplingController`.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QWidget
+
+from genstudio.diffusion import Trajectory
+from genstudio.scrub import SampleSpec, record_dtype_for
+
+__all__ = ["SamplerControls"]
+
+
+class SamplerControls(QWidget):
+    """One row: DDPM / DDIM, steps, η, N, seed, Sample, Cancel, a progress bar and a memory note.
+
+    Signals
+    -------
+    sampleClicked()
+    cancelClicked()
+    """
+
+    sampleClicked = Signal()
+    cancelClicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._model = None
+        self._busy = False
+        self._kind = QComboBox()
+        self._kind.addItems(["DDPM", "DDIM"])
+        self._kind.setToolTip("DDPM: all T steps (Ho et al.); DDIM: fewer steps, η = 0 deterministic (Song et al.)")
+        self._steps, self._n, self._seed = QSpinBox(), QSpinBox(), QSpinBox()
+        self._steps.setRange(1, 4000)
+        self._steps.setValue(50)
+        self._steps.setSuffix(" steps")
+        self._n.setRange(1, 4096)
+        self._n.setValue(16)
+        self._n.setPrefix("N = ")
+        self._seed.setRange(0, 2**31 - 1)
+        self._seed.setPrefix("seed ")
+        self._eta = QDoubleSpinBox()
+        self._eta.setRange(0.0, 1.0)
+        self._eta.setSingleStep(0.1)
+        self._eta.setPrefix("η = ")
+        self.go = QPushButton("Sample")
+        self.cancel_button = QPushButton("Cancel")
+        self._progress = QProgressBar()
+        self._progress.setFormat("%v / %m steps")
+        self._note = QLabel("")
+        self._kind.currentIndexChanged.connect(self._update)
+        self._steps.valueChanged.connect(self._update)
+        self._n.valueChanged.connect(self._update)
+        self.go.clicked.connect(self.sampleClicked)
+        self.cancel_button.clicked.connect(self.cancelClicked)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        for w in (self._kind, self._steps, self._eta, self._n, self._seed, self.go, self.cancel_button):
+            row.addWidget(w)
+        row.addWidget(self._progress, 1)
+        row.addWidget(self._note)
+        self._update()
+
+    # ------------------------------------------------------------------ spec
+    def spec(self) -> SampleSpec:
+        """What the fields ask for."""
+        return SampleSpec(self._n.value(), self._seed.value(), self._kind.currentText().lower(),
+                          self._steps.value(), self._eta.value())
+
+    def set_spec(self, spec: SampleSpec) -> None:
+        self._kind.setCurrentText(spec.sampler.upper())
+        self._steps.setValue(spec.steps)
+        self._eta.setValue(spec.eta)
+        self._n.setValue(spec.n)
+        self._seed.setValue(spec.seed)
+
+    # ------------------------------------------------------------------ state
+    def set_model(self, model) -> None:
+        """Fit the fields to ``model`` (DDIM steps up to its T; 1,000 points for a 2-D model)."""
+        self._model = model
+        if model is not None:
+            self._steps.setMaximum(model.schedule.num_steps)
+            if model.is_points:
+                self._n.setValue(1000)
+        self._update()
+
+    def set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self._update()
+
+    def start_progress(self, total: int) -> None:
+        self._progress.setRange(0, max(1, total))
+        self._progress.setValue(0)
+
+    def set_progress(self, done: int, total: int) -> None:
+        self._progress.setMaximum(max(1, total))
+        self._progress.setValue(done)
+
+    @Slot()
+    def _update(self) -> None:
+        busy, ddim = self._busy, self._kind.currentText() == "DDIM"
+        self._steps.setEnabled(ddim and not busy)
+        self._eta.setEnabled(ddim and not busy)
+        for w in (self._kind, self._n, self._seed):
+            w.setEnabled(not busy)
+        self.go.setEnabled(self._model is not None and not busy)
+        self.cancel_button.setEnabled(busy)
+        m = self._model
+        if m is None:
+            self._note.setText("load a diffusion model to sample")
+            return
+        spec = self.spec()
+        steps = spec.total_steps(m.schedule.num_steps)
+        shape = (spec.n, *m.sample_shape)
+        dtype = record_dtype_for(steps, shape)
+        mb = Trajectory.estimate_nbytes(steps, shape, dtype) / 2**20
+        self._note.setText(f"records {steps} steps: {mb:,.0f} MB ({str(dtype).removeprefix('torch.')})")

@@ -1,0 +1,418 @@
+"""The maths and files behind the diffusion timestep scrubber (Qt-free: numpy, torch, Pillow).
+
+The scrubber lets a person move along t and *see* the two processes of Ho et al. (2020):
+
+* **forward** — :class:`ForwardProcess` holds one x_0 and one fixed ε and returns
+  x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε for any t in numpy (microseconds for a 32 px image, so nothing is
+  precomputed); :func:`predict` gives the model's ε̂ and x̂_0 at that t, :func:`error_curve_steps`
+  the error ‖ε − ε̂‖² over a subsample of t, and :func:`schedule_curves` the schedule's signal
+  √ᾱ_t, noise √(1−ᾱ_t) and log SNR = log(ᾱ_t / (1−ᾱ_t)) (Kingma et al. 2021, "Variational
+  Diffusion Models").
+* **reverse** — :func:`sampling_run` drives a DDPM / DDIM sampler from :mod:`genstudio.diffusion` as
+  a generator of :class:`SamplingProgress` events ending with one :class:`SamplingResult` (every
+  yield is a cancellation point for the GUI worker) and records the :class:`~genstudio.diffusion.Trajectory`;
+  :func:`branch_start` picks a recorded state to continue from with a new seed or η;
+  :func:`export_gif` / :func:`export_frames` write the trajectory as pictures.
+
+For 2-D point models the same functions work on (N, 2) clouds; :func:`eps_field` evaluates ε̂ on a
+grid for the arrow field and :func:`points_image` rasterises a cloud for export.
+
+Error convention: "‖ε − ε̂‖²" is reported per element (the mean of (ε − ε̂)² over pixels, or over
+points and coordinates), i.e. the training loss of Ho et al. eq. 14 at that t, comparable across
+image sizes.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from PIL import Image
+
+from genstudio.diffusion import NoiseSchedule, SamplerStep, Trajectory, ddim_steps, ddpm_steps
+from genstudio.imaging import make_grid, save_gif, save_png
+
+__all__ = [
+    "ScheduleCurves", "schedule_curves", "ForwardProcess", "predict", "even_timesteps",
+    "error_curve_steps", "error_curve", "SampleSpec", "SamplingProgress", "SamplingResult",
+    "sampling_run", "record_dtype_for", "branch_start", "mean_abs_difference", "eps_field",
+    "points_image", "trajectory_frames", "export_gif", "export_frames", "load_image_file",
+    "dataset_items", "field_arrows", "fit_image",
+    "EPS_DISPLAY_RANGE",
+]
+
+#: ε and ε̂ are shown mapped from [−2.5, 2.5] (±2.5σ) to the grey range, so noise is not saturated.
+EPS_DISPLAY_RANGE = 2.5
+#: Recordings up to this size are kept in float32 (exact branching); larger ones in float16.
+FLOAT32_RECORD_LIMIT = 256 * 2**20
+
+
+# ---------------------------------------------------------------------------- schedules
+@dataclass(frozen=True)
+class ScheduleCurves:
+    """A schedule as plain float64 arrays over t = 0 … T−1 (each (T,))."""
+
+    t: np.ndarray
+    signal: np.ndarray  # √ᾱ_t, the weight of x_0 in x_t
+    noise: np.ndarray  # √(1−ᾱ_t), the weight of ε in x_t
+    log_snr: np.ndarray  # log(ᾱ_t / (1−ᾱ_t))
+
+
+def schedule_curves(schedule: NoiseSchedule) -> ScheduleCurves:
+    """√ᾱ_t, √(1−ᾱ_t) and log SNR of ``schedule`` (computed from its float64 ᾱ)."""
+    ac = np.asarray(schedule.alphas_cumprod_f64, dtype=np.float64)  # (T,)
+    return ScheduleCurves(np.arange(ac.shape[0]), np.sqrt(ac), np.sqrt(1.0 - ac),
+                          np.log(ac) - np.log1p(-ac))
+
+
+# ---------------------------------------------------------------------------- forward process
+class ForwardProcess:
+    """x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε for one batch x_0 and one fixed ε (Ho et al. eq. 4), in numpy.
+
+    Parameters
+    ----------
+    x0 : np.ndarray
+        (B, ...) float: one image as (1, C, H, W) in [−1, 1], or a point cloud (N, 2).
+    schedule : NoiseSchedule
+    seed : int
+        Draws ε ~ N(0, I) of x_0's shape (see :meth:`new_noise`).
+    """
+
+    def __init__(self, x0: np.ndarray, schedule: NoiseSchedule, seed: int = 0):
+        self.x0 = np.ascontiguousarray(x0, dtype=np.float32)  # (B, ...)
+        self.set_schedule(schedule)
+        self.new_noise(seed)
+
+    @property
+    def num_steps(self) -> int:
+        return int(self._signal.shape[0])
+
+    def set_schedule(self, schedule: NoiseSchedule) -> None:
+        """Use another schedule (ε is kept)."""
+        ac = np.asarray(schedule.alphas_cumprod_f64, dtype=np.float64)
+        self._signal, self._noise = np.sqrt(ac), np.sqrt(1.0 - ac)  # (T,) each
+
+    def new_noise(self, seed: int) -> None:
+        """Draw a new fixed ε from ``seed`` (numpy's PCG64)."""
+        self.seed = int(seed)
+        self.eps = np.random.default_rng(self.seed).standard_normal(self.x0.shape).astype(np.float32)
+
+    def frame(self, t: int) -> np.ndarray:
+        """x_t as float32 (B, ...)."""
+        a, b = np.float32(self._signal[t]), np.float32(self._noise[t])
+        return a * self.x0 + b * self.eps
+
+    def coefficients(self, t: int) -> tuple[float, float]:
+        """(√ᾱ_t, √(1−ᾱ_t))."""
+        return float(self._signal[t]), float(self._noise[t])
+
+
+def _x0_from_eps(x_t: np.ndarray, eps: np.ndarray, signal: float, noise: float) -> np.ndarray:
+    return (x_t - noise * eps) / signal  # x̂_0 = (x_t − √(1−ᾱ)·ε̂) / √ᾱ (Ho et al. eq. 15)
+
+
+def predict(model: Any, x_t: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
+    """The model's ε̂(x_t, t) and x̂_0 for a batch x_t (B, ...): two float32 arrays (B, ...).
+
+    ``model`` is a :class:`~genstudio.diffusion_model.DiffusionModel` (needs ``.eps`` and ``.schedule``).
+    """
+    xt = torch.from_numpy(np.ascontiguousarray(x_t, dtype=np.float32))  # (B, ...)
+    tt = torch.full((xt.shape[0],), int(t), dtype=torch.long)  # (B,)
+    eps = model.eps(xt, tt).float().cpu().numpy()  # (B, ...)
+    ac = float(model.schedule.alphas_cumprod_f64[t])
+    return eps, _x0_from_eps(xt.numpy(), eps, math.sqrt(ac), math.sqrt(1.0 - ac)).astype(np.float32)
+
+
+def even_timesteps(num_steps: int, count: int = 100) -> np.ndarray:
+    """Up to ``count`` evenly spaced timesteps from 0 to T−1 inclusive, int64, ascending, unique."""
+    count = max(2, min(int(count), num_steps))
+    return np.unique(np.rint(np.linspace(0, num_steps - 1, count)).astype(np.int64))
+
+
+def error_curve_steps(model: Any, x0: np.ndarray, eps: np.ndarray, timesteps: np.ndarray, *,
+                      max_elements: int = 1 << 17) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Per-element ‖ε − ε̂(x_t, t)‖² at each of ``timesteps`` for one x_0 and one fixed ε.
+
+    A generator: evaluates a chunk of timesteps per network call (at most ``max_elements`` values
+    per batch) and yields ``(ts, errors)`` for that chunk (two (k,) arrays); every yield is a
+    progress and cancellation point.
+    """
+    x0 = np.ascontiguousarray(x0, dtype=np.float32)  # (B, ...)
+    eps = np.ascontiguousarray(eps, dtype=np.float32)
+    ac = np.asarray(model.schedule.alphas_cumprod_f64, dtype=np.float64)
+    per_t = x0.size
+    chunk = max(1, max_elements // max(1, per_t))
+    ts_all = np.asarray(timesteps, dtype=np.int64)
+    for i in range(0, len(ts_all), chunk):
+        ts = ts_all[i:i + chunk]  # (k,)
+        shape = (len(ts),) + (1,) * x0.ndim
+        a = np.sqrt(ac[ts]).astype(np.float32).reshape(shape)  # (k, 1, ...)
+        b = np.sqrt(1.0 - ac[ts]).astype(np.float32).reshape(shape)
+        x_t = (a * x0[None] + b * eps[None]).reshape(-1, *x0.shape[1:])  # (k·B, ...)
+        tt = torch.from_numpy(np.repeat(ts, x0.shape[0]))  # (k·B,)
+        eps_hat = model.eps(torch.from_numpy(x_t), tt).float().cpu().numpy()  # (k·B, ...)
+        diff = eps_hat.reshape(len(ts), -1) - eps.reshape(1, -1)  # (k, B·D)
+        yield ts, np.mean(diff.astype(np.float64) ** 2, axis=1)
+
+
+def error_curve(model: Any, x0: np.ndarray, eps: np.ndarray, timesteps: np.ndarray) -> np.ndarray:
+    """All of :func:`error_curve_steps` at once: errors (len(timesteps),) float64."""
+    parts = [err for _, err in error_curve_steps(model, x0, eps, timesteps)]
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+# ---------------------------------------------------------------------------- reverse process
+@dataclass(frozen=True)
+class SampleSpec:
+    """What to sample: a frozen snapshot handed to the sampling thread.
+
+    ``steps`` and ``eta`` matter for DDIM only; DDPM visits all T steps with σ² = ``variance``.
+    """
+
+    n: int = 16
+    seed: int = 0
+    sampler: str = "ddpm"  # "ddpm" (Ho et al. Alg. 2) or "ddim" (Song et al. eq. 12)
+    steps: int = 50
+    eta: float = 0.0
+    variance: str = "beta"
+
+    def total_steps(self, num_steps: int) -> int:
+        """How many steps the sampler runs for a schedule of T = ``num_steps``."""
+        return num_steps if self.sampler == "ddpm" else self.steps
+
+    def describe(self) -> str:
+        if self.sampler == "ddpm":
+            return f"DDPM, {self.n} samples, seed {self.seed}"
+        return f"DDIM {self.steps} steps, η = {self.eta:g}, {self.n} samples, seed {self.seed}"
+
+
+@dataclass(frozen=True)
+class SamplingProgress:
+    """``done`` of ``total`` steps have run."""
+
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class SamplingResult:
+    """The end of a sampling run: final samples (N, ...) float32 and, if recorded, the trajectory."""
+
+    final: np.ndarray
+    trajectory: Trajectory | None
+    spec: SampleSpec
+    start_index: int = 0
+    info: dict = field(default_factory=dict)
+
+
+def record_dtype_for(steps: int, shape: tuple[int, ...], limit: int = FLOAT32_RECORD_LIMIT) -> torch.dtype:
+    """float32 when a recording of ``steps`` states of ``shape`` fits in ``limit`` bytes, else float16."""
+    return torch.float32 if Trajectory.estimate_nbytes(steps, shape, torch.float32) <= limit else torch.float16
+
+
+def _steps(model: Any, spec: SampleSpec, start_x: torch.Tensor | None, start_index: int
+           ) -> Iterator[SamplerStep]:
+    shape = (spec.n, *model.sample_shape)
+    x = None if start_x is None else start_x.to(model.schedule.device)
+    if spec.sampler == "ddpm":
+        return ddpm_steps(model.eps, shape, model.schedule, variance=spec.variance, seed=spec.seed,
+                          start_x=x, start_index=start_index)
+    if spec.sampler == "ddim":
+        return ddim_steps(model.eps, shape, model.schedule, steps=spec.steps, eta=spec.eta, seed=spec.seed,
+                          start_x=x, start_index=start_index)
+    raise ValueError(f"sampler must be 'ddpm' or 'ddim', not {spec.sampler!r}")
+
+
+def sampling_run(model: Any, spec: SampleSpec, *, record: bool = True, start_x: np.ndarray | None = None,
+                 start_index: int = 0, record_dtype: torch.dtype | None = None
+                 ) -> Iterator[SamplingProgress | SamplingResult]:
+    """Sample ``spec`` from ``model`` step by step.
+
+    Yields a :class:`SamplingProgress` after every sampler step and finally one
+    :class:`SamplingResult`. Stop iterating (``close()``) to cancel: nothing is kept.
+
+    Parameters
+    ----------
+    model : DiffusionModel
+    spec : SampleSpec
+    record : keep the :class:`~genstudio.diffusion.Trajectory` (x_t, ε̂, x̂_0 of every step).
+    start_x, start_index : continue from state ``start_x`` (N, ...) at sampler step ``start_index``
+        (see :func:`branch_start`) instead of drawing x_T.
+    record_dtype : of the recording; by default :func:`record_dtype_for` (float32 when small).
+    """
+    sx = None if start_x is None else torch.from_numpy(np.ascontiguousarray(start_x, dtype=np.float32))
+    total = spec.total_steps(model.schedule.num_steps)
+    left = total - start_index
+    shape = (spec.n, *model.sample_shape)
+    dtype = record_dtype if record_dtype is not None else record_dtype_for(left, shape)
+    recorder = Trajectory.recorder(left, shape, dtype) if record else None
+    x = None
+    done = 0
+    for step in _steps(model, spec, sx, start_index):
+        if recorder is not None:
+            recorder.add(step.t, step.x_t, step.eps, step.x0)
+        x = step.x_prev
+        done += 1
+        yield SamplingProgress(done, left)
+    if x is None:
+        raise ValueError("the sampler ran no steps")
+    final = x.float().cpu()
+    info = {"sampler": spec.sampler, "steps": total, "eta": spec.eta, "seed": spec.seed,
+            "variance": spec.variance, "start_index": start_index,
+            "schedule": model.schedule.to_meta()}
+    traj = recorder.finish(final, info) if recorder is not None else None
+    yield SamplingResult(final.numpy().copy(), traj, spec, start_index, info)
+
+
+def branch_start(trajectory: Trajectory, k: int) -> tuple[np.ndarray, int]:
+    """The state x_t at recorded step ``k`` (float32 (N, ...)) and the sampler index to resume at.
+
+    Sampling from there with the same seed retraces the original run; a new seed (or η) gives a
+    second ending from the same x_t.
+    """
+    if not 0 <= k < len(trajectory):
+        raise IndexError(f"step {k} is outside the recording (0 … {len(trajectory) - 1})")
+    return trajectory.x_t[k].astype(np.float32), int(trajectory.info.get("start_index", 0)) + k
+
+
+def mean_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean |a − b| over all elements (in data units: [−1, 1] for images)."""
+    return float(np.mean(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
+
+
+# ---------------------------------------------------------------------------- 2-D fields and pictures
+def eps_field(model: Any, t: int, extent: tuple[float, float, float, float], n: int = 20
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """ε̂(x, t) on an n×n grid over ``extent`` = (xmin, xmax, ymin, ymax): origins and ε̂, (n², 2) each."""
+    xmin, xmax, ymin, ymax = extent
+    gx, gy = np.meshgrid(np.linspace(xmin, xmax, n), np.linspace(ymin, ymax, n))
+    origins = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float32)  # (n², 2)
+    eps, _ = predict(model, origins, t)
+    return origins, eps
+
+
+def field_arrows(eps: np.ndarray, spacing: float) -> np.ndarray:
+    """Arrows along −ε̂ (the denoising direction), the longest one 0.9 × ``spacing`` long: (K, 2)."""
+    v = -np.asarray(eps, np.float64)
+    longest = float(np.max(np.linalg.norm(v, axis=1))) if v.size else 0.0
+    return v * (0.9 * spacing / longest) if longest > 0 else v
+
+
+def points_image(points: np.ndarray, extent: tuple[float, float, float, float], size: int = 256,
+                 colour: tuple[int, int, int] = (235, 90, 235)) -> np.ndarray:
+    """Rasterise a 2-D cloud (N, 2) into a uint8 (size, size, 3) picture (y up), 2×2 px dots."""
+    xmin, xmax, ymin, ymax = extent
+    img = np.full((size, size, 3), 22, np.uint8)
+    p = np.asarray(points, np.float64)
+    p = p[np.isfinite(p).all(axis=1)]
+    col = np.rint((p[:, 0] - xmin) / (xmax - xmin) * (size - 2)).astype(np.int64)
+    row = np.rint((ymax - p[:, 1]) / (ymax - ymin) * (size - 2)).astype(np.int64)
+    ok = (col >= 0) & (col < size - 1) & (row >= 0) & (row < size - 1)
+    for dr in (0, 1):
+        for dc in (0, 1):
+            img[row[ok] + dr, col[ok] + dc] = colour
+    return img
+
+
+def _frame_picture(batch: np.ndarray, extent: tuple[float, float, float, float] | None,
+                   nrow: int | None) -> np.ndarray:
+    if batch.ndim == 2:  # (N, 2) points
+        return points_image(batch, extent or (-3.0, 3.0, -3.0, 3.0))
+    return make_grid(batch, nrow=nrow, pad=1)
+
+
+def trajectory_frames(trajectory: Trajectory, *, what: str = "x_t", max_frames: int | None = None,
+                      nrow: int | None = None, extent: tuple[float, float, float, float] | None = None
+                      ) -> list[tuple[int, np.ndarray]]:
+    """``(t, picture)`` for recorded steps in sampling order, then ``(−1, final)``.
+
+    ``what`` is "x_t" or "x0" (x̂_0). With ``max_frames``, evenly chosen steps (the first and last
+    kept). Pictures are uint8 grids (H, W, 3); point clouds are rasterised over ``extent``.
+    """
+    arrays = {"x_t": trajectory.x_t, "x0": trajectory.x0}
+    if what not in arrays:
+        raise ValueError(f"what must be 'x_t' or 'x0', not {what!r}")
+    k_all = np.arange(len(trajectory))
+    if max_frames is not None and len(k_all) > max_frames - 1:
+        k_all = np.unique(np.rint(np.linspace(0, len(k_all) - 1, max(2, max_frames - 1))).astype(int))
+    frames = [(int(trajectory.timesteps[k]), _frame_picture(arrays[what][k].astype(np.float32), extent, nrow))
+              for k in k_all]
+    frames.append((-1, _frame_picture(trajectory.final, extent, nrow)))
+    return frames
+
+
+def export_gif(path: str | os.PathLike, trajectory: Trajectory, *, fps: float = 15.0, max_frames: int = 150,
+               what: str = "x_t", hold_final_s: float = 1.0, extent=None) -> Path:
+    """The reverse process as a looping GIF (at most ``max_frames`` steps, the final held a while)."""
+    frames = [pic for _, pic in trajectory_frames(trajectory, what=what, max_frames=max_frames, extent=extent)]
+    frames += [frames[-1]] * max(0, int(round(hold_final_s * fps)) - 1)
+    return save_gif(path, frames, fps=fps)
+
+
+def export_frames(folder: str | os.PathLike, trajectory: Trajectory, *, what: str = "x_t",
+                  max_frames: int | None = None, extent=None) -> list[Path]:
+    """One PNG per recorded step, ``step_0000_t0999.png`` …, and ``final.png``, in ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    frames = trajectory_frames(trajectory, what=what, max_frames=max_frames, extent=extent)
+    for i, (t, pic) in enumerate(frames):
+        name = "final.png" if t < 0 else f"step_{i:04d}_t{t:04d}.png"
+        paths.append(save_png(folder / name, pic, {"genstudio": "scrubber", "what": what, "t": str(t)}))
+    return paths
+
+
+# ---------------------------------------------------------------------------- input images
+def load_image_file(path: str | os.PathLike, size: int = 32, channels: int = 3) -> np.ndarray:
+    """A picture file as one image (C, size, size) float32 in [−1, 1]: centre-cropped square, resized.
+
+    Raises ``ValueError`` with a one-line reason if the file is not a readable image.
+    """
+    try:
+        with Image.open(path) as im:
+            im = im.convert("L" if channels == 1 else "RGB")
+            w, h = im.size
+            s = min(w, h)
+            im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
+            im = im.resize((size, size), Image.Resampling.LANCZOS)
+            a = np.asarray(im, dtype=np.float32)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise ValueError(f"{Path(path).name} is not an image this app can read ({exc})") from None
+    a = a[None] if a.ndim == 2 else a.transpose(2, 0, 1)  # (C, H, W)
+    return a / 127.5 - 1.0
+
+
+def fit_image(x: np.ndarray, size: int, channels: int) -> np.ndarray:
+    """One image (C, H, W) in [−1, 1] converted to ``channels`` (BT.601 luma / repeat) and resized
+    (bilinear, after a centre crop to a square) to ``size``: float32 (channels, size, size)."""
+    a = np.asarray(x, np.float32)
+    if a.ndim != 3 or a.shape[0] not in (1, 3):
+        raise ValueError(f"expected one image (C, H, W) with C = 1 or 3, got shape {a.shape}")
+    if a.shape[0] == 3 and channels == 1:
+        a = np.tensordot(np.array([0.299, 0.587, 0.114], np.float32), a, axes=1)[None]  # (1, H, W)
+    elif a.shape[0] == 1 and channels == 3:
+        a = np.repeat(a, 3, axis=0)
+    _, h, w = a.shape
+    if (h, w) != (size, size):
+        s = min(h, w)
+        a = a[:, (h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+        a = np.stack([np.asarray(Image.fromarray(c).resize((size, size), Image.Resampling.BILINEAR))
+                      for c in a])  # float32 mode "F" per channel
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=8)
+def dataset_items(name: str, size: int = 32, channels: int = 3, count: int = 256) -> np.ndarray:
+    """The first ``count`` items of a built-in set, cached: images (count, C, H, W) or points (count, 2)."""
+    from genstudio.data import is_points, load_dataset
+
+    if is_points(name):
+        return load_dataset(name, num_points=count, seed=0).tensor.numpy().copy()
+    data = load_dataset(name, size=size, channels=channels, num_images=count, seed=0)
+    return data.tensor.numpy().copy()

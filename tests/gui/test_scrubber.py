@@ -1,0 +1,280 @@
+"""The Scrubber tab, offscreen: forward frames, ε̂ and its error curve, sampling, cancel, branch, export.
+
+Tiny untrained models only (an 8 px U-Net, a 16-unit MLP). Every wait is on a condition
+(``qtbot.waitUntil`` / ``waitSignal``), and each test shuts the view's threads down.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from genstudio.diffusion import NoiseSchedule
+from genstudio.diffusion_model import DiffusionModel
+from genstudio.gui.widgets.reverse_view import FINAL
+from genstudio.gui.widgets.scrubber import ScrubberView, shot_scrubber
+from genstudio.imaging import make_grid
+from genstudio.models.eps_mlp import EpsMLP
+from genstudio.models.unet import UNet
+from genstudio.scrub import SampleSpec
+
+WAIT_MS = 20_000
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models gain nothing from intra-op threads, and lose a lot when the CPUs are shared."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def image_model(num_steps: int = 40, channels: int = 1, size: int = 8) -> DiffusionModel:
+    """An untrained 8 px U-Net with a randomised output layer (so ε̂ is not identically 0)."""
+    torch.manual_seed(0)
+    net = UNet(channels=channels, width=8, mults=(1,), attention=False, groups=4)
+    with torch.no_grad():
+        net.conv_out.weight.normal_(0, 0.05)
+    meta = {"kind": "diffusion", "data_kind": "images", "channels": channels, "size": size, "data": "shapes",
+            "step": 0, "models": {"eps": {"arch": "unet", "args": {}}},
+            "schedule": {"kind": "linear", "num_steps": num_steps}}
+    return DiffusionModel(net, NoiseSchedule(num_steps), meta, torch.device("cpu"))
+
+
+def points_model(num_steps: int = 30) -> DiffusionModel:
+    torch.manual_seed(0)
+    meta = {"kind": "diffusion", "data_kind": "points", "data": "ring8", "step": 0,
+            "models": {"eps": {"arch": "mlp_eps", "args": {}}}, "schedule": {"kind": "linear", "num_steps": num_steps}}
+    return DiffusionModel(EpsMLP(hidden=16, depth=1, t_dim=8), NoiseSchedule(num_steps), meta, torch.device("cpu"))
+
+
+@pytest.fixture
+def view(qtbot):
+    v = ScrubberView()
+    qtbot.addWidget(v)
+    v.resize(1200, 850)
+    v.show()
+    yield v
+    v.shutdown()
+    assert not v.reverse.sampler.is_busy()
+
+
+def wait_forward(qtbot, v: ScrubberView) -> None:
+    qtbot.waitUntil(lambda: v.forward.process() is not None and v.forward.predictions_idle(), timeout=WAIT_MS)
+
+
+def sample(qtbot, v: ScrubberView, spec: SampleSpec):
+    assert v.reverse.sample(spec)
+    qtbot.waitUntil(lambda: not v.reverse.is_busy(), timeout=WAIT_MS)
+    assert v.reverse.result() is not None
+    return v.reverse.result()
+
+
+# ---------------------------------------------------------------------------- forward
+def test_forward_shows_the_image_at_0_and_noise_at_the_end(qtbot, view):
+    wait_forward(qtbot, view)
+    fwd = view.forward
+    x0 = np.random.default_rng(0).uniform(-0.9, 0.9, (3, 32, 32)).astype(np.float32)
+    x0[:, 8:24, 8:24] = 0.7  # a square: structure to correlate with
+    fwd.set_image(x0, "test")
+    fwd.set_timestep(0)
+    assert fwd.timestep() == 0 and fwd.plot.cursor() == 0
+    shown = fwd.shown_xt().astype(int)
+    want = make_grid(x0[None], pad=1).astype(int)
+    diff = np.abs(shown - want)  # x_0 = 0.99995·x_0 + 0.01·ε: within a few levels, mostly 0–1
+    assert np.median(diff) <= 1 and np.percentile(diff, 99) <= 3 and diff.max() <= 6
+    fwd.set_timestep(999)
+    assert "t = 999" in fwd.plot.readout()
+    last = fwd.current_frame()
+    assert abs(np.corrcoef(last.ravel(), x0.ravel())[0, 1]) < 0.1
+    assert abs(last.std() - 1.0) < 0.05
+    before = fwd.current_frame().copy()
+    fwd.new_noise()
+    assert not np.array_equal(before, fwd.current_frame())
+    # another schedule without a model is not "compare mode"
+    fwd.set_schedule("cosine", 200)
+    assert fwd.schedule().kind == "cosine" and fwd.schedule().num_steps == 200 and not fwd.compare_mode()
+    assert fwd.timestep() == 199  # the slider kept its place (the end)
+
+
+def test_model_predictions_error_curve_and_compare_mode(qtbot, view):
+    model = image_model(num_steps=300)
+    view.set_model(model)
+    fwd = view.forward
+    wait_forward(qtbot, view)
+    assert fwd.process().x0.shape == (1, 1, 8, 8)  # the model's size and channels
+    ts, errs = fwd.plot.errors()
+    assert len(ts) == 100 and ts[0] == 0 and ts[-1] == 299 and np.all(np.isfinite(errs))
+    fwd.set_timestep(150)
+    qtbot.waitUntil(lambda: fwd.prediction() is not None and fwd.prediction()[0] == 150, timeout=WAIT_MS)
+    t, eps_hat, x0_hat = fwd.prediction()
+    x_t = fwd.current_frame()
+    ref = model.eps(torch.from_numpy(x_t), torch.full((1,), 150)).numpy()
+    np.testing.assert_allclose(eps_hat, ref, atol=1e-5)
+    a, b = fwd.process().coefficients(150)
+    np.testing.assert_allclose(x0_hat, (x_t - b * eps_hat) / a, atol=1e-4)
+    fwd.set_schedule("cosine", 300)
+    assert fwd.compare_mode() and fwd.prediction() is None and fwd.plot.errors()[0].size == 0
+    fwd.set_schedule("linear", 300)
+    assert not fwd.compare_mode()
+    qtbot.waitUntil(lambda: fwd.predictions_idle() and fwd.plot.errors()[0].size == 100, timeout=WAIT_MS)
+    assert view.status() == ""  # no job failed on the way
+
+
+def test_drop_a_file_and_a_bad_file(qtbot, view, tmp_path):
+    wait_forward(qtbot, view)
+    a = np.zeros((20, 40, 3), np.uint8)
+    a[:, 10:30] = (255, 0, 0)  # the centre square is red
+    Image.fromarray(a).save(tmp_path / "red.png")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "red.png"))])
+    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    view.forward.dropEvent(event)
+    x0 = view.forward.process().x0
+    assert x0.shape == (1, 3, 32, 32) and x0[0, 0].min() > 0.9 and x0[0, 1].max() < -0.9
+    (tmp_path / "bad.png").write_bytes(b"nope")
+    assert not view.forward.load_file(str(tmp_path / "bad.png"))
+    assert "bad.png" in view.status()
+
+
+# ---------------------------------------------------------------------------- reverse
+def test_final_step_shows_exactly_the_samples_and_clicks_select(qtbot, view):
+    model = image_model()
+    view.set_model(model)
+    rev = view.reverse
+    spec = SampleSpec(6, 3, "ddpm")
+    result = sample(qtbot, view, spec)
+    ref = model.sample(6, 3, sampler="ddpm")
+    np.testing.assert_array_equal(result.final, ref.numpy())
+    assert rev.bar.timestep() == FINAL  # the samples are shown first
+    np.testing.assert_array_equal(rev.shown_grid(), make_grid(ref.numpy(), pad=1))
+    rev.select(4)
+    np.testing.assert_array_equal(rev.shown_selected(), make_grid(ref.numpy()[4:5], pad=1))
+    traj = rev.trajectory()
+    for t in traj.timesteps:  # every recorded step can be shown
+        rev.bar.set_timestep(int(t))
+        k = rev.step_index()
+        assert traj.timesteps[k] == t
+    np.testing.assert_array_equal(rev.shown_grid(), make_grid(traj.x_t[-1].astype(np.float32), pad=1))
+    # clicking a cell of the grid selects that sample
+    rect = rev._grid.image_rect()
+    canvas = rev._grid.layout().itemAt(1).widget()
+    cell = rect.width() / rev.shown_grid().shape[1] * (8 + 1)  # 3 columns of 8 px + 1 px gaps
+    p = canvas.mapTo(rev._grid, QPoint(int(rect.x() + 1.5 * cell), int(rect.y() + 1.5 * cell)))
+    qtbot.mouseClick(rev._grid, Qt.MouseButton.LeftButton, pos=p)
+    assert rev.selected() == 4  # row 1, column 1 of 3
+    rev._use.click()  # "Noise this sample" (synchronous)
+    assert view.tabs.currentWidget() is view.forward
+    np.testing.assert_allclose(view.forward.process().x0[0], result.final[4])
+
+
+def test_cancel_stops_sampling_promptly(qtbot, view):
+    view.set_model(image_model(num_steps=1000))
+    rev = view.reverse
+    with qtbot.waitSignal(rev.sampler.progress, timeout=WAIT_MS):
+        assert rev.sample(SampleSpec(16, 0, "ddpm"))
+    assert rev.is_busy() and rev.controls.cancel_button.isEnabled() and not rev.controls.go.isEnabled()
+    started = time.monotonic()
+    with qtbot.waitSignal(rev.sampler.cancelled, timeout=2000):
+        rev.cancel()
+    assert time.monotonic() - started < 2.0
+    assert not rev.is_busy() and rev.sampler.thread is None
+    assert rev.result() is None and rev.shown_grid() is None
+    assert rev.controls.go.isEnabled() and not rev.controls.cancel_button.isEnabled() and not rev.branch_panel.button.isEnabled()
+    assert "cancelled" in view.status()
+    qtbot.wait(50)  # nothing of the cancelled run arrives later
+    assert rev.result() is None
+    # a recording that would not fit in memory is refused up front (4,096 × 3×8×8 × 1,000 steps: 4.7 GB)
+    view.set_model(image_model(num_steps=1000, channels=3))
+    assert not rev.sample(SampleSpec(4096, 0, "ddpm")) and "lower N" in view.status() and not rev.is_busy()
+
+
+def test_branch_from_last_step_reproduces_and_from_first_differs(qtbot, view):
+    view.set_model(image_model())
+    rev = view.reverse
+    result = sample(qtbot, view, SampleSpec(4, 1, "ddpm"))
+    traj = result.trajectory
+    rev.bar.set_timestep(0)  # the last recorded step
+    assert rev.step_index() == len(traj) - 1
+    assert rev.branch(seed=2)
+    qtbot.waitUntil(lambda: rev.branch_result() is not None and not rev.is_busy(), timeout=WAIT_MS)
+    t, final, diff = rev.branch_result()
+    assert t == 0 and diff == 0.0
+    np.testing.assert_array_equal(final, result.final)
+    assert "mean |difference| = 0.0000" in rev.branch_panel.summary()
+    rev.bar.set_timestep(int(traj.timesteps[0]))  # the first step, t = T−1
+    assert rev.branch(seed=2)
+    qtbot.waitUntil(lambda: rev.branch_result()[0] == 39 and not rev.is_busy(), timeout=WAIT_MS)
+    assert rev.branch_result()[2] > 0.1
+    assert rev.result() is result  # branching keeps the recording
+
+
+def test_export_gif_and_frames(qtbot, view, tmp_path):
+    view.set_model(image_model())
+    sample(qtbot, view, SampleSpec(4, 0, "ddim", steps=10))
+    assert view.reverse.export_gif(str(tmp_path / "rev.gif"))
+    with Image.open(tmp_path / "rev.gif") as im:
+        assert im.n_frames >= 11
+    assert view.reverse.export_frames(str(tmp_path / "frames"))
+    assert len(list((tmp_path / "frames").glob("*.png"))) == 11  # 10 steps + final
+
+
+def test_points_model_forward_cloud_and_reverse_field(qtbot, view):
+    view.set_model(points_model())
+    fwd, rev = view.forward, view.reverse
+    wait_forward(qtbot, view)
+    assert fwd.process().x0.shape == (1000, 2)
+    fwd.set_timestep(10)
+    qtbot.waitUntil(lambda: fwd._points.arrow_count() == 400 and fwd.predictions_idle(), timeout=WAIT_MS)
+    assert fwd._points.fake_count() == 1000 and fwd.plot.errors()[0].size == 30
+    sample(qtbot, view, SampleSpec(200, 0, "ddim", steps=5))
+    assert rev._cloud.fake_count() == 200
+    rev.bar.set_timestep(int(rev.trajectory().timesteps[1]))
+    qtbot.waitUntil(lambda: rev._cloud.arrow_count() == 400, timeout=WAIT_MS)
+    assert rev.branch(seed=5)
+    qtbot.waitUntil(lambda: rev.branch_result() is not None and not rev.is_busy(), timeout=WAIT_MS)
+    assert view.status() == ""
+
+
+# ---------------------------------------------------------------------------- the tab
+def test_snapshot_button_gan_refusal_play_and_shot(qtbot, view, tmp_path):
+    with qtbot.waitSignal(view.snapshotRequested, timeout=1000):
+        view.use_trained.click()
+
+    class FakeGan:
+        kind = "gan"
+
+    view.set_model(FakeGan())
+    assert view.model() is None and "GAN" in view.status()
+    wait_forward(qtbot, view)
+    bar = view.forward.bar
+    bar.set_speed(1000)
+    bar.set_timestep(900)
+    bar.play()
+    qtbot.waitUntil(lambda: not bar.is_playing(), timeout=WAIT_MS)
+    assert bar.timestep() == 999
+    view.set_model(image_model())
+    paths = shot_scrubber(view, tmp_path, t=20)
+    assert [p.name for p in paths] == ["scrubber_forward.png", "scrubber_reverse.png"]
+    assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_shutdown_while_sampling_ends_the_thread(qtbot):
+    v = ScrubberView()
+    qtbot.addWidget(v)
+    v.set_model(image_model(num_steps=1000))
+    with qtbot.waitSignal(v.reverse.sampler.progress, timeout=WAIT_MS):
+        assert v.reverse.sample(SampleSpec(8, 0, "ddpm"))
+    started = time.monotonic()
+    v.close()  # closeEvent -> shutdown: cancel, wait
+    assert time.monotonic() - started < 2.0
+    assert not v.reverse.is_busy() and v.reverse.result() is None
+    assert not v.reverse.sample()  # refused after shutdown
