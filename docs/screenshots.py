@@ -80,10 +80,72 @@ def monitor_dcgan(window: MainWindow, work: Path) -> QWidget:
     return window
 
 
+def _open_bundled(window: MainWindow, stem: str):
+    from genstudio.bundled import bundled_path
+
+    path = bundled_path(stem)
+    if path is None:
+        raise FileNotFoundError(f"no bundled checkpoint {stem}.safetensors: train it first (checkpoints/README.md)")
+    model = window.open_checkpoint(path)
+    if model is None:
+        raise RuntimeError(f"{path} did not open")
+    return model
+
+
+def latent_faces(window: MainWindow, work: Path) -> QWidget:
+    """The latent explorer on the bundled faces DCGAN: a principal direction pushed, A and B set."""
+    _open_bundled(window, "dcgan_faces")
+    view = window.latent
+    wait_until(lambda: view.directions() is not None and view.idle(), 120, "the principal directions")
+    view.set_seed(7)
+    view.interpolation().set_endpoint("A", view.current_z())
+    view.set_seed(3)
+    view.interpolation().set_endpoint("B", view.current_z())
+    view._side.setCurrentIndex(1)  # the Directions tab
+    view.direction_sliders().set_value(0, 1.5)
+    view.interpolation().set_t(0.5)
+    wait_until(view.idle, 60, "the renders")
+    settle(0.8)
+    return window
+
+
+def latent_ring8(window: MainWindow, work: Path) -> QWidget:
+    """The 2-D latent pad of the bundled ring8 GAN: the latent grid warped onto the eight modes."""
+    _open_bundled(window, "gan_ring8")
+    wait_until(window.latent.idle, 60, "the renders")
+    settle(1.0)
+    wait_until(window.latent.idle, 60, "the renders")
+    return window
+
+
+def scrubber_digits(window: MainWindow, work: Path) -> QWidget:
+    """Forward and reverse processes of the bundled digits DDPM (saves two pictures)."""
+    from genstudio.gui.widgets.scrubber import shot_scrubber
+
+    _open_bundled(window, "ddpm_digits")
+    shot_scrubber(window, work / "scrubber", t=300)
+    for name in ("scrubber_forward", "scrubber_reverse"):
+        (work / "scrubber" / f"{name}.png").replace(DOCS / f"{name}_digits.png")
+    return window
+
+
+def scrubber_ring8(window: MainWindow, work: Path) -> QWidget:
+    """The reverse process of the bundled ring8 diffusion model: points and the ε̂ field."""
+    from genstudio.gui.widgets.scrubber import shot_scrubber
+
+    _open_bundled(window, "ddpm_ring8")
+    shot_scrubber(window, work / "scrubber2d", t=300)
+    return window
+
+
 #: (name, function) pairs; a shot's picture is saved as docs/<name>.png.
 SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
     ("monitor_gan2d", monitor_gan2d),
     ("monitor_dcgan", monitor_dcgan),
+    ("latent_faces", latent_faces),
+    ("latent_ring8", latent_ring8),
+    ("scrubber_digits", scrubber_digits),
+    ("scrubber_ring8", scrubber_ring8),
 ]
 
 

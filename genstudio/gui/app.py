@@ -93,10 +93,12 @@ def run_app(argv: list[str] | None = None) -> int:
 
 
 def create_main_window(argv: list[str] | None = None) -> MainWindow:
-    """Show a main window; a path in ``argv`` is opened once the event loop runs."""
+    """Show a main window; the bundled models and a path in ``argv`` open once the event loop runs."""
     paths = [a for a in (argv or []) if not a.startswith("-")]
     window = MainWindow()
     window.show()
+    # once the window is on screen: the bundled models, then what the command line asked for
+    QTimer.singleShot(0, window, window.load_bundled)
     if paths:
         QTimer.singleShot(0, window, lambda: open_path(window, paths[0]))
     return window

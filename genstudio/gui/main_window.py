@@ -25,13 +25,27 @@ from genstudio.gui import dialogs
 from genstudio.gui.controller import RunController
 from genstudio.gui.run_follower import RunFollower, metrics_until_last_checkpoint
 from genstudio.gui.settings import AppSettings
+from genstudio.gui.model_router import ModelRouter
+from genstudio.gui.widgets.hint import HintBar, with_hint
+from genstudio.gui.widgets.latent_panel import LatentView
 from genstudio.gui.widgets.monitor import MonitorView
 from genstudio.gui.widgets.run_panel import RunPanel
+from genstudio.gui.widgets.scrubber import ScrubberView
 from genstudio.gui.widgets.status import RunStatus
 
 __all__ = ["MainWindow"]
 
 DRAIN_MS = 33  # ~30 Hz: the only rate at which training data reach the screen
+#: The one-click first run: a small MLP GAN on eight Gaussians learns visibly within a minute on a CPU.
+RING8_TRY = {"kind": "gan", "data": "ring8", "batch": 256, "lr": "0.001", "steps": 3000, "seed": 0}
+HINTS = {  # view → (hint text, button text)
+    "Monitor": ("watch a GAN learn eight Gaussians in under a minute — the generated points "
+                "(orange) move onto the real ones while the curves settle.", "Train a GAN on ring8"),
+    "Latent": ("drag a slider and the face follows; the <i>Directions</i> tab holds the principal "
+               "directions that change the picture most; set A and B to walk between two faces.", ""),
+    "Scrubber": ("drag the timestep slider to dissolve a digit into noise; on the <i>Reverse</i> tab "
+                 "press Sample and scrub back through the denoising, x̂₀ and ε̂ side by side.", ""),
+}
 _STATUS_ONLY = ("real_points", "reset", "saved", "saved_step", "start_step")
 
 
@@ -71,6 +85,8 @@ class MainWindow(QMainWindow):
             lambda title, message, details="": dialogs.show_error(self, title, message, details)
         self.show_diverged: Callable[[int, str], None] = \
             lambda step, message: dialogs.show_diverged(self, step, message)
+        self.ask_recovery: Callable[[str, int, str, Any], dict | None] = \
+            lambda reason, step, message, config: dialogs.ask_recovery(self, reason, step, message, config)
         self.close_timeout_s = 20.0
         self._subject = "no run"
 
@@ -78,7 +94,15 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.tabBar().setDrawBase(False)
-        self.tabs.addTab(self.monitor, "Monitor")
+        self.latent = LatentView()
+        self.scrubber = ScrubberView()
+        self.hints: dict[str, HintBar] = {}
+        for name, view in (("Monitor", self.monitor), ("Latent", self.latent), ("Scrubber", self.scrubber)):
+            text, button = HINTS[name]
+            hint = HintBar(name.lower(), text, self.settings, action=button,
+                           on_action=self.try_ring8 if button else None)
+            self.hints[name] = hint
+            self.tabs.addTab(with_hint(view, hint), name)
         self.setCentralWidget(self.tabs)
 
         self.panel = RunPanel(self.settings.runs_parent())
@@ -103,8 +127,12 @@ class MainWindow(QMainWindow):
         c.runStarted.connect(self._on_run_started)
         c.runFinished.connect(self._on_run_finished)
         c.runFailed.connect(self._on_run_failed)
+        c.runHalted.connect(self._on_run_halted)
         c.stateChanged.connect(self._on_state_changed)
         c.threadFinished.connect(self._on_thread_finished)
+        self.router = ModelRouter(c, self.tabs, self.latent, self.scrubber,
+                                  lambda text: self.statusBar().showMessage(text, 8000), self)
+        self.checkpointOpened.connect(lambda _path, model: self.router.show_model(model))
 
         self._drain_timer = QTimer(self)
         self._drain_timer.setInterval(DRAIN_MS)
@@ -126,6 +154,49 @@ class MainWindow(QMainWindow):
             if self.tabs.tabText(i) == name:
                 return self.tabs.widget(i)
         return None
+
+    def show_view(self, name: str) -> None:
+        """Bring the tab called ``name`` to the front."""
+        page = self.view(name)
+        if page is not None:
+            self.tabs.setCurrentWidget(page)
+
+    def load_bundled(self) -> list[str]:
+        """Open the bundled models in the views that show them; the names of those opened.
+
+        A bundled file that cannot be read is reported in the status bar and skipped.
+        """
+        from genstudio.bundled import BUNDLED, bundled_path
+        from genstudio.checkpoint import CheckpointError
+        from genstudio.loading import load_model
+
+        opened = []
+        for view_name, stems in BUNDLED.items():
+            view = self.latent if view_name == "latent" else self.scrubber
+            for stem in stems:
+                path = bundled_path(stem)
+                if path is None:
+                    continue
+                try:
+                    model = load_model(path, "auto")
+                except (CheckpointError, OSError) as exc:
+                    self.statusBar().showMessage(f"Bundled {path.name} cannot be opened: {exc}", 10000)
+                    continue
+                view.set_model(model)
+                opened.append(path.name)
+                break
+        return opened
+
+    @Slot()
+    def try_ring8(self) -> bool:
+        """The one-click first run: a GAN on ring8 with settings that learn within a minute."""
+        if self.controller.is_running():
+            self.statusBar().showMessage("A run is already going.", 5000)
+            return False
+        self.panel.set_fields(RING8_TRY)
+        self.panel.use_new_folder()
+        self.show_view("Monitor")
+        return self.start_run()
 
     @Slot()
     def start_run(self) -> bool:
@@ -270,6 +341,25 @@ class MainWindow(QMainWindow):
                 self.show_error("Training stopped: " + reason, message, "")
         self._set_subject(f"{folder.name if folder else 'run'} ({reason} at step {step:,})")
 
+    @Slot(str, int, str)
+    def _on_run_halted(self, reason: str, step: int, message: str) -> None:
+        """A fault paused the run (a divergence has rolled it back): ask how to go on."""
+        self.drain()
+        folder = self.controller.run_dir
+        if reason == "diverged" and folder is not None:  # the curves go back with the run
+            self.monitor.begin(self.monitor.kind(), self.monitor.is_points())
+            self.monitor.add_metrics(metrics_until_last_checkpoint(folder) if step else [])
+        self.panel.set_message(f"Paused: {reason} at step {step:,}.")
+        changes = self.ask_recovery(reason, step, message, self.controller.config)
+        if changes is None:
+            self.controller.stop()
+            return
+        try:
+            self.controller.resume(**changes)
+        except ConfigError as exc:  # the dialog checks the values; a replaced hook may not
+            self.show_error("Cannot resume the run", str(exc), "")
+            self.controller.stop()
+
     @Slot(str, str, str)
     def _on_run_failed(self, title: str, message: str, details: str) -> None:
         self._set_subject("no run")
@@ -319,10 +409,17 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.act_quit)
         run_menu = self.menuBar().addMenu("&Run")
         run_menu.addActions([self.act_start, self.act_pause, self.act_stop])
+        run_menu.addAction("Try: train a GAN on ring8", self.try_ring8)
         run_menu.addSeparator()
         run_menu.addAction(self.act_save)
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.dock.toggleViewAction())
+        view_menu.addSeparator()
+        for i, name in enumerate(("Monitor", "Latent", "Scrubber"), start=1):
+            act = view_menu.addAction(name, lambda n=name: self.show_view(n))
+            act.setShortcut(QKeySequence(f"Ctrl+{i}"))
+        view_menu.addSeparator()
+        view_menu.addAction("Show the hints again", self._show_hints)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction("About GenStudio", self._about)
 
@@ -371,6 +468,8 @@ class MainWindow(QMainWindow):
                 return
         self._stop_following()
         self._drain_timer.stop()
+        self.latent.shutdown()  # their render / sampling threads end before the window goes
+        self.scrubber.shutdown()
         self._save_settings()
         event.accept()
 
@@ -392,6 +491,12 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     # ------------------------------------------------------------------ helpers
+    @Slot()
+    def _show_hints(self) -> None:
+        for hint in self.hints.values():
+            self.settings.set_hint_dismissed(hint.key, False)
+            hint.show()
+
     def _set_subject(self, text: str) -> None:
         self._subject = text
         self.setWindowTitle(f"GenStudio — {text}")

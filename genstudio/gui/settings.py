@@ -92,6 +92,14 @@ class AppSettings:
         """Remember the run panel's fields (stored as JSON so types survive every backend)."""
         self._s.setValue("run_panel/fields", json.dumps(fields))
 
+    # ------------------------------------------------------------------ hints
+    def hint_dismissed(self, key: str) -> bool:
+        """Whether the person closed the "try this" hint called ``key``."""
+        return str(self._s.value(f"hints/{key}", "")).lower() in ("1", "true")
+
+    def set_hint_dismissed(self, key: str, dismissed: bool = True) -> None:
+        self._s.setValue(f"hints/{key}", "1" if dismissed else "0")
+
     # ------------------------------------------------------------------ misc
     def sync(self) -> None:
         """Write pending changes to disk now."""

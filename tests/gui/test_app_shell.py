@@ -10,43 +10,13 @@ import pytest
 import torch
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QSettings  # noqa: E402
-
 from genstudio.checkpoint import read_header  # noqa: E402
 from genstudio.gui.main_window import MainWindow  # noqa: E402
-from genstudio.gui.settings import AppSettings  # noqa: E402
 from genstudio.rundir import RunDir  # noqa: E402
 
 # ring8 GAN: small and fast, long enough to pause and stop it mid-run
 GAN_FIELDS = {"kind": "gan", "data": "ring8", "steps": 20000, "batch": 64, "preview_every": 25,
               "device": "cpu", "seed": 0}
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_path):
-    """Build MainWindows with test settings, no dialogs, and clean them up afterwards."""
-    windows: list[MainWindow] = []
-    errors: list[tuple[str, str]] = []
-
-    def make(settings_name: str = "settings.ini") -> MainWindow:
-        settings = AppSettings(QSettings(str(tmp_path / settings_name), QSettings.Format.IniFormat))
-        w = MainWindow(settings)
-        qtbot.addWidget(w)
-        w.confirm_close = lambda: True
-        w.show_error = lambda title, message, details="": errors.append((title, message))
-        w.show_diverged = lambda step, message: errors.append(("diverged", message))
-        w.panel.set_runs_parent(tmp_path)
-        w.errors = errors
-        windows.append(w)
-        return w
-
-    yield make
-    for w in windows:
-        if w.controller.is_running():
-            w.controller.stop()
-            assert w.controller.wait_finished(20), "training thread did not stop"
-        assert w.controller.thread is None, "training thread still held"
-        w.close()
 
 
 def _start(w: MainWindow, folder, **fields) -> None:
@@ -210,7 +180,7 @@ def test_shortcuts_and_title(make_window):
     from PySide6.QtWidgets import QLabel
 
     extra = QLabel("a view")
-    assert w.add_view("Latent", extra) == 1 and w.view("Latent") is extra
+    assert w.add_view("Extra", extra) == 3 and w.view("Extra") is extra
 
 
 def test_open_checkpoint_emits_the_model(qtbot, make_window, tmp_path):

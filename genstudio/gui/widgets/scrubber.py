@@ -149,9 +149,9 @@ def shot_scrubber(window_or_view: QWidget, out_dir: str | Path, *, t: int = 300,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     grab = window_or_view
-    tabs = getattr(window_or_view, "tabs", None)
-    if tabs is not None and tabs is not view.tabs:
-        tabs.setCurrentWidget(view)  # the main window's tab
+    show_view = getattr(window_or_view, "show_view", None)
+    if callable(show_view):
+        show_view("Scrubber")  # the main window's tab
     view.tabs.setCurrentWidget(view.forward)
     _wait(lambda: view.forward.process() is not None, timeout_s)
     view.forward.set_timestep(t)

@@ -1,0 +1,1 @@
+"""Bundled checkpoints, installed as ``genstudio.bundled_models`` (see genstudio/bundled.py)."""

@@ -1,0 +1,42 @@
+"""GUI fixtures: main windows with private settings, no modal dialogs, and cleanup that proves
+the training thread ended (QThreads are not Python threads, so the shared fixture cannot see them)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import QSettings  # noqa: E402
+
+from genstudio.gui.main_window import MainWindow  # noqa: E402
+from genstudio.gui.settings import AppSettings  # noqa: E402
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    """Build MainWindows with test settings, no dialogs, and clean them up afterwards.
+
+    Errors that would be dialogs are collected in ``window.errors`` as ``(title, message)``.
+    """
+    windows: list[MainWindow] = []
+    errors: list[tuple[str, str]] = []
+
+    def make(settings_name: str = "settings.ini") -> MainWindow:
+        settings = AppSettings(QSettings(str(tmp_path / settings_name), QSettings.Format.IniFormat))
+        w = MainWindow(settings)
+        qtbot.addWidget(w)
+        w.confirm_close = lambda: True
+        w.show_error = lambda title, message, details="": errors.append((title, message))
+        w.show_diverged = lambda step, message: errors.append(("diverged", message))
+        w.panel.set_runs_parent(tmp_path)
+        w.errors = errors
+        windows.append(w)
+        return w
+
+    yield make
+    for w in windows:
+        if w.controller.is_running():
+            w.controller.stop()
+            assert w.controller.wait_finished(20), "training thread did not stop"
+        assert w.controller.thread is None, "training thread still held"
+        w.close()
