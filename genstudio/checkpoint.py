@@ -417,7 +417,8 @@ def export_for_sampling(src: str | os.PathLike, dst: str | os.PathLike, *, half:
     The result loads like any checkpoint; it cannot be resumed (it says so in its header).
     """
     tensors, meta = load_checkpoint(src)
-    keep_prefixes = ("ema/",) if meta["kind"] == "diffusion" else ("model/",)
+    has_ema = any(k.startswith("ema/") for k in tensors)
+    keep_prefixes = ("ema/",) if meta["kind"] == "diffusion" and has_ema else ("model/",)
     out = {}
     for k, v in tensors.items():
         if k.startswith(keep_prefixes):

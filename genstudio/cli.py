@@ -138,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", choices=DEVICES, default="auto")
     s.set_defaults(func=cmd_sample)
 
+    e = sub.add_parser("export", help="write a small sampling-only copy of a checkpoint (no optimiser state)")
+    e.add_argument("checkpoint", type=Path)
+    e.add_argument("--out", required=True, type=Path, help="the new .safetensors file")
+    e.add_argument("--half", action="store_true", help="store weights as float16 (half the size)")
+    e.set_defaults(func=cmd_export)
+
     i = sub.add_parser("info", help="show what a checkpoint holds")
     i.add_argument("checkpoint", type=Path)
     i.set_defaults(func=cmd_info)
@@ -198,6 +204,14 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from genstudio.sampling_cli import sample_to_disk
 
     return sample_to_disk(args)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from genstudio.checkpoint import export_for_sampling
+
+    size = export_for_sampling(args.checkpoint, args.out, half=args.half)
+    print(f"wrote {args.out} ({size / 1e6:.1f} MB)")
+    return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
