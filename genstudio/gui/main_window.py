@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDockWidget, QFileDialog, QMainWindow, QMessageBox, QScrollArea, QTabWidget, QWidget,
 )
@@ -121,6 +121,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.run_status)
 
         self._make_actions()
+        self._make_view_shortcuts()
         self.panel.set_actions(self.act_start, self.act_pause, self.act_stop, self.act_save)
         self.panel.validityChanged.connect(self._update_actions)
         c = self.controller
@@ -422,6 +423,29 @@ class MainWindow(QMainWindow):
         view_menu.addAction("Show the hints again", self._show_hints)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction("About GenStudio", self._about)
+
+    def _make_view_shortcuts(self) -> None:
+        """Keys that act on the view under the focus (listed in the README)."""
+        ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        table = (  # view, keys, slot
+            (self.latent, "R", self.latent.random),
+            (self.latent, "Ctrl+Shift+C", self.latent.copy_z),
+            (self.latent, "Ctrl+Shift+V", lambda: self.latent.paste_z()),
+            (self.latent, "Ctrl+E", self.latent._ask_save_image),
+            (self.scrubber, "Space", self._toggle_scrubber_play),
+        )
+        self.view_shortcuts: list[QShortcut] = []
+        for view, keys, slot in table:
+            sc = QShortcut(QKeySequence(keys), view, context=ctx)
+            sc.activated.connect(slot)
+            self.view_shortcuts.append(sc)
+
+    @Slot()
+    def _toggle_scrubber_play(self) -> None:
+        page = self.scrubber.tabs.currentWidget()
+        bar = getattr(page, "bar", None)
+        if bar is not None:
+            bar.pause() if bar.is_playing() else bar.play()
 
     @Slot()
     def _update_actions(self) -> None:

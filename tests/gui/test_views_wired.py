@@ -107,3 +107,21 @@ def test_one_click_trains_a_gan_on_ring8(qtbot, make_window):
     qtbot.waitUntil(lambda: w.monitor.points.fake_count() > 0, timeout=30_000)
     w.stop_run()
     assert w.controller.wait_finished(20)
+
+
+def test_view_keys_act_on_the_focused_view(qtbot, make_window, checkpoints):
+    w = make_window()
+    w.show()
+    w.open_checkpoint(checkpoints["gan"])
+    qtbot.waitUntil(w.latent.idle, timeout=10_000)
+    w.latent.setFocus()
+    seed = w.latent.seed()
+    qtbot.keyClick(w.latent, "r")
+    assert w.latent.seed() != seed  # R draws a new random latent
+    w.open_checkpoint(checkpoints["diffusion"])
+    w.scrubber.tabs.setCurrentWidget(w.scrubber.forward)
+    w.scrubber.setFocus()
+    qtbot.keyClick(w.scrubber, " ")
+    assert w.scrubber.forward.bar.is_playing()
+    qtbot.keyClick(w.scrubber, " ")
+    assert not w.scrubber.forward.bar.is_playing()
