@@ -278,3 +278,23 @@ def test_shutdown_while_sampling_ends_the_thread(qtbot):
     assert time.monotonic() - started < 2.0
     assert not v.reverse.is_busy() and v.reverse.result() is None
     assert not v.reverse.sample()  # refused after shutdown
+
+
+def test_the_shipped_sample_pictures_load_in_the_forward_view(qtbot):
+    from pathlib import Path
+
+    from genstudio.gui.widgets.forward_view import ForwardView
+    from genstudio.gui.widgets.image_source import samples_folder
+
+    pictures = sorted(Path(samples_folder()).glob("*.png"))
+    assert {p.stem for p in pictures} >= {"face", "digit", "shape"}
+    view = ForwardView()
+    qtbot.addWidget(view)
+    try:
+        for path in pictures:
+            assert view.load_file(str(path))
+            view.set_timestep(0)
+            frame = view.shown_xt()
+            assert frame is not None and frame.std() > 0.05  # the picture itself, not a blank
+    finally:
+        view.shutdown()

@@ -1,4 +1,5 @@
-"""Where the forward view's x_0 comes from: a built-in data set (item number or random) or a file.
+"""Where the forward view's x_0 comes from: a built-in data set (item number or random) or a file
+(the dialog opens on the sample pictures shipped in ``resources/samples``).
 
 :class:`ImageSource` is one row of controls. It loads nothing itself; it says what the person chose
 (``datasetChosen(name, index)`` or ``fileChosen(path)``) and the forward view loads it. With a model
@@ -7,16 +8,23 @@ loaded, only the sets of the model's kind (images or 2-D points) can be picked.
 
 from __future__ import annotations
 
+from importlib import resources
+
 import numpy as np
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
 
 from genstudio.data import BUILTIN, POINT_SETS
 
-__all__ = ["ImageSource", "ITEMS"]
+__all__ = ["ImageSource", "ITEMS", "samples_folder"]
 
 ITEMS = 256  # items offered per image set (#0 … #255)
 _FILE_TYPES = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff)"
+
+
+def samples_folder() -> str:
+    """The shipped sample pictures (``resources/samples``) the file dialog opens in."""
+    return str(resources.files("genstudio.resources").joinpath("samples"))
 
 
 class ImageSource(QWidget):
@@ -82,6 +90,6 @@ class ImageSource(QWidget):
 
     @Slot()
     def _open_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a picture to noise", "", _FILE_TYPES)
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a picture to noise", samples_folder(), _FILE_TYPES)
         if path:
             self.fileChosen.emit(path)
