@@ -11,7 +11,7 @@ import math
 import sys
 from pathlib import Path
 
-from genstudio.config import DEVICES, RunConfig
+from genstudio.config import DEVICES, ConfigError, RunConfig
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         return _open_app(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(argv)  # `train --nproc N` starts N copies of this command
     try:
         return args.func(args)
     except KeyboardInterrupt:
@@ -35,7 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         from genstudio.training import RunError
 
         if isinstance(exc, (CheckpointError, ConfigError, DataError, RunError, ValueError, OSError)):
-            print(f"genstudio: error: {exc}", file=sys.stderr)
+            from genstudio.distributed import is_main_process
+
+            if is_main_process():  # under torchrun, rank 0 speaks for all ranks
+                print(f"genstudio: error: {exc}", file=sys.stderr)
             return EXIT_FAILED
         raise
 
@@ -109,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, type=Path, help="run directory")
     t.add_argument("--size", type=int, default=32, help="image size in px: 16, 32 or 64")
     t.add_argument("--channels", type=int, default=0, help="1 or 3 (default: the data set's own)")
-    t.add_argument("--batch", type=_positive_int, default=64)
+    t.add_argument("--batch", type=_positive_int, default=64,
+                   help="samples a step; with --nproc or torchrun the global batch, split evenly over the "
+                        "processes (so --lr means the same on any number of them)")
     t.add_argument("--lr", type=_rate, default=None, help="learning rate (GAN 2e-4; diffusion 1e-3 on 2-D data, 2e-4 on images)")
     t.add_argument("--arch", default="auto", help="auto, dcgan, mlp (GAN); auto, unet, mlp (diffusion)")
     t.add_argument("--width", type=int, default=0, help="base width of the networks (0 = default)")
@@ -123,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--preview-every", type=_positive_int, default=None)
     t.add_argument("--checkpoint-every", type=_positive_int, default=None)
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    t.add_argument("--nproc", type=_positive_int, default=1,
+                   help="train data-parallel on N processes of this machine (one per GPU, or CPU processes), "
+                        "started through torchrun; --batch is the global batch, split evenly over them")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
 
@@ -143,6 +152,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, type=Path, help="the new .safetensors file")
     e.add_argument("--half", action="store_true", help="store weights as float16 (half the size)")
     e.set_defaults(func=cmd_export)
+
+    q = sub.add_parser("score", help="digits quality: Fréchet distance in a digits classifier's features, "
+                       "next to the real-vs-real figure")
+    q.add_argument("checkpoint", type=Path)
+    q.add_argument("--n", type=_positive_int, default=500, help="samples, and real digits per set (at most 898)")
+    q.add_argument("--seed", type=_seed, default=0)
+    q.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddim", help="diffusion only")
+    q.add_argument("--steps", type=_positive_int, default=100, help="DDIM steps (diffusion only)")
+    q.add_argument("--device", choices=DEVICES, default="auto")
+    q.set_defaults(func=cmd_score)
 
     i = sub.add_parser("info", help="show what a checkpoint holds")
     i.add_argument("checkpoint", type=Path)
@@ -173,30 +192,63 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from genstudio.progress import ProgressBar
-    from genstudio.training import Finished, Progress, Saved, Started, train
+    from contextlib import nullcontext
 
+    from genstudio import distributed
+    from genstudio.progress import ProgressBar
+    from genstudio.training import Finished, Progress, RunControl, Saved, Started, train
+
+    info = distributed.env_info()
     config = config_from_args(args)
-    bar = ProgressBar(enabled=not args.quiet)
+    if args.nproc > 1 and not info.enabled:  # start N copies of this command through torchrun
+        if config.batch % args.nproc and not args.resume:  # (a resumed run keeps its saved batch)
+            raise ConfigError(f"--batch {config.batch} is the global batch and must split evenly over "
+                              f"{args.nproc} processes: use a multiple of {args.nproc}")
+        return distributed.launch(args.nproc, _without_nproc(getattr(args, "argv", sys.argv[1:])), config.device)
+    if args.nproc > 1 and args.nproc not in (info.world_size, distributed.local_world_size()):
+        raise ValueError(f"--nproc {args.nproc} does not match torchrun's {info.world_size} processes: "
+                         f"leave --nproc out when starting with torchrun")
+    bar = ProgressBar(enabled=not args.quiet and info.is_main)
+    control = RunControl()
     finished = None
-    for event in train(config, args.out, resume=args.resume):
-        if isinstance(event, Started):
-            bar.start(event.step, event.total, f"{config.kind} on {config.data} ({event.device})")
-        elif isinstance(event, Progress):
-            bar.update(event.step, event.rate, event.metrics)
-        elif isinstance(event, Saved):
-            bar.note_saved(event.path)
-        elif isinstance(event, Finished):
-            finished = event
-        else:
-            bar.tick(event.step)
+    # Under torchrun, Ctrl-C / SIGTERM stop every rank after the same step, and rank 0 saves.
+    with distributed.StopOnSignal(control.request_stop) if info.enabled else nullcontext():
+        for event in train(config, args.out, resume=args.resume, control=control):
+            if isinstance(event, Started):
+                where = f"{event.device}, {info.world_size} processes" if info.enabled else event.device
+                bar.start(event.step, event.total, f"{config.kind} on {config.data} ({where})")
+            elif isinstance(event, Progress):
+                bar.update(event.step, event.rate, event.metrics)
+            elif isinstance(event, Saved):
+                bar.note_saved(event.path)
+            elif isinstance(event, Finished):
+                finished = event
+            else:
+                bar.tick(event.step)
+            if info.enabled and distributed.stop_file_exists():  # Ctrl-C in `genstudio train --nproc`
+                control.request_stop()
     bar.close()
     assert finished is not None
     if finished.reason in ("diverged", "out of memory"):
-        print(f"genstudio: error: {finished.message}", file=sys.stderr)
+        if info.is_main:
+            print(f"genstudio: error: {finished.message}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"{finished.reason} at step {finished.step}; checkpoint: {finished.checkpoint}")
+    if info.is_main:
+        print(f"{finished.reason} at step {finished.step}; checkpoint: {finished.checkpoint}")
     return 0
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    """``argv`` less its ``--nproc N`` (the started processes learn their number from torchrun)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            out.append(arg)
+    return out
 
 
 # ---------------------------------------------------------------------------- sample / info
@@ -211,6 +263,18 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     size = export_for_sampling(args.checkpoint, args.out, half=args.half)
     print(f"wrote {args.out} ({size / 1e6:.1f} MB)")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from genstudio.quality import score_checkpoint
+
+    score = score_checkpoint(args.checkpoint, args.n, sampler=args.sampler, steps=args.steps, seed=args.seed,
+                             device=args.device)
+    how = "ddpm" if args.sampler == "ddpm" else f"ddim {args.steps} steps"
+    print(f"digits Fréchet distance: {score.fd:.2f}  ({args.n} samples, {how}, seed {args.seed})")
+    print(f"real vs real:            {score.real_vs_real:.2f}  ({args.n} other real digits, same reference)")
+    print(f"ratio:                   {score.ratio:.2f}  (1 = as close as a second real sample)")
     return 0
 
 

@@ -53,11 +53,20 @@ def diffusion_specs(config: RunConfig, data: Dataset) -> dict[str, dict[str, Any
     raise ValueError(f"unknown diffusion architecture {arch!r}: use auto, unet or mlp")
 
 
-def band_losses(per_sample: torch.Tensor, t: torch.Tensor, num_steps: int, bands: int = NUM_BANDS) -> torch.Tensor:
-    """Mean of ``per_sample`` (B,) within each timestep band: (bands,), NaN where a band is empty."""
+def band_losses(per_sample: torch.Tensor, t: torch.Tensor, num_steps: int, bands: int = NUM_BANDS,
+                across_ranks: bool = False) -> torch.Tensor:
+    """Mean of ``per_sample`` (B,) within each timestep band: (bands,), NaN where a band is empty.
+
+    ``across_ranks``: over the global batch of a multi-process run (one small all-reduce), so the
+    band means are those one process would log, not a mean of each rank's few samples per band.
+    """
     band = (t * bands) // num_steps  # (B,) in 0 … bands−1
     sums = torch.zeros(bands, device=per_sample.device).index_add_(0, band, per_sample.float())
     counts = torch.bincount(band, minlength=bands).to(sums.dtype)  # (bands,)
+    if across_ranks:
+        from genstudio.distributed import sum_across_ranks
+
+        sums, counts = sum_across_ranks([sums, counts])
     return torch.where(counts > 0, sums / counts.clamp(min=1), torch.full_like(sums, float("nan")))
 
 
@@ -110,8 +119,8 @@ class DiffusionTrainer(Trainer):
         b = x0.shape[0]
         if self.channels_last:
             x0 = x0.contiguous(memory_format=torch.channels_last)
-        t = torch.randint(self.schedule.num_steps, (b,), device=self.device, generator=self.noise_gen)  # (B,)
-        noise = torch.randn(x0.shape, device=self.device, generator=self.noise_gen)  # (B, ...)
+        t = self.draw_int(b, self.schedule.num_steps)  # (B,), this rank's rows of the global draw
+        noise = self.draw_normal(b, tuple(x0.shape[1:]))  # (B, ...)
         x_t = q_sample(x0, t, noise, self.schedule)  # (B, ...)
         eps = self.net_run(x_t, t)  # (B, ...)
         per_sample = (eps.float() - noise).pow(2).flatten(1).mean(1)  # (B,)
@@ -121,7 +130,8 @@ class DiffusionTrainer(Trainer):
         torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
         self.opt.step()
         self.update_ema()
-        return {"loss": loss.detach(), "bands": band_losses(per_sample.detach(), t, self.schedule.num_steps)}
+        bands = band_losses(per_sample.detach(), t, self.schedule.num_steps, across_ranks=self.world_size > 1)
+        return {"loss": loss.detach(), "bands": bands}
 
     @torch.no_grad()
     def update_ema(self) -> None:

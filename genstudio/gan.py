@@ -65,11 +65,13 @@ class GanTrainer(Trainer):
 
     kind = "gan"
 
-    def __init__(self, config: RunConfig, data: Dataset, device: torch.device, *, rank: int = 0):
-        super().__init__(config, data, device, rank=rank)
+    def __init__(self, config: RunConfig, data: Dataset, device: torch.device, *, rank: int = 0,
+                 world_size: int = 1):
+        super().__init__(config, data, device, rank=rank, world_size=world_size)
         self.specs = gan_specs(config, data)
         self.G = build(**self.specs["G"]).to(device)
         self.D = build(**self.specs["D"]).to(device)
+        self.G_run, self.D_run = self.G, self.D  # DDP-wrapped in multi-process runs
         betas = (config.beta1, config.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=config.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=betas)
@@ -84,22 +86,26 @@ class GanTrainer(Trainer):
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"G": self.opt_G, "D": self.opt_D}
 
+    def wrap_distributed(self) -> None:
+        from genstudio.distributed import wrap
+
+        self.G_run, self.D_run = wrap(self.G, self.device), wrap(self.D, self.device)
+
     def train_step(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
-        b = real.shape[0]
-        z = torch.randn(b, self.G.nz, device=self.device, generator=self.noise_gen)  # (B, nz)
-        fake = self.G(z)  # (B, C, H, W) or (B, 2)
+        z = self.draw_normal(real.shape[0], (self.G.nz,))  # (B, nz), this rank's rows
+        fake = self.G_run(z)  # (B, C, H, W) or (B, 2)
 
         # (1) update D: maximise log D(x) + log(1 − D(G(z)))
         self.opt_D.zero_grad(set_to_none=True)
-        real_logits = self.D(real)
-        fake_logits = self.D(fake.detach())
+        real_logits = self.D_run(real)
+        fake_logits = self.D_run(fake.detach())
         loss_D = discriminator_loss(real_logits, fake_logits)
         loss_D.backward()
         self.opt_D.step()
 
         # (2) update G: maximise log D(G(z)) (non-saturating)
         self.opt_G.zero_grad(set_to_none=True)
-        gen_logits = self.D(fake)
+        gen_logits = self.D_run(fake)
         loss_G = generator_loss(gen_logits)
         loss_G.backward()
         self.opt_G.step()

@@ -31,6 +31,8 @@ from genstudio.config import RunConfig
 class RunDir:
     """Paths and writers of one run directory."""
 
+    writable = True  # False for the non-zero ranks of a multi-process run (NoWriteRunDir)
+
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self.config_path = self.path / "config.json"
@@ -101,6 +103,29 @@ class RunDir:
         if keep:
             save_checkpoint(self.checkpoints / f"step_{step:06d}.safetensors", tensors, meta)
         return save_checkpoint(self.last_checkpoint, tensors, meta)
+
+
+class NoWriteRunDir(RunDir):
+    """The run directory as a non-zero rank of a multi-process run sees it: every write is skipped
+    (rank 0 alone writes), and the paths are what rank 0 writes."""
+
+    writable = False
+
+    def write_config(self, config: RunConfig) -> None:
+        pass
+
+    def append_metrics(self, step: int, metrics: dict[str, Any]) -> None:
+        pass
+
+    def truncate_metrics(self, step: int) -> None:
+        pass
+
+    def write_preview(self, step: int, preview: Any) -> Path:
+        return self.previews / f"step_{step:06d}.png"
+
+    def save_checkpoint(self, step: int, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
+                        keep: bool = True) -> Path:
+        return self.last_checkpoint
 
 
 class MetricsFollower:

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from genstudio.checkpoint import load_module, load_optimizer, module_tensors, optimizer_tensors
-from genstudio.config import RunConfig
+from genstudio.config import ConfigError, RunConfig
 from genstudio.data import Dataset
 
 
@@ -38,12 +38,19 @@ class Trainer:
     kind = ""
     specs: dict[str, dict[str, Any]]  # role -> {"arch": name, "args": {...}}, written to checkpoints
 
-    def __init__(self, config: RunConfig, data: Dataset, device: torch.device, *, rank: int = 0):
+    def __init__(self, config: RunConfig, data: Dataset, device: torch.device, *, rank: int = 0,
+                 world_size: int = 1):
         self.config, self.data, self.device = config, data, device
+        self.rank, self.world_size = rank, world_size
+        if config.batch % world_size:
+            raise ConfigError(f"batch {config.batch} is the global batch and must split evenly over "
+                              f"{world_size} processes: use a multiple of {world_size}")
         self.step = 0
         # Separate, seeded streams: data order (CPU, so indices agree on every device) and noise.
-        self.data_gen = torch.Generator().manual_seed(config.seed * 1000 + 3 + rank)
-        self.noise_gen = torch.Generator(device=device).manual_seed(config.seed * 1000 + 2 + rank)
+        # The same on every rank: each draws the global batch and keeps its own rows (see local_rows),
+        # so N processes do what one does and a checkpoint's RNG state suits any number of processes.
+        self.data_gen = torch.Generator().manual_seed(config.seed * 1000 + 3)
+        self.noise_gen = torch.Generator(device=device).manual_seed(config.seed * 1000 + 2)
         self.train_data = data.tensor.to(device)  # the whole data set lives on the device
         if device.type == "cuda" and data.kind == "images":
             self.train_data = self.train_data.contiguous(memory_format=torch.channels_last)
@@ -76,9 +83,34 @@ class Trainer:
         return {}
 
     # -- shared machinery ------------------------------------------------------------------------
+    def wrap_distributed(self) -> None:
+        """Wrap the trained modules in DistributedDataParallel (multi-process runs only).
+
+        Subclasses keep the plain modules for previews and checkpoints and run the wrapped ones in
+        ``train_step``.
+        """
+
+    def local_rows(self, local_batch: int) -> slice:
+        """This rank's rows of a global batch of ``local_batch × world_size`` rows."""
+        return slice(self.rank * local_batch, (self.rank + 1) * local_batch)
+
+    def draw_normal(self, local_batch: int, shape: tuple[int, ...]) -> torch.Tensor:
+        """N(0, I) noise of shape (local_batch, *shape): this rank's rows of one global draw."""
+        z = torch.randn((local_batch * self.world_size, *shape), device=self.device,
+                        generator=self.noise_gen)  # (B_global, *shape)
+        return z[self.local_rows(local_batch)]
+
+    def draw_int(self, local_batch: int, high: int) -> torch.Tensor:
+        """Integers uniform in [0, high) of shape (local_batch,): this rank's rows of one global draw."""
+        t = torch.randint(high, (local_batch * self.world_size,), device=self.device,
+                          generator=self.noise_gen)  # (B_global,)
+        return t[self.local_rows(local_batch)]
+
     def next_batch(self) -> torch.Tensor:
+        """This rank's share (B / world size rows) of a global batch drawn with replacement."""
         n = self.train_data.shape[0]
         idx = torch.randint(n, (self.config.batch,), generator=self.data_gen)  # (B,) on the CPU
+        idx = idx[self.local_rows(self.config.batch // self.world_size)]  # (B / world size,)
         return self.train_data[idx.to(self.device)]
 
     def all_finite(self) -> bool:
