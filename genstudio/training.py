@@ -21,11 +21,15 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
+from genstudio import distributed
 from genstudio.checkpoint import CheckpointError, load_checkpoint
 from genstudio.config import RunConfig
 from genstudio.data import load_dataset
+from genstudio.faults import (
+    LIVE_CHANGES, GoodState, apply_changes, free_memory, is_out_of_memory, rollback_message, set_lr,
+)
 from genstudio.devices import resolve_device
-from genstudio.rundir import RunDir
+from genstudio.rundir import NoWriteRunDir, RunDir
 from genstudio.trainer import Preview, Trainer
 
 
@@ -70,8 +74,12 @@ class Saved:
 
 @dataclass(frozen=True)
 class Paused:
+    """The run is paused at ``step``: on request (``reason`` ""), or by a fault in a run that pauses
+    on faults (``reason`` "diverged" | "out of memory", ``message`` saying what happened and what to do)."""
+
     step: int
     reason: str = ""
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,8 @@ class RunControl:
         self._run.set()
         self._save = threading.Event()
         self._snapshot = threading.Event()
+        self._lock = threading.Lock()
+        self._changes: dict[str, Any] = {}
 
     def request_save(self) -> None:
         """Write a checkpoint (step_N and last) between the next two steps, even while paused."""
@@ -137,8 +147,21 @@ class RunControl:
     def pause(self) -> None:
         self._run.clear()
 
-    def resume(self) -> None:
+    def resume(self, **changes: Any) -> None:
+        """Resume a paused run; ``changes`` (``lr``, ``batch``: see :data:`LIVE_CHANGES`) apply
+        before its next step, e.g. a lower learning rate after a divergence."""
+        unknown = set(changes) - set(LIVE_CHANGES)
+        if unknown:
+            raise ValueError(f"only {', '.join(LIVE_CHANGES)} can change during a run, not {sorted(unknown)}")
+        with self._lock:
+            self._changes.update(changes)
         self._run.set()
+
+    def take_changes(self) -> dict[str, Any]:
+        """The settings changed by :meth:`resume` since the last call (clears them)."""
+        with self._lock:
+            changes, self._changes = self._changes, {}
+        return changes
 
     @property
     def stop_requested(self) -> bool:
@@ -157,61 +180,122 @@ class RunError(Exception):
     """A run cannot start (bad folder, nothing to resume, unusable checkpoint)."""
 
 
+#: What a run does on a NaN/inf loss or an out-of-memory step: end (the CLI) or pause (the app).
+ON_FAULT = ("stop", "pause")
+
+
 # ---------------------------------------------------------------------------- building
-def make_trainer(config: RunConfig, device: torch.device, *, rank: int = 0) -> Trainer:
-    """Load the data set and build the trainer ``config`` asks for."""
+def make_trainer(config: RunConfig, device: torch.device, *, rank: int = 0, world_size: int = 1) -> Trainer:
+    """Load the data set and build the trainer ``config`` asks for (``rank`` of ``world_size``)."""
     data = load_dataset(config.data, size=config.size, channels=config.channels,
                         num_points=config.num_points, seed=config.seed)
     torch.manual_seed(config.seed)  # weight initialisation is part of what the seed fixes
     if config.kind == "gan":
         from genstudio.gan import GanTrainer
 
-        return GanTrainer(config, data, device, rank=rank)
+        return GanTrainer(config, data, device, rank=rank, world_size=world_size)
     from genstudio.diffusion_trainer import DiffusionTrainer
 
-    return DiffusionTrainer(config, data, device, rank=rank)
+    return DiffusionTrainer(config, data, device, rank=rank, world_size=world_size)
 
 
 # ---------------------------------------------------------------------------- the run loop
 def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
-          control: RunControl | None = None) -> Iterator[Event]:
+          control: RunControl | None = None, on_fault: str = "stop") -> Iterator[Event]:
     """Train ``config`` in ``run_dir``, yielding events. See the module docstring.
 
     With ``resume=True`` the run continues from ``run_dir/checkpoints/last.safetensors`` (weights,
     optimiser state, step count and RNG streams), up to ``config.steps``. A run stopped before its
     first checkpoint (``config.json`` but no checkpoint) has nothing to continue: it starts over.
+
+    ``on_fault`` says what a NaN/inf loss (or NaN weights) and an out-of-memory step do. "stop"
+    (the CLI): the run ends with ``Finished("diverged" | "out of memory")``; a diverged state is
+    never saved, an out-of-memory one is (its weights are fine). "pause" (the app): a diverged run
+    rolls back to its last good state (the last checkpoint it wrote, or its start) and the metrics
+    log with it; either fault then yields ``Paused(step, reason, message)`` and waits.
+    ``control.resume(lr=…, batch=…)`` goes on with new settings; ``control.request_stop()`` ends
+    the run, saving the good state.
+
+    Started by torchrun (``WORLD_SIZE`` > 1), every rank calls this and the run is data-parallel
+    (see :mod:`genstudio.distributed`): rank 0 alone reads and writes ``run_dir``, metrics are
+    averaged over ranks, and a stop on any rank stops all of them after the same step.
     """
+    if on_fault not in ON_FAULT:
+        raise ValueError(f"on_fault must be one of {ON_FAULT}, not {on_fault!r}")
+    info = distributed.env_info()
+    if info.enabled and on_fault != "stop":
+        raise ValueError("a multi-process run cannot pause on faults: use on_fault='stop'")
     config.validate()
     control = control or RunControl()
     rd = RunDir(run_dir)
-    device = resolve_device(config.device)
-    if resume and not rd.last_checkpoint.exists() and rd.config_path.exists():
-        config = _continued(rd.read_config(), config)
-        rd.truncate_metrics(0)  # lines logged before the kill belong to the lost attempt
-        trainer = make_trainer(config, device)
-    elif resume:
-        if not rd.last_checkpoint.exists():
-            raise RunError(f"nothing to resume in {rd.path}: no checkpoints/last.safetensors")
-        tensors, meta = load_checkpoint(rd.last_checkpoint, kind=config.kind)
-        config = _continued(RunConfig.from_dict(meta["config"]), config)
-        trainer = make_trainer(config, device)
+    created = False
+    if info.enabled:
+        device, created = distributed.setup(info, config.device)
+        if not info.is_main:
+            rd = NoWriteRunDir(rd.path)
+    else:
+        device = resolve_device(config.device)
+    try:
+        trainer = _start(config, rd, resume, device, info)
+        config = trainer.config
+        yield Started(trainer.step, config.steps, str(device), str(rd.path), config)
+        yield from _loop(trainer, rd, control, on_fault)
+        if info.enabled:
+            params = {f"model/{role}/{name}" for role, module in trainer.modules().items()
+                      for name, _ in module.named_parameters()}
+            distributed.write_digest(info, trainer.step, trainer.state()[0], params)
+    finally:
+        if created:
+            distributed.teardown()
+
+
+def _start(config: RunConfig, rd: RunDir, resume: bool, device: torch.device,
+           info: distributed.DistInfo) -> Trainer:
+    """The trainer of a new or resumed run, its config written; rank 0 reads the folder for all ranks."""
+    if not info.enabled:
+        config, tensors, meta = _plan(config, rd, resume)
+    else:
+        plan: Any = None
+        if info.is_main:
+            try:
+                plan = ("ok", *_plan(config, rd, resume))
+            except Exception as exc:
+                distributed.broadcast_from_main(("error", str(exc)))
+                raise
+        plan = distributed.broadcast_from_main(plan)
+        if plan[0] == "error":  # rank 0 raised (and says why); the others end quietly
+            raise RunError(f"rank 0 could not start the run: {plan[1]}")
+        _, config, tensors, meta = plan
+    trainer = make_trainer(config, device, rank=info.rank, world_size=info.world_size)
+    if tensors is not None:
         try:
             trainer.load_state(tensors, meta, rd.last_checkpoint.name)
         except CheckpointError:
             raise
         except Exception as exc:  # shape mismatch inside the optimiser, etc.
             raise RunError(f"cannot resume from {rd.last_checkpoint}: {exc}") from None
-        for opt in trainer.optimizers().values():  # a changed learning rate takes effect
-            for group in opt.param_groups:
-                group["lr"] = config.lr
-        rd.truncate_metrics(trainer.step)
-    else:
-        if rd.has_run():
-            raise RunError(f"{rd.path} already holds a run: use --resume to continue it, or choose a new folder")
-        trainer = make_trainer(config, device)
+        set_lr(trainer, config.lr)  # a changed learning rate takes effect
+    if resume:
+        rd.truncate_metrics(trainer.step)  # lines logged after the checkpoint belong to a lost attempt
     rd.write_config(config)
-    yield Started(trainer.step, config.steps, str(device), str(rd.path), config)
-    yield from _loop(trainer, rd, control)
+    if info.enabled:
+        trainer.wrap_distributed()
+    return trainer
+
+
+def _plan(config: RunConfig, rd: RunDir, resume: bool
+          ) -> tuple[RunConfig, dict[str, torch.Tensor] | None, dict[str, Any] | None]:
+    """``(config, tensors, meta)`` of the run to start: the checkpoint to resume from, or None."""
+    if resume and not rd.last_checkpoint.exists() and rd.config_path.exists():
+        return _continued(rd.read_config(), config), None, None  # killed before its first checkpoint
+    if resume:
+        if not rd.last_checkpoint.exists():
+            raise RunError(f"nothing to resume in {rd.path}: no checkpoints/last.safetensors")
+        tensors, meta = load_checkpoint(rd.last_checkpoint, kind=config.kind)
+        return _continued(RunConfig.from_dict(meta["config"]), config), tensors, meta
+    if rd.has_run():
+        raise RunError(f"{rd.path} already holds a run: use --resume to continue it, or choose a new folder")
+    return config, None, None
 
 
 def _continued(saved: RunConfig, config: RunConfig) -> RunConfig:
@@ -221,7 +305,7 @@ def _continued(saved: RunConfig, config: RunConfig) -> RunConfig:
                          checkpoint_every=config.checkpoint_every).validate()
 
 
-def _loop(trainer: Trainer, rd: RunDir, control: RunControl) -> Iterator[Event]:
+def _loop(trainer: Trainer, rd: RunDir, control: RunControl, on_fault: str = "stop") -> Iterator[Event]:
     config = trainer.config
     sums: dict[str, torch.Tensor] = {}
     counts: dict[str, torch.Tensor] = {}
@@ -230,20 +314,33 @@ def _loop(trainer: Trainer, rd: RunDir, control: RunControl) -> Iterator[Event]:
     rate = 0.0
     reason, message = "done", ""
     last_saved: str | None = None
+    good = GoodState(trainer) if on_fault == "pause" else None  # what a divergence rolls back to
+    halt: Paused | None = None  # the fault that paused the run, announced at the top of the loop
     while trainer.step < config.steps:
-        yield from _requests(trainer, rd, control)
+        yield from _requests(trainer, rd, control, good)
         if control.paused:
-            yield Paused(trainer.step)
+            yield halt or Paused(trainer.step)
+            halt = None
             while not control.wait_while_paused(0.05):  # save / snapshot requests work while paused
-                yield from _requests(trainer, rd, control)
-        if control.stop_requested:
+                yield from _requests(trainer, rd, control, good)
+            last_t, last_step = time.perf_counter(), trainer.step
+        config = apply_changes(trainer, rd, control.take_changes())
+        if distributed.any_rank(control.stop_requested):  # one collective a step in multi-process runs
             reason = "stopped"
             break
         try:
             metrics = trainer.train_step(trainer.next_batch())
-        except torch.OutOfMemoryError:  # CUDA or MPS out of memory: keep the last good state
-            reason, message = "out of memory", f"out of memory at step {trainer.step + 1} with batch " \
-                                               f"{config.batch}; resume with a smaller batch"
+        except (MemoryError, RuntimeError) as exc:  # CUDA, MPS or CPU out of memory
+            if not is_out_of_memory(exc):
+                raise
+            free_memory(trainer)
+            message = f"out of memory at step {trainer.step + 1} with batch {config.batch}; " \
+                      f"try a smaller batch"
+            if good is not None:  # the weights are fine: pause where we are
+                control.pause()
+                halt = Paused(trainer.step, "out of memory", message)
+                continue
+            reason = "out of memory"
             break
         trainer.step += 1
         step = trainer.step
@@ -254,7 +351,7 @@ def _loop(trainer: Trainer, rd: RunDir, control: RunControl) -> Iterator[Event]:
             if k.startswith("loss"):  # a NaN/inf loss must not be averaged away
                 sums[k] = sums[k] + torch.where(finite, torch.zeros_like(v), v)
         if step % config.log_every == 0 or step == config.steps:
-            values = _mean_metrics(sums, counts)
+            values = _mean_metrics(*_across_ranks(sums, counts))
             sums, counts = {}, {}
             now = time.perf_counter()
             rate = (step - last_step) / max(now - last_t, 1e-9)
@@ -262,46 +359,79 @@ def _loop(trainer: Trainer, rd: RunDir, control: RunControl) -> Iterator[Event]:
             bad = [k for k, v in values.items() if isinstance(v, float) and k.startswith("loss")
                    and not math.isfinite(v)]
             if bad:
+                what = f"{bad[0]} became {values[bad[0]]} at step {step}"
+                if good is not None:
+                    halt = _roll_back(trainer, rd, control, good, what)
+                    continue
                 reason = "diverged"
-                message = (f"{bad[0]} became {values[bad[0]]} at step {step}; the last good checkpoint "
-                           f"is kept (try a lower learning rate than {config.lr:g})")
+                message = (f"{what}; the last good checkpoint is kept (try a lower learning rate than "
+                           f"{config.lr:g})")
                 rd.append_metrics(step, values)
                 break
             rd.append_metrics(step, values)
             yield Progress(step, config.steps, values, now - t0, rate)
         else:
             yield Tick(step, config.steps)
-        if step % config.preview_every == 0 or step == config.steps:
+        if rd.writable and (step % config.preview_every == 0 or step == config.steps):
             preview = trainer.preview()
             rd.write_preview(step, preview)
             yield PreviewReady(step, preview)
         if step % config.checkpoint_every == 0 and step != config.steps:
-            path = _save(trainer, rd, keep=True)
+            path = _save(trainer, rd, keep=True, good=good)
             if path is None:
-                reason, message = "diverged", f"weights became NaN/inf by step {step}; last good checkpoint kept"
+                what = f"the weights became NaN/inf by step {step}"
+                if good is not None:
+                    sums, counts = {}, {}
+                    halt = _roll_back(trainer, rd, control, good, what)
+                    continue
+                reason, message = "diverged", f"{what}; last good checkpoint kept"
                 break
             last_saved = str(path)
             yield Saved(step, last_saved)
-    if reason in ("done", "stopped"):
-        path = _save(trainer, rd, keep=True)
+    if reason in ("done", "stopped", "out of memory"):
+        try:
+            path = _save(trainer, rd, keep=True, good=good)
+        except (MemoryError, RuntimeError) as exc:  # no memory left even to save: the last checkpoint stays
+            if reason != "out of memory" or not is_out_of_memory(exc):
+                raise
+            path = None
         if path is not None:
             last_saved = str(path)
             yield Saved(trainer.step, last_saved)
-        else:
+            if reason == "out of memory":
+                message += f"; step {trainer.step} is saved"
+        elif reason != "out of memory":
             reason, message = "diverged", f"weights are NaN/inf at step {trainer.step}; last good checkpoint kept"
     yield Finished(trainer.step, reason, message, last_saved)
 
 
-def _requests(trainer: Trainer, rd: RunDir, control: RunControl) -> Iterator[Event]:
+def _roll_back(trainer: Trainer, rd: RunDir, control: RunControl, good: GoodState, what: str) -> Paused:
+    """Return to the last good state after a divergence, pause, and say so."""
+    good.restore(trainer)
+    rd.truncate_metrics(trainer.step)  # the log continues from the good step without repeats
+    control.pause()
+    return Paused(trainer.step, "diverged", rollback_message(what, trainer.step, trainer.config.lr))
+
+
+def _requests(trainer: Trainer, rd: RunDir, control: RunControl,
+              good: GoodState | None = None) -> Iterator[Event]:
     """Honour save and snapshot requests between steps."""
     if control.take_save_request():
-        path = _save(trainer, rd, keep=True)
+        path = _save(trainer, rd, keep=True, good=good)
         if path is not None:
             yield Saved(trainer.step, str(path))
     if control.take_snapshot_request():
         tensors, meta = trainer.state()
         copies = {k: v.detach().to("cpu", copy=True) for k, v in tensors.items()}  # never the live weights
         yield Snapshot(trainer.step, copies, copy.deepcopy(meta))
+
+
+def _across_ranks(sums: dict[str, torch.Tensor], counts: dict[str, torch.Tensor]
+                  ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Sums and counts over all ranks (one all-reduce), so logged metrics are means over every rank."""
+    keys = list(sums)
+    total = distributed.sum_across_ranks([sums[k] for k in keys] + [counts[k] for k in keys])
+    return dict(zip(keys, total[:len(keys)])), dict(zip(keys, total[len(keys):]))
 
 
 def _mean_metrics(sums: dict[str, torch.Tensor], counts: dict[str, torch.Tensor]) -> dict[str, Any]:
@@ -316,12 +446,20 @@ def _mean_metrics(sums: dict[str, torch.Tensor], counts: dict[str, torch.Tensor]
     return out
 
 
-def _save(trainer: Trainer, rd: RunDir, keep: bool) -> Path | None:
-    """Write step_N and last checkpoints unless the weights are not finite (then None)."""
-    if not trainer.all_finite():
+def _save(trainer: Trainer, rd: RunDir, keep: bool, good: GoodState | None = None) -> Path | None:
+    """Write step_N and last checkpoints unless the weights are not finite (then None).
+
+    ``good``, if given, keeps a copy of what was saved: the state a later divergence rolls back to.
+    """
+    if not trainer.all_finite():  # the same on every rank: DDP keeps their weights identical
         return None
+    if not rd.writable:  # not rank 0
+        return rd.last_checkpoint
     tensors, meta = trainer.state()
-    return rd.save_checkpoint(trainer.step, tensors, meta, keep=keep)
+    path = rd.save_checkpoint(trainer.step, tensors, meta, keep=keep)
+    if good is not None:
+        good.keep(tensors, meta)
+    return path
 
 
 def run_to_end(config: RunConfig, run_dir: str | Path, **kwargs: Any) -> Finished:

@@ -14,6 +14,11 @@ Other views take the model being trained without disturbing the run::
 
 ``tensors`` / ``meta`` have the checkpoint layout, so ``GanModel.from_checkpoint(tensors, meta,
 device)`` (or ``DiffusionModel.from_checkpoint``) turns them into a model to sample from.
+
+A fault pauses the run instead of ending it: on a NaN/inf loss the run has already gone back to
+its last good state when ``runHalted("diverged", step, message)`` arrives; on an out-of-memory
+step it stays where it was. Whoever listens answers with ``resume(lr=…)`` / ``resume(batch=…)``
+or :meth:`stop`.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from pathlib import Path
 import shiboken6
 from PySide6.QtCore import QEventLoop, QObject, QThread, QTimer, Signal, Slot
 
-from genstudio.config import RunConfig
+from genstudio.config import ConfigError, RunConfig
+from genstudio.faults import LIVE_CHANGES
 from genstudio.gui.mailbox import Mailbox
 from genstudio.gui.worker import TrainingWorker
 from genstudio.training import RunControl
@@ -45,6 +51,9 @@ class RunController(QObject):
         ``reason ("done" | "stopped" | "diverged" | "out of memory"), step, message, checkpoint``.
     runFailed(str, str, str)
         ``title, message, details``: the run could not start or raised.
+    runHalted(str, int, str)
+        ``reason ("diverged" | "out of memory"), step, message``: a fault paused the run (state
+        "paused"); answer with :meth:`resume` (new ``lr`` / ``batch``) or :meth:`stop`.
     snapshotReady(object, object)
         ``(tensors, meta)`` answering :meth:`request_snapshot`.
     stateChanged(str)
@@ -56,6 +65,7 @@ class RunController(QObject):
     runStarted = Signal(object)
     runFinished = Signal(str, int, str, str)
     runFailed = Signal(str, str, str)
+    runHalted = Signal(str, int, str)
     snapshotReady = Signal(object, object)
     stateChanged = Signal(str)
     threadFinished = Signal()
@@ -67,7 +77,7 @@ class RunController(QObject):
         self._control = RunControl()
         self._mailbox = Mailbox()
         self._state = IDLE
-        self.config: RunConfig | None = None  # of the current (or last) run
+        self.config: RunConfig | None = None  # of the current (or last) run, as it now trains
         self.run_dir: Path | None = None
         self.last_result: tuple[str, int, str, str] | None = None  # the last runFinished arguments
 
@@ -115,6 +125,7 @@ class RunController(QObject):
         worker.started.connect(self._on_started)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
+        worker.halted.connect(self._on_halted)
         worker.snapshotReady.connect(self._on_snapshot)
         worker.done.connect(thread.quit)
         thread.finished.connect(self._on_thread_finished)  # first: drops our references
@@ -129,11 +140,26 @@ class RunController(QObject):
             self._control.pause()
             self._set_state(PAUSED)
 
-    def resume(self) -> None:
-        """Resume a paused run."""
-        if self._state == PAUSED:
+    def resume(self, **changes: object) -> None:
+        """Resume a paused run, optionally with a new ``lr`` and / or ``batch``.
+
+        Raises
+        ------
+        ConfigError
+            If a changed setting is impossible (the run stays paused).
+        """
+        if self._state != PAUSED:
+            return
+        if changes:
+            unknown = sorted(set(changes) - set(LIVE_CHANGES))
+            if unknown or self.config is None:
+                raise ConfigError(f"only {' and '.join(LIVE_CHANGES)} can change during a run, not {unknown}")
+            config = self.config.replace(**changes).validate()
+            self._control.resume(**changes)
+            self.config = config
+        else:
             self._control.resume()
-            self._set_state(RUNNING)
+        self._set_state(RUNNING)
 
     def toggle_pause(self) -> None:
         """Pause a running run or resume a paused one."""
@@ -188,7 +214,15 @@ class RunController(QObject):
     # ------------------------------------------------------------------ worker signals (queued)
     @Slot(object)
     def _on_started(self, info: dict) -> None:
+        self.config = info["config"]  # a resumed run trains the saved model with the new settings
         self.runStarted.emit(info)
+
+    @Slot(str, int, str)
+    def _on_halted(self, reason: str, step: int, message: str) -> None:
+        if self._state == STOPPING:  # a stop asked for meanwhile wins; the run ends on its own
+            return
+        self._set_state(PAUSED)
+        self.runHalted.emit(reason, step, message)
 
     @Slot(str, int, str, str)
     def _on_finished(self, reason: str, step: int, message: str, checkpoint: str) -> None:

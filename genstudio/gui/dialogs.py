@@ -1,15 +1,24 @@
-"""Small modal dialogs the main window uses: an error message, "stop the run?", "diverged".
+"""Small modal dialogs the main window uses: an error message, "stop the run?", "diverged", and
+"the run paused on a fault: how to go on?".
 
-Each function is a thin wrapper around ``QMessageBox`` so the wording lives in one place and
-tests can replace a function (or the window's ``confirm_close`` / ``show_error`` hooks) instead
+Each function is a thin wrapper so the wording lives in one place and tests can replace a
+function (or the window's ``confirm_close`` / ``show_error`` / ``ask_recovery`` hooks) instead
 of clicking a real box.
 """
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+import math
+from typing import Any
 
-__all__ = ["show_error", "ask_stop_run", "show_diverged"]
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import (
+    QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QMessageBox, QSpinBox, QVBoxLayout, QWidget,
+)
+
+from genstudio.config import ConfigError, RunConfig
+
+__all__ = ["show_error", "ask_stop_run", "show_diverged", "ask_recovery", "RecoveryDialog"]
 
 
 def show_error(parent: QWidget | None, title: str, message: str, details: str = "") -> None:
@@ -48,3 +57,96 @@ def show_diverged(parent: QWidget | None, step: int, message: str) -> None:
         parent, "Training diverged",
         f"Training diverged at step {step:,}.\n\n{message}\n\nThe last good checkpoint is kept. "
         "The run panel is set to resume it: lower the learning rate and press Start.")
+
+
+class RecoveryDialog(QDialog):
+    """Asks how a run paused by a fault goes on: Resume with a learning rate and batch, or Stop.
+
+    A divergence suggests a learning rate ten times lower; running out of memory suggests half the
+    batch. Resume stays disabled while a value is impossible, and the field says why.
+
+    Parameters
+    ----------
+    reason : str
+        "diverged" or "out of memory".
+    step : int
+        Where the run now stands (after a divergence: the step it went back to).
+    message : str
+        What happened, from the run.
+    config : RunConfig
+        The run's current settings.
+    """
+
+    def __init__(self, reason: str, step: int, message: str, config: RunConfig,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._config = config
+        diverged = reason == "diverged"
+        self.setWindowTitle("Training diverged" if diverged else "Out of memory")
+        head = QLabel(f"<b>{'Training diverged' if diverged else 'Out of memory'}</b> — the run is "
+                      f"paused at step {step:,}.")
+        text = QLabel(message[:1].upper() + message[1:])
+        text.setWordWrap(True)
+        hint = QLabel("Resume with a lower learning rate, or stop: stopping keeps the last good "
+                      "checkpoint." if diverged else "Resume with a smaller batch, or stop: stopping "
+                      "writes a checkpoint of the steps done so far.")
+        hint.setWordWrap(True)
+        self.lr = QLineEdit(f"{config.lr / 10 if diverged else config.lr:g}")
+        self.batch = QSpinBox()
+        self.batch.setRange(1, 65536)
+        self.batch.setValue(config.batch if diverged else max(1, config.batch // 2))
+        self.problem = QLabel()
+        self.problem.setObjectName("fieldError")
+        self.problem.setWordWrap(True)
+        self.problem.hide()
+        form = QFormLayout()
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Batch size", self.batch)
+        self.buttons = QDialogButtonBox()
+        self.resume_button = self.buttons.addButton("Resume", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.stop_button = self.buttons.addButton("Stop the run", QDialogButtonBox.ButtonRole.RejectRole)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.setSpacing(10)
+        self.setMinimumWidth(480)  # wrapped text then gets the height it needs
+        for w in (head, text, hint):
+            layout.addWidget(w)
+        layout.addLayout(form)
+        layout.addWidget(self.problem)
+        layout.addWidget(self.buttons)
+        self.lr.textChanged.connect(self._revalidate)
+        self.batch.valueChanged.connect(self._revalidate)
+        self._revalidate()
+
+    def changes(self) -> dict[str, Any] | None:
+        """The settings that differ from the run's (``lr``, ``batch``); None while one is impossible."""
+        try:
+            lr = float(self.lr.text().strip())
+        except ValueError:
+            return None
+        if not math.isfinite(lr):
+            return None
+        try:
+            new = self._config.replace(lr=lr, batch=self.batch.value()).validate()
+        except ConfigError:
+            return None
+        return {k: getattr(new, k) for k in ("lr", "batch") if getattr(new, k) != getattr(self._config, k)}
+
+    @Slot()
+    def _revalidate(self) -> None:
+        ok = self.changes() is not None
+        self.resume_button.setEnabled(ok)
+        self.problem.setVisible(not ok)
+        if not ok:
+            self.problem.setText("The learning rate must be a number above 0 and at most 1e6, like 2e-5.")
+
+
+def ask_recovery(parent: QWidget | None, reason: str, step: int, message: str,
+                 config: RunConfig) -> dict[str, Any] | None:
+    """Show a :class:`RecoveryDialog`; the settings to resume with (maybe ``{}``), or None to stop."""
+    dialog = RecoveryDialog(reason, step, message, config, parent)
+    try:
+        return dialog.changes() if dialog.exec() == QDialog.DialogCode.Accepted else None
+    finally:
+        dialog.deleteLater()

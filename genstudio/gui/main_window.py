@@ -360,6 +360,9 @@ class MainWindow(QMainWindow):
         except ConfigError as exc:  # the dialog checks the values; a replaced hook may not
             self.show_error("Cannot resume the run", str(exc), "")
             self.controller.stop()
+            return
+        with_ = ", ".join(f"{'learning rate' if k == 'lr' else k} {v:g}" for k, v in changes.items())
+        self.panel.set_message(f"Resumed at step {step:,}" + (f" with {with_}." if with_ else "."))
 
     @Slot(str, str, str)
     def _on_run_failed(self, title: str, message: str, details: str) -> None:

@@ -3,9 +3,13 @@
 The worker is moved to its thread by :class:`~genstudio.gui.controller.RunController`, which
 owns both. It never touches a widget: per-step numbers, metrics and the newest preview go into a
 :class:`~genstudio.gui.mailbox.Mailbox` that one GUI timer drains at ~30 Hz. Only rare events
-(started, finished, failed, a requested snapshot) travel as queued signals. Pause, resume,
-stop, save and snapshot requests reach the generator through its
+(started, finished, failed, halted, a requested snapshot) travel as queued signals. Pause,
+resume, stop, save and snapshot requests reach the generator through its
 :class:`~genstudio.training.RunControl` flags, checked between steps.
+
+The app runs the generator with ``on_fault="pause"``: a NaN/inf loss rolls the run back to its
+last good state and pauses it, an out-of-memory step pauses it, and ``halted`` tells the GUI so
+it can ask the person how to go on (a lower learning rate, a smaller batch, or stop).
 """
 
 from __future__ import annotations
@@ -61,6 +65,8 @@ class TrainingWorker(QObject):
         ``reason, step, message, checkpoint ("" if none)``.
     failed(str, str, str)
         ``title, message, details``: the run could not start or crashed.
+    halted(str, int, str)
+        ``reason ("diverged" | "out of memory"), step, message``: a fault paused the run.
     snapshotReady(object, object)
         ``tensors`` (dict of CPU tensor copies), ``meta`` (checkpoint header dict).
     done()
@@ -70,6 +76,7 @@ class TrainingWorker(QObject):
     started = Signal(object)  # a dict (object: no conversion to a QVariantMap)
     finished = Signal(str, int, str, str)
     failed = Signal(str, str, str)
+    halted = Signal(str, int, str)
     snapshotReady = Signal(object, object)
     done = Signal()
 
@@ -97,7 +104,8 @@ class TrainingWorker(QObject):
 
     def _run(self) -> None:
         box = self._mailbox
-        for event in train(self._config, self._run_dir, resume=self._resume, control=self._control):
+        for event in train(self._config, self._run_dir, resume=self._resume, control=self._control,
+                           on_fault="pause"):
             if isinstance(event, Tick):
                 box.post_status(step=event.step, total=event.total, paused=False)
             elif isinstance(event, Progress):
@@ -110,6 +118,8 @@ class TrainingWorker(QObject):
                 box.post_status(saved=event.path, saved_step=event.step)
             elif isinstance(event, Paused):
                 box.post_status(step=event.step, paused=True)
+                if event.reason:
+                    self.halted.emit(event.reason, event.step, event.message)
             elif isinstance(event, Snapshot):
                 self.snapshotReady.emit(event.tensors, event.meta)
             elif isinstance(event, Started):
