@@ -136,7 +136,7 @@ def even_timesteps(num_steps: int, count: int = 100) -> np.ndarray:
 
 
 def error_curve_steps(model: Any, x0: np.ndarray, eps: np.ndarray, timesteps: np.ndarray, *,
-                      max_elements: int = 1 << 17) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+                      max_elements: int = 1 << 15) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Per-element ‖ε − ε̂(x_t, t)‖² at each of ``timesteps`` for one x_0 and one fixed ε.
 
     A generator: evaluates a chunk of timesteps per network call (at most ``max_elements`` values
