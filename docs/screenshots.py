@@ -101,8 +101,9 @@ def latent_faces(window: MainWindow, work: Path) -> QWidget:
     view.interpolation().set_endpoint("A", view.current_z())
     view.set_seed(3)
     view.interpolation().set_endpoint("B", view.current_z())
+    view.set_seed(7)
     view._side.setCurrentIndex(1)  # the Directions tab
-    view.direction_sliders().set_value(0, 1.5)
+    view.direction_sliders().set_value(0, 0.5)
     view.interpolation().set_t(0.5)
     wait_until(view.idle, 60, "the renders")
     settle(0.8)
@@ -123,7 +124,7 @@ def scrubber_digits(window: MainWindow, work: Path) -> QWidget:
     from genstudio.gui.widgets.scrubber import shot_scrubber
 
     _open_bundled(window, "ddpm_digits")
-    shot_scrubber(window, work / "scrubber", t=300)
+    shot_scrubber(window, work / "scrubber", t=300, at=0.8)
     for name in ("scrubber_forward", "scrubber_reverse"):
         (work / "scrubber" / f"{name}.png").replace(DOCS / f"{name}_digits.png")
     return window
@@ -134,7 +135,7 @@ def scrubber_ring8(window: MainWindow, work: Path) -> QWidget:
     from genstudio.gui.widgets.scrubber import shot_scrubber
 
     _open_bundled(window, "ddpm_ring8")
-    shot_scrubber(window, work / "scrubber2d", t=300)
+    shot_scrubber(window, work / "scrubber2d", t=300, at=0.85)
     return window
 
 

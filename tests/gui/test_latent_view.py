@@ -152,7 +152,6 @@ def test_copy_paste_and_bad_paste(qtbot, view):
     text = view.copy_z()
     z = view.current_z()
     from PySide6.QtGui import QGuiApplication
-    from PySide6.QtWidgets import QPushButton
 
     assert QGuiApplication.clipboard().text() == text
     for bad in ("not a latent", "[1, 2, 3]", "[1, NaN" + ", 0" * 14 + "]"):
@@ -161,8 +160,7 @@ def test_copy_paste_and_bad_paste(qtbot, view):
         np.testing.assert_array_equal(view.current_z(), z)  # unchanged
     other = model.noise(1, 99)[0].numpy()
     QGuiApplication.clipboard().setText(encode_z(other))
-    paste = next(b for b in view.findChildren(QPushButton) if b.text() == "Paste z")
-    paste.click()  # the button, as a person would
+    view.z_action("Paste z").trigger()  # the menu entry, as a person would
     assert view.message() == "Pasted z."
     settle(qtbot, view)
     np.testing.assert_array_equal(view.current_z(), other)

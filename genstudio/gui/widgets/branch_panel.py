@@ -1,6 +1,6 @@
 """The reverse view's Branch controls and the two endings it compares.
 
-:class:`BranchPanel` holds the new seed and η of a branch, the "Branch from this step" button, and —
+:class:`BranchPanel` holds the new seed and η of a branch, the "Branch here" button, and —
 once a branch has ended — the original and the branched final samples side by side with their mean
 |difference|: how much of the picture was already decided at the step branched from. It only
 shows things; :class:`~genstudio.gui.widgets.reverse_view.ReverseView` runs the branch.
@@ -28,7 +28,7 @@ class BranchPanel(QWidget):
     Signals
     -------
     branchClicked()
-        The person pressed "Branch from this step".
+        The person pressed "Branch here".
     """
 
     branchClicked = Signal()
@@ -45,7 +45,7 @@ class BranchPanel(QWidget):
         self.eta.setPrefix("η = ")
         self.eta.setToolTip("DDIM only: η of the branch (with η = 0 DDIM is deterministic, and a new seed "
                             "changes nothing)")
-        self.button = QPushButton("Branch from this step")
+        self.button = QPushButton("Branch here")
         self.button.setToolTip("Keep x_t at this step, continue with another seed (or η), compare the endings")
         self.button.clicked.connect(self.branchClicked)
         self._summary = QLabel("")

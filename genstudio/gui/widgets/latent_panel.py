@@ -25,8 +25,8 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
-    QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget,
+    QComboBox, QFileDialog, QHBoxLayout, QLabel, QMenu, QPushButton, QSlider, QSpinBox,
+    QSplitter, QStackedWidget, QTabWidget, QToolButton, QVBoxLayout, QWidget,
 )
 
 from genstudio.gui.render_worker import RenderController
@@ -109,12 +109,22 @@ class LatentView(QWidget):
             bar.addWidget(w)
         bar.addWidget(self._psi_label)
         bar.addSpacing(12)
-        for text, tip, slot in (("Copy z", "Copy z as text", self.copy_z),
-                                ("Paste z", "Set z from text on the clipboard", self._on_paste),
-                                ("Save image…", "PNG, z and seed in its metadata", self._ask_save_image),
+        # copy / paste / save live in one menu button, so the bar fits beside the run panel
+        self._z_menu = QMenu(self)
+        for text, tip, slot in (("Copy z", "Copy z as text (Ctrl+Shift+C)", self.copy_z),
+                                ("Paste z", "Set z from text on the clipboard (Ctrl+Shift+V)", self._on_paste),
+                                ("Save image…", "PNG, z and seed in its metadata (Ctrl+E)", self._ask_save_image),
                                 ("Save z…", "z as a .npy file", self._ask_save_z)):
-            self._controls.append(_button(text, tip, slot))
-            bar.addWidget(self._controls[-1])
+            act = self._z_menu.addAction(text, slot)
+            act.setToolTip(tip)
+        self._z_menu.setToolTipsVisible(True)
+        z_button = QToolButton()
+        z_button.setText("z ▾")
+        z_button.setToolTip("Copy or paste z; save the image or z")
+        z_button.setMenu(self._z_menu)
+        z_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self._controls.append(z_button)
+        bar.addWidget(z_button)
         bar.addStretch(1)
         bar.addWidget(self._snapshot)
 
@@ -516,6 +526,10 @@ class LatentView(QWidget):
     def idle(self) -> bool:
         """True when every render asked for has arrived (tests wait on this)."""
         return self._renderer.idle() and not self._grid_timer.isActive()
+
+    def z_action(self, text: str):
+        """The z menu's action called ``text`` ("Copy z", "Paste z", "Save image…", "Save z…")."""
+        return next(a for a in self._z_menu.actions() if a.text() == text)
 
     def shutdown(self) -> None:
         """Stop the render thread (waits for the job in hand; never terminates it)."""

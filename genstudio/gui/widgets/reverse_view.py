@@ -143,8 +143,10 @@ class ReverseView(QWidget):
 
         self.branch_panel = BranchPanel()
         self.branch_panel.branchClicked.connect(lambda: self.branch())
-        self._gif, self._frames, self._use = QPushButton("Export GIF…"), QPushButton("Export frames…"), \
-            QPushButton("Noise this sample →")
+        self._gif, self._frames, self._use = QPushButton("GIF…"), QPushButton("Frames…"), \
+            QPushButton("Noise it →")
+        self._gif.setToolTip("Export the reverse process of the selected sample as an animated GIF")
+        self._frames.setToolTip("Export the reverse process as PNG frames")
         self._gif.clicked.connect(self._ask_gif)
         self._frames.clicked.connect(self._ask_frames)
         self._use.setToolTip("Send the selected final sample to the forward view")

@@ -54,6 +54,12 @@ class SamplerControls(QWidget):
         self._progress = QProgressBar()
         self._progress.setFormat("%v / %m steps")
         self._note = QLabel("")
+        self._note.setWordWrap(True)
+        self._note.setMaximumWidth(150)  # "records 50 steps: 2 MB" wraps rather than widening the tab
+        self._progress.setMinimumWidth(70)
+        self._seed.setMaximumWidth(130)
+        for box in (self._steps, self._n, self._eta):
+            box.setMaximumWidth(100)
         self._kind.currentIndexChanged.connect(self._update)
         self._steps.valueChanged.connect(self._update)
         self._n.valueChanged.connect(self._update)

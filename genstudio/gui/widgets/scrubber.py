@@ -134,14 +134,14 @@ def _wait(predicate, timeout_s: float) -> bool:
     return predicate()
 
 
-def shot_scrubber(window_or_view: QWidget, out_dir: str | Path, *, t: int = 300,
+def shot_scrubber(window_or_view: QWidget, out_dir: str | Path, *, t: int = 300, at: float = 1 / 3,
                   timeout_s: float = 300.0) -> list[Path]:
     """Save ``scrubber_forward.png`` (t ≈ ``t``) and, with a model, ``scrubber_reverse.png``.
 
     ``window_or_view`` is a :class:`ScrubberView` or a window holding one (e.g. the main window,
     after ``add_view("Scrubber", view)`` and ``view.set_model(model)``). The reverse shot samples
-    DDIM 50 (η = 0) unless a recording is already there, and shows the step a third of the way
-    in. Returns the paths written.
+    DDIM 50 (η = 0) unless a recording is already there, and shows the step ``at`` of the way
+    in (a third by default). Returns the paths written.
     """
     view = window_or_view if isinstance(window_or_view, ScrubberView) else window_or_view.findChild(ScrubberView)
     if view is None:
@@ -168,7 +168,7 @@ def shot_scrubber(window_or_view: QWidget, out_dir: str | Path, *, t: int = 300,
             _wait(lambda: not view.reverse.is_busy(), timeout_s)
         traj = view.reverse.trajectory()
         if traj is not None:
-            view.reverse.bar.set_timestep(int(traj.timesteps[len(traj) // 3]))
+            view.reverse.bar.set_timestep(int(traj.timesteps[int(len(traj) * at)]))
             _wait(view.reverse.idle, timeout_s)
         paths.append(out / "scrubber_reverse.png")
         grab.grab().save(str(paths[-1]))
