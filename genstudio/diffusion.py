@@ -202,9 +202,19 @@ def counter_normal(keys: np.ndarray, counter: int, size: int) -> np.ndarray:
     """
     offs = (np.arange(size, dtype=np.uint64) + np.uint64(counter * size + 1)) * _GAMMA  # (size,)
     h = _splitmix64(keys.astype(np.uint64)[:, None] + offs[None, :])  # (n, size)
-    u1 = ((h >> np.uint64(32)).astype(np.float64) + 0.5) / 2.0**32
-    u2 = ((h & np.uint64(0xFFFFFFFF)).astype(np.float64) + 0.5) / 2.0**32
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    # In place, and the cosine in torch (vectorised; numpy's float64 cos took half the time of a
+    # DDPM step's noise, benchmarks/b5_sampling.py). Within 1 ulp of libm: float32 draws unchanged.
+    u1 = (h >> np.uint64(32)).astype(np.float64)
+    u1 += 0.5
+    u1 *= 2.0**-32
+    u2 = (h & np.uint64(0xFFFFFFFF)).astype(np.float64)
+    u2 += 0.5
+    u2 *= 2.0 * np.pi / 2.0**32
+    r = np.log(u1)
+    r *= -2.0
+    np.sqrt(r, out=r)
+    r *= torch.from_numpy(u2).cos_().numpy()
+    return r
 
 
 class NoiseSource:

@@ -12,10 +12,11 @@ without touching all of them on every frame.
 
 from __future__ import annotations
 
-import numpy as np
-from scipy.signal import lfilter
+import math
 
-__all__ = ["Series", "EmaState", "ema_smooth", "MinMaxPyramid"]
+import numpy as np
+
+__all__ = ["Series", "EmaState", "ema_smooth", "first_order_recurrence", "MinMaxPyramid"]
 
 
 class Series:
@@ -141,7 +142,7 @@ class EmaState:
             self.biased = float(v[-1])
             return out
         # biased[i] = w * biased[i-1] + (1 - w) * v[i], started from the carried state
-        biased, _ = lfilter([1.0 - w], [1.0, -w], v, zi=[w * self.biased])
+        biased = first_order_recurrence((1.0 - w) * v, w, self.biased)
         powers = np.arange(self.count + 1, self.count + k + 1, dtype=np.float64)
         smoothed = biased / (1.0 - np.power(w, powers))
         self.biased = float(biased[-1])
@@ -150,6 +151,61 @@ class EmaState:
             return smoothed
         out[finite] = smoothed
         return out
+
+
+def first_order_recurrence(u: np.ndarray, a: float, x0: float = 0.0) -> np.ndarray:
+    """``x[i] = a·x[i−1] + u[i]`` with ``x[−1] = x0``, for 0 < a < 1, vectorised.
+
+    What ``scipy.signal.lfilter([1], [1, −a], u, zi=[a·x0])`` computes, without importing
+    ``scipy.signal`` (a second or more at the app's start). Blocks of length L, where a^−(L−1) ≤ 1e6,
+    each take one scaled cumulative sum, ``x[i] = a^i·Σ_{j≤i} a^−j·u[j]``; the state entering each
+    block is the same recurrence over the block ends (coefficient a^L), solved the same way. When
+    a ≤ ~0.01 the terms vanish within a few steps and a truncated sum is exact to 1e-18.
+
+    Parameters
+    ----------
+    u : np.ndarray
+        Shape (n,), float64.
+    a : float
+        In (0, 1).
+    x0 : float
+        The state before ``u[0]``.
+
+    Returns
+    -------
+    np.ndarray
+        Shape (n,), float64.
+    """
+    u = np.asarray(u, dtype=np.float64)
+    n = u.shape[0]
+    if n <= 16:  # the few points a plot appends per frame
+        out, x = np.empty(n), float(x0)
+        for i, ui in enumerate(u.tolist()):
+            x = a * x + ui
+            out[i] = x
+        return out
+    length = int(min(n, 4096, 1 + math.log(1e6) / -math.log(a)))
+    if length < 4:  # a^m < 1e-18 for a small m
+        m = int(math.ceil(math.log(1e-18) / math.log(a)))
+        out, p = u.copy(), 1.0
+        for k in range(1, min(m, n - 1) + 1):
+            p *= a
+            out[k:] += p * u[:-k]
+        with np.errstate(under="ignore"):
+            out += np.power(a, np.arange(1, n + 1, dtype=np.float64)) * x0
+        return out
+    nb = -(-n // length)
+    blocks = np.zeros(nb * length)
+    blocks[:n] = u
+    blocks = blocks.reshape(nb, length)  # (nb, L)
+    down = np.power(a, np.arange(length, dtype=np.float64))  # a^j, (L,) ≥ 1e-6
+    local = np.cumsum(blocks / down, axis=1) * down  # (nb, L): each block started from 0
+    starts = np.empty(nb)  # the state entering each block
+    starts[0] = x0
+    if nb > 1:
+        starts[1:] = first_order_recurrence(local[:-1, -1], a ** length, x0)
+    out = local + starts[:, None] * (a * down)  # + a^(i+1)·start
+    return out.reshape(-1)[:n]
 
 
 def ema_smooth(y: np.ndarray, alpha: float) -> np.ndarray:

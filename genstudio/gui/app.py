@@ -7,6 +7,7 @@ to show and follow. ``genstudio`` and ``genstudio app [PATH]`` call this.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from importlib import resources
 from pathlib import Path
@@ -83,6 +84,8 @@ def run_app(argv: list[str] | None = None) -> int:
     argv = list(argv or [])
     app = make_application([a for a in argv if a.startswith("-")])
     window = create_main_window(argv)
+    if os.environ.get("GENSTUDIO_EXIT_AFTER_SHOW") == "1":  # benchmarks/b8_startup.py: time to a window
+        QTimer.singleShot(0, app.quit)  # after the window's first paint and the start-up work queued above
     code = app.exec()
     # Tear the window down while Qt is fully alive, not in the interpreter's final collection
     # (pyqtgraph warns that plots destroyed during teardown can crash).

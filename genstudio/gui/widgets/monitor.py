@@ -11,11 +11,12 @@ drained from a mailbox (a live run or a followed run folder), and draws once per
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from genstudio.gui.mailbox import Drained
@@ -29,6 +30,10 @@ __all__ = ["MonitorView", "GAN_LOSSES", "GAN_PROBS", "DIFFUSION_LOSSES"]
 GAN_LOSSES = ("loss_D", "loss_G")
 GAN_PROBS = ("D(x)", "D(G(z))")
 DIFFUSION_LOSSES = ("loss",)
+#: The curves redraw at most this often (ms). Each redraw moves the axes, and repainting their text
+#: was most of the GUI thread's work during a fast run (benchmarks/b2_app_throughput.py); points are
+#: appended at once, so nothing is lost, and 10 redraws a second still look continuous.
+CURVES_MS = 100
 
 
 class MonitorView(QWidget):
@@ -41,6 +46,10 @@ class MonitorView(QWidget):
         self._points = False
         self._preview_step: int | None = None
         self._band_steps = 0
+        self._curves_drawn = -1.0  # time.monotonic() of the last curve redraw
+        self._curves_timer = QTimer(self)  # a redraw that was due while the last one was too recent
+        self._curves_timer.setSingleShot(True)
+        self._curves_timer.timeout.connect(self._refresh_curves)
 
         self.gan_losses = LossPlot("Losses", list(GAN_LOSSES))
         self.gan_probs = LossPlot("Discriminator outputs", list(GAN_PROBS))
@@ -97,7 +106,7 @@ class MonitorView(QWidget):
             self.show_preview(step, preview)
 
     def add_metrics(self, records: list[tuple[int, dict[str, Any]]]) -> None:
-        """Append ``(step, metrics)`` records to the plots and refresh them once."""
+        """Append ``(step, metrics)`` records to the plots and redraw them (at most every ``CURVES_MS``)."""
         columns: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
         for step, metrics in records:
             for name, value in metrics.items():
@@ -112,6 +121,18 @@ class MonitorView(QWidget):
             plot = self._plot_for(name)
             if plot is not None:
                 plot.append(name, np.asarray(xs, np.float64), np.asarray(ys, np.float64))
+        if self._curves_timer.isActive():
+            return  # the redraw already scheduled will show these points too
+        wait_ms = CURVES_MS - (time.monotonic() - self._curves_drawn) * 1e3
+        if wait_ms > 0:
+            self._curves_timer.start(int(wait_ms) + 1)
+        else:
+            self._refresh_curves()
+
+    @Slot()
+    def _refresh_curves(self) -> None:
+        """Redraw the plots and the band heat map with every point appended so far."""
+        self._curves_drawn = time.monotonic()
         for plot in (self.gan_losses, self.gan_probs, self.diffusion_loss):
             plot.refresh()
         if self._band_steps:
