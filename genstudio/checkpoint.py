@@ -20,13 +20,14 @@ import json
 import os
 import platform
 import re
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
 from typing import Any, Iterator
 
 import torch
+
+from genstudio.atomic import atomic_write_bytes  # noqa: F401 (re-exported: rundir, sampling_cli)
 
 from genstudio import FORMAT_VERSION, __version__
 
@@ -38,22 +39,6 @@ class CheckpointError(Exception):
 
 
 # ---------------------------------------------------------------------------- writing
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file + fsync + rename (all-or-nothing)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_checkpoint(path: str | os.PathLike, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
     """Save ``tensors`` with ``meta`` (JSON-able) as one safetensors file, atomically.
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
@@ -296,17 +295,12 @@ class Trajectory:
 
     def save_npz(self, path: str | os.PathLike) -> Path:
         """Write an uncompressed ``.npz`` (via a temporary file renamed into place)."""
+        from genstudio.atomic import atomic_open
+
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, timesteps=self.timesteps, x_t=self.x_t, eps=self.eps, x0=self.x0,
-                         final=self.final, info=np.array(json.dumps(self.info)))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_open(path) as fh:
+            np.savez(fh, timesteps=self.timesteps, x_t=self.x_t, eps=self.eps, x0=self.x0,
+                     final=self.final, info=np.array(json.dumps(self.info)))
         return path
 
     @classmethod

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
+
+from genstudio.atomic import atomic_open
 
 __all__ = ["to_uint8", "make_grid", "save_png", "save_gif"]
 
@@ -101,18 +102,10 @@ def make_grid(
 
 
 def _atomic_write(path: str | os.PathLike, write) -> Path:
-    """Call ``write(tmp_path)`` then move the temporary file onto ``path``."""
+    """Call ``write(file)`` on a temporary file that then replaces ``path`` (all-or-nothing)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path) as fh:
+        write(fh)
     return path
 
 
@@ -144,7 +137,7 @@ def save_png(
     info = PngInfo()
     for key, value in (text or {}).items():
         info.add_text(str(key), str(value))
-    return _atomic_write(path, lambda tmp: image.save(tmp, format="PNG", pnginfo=info))
+    return _atomic_write(path, lambda fh: image.save(fh, format="PNG", pnginfo=info))
 
 
 def save_gif(path: str | os.PathLike, frames: list[np.ndarray], fps: float = 10.0) -> Path:
@@ -169,9 +162,9 @@ def save_gif(path: str | os.PathLike, frames: list[np.ndarray], fps: float = 10.
     images = [Image.fromarray(np.ascontiguousarray(np.asarray(f, dtype=np.uint8))) for f in frames]
     duration_ms = max(20, int(round(1000.0 / max(fps, 1e-3))))
 
-    def write(tmp: str) -> None:
+    def write(fh) -> None:
         images[0].save(
-            tmp, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0
+            fh, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0
         )
 
     return _atomic_write(path, write)

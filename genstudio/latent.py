@@ -21,7 +21,6 @@ import json
 import math
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,6 +28,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+
+from genstudio.atomic import atomic_open
 
 __all__ = [
     "lerp", "slerp", "interpolate", "truncate", "principal_directions", "default_layer",
@@ -371,14 +372,6 @@ def save_latent(path: str | os.PathLike, z: np.ndarray) -> str:
     path = os.fspath(path)
     if not path.endswith(".npy"):
         path += ".npy"
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".latent-", suffix=".npy")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, np.asarray(z, np.float32))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_open(path) as f:
+        np.save(f, np.asarray(z, np.float32))
     return path

@@ -458,3 +458,19 @@ def test_the_loader_only_ever_succeeds_or_raises_checkpoint_error(real, diffusio
             assert model.sample(2, seed=0).shape[0] == 2
 
     check()
+
+
+def test_written_files_get_ordinary_permissions_not_private_temp_ones(tmp_path):
+    import os
+    import stat
+
+    from genstudio.atomic import atomic_write_bytes
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "x.bin", b"data")
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE((tmp_path / "x.bin").stat().st_mode)
+    assert mode == 0o644  # readable by others, as after open(path, "w"), not the 0o600 of mkstemp
+    assert [p.name for p in tmp_path.iterdir()] == ["x.bin"]  # no temporary file left behind
