@@ -40,7 +40,7 @@ DRAIN_MS = 33  # ~30 Hz: the only rate at which training data reach the screen
 RING8_TRY = {"kind": "gan", "data": "ring8", "batch": 256, "lr": "0.001", "steps": 3000, "seed": 0}
 HINTS = {  # view → (hint text, button text)
     "Monitor": ("watch a GAN learn eight Gaussians in under a minute — the generated points "
-                "(orange) move onto the real ones while the curves settle.", "Train a GAN on ring8"),
+                "(pink) move onto the real ones (green) while the curves settle.", "Train a GAN on ring8"),
     "Latent": ("drag a slider and the face follows; the <i>Directions</i> tab holds the principal "
                "directions that change the picture most; set A and B to walk between two faces.", ""),
     "Scrubber": ("drag the timestep slider to dissolve a digit into noise; on the <i>Reverse</i> tab "

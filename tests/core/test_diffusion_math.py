@@ -15,15 +15,6 @@ from genstudio.diffusion import (NoiseSchedule, SamplerStep, Trajectory, counter
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Sampler loops are many small ops: on a shared 2-core machine one thread is several times faster."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def toy_eps(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """A deterministic, nonlinear stand-in for a network (each sample depends only on itself)."""
     s = (t.to(x.dtype) / 1000.0).reshape(-1, *([1] * (x.ndim - 1)))

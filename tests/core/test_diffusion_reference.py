@@ -23,15 +23,6 @@ KINDS = [("linear", "linear"), ("cosine", "squaredcos_cap_v2")]
 VARIANCES = [("beta", "fixed_large"), ("beta_tilde", "fixed_small")]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Sampler loops are many small ops: on a shared 2-core machine one thread is several times faster."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def ddpm_ref(dkind: str, variance_type: str = "fixed_large", T: int = 1000):
     return diffusers.DDPMScheduler(num_train_timesteps=T, beta_schedule=dkind, clip_sample=False,
                                    variance_type=variance_type)

@@ -25,15 +25,6 @@ POINTS = RunConfig(kind="diffusion", data="ring8", batch=128, lr=1e-3, beta1=0.9
                    log_every=20, preview_every=1000, checkpoint_every=1000, seed=0)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Many small ops: on a shared 2-core machine one thread is faster than two."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 # ---------------------------------------------------------------------------- pieces
 @pytest.mark.parametrize("size,mults", [(16, [1, 2, 2]), (32, [1, 2, 2]), (64, [1, 2, 2, 2])])
 @pytest.mark.parametrize("channels", [1, 3])

@@ -38,15 +38,6 @@ from genstudio.scrub import (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models gain nothing from intra-op threads, and lose a lot when the CPUs are shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def tiny_image_model(num_steps: int = 40, channels: int = 1, size: int = 8) -> DiffusionModel:
     """An untrained 8 px U-Net whose output layer is randomised (so ε̂ is not identically 0)."""
     torch.manual_seed(0)

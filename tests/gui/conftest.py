@@ -16,20 +16,21 @@ from genstudio.gui.settings import AppSettings  # noqa: E402
 def make_window(qtbot, tmp_path):
     """Build MainWindows with test settings, no dialogs, and clean them up afterwards.
 
-    Errors that would be dialogs are collected in ``window.errors`` as ``(title, message)``.
+    Errors that would be dialogs are collected in ``window.errors`` as ``(title, message)``; a
+    recovery dialog fails the test unless the test replaces ``window.ask_recovery``.
     """
     windows: list[MainWindow] = []
-    errors: list[tuple[str, str]] = []
 
     def make(settings_name: str = "settings.ini") -> MainWindow:
         settings = AppSettings(QSettings(str(tmp_path / settings_name), QSettings.Format.IniFormat))
         w = MainWindow(settings)
         qtbot.addWidget(w)
+        w.errors, w.halts = [], []
         w.confirm_close = lambda: True
-        w.show_error = lambda title, message, details="": errors.append((title, message))
-        w.show_diverged = lambda step, message: errors.append(("diverged", message))
+        w.show_error = lambda title, message, details="": w.errors.append((title, message))
+        w.show_diverged = lambda step, message: w.errors.append(("diverged", message))
+        w.ask_recovery = lambda *args: pytest.fail(f"unexpected recovery dialog {args}")
         w.panel.set_runs_parent(tmp_path)
-        w.errors = errors
         windows.append(w)
         return w
 

@@ -6,39 +6,14 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QSettings  # noqa: E402
 
 from genstudio.config import RunConfig  # noqa: E402
 from genstudio.gui.mailbox import Drained  # noqa: E402
-from genstudio.gui.main_window import MainWindow  # noqa: E402
-from genstudio.gui.settings import AppSettings  # noqa: E402
 from genstudio.gui.widgets.monitor import MonitorView  # noqa: E402
 from genstudio.rundir import RunDir  # noqa: E402
 from genstudio.trainer import Preview  # noqa: E402
 
 
-@pytest.fixture
-def make_window(qtbot, tmp_path):
-    """MainWindows with test settings and no dialogs; their threads must have ended at teardown."""
-    windows: list[MainWindow] = []
-
-    def make() -> MainWindow:
-        w = MainWindow(AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
-        qtbot.addWidget(w)
-        w.confirm_close = lambda: True
-        w.errors = []
-        w.show_error = lambda title, message, details="": w.errors.append((title, message))
-        w.panel.set_runs_parent(tmp_path)
-        windows.append(w)
-        return w
-
-    yield make
-    for w in windows:
-        if w.controller.is_running():
-            w.controller.stop()
-            assert w.controller.wait_finished(20)
-        assert w.controller.thread is None
-        w.close()
 
 
 # ---------------------------------------------------------------------------- the view alone

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from genstudio.checkpoint import load_checkpoint, read_header  # noqa: E402
@@ -24,7 +24,6 @@ from genstudio.config import RunConfig  # noqa: E402
 from genstudio.gan import GanTrainer  # noqa: E402
 from genstudio.gui import dialogs  # noqa: E402
 from genstudio.gui.main_window import MainWindow  # noqa: E402
-from genstudio.gui.settings import AppSettings  # noqa: E402
 from genstudio.rundir import RunDir  # noqa: E402
 from genstudio.training import run_to_end  # noqa: E402
 
@@ -33,31 +32,6 @@ GAN = {"kind": "gan", "data": "ring8", "steps": 20000, "batch": 64, "lr": "2e-4"
 DIFFUSION = {**GAN, "kind": "diffusion", "lr": "1e-3"}
 
 
-@pytest.fixture
-def make_window(qtbot, tmp_path):
-    """MainWindows with test settings whose dialogs are collected, stopped and closed afterwards."""
-    windows: list[MainWindow] = []
-
-    def make(name: str = "settings.ini") -> MainWindow:
-        settings = AppSettings(QSettings(str(tmp_path / name), QSettings.Format.IniFormat))
-        w = MainWindow(settings)
-        qtbot.addWidget(w)
-        w.errors, w.halts = [], []
-        w.confirm_close = lambda: True
-        w.show_error = lambda title, message, details="": w.errors.append((title, message))
-        w.show_diverged = lambda step, message: w.errors.append(("diverged", message))
-        w.ask_recovery = lambda *args: pytest.fail(f"unexpected recovery dialog {args}")
-        w.panel.set_runs_parent(tmp_path)
-        windows.append(w)
-        return w
-
-    yield make
-    for w in windows:
-        if w.controller.is_running():
-            w.controller.stop()
-            assert w.controller.wait_finished(20), "training thread did not stop"
-        assert w.controller.thread is None
-        w.close()
 
 
 def _start(w: MainWindow, folder, fields=GAN, **more) -> None:

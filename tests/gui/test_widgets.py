@@ -6,6 +6,7 @@ Each widget is built offscreen, fed synthetic data, and checked for what a user 
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -143,16 +144,18 @@ def test_mailbox_keeps_all_metrics_in_order_and_newest_preview():
             box.post_status(step=step, phase="train")
         done.set()
 
-    def consume() -> None:
+    def consume() -> None:  # drains often (every ~1 ms, vs the GUI's 33 ms), without starving the producer
         while not done.is_set():
             drained.append(box.drain())
+            time.sleep(0.001)
         drained.append(box.drain())
 
     threads = [threading.Thread(target=produce), threading.Thread(target=consume)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=30)
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
     steps = [s for d in drained for s, _ in d.metrics]
     assert steps == list(range(n))
     assert all(m["loss"] == s for d in drained for s, m in d.metrics)
