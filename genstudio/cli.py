@@ -11,7 +11,7 @@ import math
 import sys
 from pathlib import Path
 
-from genstudio.config import DEVICES, ConfigError, RunConfig
+from genstudio.config import DEVICES, ConfigError, RunConfig, default_lr
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -113,10 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, type=Path, help="run directory")
     t.add_argument("--size", type=int, default=32, help="image size in px: 16, 32 or 64")
     t.add_argument("--channels", type=int, default=0, help="1 or 3 (default: the data set's own)")
-    t.add_argument("--batch", type=_positive_int, default=64,
-                   help="samples a step; with --nproc or torchrun the global batch, split evenly over the "
-                        "processes (so --lr means the same on any number of them)")
-    t.add_argument("--lr", type=_rate, default=None, help="learning rate (GAN 2e-4; diffusion 1e-3 on 2-D data, 2e-4 on images)")
+    t.add_argument("--batch", type=_positive_int, default=None,
+                   help="samples a step (default 64; with --resume the run's own); with --nproc or torchrun the "
+                        "global batch, split evenly over the processes (so --lr means the same on any number)")
+    t.add_argument("--lr", type=_rate, default=None,
+                   help="learning rate (GAN 2e-4; diffusion 1e-3 on 2-D data, 2e-4 on images; "
+                        "with --resume the run's own)")
     t.add_argument("--arch", default="auto", help="auto, dcgan, mlp (GAN); auto, unet, mlp (diffusion)")
     t.add_argument("--width", type=int, default=0, help="base width of the networks (0 = default)")
     t.add_argument("--latent-dim", type=int, default=0, help="GAN latent size (0 = 100 for DCGAN, 2 for 2-D)")
@@ -174,11 +176,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     from genstudio.data import is_points
 
     points = is_points(args.data)
-    lr = args.lr
-    if lr is None:
-        lr = 2e-4 if args.kind == "gan" else (1e-3 if points else 2e-4)
+    saved = _saved_config(args.out) if getattr(args, "resume", False) else None
+    # a resumed run keeps its own learning rate and batch unless the command line changes them
+    lr = args.lr if args.lr is not None else (saved.lr if saved else default_lr(args.kind, points))
+    batch = args.batch if args.batch is not None else (saved.batch if saved else 64)
     fields = dict(kind=args.kind, data=args.data, arch=args.arch, size=args.size, channels=args.channels,
-                  batch=args.batch, lr=lr, steps=args.steps, seed=args.seed, device=args.device,
+                  batch=batch, lr=lr, steps=args.steps, seed=args.seed, device=args.device,
                   latent_dim=args.latent_dim, width=args.width, timesteps=args.timesteps,
                   schedule=args.schedule)
     if args.kind == "diffusion":
@@ -191,6 +194,16 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     return RunConfig(**fields).validate()
 
 
+def _saved_config(run_dir: Path) -> RunConfig | None:
+    """The run folder's config.json, if it has a readable one."""
+    from genstudio.rundir import RunDir
+
+    try:
+        return RunDir(run_dir).read_config()
+    except (OSError, ValueError, TypeError, ConfigError):
+        return None
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
 
@@ -201,7 +214,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     info = distributed.env_info()
     config = config_from_args(args)
     if args.nproc > 1 and not info.enabled:  # start N copies of this command through torchrun
-        if config.batch % args.nproc and not args.resume:  # (a resumed run keeps its saved batch)
+        if config.batch % args.nproc:
             raise ConfigError(f"--batch {config.batch} is the global batch and must split evenly over "
                               f"{args.nproc} processes: use a multiple of {args.nproc}")
         return distributed.launch(args.nproc, _without_nproc(getattr(args, "argv", sys.argv[1:])), config.device)

@@ -299,8 +299,9 @@ def _plan(config: RunConfig, rd: RunDir, resume: bool
 
 
 def _continued(saved: RunConfig, config: RunConfig) -> RunConfig:
-    """``saved`` (what defines the model and data) with the steps, lr, device and cadence of ``config``."""
-    return saved.replace(steps=config.steps, device=config.device, lr=config.lr,
+    """``saved`` (what defines the model and data) with the steps, lr, batch, device and cadence of
+    ``config``."""
+    return saved.replace(steps=config.steps, device=config.device, lr=config.lr, batch=config.batch,
                          log_every=config.log_every, preview_every=config.preview_every,
                          checkpoint_every=config.checkpoint_every).validate()
 

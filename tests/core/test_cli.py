@@ -90,3 +90,18 @@ def test_bad_arguments_are_refused_by_the_parser(argv, capsys):
         main(argv)
     assert exc.value.code == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_resume_keeps_the_runs_own_lr_and_batch_unless_changed(tmp_path):
+    from genstudio.checkpoint import read_header
+
+    out = tmp_path / "run"
+    base = ["train", "gan", "--data", "ring8", "--out", str(out), "--quiet", "--checkpoint-every", "2"]
+    assert main([*base, "--steps", "2", "--lr", "1e-3", "--batch", "16"]) == 0
+    assert main([*base, "--steps", "4", "--resume"]) == 0  # no --lr / --batch: the run's own
+    cfg = read_header(out / "checkpoints" / "last.safetensors")["config"]
+    assert (cfg["lr"], cfg["batch"], cfg["steps"]) == (1e-3, 16, 4)
+    assert main([*base, "--steps", "6", "--resume", "--batch", "8"]) == 0  # a smaller batch after an OOM
+    cfg = read_header(out / "checkpoints" / "last.safetensors")["config"]
+    assert (cfg["lr"], cfg["batch"]) == (1e-3, 8)
+    assert read_header(out / "checkpoints" / "last.safetensors")["step"] == 6
