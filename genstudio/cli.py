@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--timesteps", type=int, default=1000, help="diffusion T")
     t.add_argument("--schedule", choices=("linear", "cosine"), default="linear")
     t.add_argument("--ema", type=float, default=None, help="EMA decay of diffusion weights")
+    t.add_argument("--amp", choices=("off", "bf16"), default="off",
+                   help="mixed precision: bf16 autocast for the forward passes (CUDA; CPUs with bf16)")
+    t.add_argument("--compile", action="store_true", help="torch.compile the networks (pays on long GPU runs)")
     t.add_argument("--device", choices=DEVICES, default="auto")
     t.add_argument("--seed", type=_seed, default=0)
     t.add_argument("--log-every", type=_positive_int, default=None)
@@ -188,6 +191,10 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         fields.update(beta1=0.9, beta2=0.999)
     if args.ema is not None:
         fields["ema_decay"] = args.ema
+    extra = {k: v for k, v in (("amp", getattr(args, "amp", "off")), ("compile", getattr(args, "compile", False)))
+             if v not in ("off", False)}
+    if extra:
+        fields["extra"] = extra
     for name in ("log_every", "preview_every", "checkpoint_every"):
         if getattr(args, name) is not None:
             fields[name] = getattr(args, name)

@@ -22,6 +22,10 @@ SCHEDULES = ("linear", "cosine")
 class ConfigError(ValueError):
     """A setting is impossible; the message names the setting and what is allowed."""
 
+#: Mixed precision of the training step (``extra["amp"]``): off, or bfloat16 autocast (CUDA, and
+#: CPUs with bfloat16 support). bfloat16 keeps float32's range, so no loss scaling is needed.
+AMP_MODES = ("off", "bf16")
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -87,6 +91,10 @@ class RunConfig:
             raise ConfigError(f"timesteps T must be a whole number from 2 to 10000, not {self.timesteps!r}")
         if not 0 <= self.latent_dim <= 4096 or not 0 <= self.width <= 4096:
             raise ConfigError("latent_dim and width must lie in [0, 4096]")
+        if self.extra.get("amp", "off") not in AMP_MODES:
+            raise ConfigError(f"amp must be one of {', '.join(AMP_MODES)}, not {self.extra.get('amp')!r}")
+        if not isinstance(self.extra.get("compile", False), bool):
+            raise ConfigError("compile must be true or false")
         return self
 
     # ------------------------------------------------------------------ JSON round trip

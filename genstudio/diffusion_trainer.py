@@ -110,6 +110,9 @@ class DiffusionTrainer(Trainer):
     def extra_meta(self) -> dict[str, Any]:
         return {"schedule": self.schedule.to_meta(), "ema_decay": self.config.ema_decay}
 
+    def compile_modules(self) -> None:
+        self.net_run = torch.compile(self.net_run)
+
     def wrap_distributed(self) -> None:
         from genstudio.distributed import wrap
 
@@ -122,7 +125,8 @@ class DiffusionTrainer(Trainer):
         t = self.draw_int(b, self.schedule.num_steps)  # (B,), this rank's rows of the global draw
         noise = self.draw_normal(b, tuple(x0.shape[1:]))  # (B, ...)
         x_t = q_sample(x0, t, noise, self.schedule)  # (B, ...)
-        eps = self.net_run(x_t, t)  # (B, ...)
+        with self.autocast():
+            eps = self.net_run(x_t, t)  # (B, ...)
         per_sample = (eps.float() - noise).pow(2).flatten(1).mean(1)  # (B,)
         loss = per_sample.mean()
         self.opt.zero_grad(set_to_none=True)

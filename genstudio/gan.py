@@ -86,6 +86,9 @@ class GanTrainer(Trainer):
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"G": self.opt_G, "D": self.opt_D}
 
+    def compile_modules(self) -> None:
+        self.G_run, self.D_run = torch.compile(self.G_run), torch.compile(self.D_run)
+
     def wrap_distributed(self) -> None:
         from genstudio.distributed import wrap
 
@@ -93,19 +96,22 @@ class GanTrainer(Trainer):
 
     def train_step(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
         z = self.draw_normal(real.shape[0], (self.G.nz,))  # (B, nz), this rank's rows
-        fake = self.G_run(z)  # (B, C, H, W) or (B, 2)
+        with self.autocast():
+            fake = self.G_run(z)  # (B, C, H, W) or (B, 2)
 
         # (1) update D: maximise log D(x) + log(1 − D(G(z)))
         self.opt_D.zero_grad(set_to_none=True)
-        real_logits = self.D_run(real)
-        fake_logits = self.D_run(fake.detach())
+        with self.autocast():
+            real_logits = self.D_run(real).float()
+            fake_logits = self.D_run(fake.detach()).float()
         loss_D = discriminator_loss(real_logits, fake_logits)
         loss_D.backward()
         self.opt_D.step()
 
         # (2) update G: maximise log D(G(z)) (non-saturating)
         self.opt_G.zero_grad(set_to_none=True)
-        gen_logits = self.D_run(fake)
+        with self.autocast():
+            gen_logits = self.D_run(fake).float()
         loss_G = generator_loss(gen_logits)
         loss_G.backward()
         self.opt_G.step()

@@ -7,6 +7,8 @@ divergence) lives once in :mod:`genstudio.training`, shared by GANs and diffusio
 
 from __future__ import annotations
 
+import contextlib
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +64,16 @@ class Trainer:
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         raise NotImplementedError
+
+    def autocast(self):
+        """The context a training step's forward passes run in: bfloat16 autocast with
+        ``extra["amp"] == "bf16"``, else nothing. Losses are computed in float32 either way."""
+        if self.config.extra.get("amp", "off") == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def compile_modules(self) -> None:
+        """``torch.compile`` the modules a step runs (``extra["compile"]``); subclasses say which."""
 
     def train_step(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         """One optimisation step; returns detached metric tensors (no ``.item()``: no GPU sync)."""

@@ -280,6 +280,8 @@ def _start(config: RunConfig, rd: RunDir, resume: bool, device: torch.device,
     rd.write_config(config)
     if info.enabled:
         trainer.wrap_distributed()
+    if config.extra.get("compile", False):
+        trainer.compile_modules()  # after DDP, as PyTorch recommends
     return trainer
 
 
