@@ -291,7 +291,12 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     score = score_checkpoint(args.checkpoint, args.n, sampler=args.sampler, steps=args.steps, seed=args.seed,
                              device=args.device)
-    how = "ddpm" if args.sampler == "ddpm" else f"ddim {args.steps} steps"
+    from genstudio.checkpoint import read_header
+
+    if read_header(args.checkpoint).get("kind") == "gan":
+        how = "GAN"
+    else:
+        how = "ddpm" if args.sampler == "ddpm" else f"ddim {args.steps} steps"
     print(f"digits Fréchet distance: {score.fd:.2f}  ({args.n} samples, {how}, seed {args.seed})")
     print(f"real vs real:            {score.real_vs_real:.2f}  ({args.n} other real digits, same reference)")
     print(f"ratio:                   {score.ratio:.2f}  (1 = as close as a second real sample)")
