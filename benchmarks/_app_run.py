@@ -12,6 +12,7 @@ clock, and (optionally) the gaps between beats of a heartbeat ``QTimer`` on the 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -172,3 +173,18 @@ def stall_stats(gaps_ms: list[float], interval_ms: float) -> tuple[float, float,
     """(p99, max, median) of the event-loop stalls: how much later than due each beat came."""
     stalls = np.maximum(np.asarray(gaps_ms) - interval_ms, 0.0)
     return float(np.percentile(stalls, 99)), float(stalls.max()), float(np.median(stalls))
+
+
+def close_window(app, window: MainWindow) -> None:
+    """Close the benchmark's window (stopping any run) and let Qt process the close."""
+    window.close()
+    idle(app, 0.2)
+
+
+def finish() -> None:
+    """Print the machine's load after the run and leave without tearing Qt down."""
+    from _common import machine_note
+
+    print(machine_note().replace("machine:", "after:"))
+    sys.stdout.flush()
+    os._exit(0)  # skip interpreter teardown of Qt objects (see b7_loss_plot.py)

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -93,11 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: app / headless {wall:.3f}x wall-clock, {cpu:.3f}x per training-thread CPU-s; "
                   f"GUI thread busy {100 * float(np.mean(gui_share)):.0f} % of a core   goal >= {GOAL}x "
                   f"({'CPU' if loaded else 'wall'}): {verdict(met)}")
-        window.close()
-        harness.idle(app, 0.2)
-    print(machine_note().replace("machine:", "after:"))
-    sys.stdout.flush()
-    os._exit(0)  # skip interpreter teardown of Qt objects (see b7_loss_plot.py)
+        harness.close_window(app, window)
+    harness.finish()
 
 
 if __name__ == "__main__":

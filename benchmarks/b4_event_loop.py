@@ -23,8 +23,6 @@ Run: ``python benchmarks/b4_event_loop.py [--quick]``
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -72,11 +70,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   longest stalls, ms (GUI-thread CPU in them, ms): "
                   f"{harness.worst_stalls(trace.gaps_ms, trace.gaps_cpu_ms, BEAT_MS)}; "
                   f"pressing Start itself took {trace.start_ms:.0f} ms (not in the figures)")
-        window.close()
-        harness.idle(app, 0.2)
-    print(machine_note().replace("machine:", "after:"))
-    sys.stdout.flush()
-    os._exit(0)  # skip interpreter teardown of Qt objects (see b7_loss_plot.py)
+        harness.close_window(app, window)
+    harness.finish()
 
 
 if __name__ == "__main__":

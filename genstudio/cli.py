@@ -11,7 +11,7 @@ import math
 import sys
 from pathlib import Path
 
-from genstudio.config import DEVICES, ConfigError, RunConfig, default_lr
+from genstudio.config import DEVICES, ConfigError, RunConfig, default_betas, default_lr
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -187,8 +187,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                   batch=batch, lr=lr, steps=args.steps, seed=args.seed, device=args.device,
                   latent_dim=args.latent_dim, width=args.width, timesteps=args.timesteps,
                   schedule=args.schedule)
-    if args.kind == "diffusion":
-        fields.update(beta1=0.9, beta2=0.999)
+    fields["beta1"], fields["beta2"] = default_betas(args.kind)
     if args.ema is not None:
         fields["ema_decay"] = args.ema
     extra = {k: v for k, v in (("amp", getattr(args, "amp", "off")), ("compile", getattr(args, "compile", False)))

@@ -38,7 +38,7 @@ class RunConfig:
     channels: int = 0  # 0 = the data set's own (1 for digits, 3 for shapes/faces/folders)
     batch: int = 64  # DCGAN paper used 128; 64 keeps CPU steps short
     lr: float = 2e-4  # DCGAN paper: Adam lr 2e-4
-    beta1: float = 0.5  # DCGAN paper: beta1 0.5 stabilises GAN training (0.9 for diffusion is set by CLI)
+    beta1: float = 0.5  # DCGAN paper: beta1 0.5 stabilises GAN training (diffusion: see default_betas)
     beta2: float = 0.999
     steps: int = 2000  # total optimiser steps (per model) to reach
     seed: int = 0  # fixes data order, init, noise and the preview batch

@@ -13,7 +13,6 @@ from PIL import Image
 from genstudio.diffusion import NoiseSchedule, predict_x0, q_sample
 from genstudio.diffusion_model import DiffusionModel
 from genstudio.models.eps_mlp import EpsMLP
-from genstudio.models.unet import UNet
 from genstudio.scrub import (
     ForwardProcess,
     SampleSpec,
@@ -37,16 +36,7 @@ from genstudio.scrub import (
     trajectory_frames,
 )
 
-
-def tiny_image_model(num_steps: int = 40, channels: int = 1, size: int = 8) -> DiffusionModel:
-    """An untrained 8 px U-Net whose output layer is randomised (so ε̂ is not identically 0)."""
-    torch.manual_seed(0)
-    net = UNet(channels=channels, width=8, mults=(1,), attention=False, groups=4)
-    with torch.no_grad():
-        net.conv_out.weight.normal_(0, 0.05)
-    meta = {"kind": "diffusion", "data_kind": "images", "channels": channels, "size": size, "data": "digits",
-            "models": {"eps": {"arch": "unet", "args": {}}}, "schedule": {"kind": "linear", "num_steps": num_steps}}
-    return DiffusionModel(net, NoiseSchedule(num_steps), meta, torch.device("cpu"))
+from tiny_models import tiny_image_model
 
 
 def tiny_points_model(num_steps: int = 30) -> DiffusionModel:

@@ -21,22 +21,15 @@ from genstudio.gui.widgets.reverse_view import FINAL
 from genstudio.gui.widgets.scrubber import ScrubberView, shot_scrubber
 from genstudio.imaging import make_grid
 from genstudio.models.eps_mlp import EpsMLP
-from genstudio.models.unet import UNet
 from genstudio.scrub import SampleSpec
+
+from tiny_models import tiny_image_model
 
 WAIT_MS = 20_000
 
 
 def image_model(num_steps: int = 40, channels: int = 1, size: int = 8) -> DiffusionModel:
-    """An untrained 8 px U-Net with a randomised output layer (so ε̂ is not identically 0)."""
-    torch.manual_seed(0)
-    net = UNet(channels=channels, width=8, mults=(1,), attention=False, groups=4)
-    with torch.no_grad():
-        net.conv_out.weight.normal_(0, 0.05)
-    meta = {"kind": "diffusion", "data_kind": "images", "channels": channels, "size": size, "data": "shapes",
-            "step": 0, "models": {"eps": {"arch": "unet", "args": {}}},
-            "schedule": {"kind": "linear", "num_steps": num_steps}}
-    return DiffusionModel(net, NoiseSchedule(num_steps), meta, torch.device("cpu"))
+    return tiny_image_model(num_steps, channels, size, data="shapes")
 
 
 def points_model(num_steps: int = 30) -> DiffusionModel:

@@ -459,23 +459,21 @@ class LatentView(QWidget):
 
     @Slot()
     def _ask_save_image(self) -> None:
-        if self._shown is None:
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Save image", f"seed{self._seed}.png", "PNG (*.png)")
-        try:
-            if path:
-                self.save_image(path)
-        except OSError as exc:
-            self._say(f"Could not save the image: {exc}", error=True)
+        if self._shown is not None:
+            self._ask_save("the image", f"seed{self._seed}.png", "PNG (*.png)", self.save_image)
 
     @Slot()
     def _ask_save_z(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save z", f"seed{self._seed}.npy", "NumPy (*.npy)")
+        self._ask_save("z", f"seed{self._seed}.npy", "NumPy (*.npy)", self.save_z)
+
+    def _ask_save(self, what: str, name: str, file_filter: str, save) -> None:
+        """A save dialog for ``what``; ``save(path)`` writes it, and a failure is said in the status line."""
+        path, _ = QFileDialog.getSaveFileName(self, f"Save {what}", name, file_filter)
         try:
             if path:
-                self.save_z(path)
+                save(path)
         except OSError as exc:
-            self._say(f"Could not save z: {exc}", error=True)
+            self._say(f"Could not save {what}: {exc}", error=True)
 
     @Slot(str)
     def _say(self, text: str, error: bool = False) -> None:
