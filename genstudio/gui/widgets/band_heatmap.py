@@ -13,10 +13,11 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Slot
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND
+
 __all__ = ["BandHeatmap", "MAX_COLUMNS"]
 
 MAX_COLUMNS = 2000  # columns drawn at most; more are averaged in pairs until they fit
-_BACKGROUND = "#16181c"
 
 
 def _halve_columns(values: np.ndarray) -> np.ndarray:
@@ -62,7 +63,7 @@ class BandHeatmap(QWidget):
         self._n = 0
         self._dirty = False
 
-        self._plot = pg.PlotWidget(background=_BACKGROUND)
+        self._plot = pg.PlotWidget(background=PLOT_BACKGROUND)
         item = self._plot.getPlotItem()
         item.setTitle(title, color="#d0d0d0", size="10pt")
         item.setLabel("bottom", "step")

@@ -20,9 +20,10 @@ from PySide6.QtCore import QPointF, Qt, Signal, Slot
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
+from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND, show_grid
+
 __all__ = ["LatentPad2D"]
 
-_BACKGROUND = "#16181c"
 _ROWS = (90, 170, 230, 90)  # lines of constant z2
 _COLS = (235, 160, 70, 90)  # lines of constant z1
 _POINT = (255, 230, 90)
@@ -43,12 +44,12 @@ def _line_data(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
-    plot = pg.PlotWidget(background=_BACKGROUND, title=title)
+    plot = pg.PlotWidget(background=PLOT_BACKGROUND, title=title)
     item = plot.getPlotItem()
     item.setAspectLocked(True)
     item.setLabel("bottom", x_label)
     item.setLabel("left", y_label)
-    item.showGrid(x=True, y=True, alpha=0.1)
+    show_grid(item, 0.1)
     item.setMenuEnabled(False)
     return plot
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -31,13 +30,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND, blend, settle_range, show_grid
 from genstudio.series import EmaState, MinMaxPyramid, Series
 
 __all__ = ["LossPlot", "CURVE_COLOURS"]
 
 #: One colour per curve, in the order names are first seen (readable on a dark background).
 CURVE_COLOURS = ("#4c9bf5", "#f59b42", "#57c965", "#ef5f5f", "#b38cf2", "#e6c84f", "#4fd6d6")
-_BACKGROUND = "#16181c"
 _SLIDER_STEPS = 999  # slider position p <-> smoothing p / 1000, so 0 ... 0.999
 
 
@@ -75,10 +74,10 @@ class LossPlot(QWidget):
         self._alpha = 0.6
         self._curves: dict[str, _Curve] = {}
 
-        self._plot = pg.PlotWidget(background=_BACKGROUND)
+        self._plot = pg.PlotWidget(background=PLOT_BACKGROUND)
         item = self._plot.getPlotItem()
         item.setTitle(title, color="#d0d0d0", size="10pt")
-        item.showGrid(x=True, y=True, alpha=0.15)
+        show_grid(item, 0.15)
         item.setLabel("bottom", "step")
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
@@ -177,9 +176,11 @@ class LossPlot(QWidget):
     def refresh(self) -> None:
         """Redraw the curves that changed since the last refresh."""
         window = self._window()
+        changed = False
         for curve in self._curves.values():
             if not curve.dirty:
                 continue
+            changed = True
             curve.dirty = False
             raw = curve.raw
             curve.raw_lod.update(raw.x, raw.y)
@@ -193,6 +194,8 @@ class LossPlot(QWidget):
                     curve.smooth.extend(raw.x[done:], curve.ema.update(raw.y[done:]))
                 curve.smooth_lod.update(curve.smooth.x, curve.smooth.y)
             self._draw(curve, window)
+        if changed:
+            settle_range(self._plot.getPlotItem())
 
     def _window(self) -> tuple[float, float, int]:
         """The x interval to hand to pyqtgraph and the plot width in device pixels."""
@@ -313,7 +316,7 @@ class LossPlot(QWidget):
         item = self._plot.getPlotItem()
         # Opaque pens without antialiasing on purpose: Qt strokes a translucent or antialiased
         # zig-zag of ~10k downsampled points one to two orders of magnitude slower.
-        faint = _blend(colour, _BACKGROUND, 0.3)
+        faint = blend(colour, PLOT_BACKGROUND, 0.3)
         raw_item = pg.PlotDataItem(pen=pg.mkPen(faint, width=1))
         smooth_item = pg.PlotDataItem(pen=pg.mkPen(colour, width=2), name=name)
         raw_item.setZValue(0)  # every envelope under every trend line
@@ -377,14 +380,6 @@ class LossPlot(QWidget):
         head = f"<b>step {int(round(best_step)):,}</b>"
         self._readout.setText("&nbsp;&nbsp;&nbsp;".join([head, *parts]))
         self._readout_plain = "   ".join([f"step {int(round(best_step)):,}", *plain])
-
-
-def _blend(colour: str, background: str, amount: float) -> QColor:
-    """``amount`` of ``colour`` over ``background``, as an opaque colour."""
-    a, b = QColor(colour), QColor(background)
-    mix = [round(amount * ca + (1 - amount) * cb) for ca, cb in
-           zip(a.getRgb()[:3], b.getRgb()[:3])]
-    return QColor(*mix)
 
 
 def _strip_tags(html: str) -> str:

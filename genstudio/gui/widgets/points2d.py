@@ -14,9 +14,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND, settle_range, show_grid
+
 __all__ = ["Points2DView", "DECISION_COLORMAP"]
 
-_BACKGROUND = "#16181c"
 _REAL = (80, 220, 120)
 _FAKE = (235, 90, 235)
 
@@ -52,10 +53,10 @@ class Points2DView(QWidget):
         self._caption = QLabel(" ")
         self._caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._caption.setStyleSheet("color: #c8c8c8;")
-        self._plot = pg.PlotWidget(background=_BACKGROUND)
+        self._plot = pg.PlotWidget(background=PLOT_BACKGROUND)
         item = self._plot.getPlotItem()
         item.setAspectLocked(True)
-        item.showGrid(x=True, y=True, alpha=0.12)
+        show_grid(item, 0.12)
         legend = item.addLegend(offset=(10, 10), labelTextColor="#d0d0d0")
         legend.setBrush(pg.mkBrush(22, 24, 28, 200))
 
@@ -90,11 +91,13 @@ class Points2DView(QWidget):
         """Show the real sample, (N, 2); rows with NaN/inf are skipped."""
         p = _xy(points, "real points")
         self._real.setData(x=p[:, 0], y=p[:, 1])
+        settle_range(self._plot.getPlotItem())
 
     def set_fake(self, points: np.ndarray) -> None:
         """Show the generated sample, (M, 2); rows with NaN/inf are skipped."""
         p = _xy(points, "fake points")
         self._fake.setData(x=p[:, 0], y=p[:, 1])
+        settle_range(self._plot.getPlotItem())
 
     def set_heatmap(self, values: np.ndarray, extent: tuple[float, float, float, float]) -> None:
         """Show D(x) over a grid behind the points.
@@ -115,6 +118,7 @@ class Points2DView(QWidget):
         self._heat.setImage(v, autoLevels=False, levels=(0.0, 1.0))
         self._heat.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))
         self._heat.setVisible(True)
+        settle_range(self._plot.getPlotItem())
 
     def clear_heatmap(self) -> None:
         """Hide the heat map."""

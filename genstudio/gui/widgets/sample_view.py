@@ -14,11 +14,12 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND
 from genstudio.imaging import make_grid
 
 __all__ = ["SampleView"]
 
-_BACKGROUND = QColor("#16181c")
+_BACKGROUND = QColor(PLOT_BACKGROUND)
 
 
 class _PixelCanvas(QWidget):

@@ -20,11 +20,11 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND, show_grid
 from genstudio.scrub import ScheduleCurves
 
 __all__ = ["SchedulePlot"]
 
-_BACKGROUND = "#16181c"
 _SIGNAL, _NOISE, _SNR, _ERROR = "#57c965", "#ef5f5f", "#4c9bf5", "#f59b42"
 _CURSOR_MS = 33  # at most ~30 cursor redraws a second
 
@@ -52,10 +52,10 @@ class SchedulePlot(QWidget):
         self._throttle.setInterval(_CURSOR_MS)
         self._throttle.timeout.connect(self._on_throttle)
 
-        self._top = pg.PlotWidget(background=_BACKGROUND)
+        self._top = pg.PlotWidget(background=PLOT_BACKGROUND)
         top = self._top.getPlotItem()
         top.setMenuEnabled(False)
-        top.showGrid(x=True, y=True, alpha=0.12)
+        show_grid(top, 0.12)
         top.setLabel("left", "weight in x_t")
         top.setYRange(0.0, 1.02, padding=0)
         top.getViewBox().setMouseEnabled(x=False, y=False)
@@ -78,10 +78,10 @@ class SchedulePlot(QWidget):
         legend.addItem(self._snr, "log SNR (right axis)")
         top.getViewBox().sigResized.connect(self._sync_snr_box)
 
-        self._bottom = pg.PlotWidget(background=_BACKGROUND)
+        self._bottom = pg.PlotWidget(background=PLOT_BACKGROUND)
         bottom = self._bottom.getPlotItem()
         bottom.setMenuEnabled(False)
-        bottom.showGrid(x=True, y=True, alpha=0.12)
+        show_grid(bottom, 0.12)
         bottom.setLabel("left", "‖ε − ε̂‖²")
         bottom.getAxis("left").enableAutoSIPrefix(False)
         bottom.setLabel("bottom", "timestep t")
