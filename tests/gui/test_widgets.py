@@ -275,6 +275,44 @@ def test_loss_plot_draws_a_bounded_number_of_points(loss_plot):
     assert fx[0] == 0 and fx[-1] > n - 1000
 
 
+def test_live_plots_repaint_once_per_update_even_when_their_range_moves(loss_plot, qtbot):
+    from PySide6.QtCore import QEvent, QObject
+
+    from genstudio.gui.widgets.points2d import Points2DView
+
+    class PaintCounter(QObject):
+        count = 0
+
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint:
+                self.count += 1
+            return False
+
+    points = Points2DView()
+    qtbot.addWidget(points)
+    points.resize(400, 400)
+    points.show()
+    qtbot.waitExposed(points)
+    rng = np.random.default_rng(0)
+    qtbot.wait(200)  # the first paints after showing
+    views = {"loss plot": loss_plot._plot.viewport(), "2-D view": points._plot.viewport()}
+    counters = {name: PaintCounter() for name in views}
+    for name, view in views.items():
+        view.installEventFilter(counters[name])
+    for k in range(1, 6):  # each update moves the auto-ranged axes, as a live run's do
+        x = np.arange(100.0 * (k - 1), 100.0 * k)
+        loss_plot.append("loss_D", x, 1.0 + 0.1 * rng.normal(size=100) - 0.05 * k)
+        loss_plot.refresh()
+        points.set_fake(rng.normal(size=(500, 2)) + 0.1 * k)
+        qtbot.wait(60)
+    for name, view in views.items():
+        view.removeEventFilter(counters[name])
+    # a range settled mid-paint scheduled a second full repaint: twice the GUI time of a live run
+    # (fewer when a slow machine folds two updates into one paint)
+    counts = {name: c.count for name, c in counters.items()}
+    assert all(1 <= n <= 5 for n in counts.values()), counts
+
+
 def test_sample_view_grid_pixels(qtbot):
     from genstudio.gui.widgets.sample_view import SampleView
 
