@@ -25,7 +25,7 @@ from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer  # noqa: E402
 
 import genstudio.gui.worker as worker_module  # noqa: E402
 from genstudio.config import RunConfig  # noqa: E402
-from genstudio.gui.app import freeze_long_lived_objects, make_application  # noqa: E402
+from genstudio.gui.app import make_application, warm_up_and_freeze  # noqa: E402
 from genstudio.gui.main_window import MainWindow  # noqa: E402
 from genstudio.gui.settings import AppSettings  # noqa: E402
 from genstudio.training import Progress, Tick, train  # noqa: E402
@@ -101,7 +101,7 @@ def open_window(settings_file: str) -> tuple[object, MainWindow]:
     window.resize(1400, 900)
     window.show()
     idle(app, 0.3)
-    freeze_long_lived_objects()  # as the app does once its window is up (genstudio/gui/app.py)
+    warm_up_and_freeze().join()  # as the app does once its window is up (genstudio/gui/app.py)
     return app, window
 
 

@@ -24,7 +24,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer  # noqa: E402
 
-from genstudio.gui.app import freeze_long_lived_objects, make_application  # noqa: E402
+from genstudio.gui.app import make_application, warm_up_and_freeze  # noqa: E402
 from genstudio.gui.main_window import MainWindow  # noqa: E402
 from genstudio.gui.settings import AppSettings  # noqa: E402
 
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         window.ask_recovery = lambda *a: errors.append(f"run paused: {a[0]} at step {a[1]}")  # stop
         window.resize(1400, 900)
         window.show()
-        freeze_long_lived_objects()  # as the app does once its window is up (genstudio/gui/app.py)
+        warm_up_and_freeze().join()  # as the app does once its window is up (genstudio/gui/app.py)
         window.panel.set_fields({"kind": args.kind, "data": args.data, "steps": args.steps, "batch": args.batch,
                                  "preview_every": args.preview_every, "device": "cpu", "seed": 0,
                                  "folder": str(Path(tmp) / "run")})

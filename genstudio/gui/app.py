@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import threading
 from importlib import resources
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from genstudio.gui.main_window import MainWindow
 from genstudio.gui.settings import APP_NAME, organisation
 
 __all__ = ["run_app", "create_main_window", "make_application", "open_path", "resource_path",
-           "freeze_long_lived_objects"]
+           "freeze_long_lived_objects", "warm_up_and_freeze"]
 
 
 def resource_path(name: str) -> Path:
@@ -88,6 +89,8 @@ def run_app(argv: list[str] | None = None) -> int:
     if os.environ.get("GENSTUDIO_EXIT_AFTER_SHOW") == "1":  # benchmarks/b8_startup.py: time to a window
         QTimer.singleShot(0, app.quit)  # after the window's first paint and the start-up work queued above
     code = app.exec()
+    if _warm_up is not None:  # quit within a second of starting: let its imports finish first
+        _warm_up.join(timeout=30)
     # Tear the window down while Qt is fully alive, not in the interpreter's final collection
     # (pyqtgraph warns that plots destroyed during teardown can crash).
     window.close()
@@ -102,7 +105,7 @@ def create_main_window(argv: list[str] | None = None) -> MainWindow:
     window = MainWindow()
     window.show()
     # once the window is on screen: the bundled models, then what the command line asked for
-    QTimer.singleShot(0, window, lambda: (window.load_bundled(), freeze_long_lived_objects()))
+    QTimer.singleShot(0, window, lambda: (window.load_bundled(), warm_up_and_freeze()))
     if paths:
         QTimer.singleShot(0, window, lambda: open_path(window, paths[0]))
     return window
@@ -117,6 +120,37 @@ def freeze_long_lived_objects() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+_warm_up: threading.Thread | None = None
+
+
+def warm_up_and_freeze() -> threading.Thread:
+    """Import what a first run would import, in a background thread, then freeze what is alive.
+
+    Building its first optimiser makes torch import its compiler stack (torch._dynamo, sympy and
+    some 800 modules; 1.5 s on the 2-core box GenStudio is tested on). Left to the first run, that delayed the run's
+    start and left ~120,000 unfrozen objects for every later full collection to walk with the GIL
+    held: 75-90 ms freezes of the window, a few a minute (benchmarks/soak_app.py). Done here, once
+    the window is up, the import overlaps the user's first look at the window and its objects are
+    frozen with the rest. Returns the (daemon) thread; the app works the same before it ends.
+    """
+    global _warm_up
+    _warm_up = threading.Thread(target=_warm_up_then_freeze, name="genstudio-warm-up", daemon=True)
+    _warm_up.start()
+    return _warm_up
+
+
+def _warm_up_then_freeze() -> None:
+    try:
+        import torch
+
+        import genstudio.training  # noqa: F401  (what Start imports)
+
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+    except Exception:  # only a head start: the first run imports the same and reports any error
+        pass
+    freeze_long_lived_objects()
 
 
 def open_path(window: MainWindow, path: str) -> bool:
