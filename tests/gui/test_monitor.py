@@ -27,7 +27,8 @@ def test_gan_metrics_go_to_two_plots_and_images_to_the_grid(qtbot):
     assert m.gan_losses.point_count("loss_D") == 5 and m.gan_losses.point_count("loss_G") == 5
     assert m.gan_probs.point_count("D(x)") == 5 and m.gan_probs.point_count("D(G(z))") == 5
     assert m.gan_losses.last_value("loss_D") == pytest.approx(1 / 50)
-    assert m.preview_step() == 50 and m.samples.current_grid() is not None
+    qtbot.waitUntil(lambda: m.preview_step() == 50, timeout=1_000)  # drawn after the plots, in its own paint
+    assert m.samples.current_grid() is not None
     assert "step 50" in m.caption()
 
 
@@ -40,8 +41,23 @@ def test_diffusion_loss_and_band_columns(qtbot):
     assert m.diffusion_loss.point_count("loss") == 3 and m.bands.column_count() == 3
     pts = np.random.default_rng(0).normal(size=(100, 2)).astype(np.float32)
     m.apply(Drained(preview=(30, Preview("points", pts)), status={"real_points": pts}))
-    assert m.points.fake_count() == 100 and m.points.real_count() == 100
+    qtbot.waitUntil(lambda: m.points.fake_count() == 100 and m.points.real_count() == 100, timeout=1_000)
     assert not m.points.heatmap_visible()  # diffusion has no discriminator
+
+
+def test_plots_and_preview_that_arrive_together_are_redrawn_one_per_paint(qtbot):
+    m = MonitorView()
+    qtbot.addWidget(m)
+    m.begin("gan", points=True)
+    drawn = []
+    for plot in (m.gan_losses, m.gan_probs):
+        plot.refresh = lambda real=plot.refresh, name=plot: (drawn.append(name), real())
+    pts = np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32)
+    m.apply(Drained(metrics=[(10, {"loss_D": 1.0, "loss_G": 2.0, "D(x)": 0.6, "D(G(z))": 0.4})],
+                    preview=(10, Preview("points", pts))))
+    assert drawn == [m.gan_losses]  # the rest wait for the window to paint this and serve input
+    qtbot.waitUntil(lambda: m.preview_step() == 10, timeout=1_000)
+    assert drawn == [m.gan_losses, m.gan_probs] and m.points.fake_count() == 50
 
 
 def test_non_finite_values_from_a_jsonl_are_drawn_as_gaps(qtbot):

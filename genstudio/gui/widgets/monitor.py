@@ -6,7 +6,8 @@ timestep band. Image data show the fixed preview batch as a grid; 2-D point data
 generated points over the discriminator's probability field.
 
 The view is fed only through :meth:`MonitorView.apply` with what the main window's ~30 Hz timer
-drained from a mailbox (a live run or a followed run folder), and draws once per call.
+drained from a mailbox (a live run or a followed run folder). Data are stored at once; the plots
+redraw through a :class:`~genstudio.gui.paint_pacer.PaintPacer`, one plot per window paint.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from genstudio.gui.mailbox import Drained
+from genstudio.gui.paint_pacer import PaintPacer
 from genstudio.gui.widgets.band_heatmap import BandHeatmap
 from genstudio.gui.widgets.loss_plot import LossPlot
 from genstudio.gui.widgets.points2d import Points2DView
@@ -50,6 +52,8 @@ class MonitorView(QWidget):
         self._curves_timer = QTimer(self)  # a redraw that was due while the last one was too recent
         self._curves_timer.setSingleShot(True)
         self._curves_timer.timeout.connect(self._refresh_curves)
+        self._pacer = PaintPacer(self)  # one plot redrawn per window paint
+        self._stale: dict[LossPlot | BandHeatmap, None] = {}  # plots with points not drawn yet, in order
 
         self.gan_losses = LossPlot("Losses", list(GAN_LOSSES))
         self.gan_probs = LossPlot("Discriminator outputs", list(GAN_PROBS))
@@ -82,6 +86,8 @@ class MonitorView(QWidget):
         self._kind, self._points = kind, points
         self._preview_step = None
         self._band_steps = 0
+        self._pacer.clear()
+        self._stale.clear()
         for plot in (self.gan_losses, self.gan_probs, self.diffusion_loss):
             plot.clear()
         self.bands.clear()
@@ -100,7 +106,7 @@ class MonitorView(QWidget):
             self.add_metrics(drained.metrics)
         real = drained.status.get("real_points")
         if real is not None:
-            self.points.set_real(real)
+            self._pacer.request("real points", lambda: self.points.set_real(real))
         if drained.preview is not None:
             step, preview = drained.preview
             self.show_preview(step, preview)
@@ -113,6 +119,7 @@ class MonitorView(QWidget):
                 if name == "bands" and isinstance(value, (list, tuple)):
                     self.bands.append(step, [_float(v) for v in value])
                     self._band_steps += 1
+                    self._stale[self.bands] = None
                 elif isinstance(value, (int, float, str)) and name not in ("step", "time"):
                     xs, ys = columns[name]
                     xs.append(step)
@@ -121,6 +128,7 @@ class MonitorView(QWidget):
             plot = self._plot_for(name)
             if plot is not None:
                 plot.append(name, np.asarray(xs, np.float64), np.asarray(ys, np.float64))
+                self._stale[plot] = None
         if self._curves_timer.isActive():
             return  # the redraw already scheduled will show these points too
         wait_ms = CURVES_MS - (time.monotonic() - self._curves_drawn) * 1e3
@@ -131,15 +139,17 @@ class MonitorView(QWidget):
 
     @Slot()
     def _refresh_curves(self) -> None:
-        """Redraw the plots and the band heat map with every point appended so far."""
+        """Have the plots and the band heat map redrawn with every point appended so far."""
         self._curves_drawn = time.monotonic()
-        for plot in (self.gan_losses, self.gan_probs, self.diffusion_loss):
-            plot.refresh()
-        if self._band_steps:
-            self.bands.refresh()
+        for plot in self._stale:
+            self._pacer.request(plot, plot.refresh)
+        self._stale.clear()
 
     def show_preview(self, step: int, preview: Any) -> None:
-        """Show a ``Preview`` (``kind`` "images", "grid" or "points") taken at ``step``."""
+        """Show a ``Preview`` (``kind`` "images", "grid" or "points") taken at ``step``, in turn with the plots."""
+        self._pacer.request("preview", lambda: self._draw_preview(step, preview))
+
+    def _draw_preview(self, step: int, preview: Any) -> None:
         self._preview_step = int(step)
         if preview.kind == "points":
             self._pictures.setCurrentIndex(1)
