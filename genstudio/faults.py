@@ -19,7 +19,8 @@ from genstudio.config import RunConfig
 from genstudio.rundir import RunDir
 from genstudio.trainer import Trainer
 
-__all__ = ["LIVE_CHANGES", "GoodState", "apply_changes", "free_memory", "is_out_of_memory", "rollback_message"]
+__all__ = ["LIVE_CHANGES", "GoodState", "add_note", "apply_changes", "free_memory", "is_out_of_memory", "notes",
+           "rollback_message"]
 
 #: Settings a paused run can take on when it resumes (they change neither the model nor the data).
 LIVE_CHANGES = ("lr", "batch")
@@ -85,3 +86,15 @@ def free_memory(trainer: Trainer) -> None:
         opt.zero_grad(set_to_none=True)
     if trainer.device.type == "cuda":
         torch.cuda.empty_cache()
+
+
+def add_note(exc: BaseException, note: str) -> None:
+    """Attach ``note`` to ``exc`` as Python 3.11's ``add_note`` does (tracebacks print it), on 3.10 too."""
+    if not hasattr(exc, "__notes__"):
+        exc.__notes__ = []
+    exc.__notes__.append(note)
+
+
+def notes(exc: BaseException) -> str:
+    """The notes attached to ``exc``, joined into one line ("" when it has none)."""
+    return " ".join(str(n) for n in getattr(exc, "__notes__", ()))

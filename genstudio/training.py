@@ -26,7 +26,7 @@ from genstudio.checkpoint import CheckpointError, load_checkpoint
 from genstudio.config import RunConfig
 from genstudio.data import load_dataset
 from genstudio.faults import (
-    LIVE_CHANGES, GoodState, apply_changes, free_memory, is_out_of_memory, rollback_message, set_lr,
+    LIVE_CHANGES, GoodState, add_note, apply_changes, free_memory, is_out_of_memory, rollback_message, set_lr,
 )
 from genstudio.devices import resolve_device
 from genstudio.rundir import NoWriteRunDir, RunDir
@@ -333,9 +333,11 @@ def _loop(trainer: Trainer, rd: RunDir, control: RunControl, on_fault: str = "st
             break
         try:
             metrics = trainer.train_step(trainer.next_batch())
-        except (MemoryError, RuntimeError) as exc:  # CUDA, MPS or CPU out of memory
-            if not is_out_of_memory(exc):
+        except Exception as exc:
+            if not is_out_of_memory(exc):  # a bug, a bad file met mid-run, a device error
+                _keep_finished_steps(trainer, rd, good, exc)
                 raise
+            # CUDA, MPS or CPU out of memory
             free_memory(trainer)
             message = f"out of memory at step {trainer.step + 1} with batch {config.batch}; " \
                       f"try a smaller batch"
@@ -447,6 +449,23 @@ def _mean_metrics(sums: dict[str, torch.Tensor], counts: dict[str, torch.Tensor]
         arr = mean.detach().float().cpu().numpy()
         out[k] = float(arr) if arr.ndim == 0 else [float(x) for x in arr]
     return out
+
+
+def _keep_finished_steps(trainer: Trainer, rd: RunDir, good: GoodState | None, exc: Exception) -> None:
+    """Save the steps finished before ``exc`` ended the run, and say so on ``exc``.
+
+    The failed step changed nothing that counts (its step was not taken) or only part of one
+    optimiser step, so the weights are those of step ``trainer.step`` or a hair past it.
+    """
+    if not rd.writable:
+        return
+    try:
+        path = _save(trainer, rd, keep=True, good=good)
+    except Exception as again:  # the disk or the device is gone too: the last checkpoint stays
+        add_note(exc, f"GenStudio could not save step {trainer.step} either ({again}); the last checkpoint stays.")
+        return
+    if path is not None:
+        add_note(exc, f"Step {trainer.step} is saved ({path.name}); the run can be resumed.")
 
 
 def _save(trainer: Trainer, rd: RunDir, keep: bool, good: GoodState | None = None) -> Path | None:

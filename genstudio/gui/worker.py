@@ -22,6 +22,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from genstudio.config import RunConfig
+from genstudio.faults import notes
 from genstudio.gui.mailbox import Mailbox
 from genstudio.training import (
     Finished,
@@ -179,10 +180,10 @@ def leave_a_core_for_the_gui() -> None:
 
 
 def _one_line(exc: BaseException) -> str:
-    """The exception's message, or its type name when it has none."""
+    """The exception's message (or its type name when it has none) and its notes (what was saved)."""
     text = str(exc).strip()
     if not text:
-        return type(exc).__name__
-    if type(exc).__module__.startswith("genstudio"):
-        return text
-    return f"{type(exc).__name__}: {text}"
+        text = type(exc).__name__
+    elif not type(exc).__module__.startswith("genstudio"):
+        text = f"{type(exc).__name__}: {text}"
+    return f"{text}. {notes(exc)}" if notes(exc) else text

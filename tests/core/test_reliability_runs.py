@@ -145,6 +145,29 @@ def test_other_errors_are_not_mistaken_for_out_of_memory(tmp_path, monkeypatch):
     assert is_out_of_memory(RuntimeError("MPS backend out of memory"))
 
 
+def test_an_unexpected_error_in_a_step_keeps_the_steps_before_it(tmp_path, monkeypatch):
+    # checkpoint_every 10: without the save on error the run would restart from step 10, not 17
+    _failing_step(monkeypatch, at_step=18, error=lambda: OSError("image 'b.png' vanished from the folder"))
+    with pytest.raises(OSError, match="vanished") as caught:
+        run_to_end(CFG, tmp_path)
+    assert "Step 17 is saved" in " ".join(caught.value.__notes__)
+    rd = RunDir(tmp_path)
+    _, meta = load_checkpoint(rd.last_checkpoint)
+    assert meta["step"] == 17 and _finite(rd.last_checkpoint)
+    monkeypatch.undo()
+    assert run_to_end(CFG, tmp_path, resume=True).reason == "done"
+    assert _logged_steps(tmp_path) == list(range(5, 41, 5))  # 15, then 20 from the resumed step 17
+
+
+def test_the_command_says_what_an_unexpected_error_left_saved(tmp_path, monkeypatch, capsys):
+    _failing_step(monkeypatch, at_step=4, error=lambda: OSError("disk unplugged"))
+    rc = main(["train", "gan", "--data", "ring8", "--steps", "10", "--out", str(tmp_path / "r"), "--quiet",
+               "--device", "cpu"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and err.count("\n") == 0
+    assert err.startswith("genstudio: error: disk unplugged") and "Step 3 is saved" in err, err
+
+
 def test_only_live_settings_change_on_resume():
     control = RunControl()
     with pytest.raises(ValueError, match="size"):

@@ -107,12 +107,13 @@ def test_stopping_a_diverged_run_keeps_the_good_state(qtbot, make_window, tmp_pa
 
 
 # ------------------------------------------------------------------------------------ out of memory
-def _oom_at(monkeypatch, step: int, while_batch_above: int = 0) -> None:
+def _oom_at(monkeypatch, step: int, while_batch_above: int = 0,
+            error=lambda: torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")) -> None:
     real = GanTrainer.train_step
 
     def train_step(self, batch):
         if self.step + 1 == step and self.config.batch > while_batch_above:
-            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            raise error()
         return real(self, batch)
 
     monkeypatch.setattr(GanTrainer, "train_step", train_step)
@@ -149,6 +150,18 @@ def test_out_of_memory_then_stop_keeps_the_work_and_the_app(qtbot, make_window, 
     _start(w, tmp_path / "after")
     qtbot.waitUntil(lambda: w.run_status.step_value() > 5, timeout=30_000)
     assert _stop(qtbot, w)[0] == "stopped" and not w.errors
+
+
+def test_an_unexpected_error_says_which_step_is_saved(qtbot, make_window, tmp_path, monkeypatch):
+    _oom_at(monkeypatch, 30, error=lambda: RuntimeError("CUDA error: an illegal memory access was encountered"))
+    w = make_window()
+    _start(w, tmp_path / "crash")
+    with qtbot.waitSignal(w.controller.threadFinished, timeout=30_000):
+        pass
+    (title, message), = w.errors
+    assert title == "The run stopped with an error"
+    assert "illegal memory access" in message and "Step 29 is saved" in message
+    assert read_header(RunDir(tmp_path / "crash").last_checkpoint)["step"] == 29
 
 
 def test_the_recovery_dialog_suggests_and_checks_values(qtbot):
