@@ -101,7 +101,9 @@ def open_window(settings_file: str) -> tuple[object, MainWindow]:
     window.resize(1400, 900)
     window.show()
     idle(app, 0.3)
-    warm_up_and_freeze().join()  # as the app does once its window is up (genstudio/gui/app.py)
+    frozen = warm_up_and_freeze()  # as the app does once its window is up (genstudio/gui/app.py)
+    while not frozen.wait(0.01):
+        app.processEvents()
     return app, window
 
 

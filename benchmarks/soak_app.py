@@ -101,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         window.ask_recovery = lambda *a: errors.append(f"run paused: {a[0]} at step {a[1]}")  # stop
         window.resize(1400, 900)
         window.show()
-        warm_up_and_freeze().join()  # as the app does once its window is up (genstudio/gui/app.py)
+        frozen = warm_up_and_freeze()  # as the app does once its window is up (genstudio/gui/app.py)
+        while not frozen.wait(0.01):
+            app.processEvents()
         window.panel.set_fields({"kind": args.kind, "data": args.data, "steps": args.steps, "batch": args.batch,
                                  "preview_every": args.preview_every, "device": "cpu", "seed": 0,
                                  "folder": str(Path(tmp) / "run")})

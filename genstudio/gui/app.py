@@ -10,10 +10,11 @@ import gc
 import os
 import sys
 import threading
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -107,7 +108,7 @@ def create_main_window(argv: list[str] | None = None) -> MainWindow:
     # once the window is on screen: the bundled models, then what the command line asked for
     QTimer.singleShot(0, window, window.load_bundled)
     # after the start-up work, not competing with it for the interpreter (benchmarks/b8_startup.py)
-    QTimer.singleShot(WARM_UP_AFTER_MS, window, warm_up_and_freeze)
+    QTimer.singleShot(WARM_UP_AFTER_MS, window, lambda: window.isVisible() and warm_up_and_freeze())
     if paths:
         QTimer.singleShot(0, window, lambda: open_path(window, paths[0]))
     return window
@@ -125,28 +126,52 @@ def freeze_long_lived_objects() -> None:
 
 
 _warm_up: threading.Thread | None = None
+_freezer: _Freezer | None = None
 #: How long after the window is shown the warm-up starts.
 WARM_UP_AFTER_MS = 1000
 
 
-def warm_up_and_freeze() -> threading.Thread:
-    """Import what a first run would import, in a background thread, then freeze what is alive.
+class _Freezer(QObject):
+    """Freezes on the GUI thread once the warm-up thread reports its imports done.
+
+    Not in that thread: a collection there could run the destructors of Qt objects (dropped
+    windows, timers) off the thread that owns them.
+    """
+
+    imported = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frozen = threading.Event()
+        self.imported.connect(self._freeze, Qt.ConnectionType.QueuedConnection)
+
+    @Slot()
+    def _freeze(self) -> None:
+        freeze_long_lived_objects()
+        self.frozen.set()
+
+
+def warm_up_and_freeze() -> threading.Event:
+    """Import what a first run would import, in a background thread; then freeze what is alive.
 
     Building its first optimiser makes torch import its compiler stack (torch._dynamo, sympy and
-    some 800 modules; 1.5 s on the 2-core box GenStudio is tested on). Left to the first run, that delayed the run's
-    start and left ~120,000 unfrozen objects for every later full collection to walk with the GIL
-    held: 75-90 ms freezes of the window, a few a minute (benchmarks/soak_app.py). Done here, a
-    second after the window is up, the import overlaps the user's first look at it and its objects are
-    frozen with the rest. Returns the (daemon) thread; the app works the same before it ends, and a
-    run started before it just imports the same itself.
+    some 800 modules; 1.5 s on the 2-core box GenStudio is tested on). Left to the first run, that
+    delayed the run's start and left ~120,000 unfrozen objects for every later full collection to
+    walk with the GIL held: 75-90 ms freezes of the window, a few a minute
+    (benchmarks/soak_app.py). Done here, a second after the window is up, the import overlaps the
+    user's first look at it, and the freeze, back on the GUI thread, takes its objects in. Call
+    on the GUI thread; returns an event set once frozen (the event loop must run for that). The
+    app works the same before, and a run started earlier just imports the same itself.
     """
-    global _warm_up
-    _warm_up = threading.Thread(target=_warm_up_then_freeze, name="genstudio-warm-up", daemon=True)
+    global _warm_up, _freezer
+    _freezer = _Freezer()
+    _warm_up = threading.Thread(target=_import_what_a_run_imports, args=(_freezer.imported.emit,),
+                                name="genstudio-warm-up", daemon=True)
     _warm_up.start()
-    return _warm_up
+    return _freezer.frozen
 
 
-def _warm_up_then_freeze() -> None:
+def _import_what_a_run_imports(then: Callable[[], None]) -> None:
     try:
         import torch
 
@@ -155,7 +180,7 @@ def _warm_up_then_freeze() -> None:
         torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     except Exception:  # only a head start: the first run imports the same and reports any error
         pass
-    freeze_long_lived_objects()
+    then()
 
 
 def open_path(window: MainWindow, path: str) -> bool:

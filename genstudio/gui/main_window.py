@@ -28,6 +28,7 @@ from genstudio.gui.settings import AppSettings
 from genstudio.gui.model_router import ModelRouter
 from genstudio.gui.widgets.hint import HintBar, with_hint
 from genstudio.gui.widgets.latent_panel import LatentView
+from genstudio.gui.widgets.lazy_view import LazyView
 from genstudio.gui.widgets.monitor import MonitorView
 from genstudio.gui.widgets.run_panel import RunPanel
 from genstudio.gui.widgets.scrubber import ScrubberView
@@ -94,10 +95,10 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.tabBar().setDrawBase(False)
-        self.latent = LatentView()
-        self.scrubber = ScrubberView()
+        # built when first shown or asked for (see the latent / scrubber properties): a faster start
+        self._pages = {"Latent": LazyView(LatentView), "Scrubber": LazyView(ScrubberView)}
         self.hints: dict[str, HintBar] = {}
-        for name, view in (("Monitor", self.monitor), ("Latent", self.latent), ("Scrubber", self.scrubber)):
+        for name, view in (("Monitor", self.monitor), *self._pages.items()):
             text, button = HINTS[name]
             hint = HintBar(name.lower(), text, self.settings, action=button,
                            on_action=self.try_ring8 if button else None)
@@ -131,8 +132,10 @@ class MainWindow(QMainWindow):
         c.runHalted.connect(self._on_run_halted)
         c.stateChanged.connect(self._on_state_changed)
         c.threadFinished.connect(self._on_thread_finished)
-        self.router = ModelRouter(c, self.tabs, self.latent, self.scrubber,
+        self.router = ModelRouter(c, self.tabs, lambda: self.latent, lambda: self.scrubber,
                                   lambda text: self.statusBar().showMessage(text, 8000), self)
+        for page in self._pages.values():
+            page.when_built(self.router.attach)
         self.checkpointOpened.connect(lambda _path, model: self.router.show_model(model))
 
         self._drain_timer = QTimer(self)
@@ -145,6 +148,20 @@ class MainWindow(QMainWindow):
         self._set_subject("no run")
 
     # ------------------------------------------------------------------ public API
+    @property
+    def latent(self) -> LatentView:
+        """The Latent tab's explorer (built on first use)."""
+        return self._pages["Latent"].view()
+
+    @property
+    def scrubber(self) -> ScrubberView:
+        """The Scrubber tab's view (built on first use)."""
+        return self._pages["Scrubber"].view()
+
+    def built_views(self) -> list[str]:
+        """The names of the tabs whose view has been built so far."""
+        return [name for name, page in self._pages.items() if page.is_built()]
+
     def add_view(self, name: str, widget: QWidget) -> int:
         """Add a tab to the central area and return its index."""
         return self.tabs.addTab(widget, name)
@@ -163,9 +180,10 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(page)
 
     def load_bundled(self) -> list[str]:
-        """Open the bundled models in the views that show them; the names of those opened.
+        """Open the bundled models for the views that show them; the names of those opened.
 
-        A bundled file that cannot be read is reported in the status bar and skipped.
+        A view not built yet gets its model when it is built. A bundled file that cannot be read is
+        reported in the status bar and skipped.
         """
         from genstudio.bundled import BUNDLED, bundled_path
         from genstudio.checkpoint import CheckpointError
@@ -173,7 +191,7 @@ class MainWindow(QMainWindow):
 
         opened = []
         for view_name, stems in BUNDLED.items():
-            view = self.latent if view_name == "latent" else self.scrubber
+            page = self._pages["Latent" if view_name == "latent" else "Scrubber"]
             for stem in stems:
                 path = bundled_path(stem)
                 if path is None:
@@ -183,7 +201,7 @@ class MainWindow(QMainWindow):
                 except (CheckpointError, OSError) as exc:
                     self.statusBar().showMessage(f"Bundled {path.name} cannot be opened: {exc}", 10000)
                     continue
-                view.set_model(model)
+                page.when_built(lambda view, model=model: view.set_model(model))
                 opened.append(path.name)
                 break
         return opened
@@ -430,12 +448,13 @@ class MainWindow(QMainWindow):
     def _make_view_shortcuts(self) -> None:
         """Keys that act on the view under the focus (listed in the README)."""
         ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
-        table = (  # view, keys, slot
-            (self.latent, "R", self.latent.random),
-            (self.latent, "Ctrl+Shift+C", self.latent.copy_z),
-            (self.latent, "Ctrl+Shift+V", lambda: self.latent.paste_z()),
-            (self.latent, "Ctrl+E", self.latent._ask_save_image),
-            (self.scrubber, "Space", self._toggle_scrubber_play),
+        latent, scrubber = self._pages["Latent"], self._pages["Scrubber"]
+        table = (  # page, keys, slot (the keys work once the page is shown, so its view is built)
+            (latent, "R", lambda: self.latent.random()),
+            (latent, "Ctrl+Shift+C", lambda: self.latent.copy_z()),
+            (latent, "Ctrl+Shift+V", lambda: self.latent.paste_z()),
+            (latent, "Ctrl+E", lambda: self.latent._ask_save_image()),
+            (scrubber, "Space", self._toggle_scrubber_play),
         )
         self.view_shortcuts: list[QShortcut] = []
         for view, keys, slot in table:
@@ -495,8 +514,9 @@ class MainWindow(QMainWindow):
                 return
         self._stop_following()
         self._drain_timer.stop()
-        self.latent.shutdown()  # their render / sampling threads end before the window goes
-        self.scrubber.shutdown()
+        for page in self._pages.values():  # their render / sampling threads end before the window goes
+            if page.is_built():
+                page.view().shutdown()
         self._save_settings()
         event.accept()
 

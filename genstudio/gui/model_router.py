@@ -26,24 +26,28 @@ class ModelRouter(QObject):
 
     Parameters
     ----------
+    latent, scrubber : callable () -> QWidget
+        Return the two views (building them if need be).
     say : callable (str) -> None
         Shows a one-line note to the person (the status bar).
     """
 
-    def __init__(self, controller: RunController, tabs: QTabWidget, latent: QWidget, scrubber: QWidget,
-                 say: Callable[[str], None], parent: QObject | None = None) -> None:
+    def __init__(self, controller: RunController, tabs: QTabWidget, latent: Callable[[], QWidget],
+                 scrubber: Callable[[], QWidget], say: Callable[[str], None], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.controller, self.tabs = controller, tabs
-        self.latent, self.scrubber = latent, scrubber
+        self._latent, self._scrubber = latent, scrubber  # getters: the views may be built on first use
         self._say = say
         self._asked: list[QWidget] = []
-        latent.snapshotRequested.connect(lambda: self.request_snapshot(latent))
-        scrubber.snapshotRequested.connect(lambda: self.request_snapshot(scrubber))
         controller.snapshotReady.connect(self._on_snapshot)
+
+    def attach(self, view: QWidget) -> None:
+        """Take snapshot requests from ``view`` (once it exists)."""
+        view.snapshotRequested.connect(lambda: self.request_snapshot(view))
 
     def view_for(self, model: Any) -> QWidget:
         """The view that shows ``model``: the latent explorer for GANs, the scrubber otherwise."""
-        return self.latent if getattr(model, "kind", "") == "gan" else self.scrubber
+        return self._latent() if getattr(model, "kind", "") == "gan" else self._scrubber()
 
     def show_model(self, model: Any, *, focus: bool = True) -> QWidget:
         """Give ``model`` to its view (and bring that tab forward when ``focus``)."""

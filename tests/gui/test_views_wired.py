@@ -59,6 +59,25 @@ def test_bundled_models_open_in_their_views(make_window, checkpoints, tmp_path, 
     assert w.errors == []  # a broken bundled file is a status-bar note, not a dialog
 
 
+def test_the_hidden_views_are_built_when_first_shown_with_their_bundled_models(qtbot, make_window, checkpoints,
+                                                                              tmp_path, monkeypatch):
+    folder = tmp_path / "bundled"
+    folder.mkdir()
+    shutil.copy(checkpoints["gan"], folder / "gan_ring8.safetensors")
+    shutil.copy(checkpoints["diffusion"], folder / "ddpm_ring8.safetensors")
+    monkeypatch.setenv("GENSTUDIO_CHECKPOINTS", str(folder))
+    w = make_window()
+    w.show()
+    qtbot.waitExposed(w)
+    assert w.load_bundled() == ["gan_ring8.safetensors", "ddpm_ring8.safetensors"]
+    assert w.built_views() == []  # the window opens on the Monitor: start-up builds neither
+    w.show_view("Scrubber")
+    assert w.built_views() == ["Scrubber"] and w.scrubber.model().kind == "diffusion"
+    w.tabs.setCurrentIndex(1)  # a click on the Latent tab
+    assert w.built_views() == ["Latent", "Scrubber"] and w.latent.model().kind == "gan"
+    w.close()  # shuts down what was built
+
+
 def test_no_bundled_models_leaves_the_views_empty(make_window, monkeypatch):
     monkeypatch.setenv("GENSTUDIO_CHECKPOINTS", "")
     w = make_window()
@@ -135,13 +154,12 @@ def test_the_app_warms_up_and_freezes_its_long_lived_objects_once_the_window_is_
     from genstudio.gui import app
 
     monkeypatch.setenv("GENSTUDIO_CHECKPOINTS", "")
-    monkeypatch.setattr(app, "_warm_up", None)
+    monkeypatch.setattr(app, "_freezer", None)
     gc.unfreeze()
     w = app.create_main_window([])
     qtbot.addWidget(w)
     try:
-        qtbot.waitUntil(lambda: app._warm_up is not None, timeout=5_000)
-        app._warm_up.join(timeout=60)
+        qtbot.waitUntil(lambda: app._freezer is not None and app._freezer.frozen.is_set(), timeout=60_000)
         assert not app._warm_up.is_alive()
         # full collections then skip torch, Qt and the window: no 150-250 ms freezes while training
         assert gc.get_freeze_count() > 10_000
