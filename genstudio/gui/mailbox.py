@@ -41,7 +41,10 @@ class Mailbox:
     """Pending metrics, the newest preview and merged status, guarded by one lock.
 
     Any thread may post; one consumer drains. Posting never blocks for longer than a list
-    append or a dict update.
+    append or a dict update, and no new container is made while the lock is held (making one can
+    start a garbage collection, which runs arbitrary finalizers). The drain never waits at all:
+    the GUI thread must not hang on a worker, so a drain that finds the lock taken returns nothing
+    and the next one (a tick later) takes it all.
     """
 
     def __init__(self) -> None:
@@ -54,12 +57,13 @@ class Mailbox:
         """Queue one step's metrics (the dict is copied)."""
         item = (int(step), dict(metrics))
         with self._lock:
-            self._metrics.append(item)
+            self._metrics.append(item)  # a list resize allocates no tracked object
 
     def post_preview(self, step: int, payload: Any) -> None:
         """Offer a preview; it replaces any preview not yet drained."""
+        item = (int(step), payload)
         with self._lock:
-            self._preview = (int(step), payload)
+            item, self._preview = self._preview, item  # the replaced one is freed outside the lock
 
     def post_status(self, **fields: Any) -> None:
         """Merge status fields; a field posted again replaces its pending value."""
@@ -67,15 +71,22 @@ class Mailbox:
             self._status.update(fields)
 
     def drain(self) -> Drained:
-        """Atomically take everything pending, leaving the mailbox empty.
+        """Atomically take everything pending, leaving the mailbox empty; never waits for a poster.
 
         Returns
         -------
         Drained
-            Falsy when nothing was pending.
+            Falsy when nothing was pending, or when a poster held the lock at that instant (what
+            it posts is taken by the next drain).
         """
-        with self._lock:
-            metrics, self._metrics = self._metrics, []
+        fresh_metrics: list[tuple[int, dict[str, float]]] = []
+        fresh_status: dict[str, Any] = {}
+        if not self._lock.acquire(blocking=False):
+            return Drained()
+        try:
+            metrics, self._metrics = self._metrics, fresh_metrics
             preview, self._preview = self._preview, None
-            status, self._status = self._status, {}
+            status, self._status = self._status, fresh_status
+        finally:
+            self._lock.release()
         return Drained(metrics=metrics, preview=preview, status=status)

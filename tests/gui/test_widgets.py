@@ -166,6 +166,28 @@ def test_mailbox_keeps_all_metrics_in_order_and_newest_preview():
     assert not box.drain()
 
 
+def test_a_drain_never_waits_for_a_poster_and_loses_nothing():
+    box = Mailbox()
+    box.post_metrics(1, {"loss": 1.0})
+    held, release = threading.Event(), threading.Event()
+
+    def stuck_poster() -> None:  # a worker caught inside a post (say, in a slow finalizer)
+        with box._lock:
+            held.set()
+            release.wait(0.5)
+
+    poster = threading.Thread(target=stuck_poster)
+    poster.start()
+    assert held.wait(5)
+    t0 = time.perf_counter()
+    assert not box.drain()  # the GUI thread goes on at once
+    waited = time.perf_counter() - t0
+    release.set()
+    poster.join(5)
+    assert waited < 0.1
+    assert box.drain().metrics == [(1, {"loss": 1.0})]  # the next tick takes it
+
+
 def test_mailbox_newest_preview_wins_within_one_drain():
     box = Mailbox()
     box.post_preview(1, "old")
