@@ -75,6 +75,8 @@ def test_the_hidden_views_are_built_when_first_shown_with_their_bundled_models(q
     assert w.built_views() == ["Scrubber"] and w.scrubber.model().kind == "diffusion"
     w.tabs.setCurrentIndex(1)  # a click on the Latent tab
     assert w.built_views() == ["Latent", "Scrubber"] and w.latent.model().kind == "gan"
+    w.latent.snapshotRequested.emit()  # a view built late still reaches the router
+    assert "No run is training" in w.statusBar().currentMessage()
     w.close()  # shuts down what was built
 
 
