@@ -170,3 +170,32 @@ def test_the_app_warms_up_and_freezes_its_long_lived_objects_once_the_window_is_
     finally:
         gc.unfreeze()
         w.close()
+
+
+def test_garbage_is_collected_on_the_gui_thread_only(qtbot, make_window):
+    import gc
+    import threading
+
+    make_window()
+    collected_on: list[int] = []
+
+    def note(phase, info):
+        if phase == "start":
+            collected_on.append(threading.get_ident())
+
+    def churn():  # allocation-heavy work on a worker thread, as a training step is
+        for _ in range(50_000):
+            cycle: list = []
+            cycle.append(cycle)
+
+    gc.callbacks.append(note)
+    try:
+        worker = threading.Thread(target=churn)
+        worker.start()
+        worker.join(30)
+        qtbot.wait(600)
+    finally:
+        gc.callbacks.remove(note)
+    # a worker's collection would run the C++ destructors of Qt objects in the garbage there:
+    # a deadlock between Qt's locks and the interpreter lock
+    assert collected_on and set(collected_on) == {threading.main_thread().ident}
