@@ -396,19 +396,28 @@ def load_optimizer(opt: torch.optim.Optimizer, prefix: str, tensors: dict[str, t
 
 
 def export_for_sampling(src: str | os.PathLike, dst: str | os.PathLike, *, half: bool = False) -> int:
-    """Copy a checkpoint without optimiser state and RNG streams (and diffusion's raw weights, keeping
-    the EMA weights used for sampling), optionally in float16. Returns the new file's size in bytes.
+    """Copy a checkpoint with only what sampling uses, optionally in float16; the new file's size in bytes.
 
-    The result loads like any checkpoint; it cannot be resumed (it says so in its header).
+    Left out: optimiser state, RNG streams, a GAN's discriminator (a third to half of its weights)
+    and a diffusion model's raw weights (the EMA weights sample). The result loads like any
+    checkpoint; it cannot be resumed (it says so in its header). Exporting an export keeps the
+    name of the original run's file in the header.
     """
     tensors, meta = load_checkpoint(src)
     has_ema = any(k.startswith("ema/") for k in tensors)
-    keep_prefixes = ("ema/",) if meta["kind"] == "diffusion" and has_ema else ("model/",)
+    if meta["kind"] == "diffusion":
+        keep_prefixes: tuple[str, ...] = ("ema/",) if has_ema else ("model/",)
+    else:
+        keep_prefixes = ("model/G/",)
     out = {}
     for k, v in tensors.items():
         if k.startswith(keep_prefixes):
             out[k] = v.half() if half and v.is_floating_point() else v
+    earlier = meta.get("exported") or {}
     meta = {k: v for k, v in meta.items() if k != "optim"}
-    meta["exported"] = {"from": Path(src).name, "half": half, "resumable": False}
+    roles = {k.split("/")[1] for k in out}  # "model/G/…", "ema/eps/…"
+    meta["models"] = {role: spec for role, spec in meta["models"].items() if role in roles}
+    meta["exported"] = {"from": earlier.get("from", Path(src).name), "half": half or bool(earlier.get("half")),
+                        "resumable": False}
     path = save_checkpoint(dst, out, meta)
     return path.stat().st_size

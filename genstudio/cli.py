@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", choices=DEVICES, default="auto")
     s.set_defaults(func=cmd_sample)
 
-    e = sub.add_parser("export", help="write a small sampling-only copy of a checkpoint (no optimiser state)")
+    e = sub.add_parser("export", help="write a small sampling-only copy of a checkpoint (no optimiser state, no GAN discriminator)")
     e.add_argument("checkpoint", type=Path)
     e.add_argument("--out", required=True, type=Path, help="the new .safetensors file")
     e.add_argument("--half", action="store_true", help="store weights as float16 (half the size)")

@@ -26,6 +26,12 @@ def test_export_is_smaller_and_samples_like_the_original(kind, tmp_path, capsys)
     assert sizes[True] < sizes[False] < src.stat().st_size  # no optimiser state; float16 halves again
     tensors, meta = load_checkpoint(out[True])
     assert not any(k.startswith("optim") for k in tensors) and meta["exported"]["resumable"] is False
+    if kind == "gan":  # sampling needs G only
+        assert not any(k.startswith("model/D/") for k in tensors) and list(meta["models"]) == ["G"]
+        again = tmp_path / "again.safetensors"  # an export of an export still names the run's file
+        assert main(["export", str(out[True]), "--out", str(again)]) == 0
+        assert load_checkpoint(again)[1]["exported"] == {"from": "last.safetensors", "half": True,
+                                                          "resumable": False}
 
     def draw(path):
         model = load_model(path, "cpu")
