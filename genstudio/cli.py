@@ -37,10 +37,10 @@ def main(argv: list[str] | None = None) -> int:
 
         if isinstance(exc, (CheckpointError, ConfigError, DataError, RunError, ValueError, OSError)):
             from genstudio.distributed import is_main_process
-            from genstudio.faults import notes
+            from genstudio.faults import with_notes
 
             if is_main_process():  # under torchrun, rank 0 speaks for all ranks
-                print(f"genstudio: error: {' '.join(filter(None, (str(exc), notes(exc))))}", file=sys.stderr)
+                print(f"genstudio: error: {with_notes(str(exc), exc)}", file=sys.stderr)
             return EXIT_FAILED
         raise
 

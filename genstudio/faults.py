@@ -19,8 +19,8 @@ from genstudio.config import RunConfig
 from genstudio.rundir import RunDir
 from genstudio.trainer import Trainer
 
-__all__ = ["LIVE_CHANGES", "GoodState", "add_note", "apply_changes", "free_memory", "is_out_of_memory", "notes",
-           "rollback_message"]
+__all__ = ["LIVE_CHANGES", "GoodState", "add_note", "apply_changes", "free_memory", "is_out_of_memory",
+           "rollback_message", "with_notes"]
 
 #: Settings a paused run can take on when it resumes (they change neither the model nor the data).
 LIVE_CHANGES = ("lr", "batch")
@@ -95,6 +95,9 @@ def add_note(exc: BaseException, note: str) -> None:
     exc.__notes__.append(note)
 
 
-def notes(exc: BaseException) -> str:
-    """The notes attached to ``exc``, joined into one line ("" when it has none)."""
-    return " ".join(str(n) for n in getattr(exc, "__notes__", ()))
+def with_notes(text: str, exc: BaseException) -> str:
+    """``text`` (a one-line account of ``exc``) followed by the notes attached to ``exc``, if any."""
+    notes = " ".join(str(n) for n in getattr(exc, "__notes__", ()))
+    if not notes:
+        return text
+    return f"{text}{'' if text.endswith(('.', '!', '?')) else '.'} {notes}"

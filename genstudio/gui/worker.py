@@ -22,7 +22,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from genstudio.config import RunConfig
-from genstudio.faults import notes
+from genstudio.faults import with_notes
 from genstudio.gui.mailbox import Mailbox
 from genstudio.training import (
     Finished,
@@ -186,4 +186,4 @@ def _one_line(exc: BaseException) -> str:
         text = type(exc).__name__
     elif not type(exc).__module__.startswith("genstudio"):
         text = f"{type(exc).__name__}: {text}"
-    return f"{text}. {notes(exc)}" if notes(exc) else text
+    return with_notes(text, exc)

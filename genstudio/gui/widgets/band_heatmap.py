@@ -150,6 +150,10 @@ class BandHeatmap(QWidget):
             shown = _halve_columns(shown)
         return shown
 
+    def has_undrawn(self) -> bool:
+        """Whether columns were appended since the last :meth:`refresh`."""
+        return self._dirty and self._n > 0
+
     def column_count(self) -> int:
         """Number of stored columns (training steps)."""
         return self._n

@@ -271,6 +271,10 @@ class LossPlot(QWidget):
         return bool(self._plot.getPlotItem().getAxis("left").logMode)
 
     # ------------------------------------------------------------------ queries
+    def has_undrawn(self) -> bool:
+        """Whether points were appended since the last :meth:`refresh`."""
+        return any(curve.dirty for curve in self._curves.values())
+
     def names(self) -> list[str]:
         """Curve names in legend order."""
         return list(self._curves)

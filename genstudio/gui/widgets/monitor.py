@@ -53,7 +53,6 @@ class MonitorView(QWidget):
         self._curves_timer.setSingleShot(True)
         self._curves_timer.timeout.connect(self._refresh_curves)
         self._pacer = PaintPacer(self)  # one plot redrawn per window paint
-        self._stale: dict[LossPlot | BandHeatmap, None] = {}  # plots with points not drawn yet, in order
 
         self.gan_losses = LossPlot("Losses", list(GAN_LOSSES))
         self.gan_probs = LossPlot("Discriminator outputs", list(GAN_PROBS))
@@ -87,7 +86,6 @@ class MonitorView(QWidget):
         self._preview_step = None
         self._band_steps = 0
         self._pacer.clear()
-        self._stale.clear()
         for plot in (self.gan_losses, self.gan_probs, self.diffusion_loss):
             plot.clear()
         self.bands.clear()
@@ -119,7 +117,6 @@ class MonitorView(QWidget):
                 if name == "bands" and isinstance(value, (list, tuple)):
                     self.bands.append(step, [_float(v) for v in value])
                     self._band_steps += 1
-                    self._stale[self.bands] = None
                 elif isinstance(value, (int, float, str)) and name not in ("step", "time"):
                     xs, ys = columns[name]
                     xs.append(step)
@@ -128,7 +125,6 @@ class MonitorView(QWidget):
             plot = self._plot_for(name)
             if plot is not None:
                 plot.append(name, np.asarray(xs, np.float64), np.asarray(ys, np.float64))
-                self._stale[plot] = None
         if self._curves_timer.isActive():
             return  # the redraw already scheduled will show these points too
         wait_ms = CURVES_MS - (time.monotonic() - self._curves_drawn) * 1e3
@@ -141,9 +137,9 @@ class MonitorView(QWidget):
     def _refresh_curves(self) -> None:
         """Have the plots and the band heat map redrawn with every point appended so far."""
         self._curves_drawn = time.monotonic()
-        for plot in self._stale:
-            self._pacer.request(plot, plot.refresh)
-        self._stale.clear()
+        for plot in (self.gan_losses, self.gan_probs, self.diffusion_loss, self.bands):
+            if plot.has_undrawn():
+                self._pacer.request(plot, plot.refresh)
 
     def show_preview(self, step: int, preview: Any) -> None:
         """Show a ``Preview`` (``kind`` "images", "grid" or "points") taken at ``step``, in turn with the plots."""
