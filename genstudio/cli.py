@@ -11,7 +11,7 @@ import math
 import sys
 from pathlib import Path
 
-from genstudio.config import DEVICES, ConfigError, RunConfig, default_betas, default_lr
+from genstudio.config import DEVICES, ConfigError, RunConfig
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -107,25 +107,34 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("app", help="open the desktop app (the default), optionally on a checkpoint or run folder")
     a.add_argument("path", nargs="?", help="a .safetensors checkpoint or a run directory")
 
-    t = sub.add_parser("train", help="train a GAN or a diffusion model headless")
+    from genstudio.recipes import recipes_table
+
+    t = sub.add_parser("train", help="train a GAN or a diffusion model headless",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="Defaults: every setting not given on the command line comes from the measured "
+                              "recipe for the\nkind and data set (the app's run panel starts from the same "
+                              "table):\n\n" + recipes_table() + "\n\nWith --resume, the run's own settings "
+                              "instead (--steps, --lr and --batch may change them).")
     t.add_argument("kind", choices=("gan", "diffusion"))
     t.add_argument("--data", required=True, help="ring8, grid25, spiral, moons, digits, shapes, faces or folder:PATH")
-    t.add_argument("--steps", type=_positive_int, required=True)
+    t.add_argument("--steps", type=_positive_int, default=None,
+                   help="optimiser steps to reach (default: the recipe's; with --resume the run's own)")
     t.add_argument("--out", required=True, type=Path, help="run directory")
-    t.add_argument("--size", type=int, default=32, help="image size in px: 16, 32 or 64")
+    t.add_argument("--size", type=int, default=None, help="image size in px: 16, 32 or 64 (default: the recipe's)")
     t.add_argument("--channels", type=int, default=0, help="1 or 3 (default: the data set's own)")
     t.add_argument("--batch", type=_positive_int, default=None,
-                   help="samples a step (default 64; with --resume the run's own); with --nproc or torchrun the "
-                        "global batch, split evenly over the processes (so --lr means the same on any number)")
-    t.add_argument("--lr", type=_rate, default=None,
-                   help="learning rate (GAN 2e-4; diffusion 1e-3 on 2-D data, 2e-4 on images; "
-                        "with --resume the run's own)")
+                   help="samples a step (default: the recipe's; with --resume the run's own); with --nproc or "
+                        "torchrun the global batch, split evenly over the processes (so --lr means the same on "
+                        "any number)")
+    t.add_argument("--lr", type=_rate, default=None, help="Adam learning rate (default: the recipe's; with "
+                                                           "--resume the run's own)")
     t.add_argument("--arch", default="auto", help="auto, dcgan, mlp (GAN); auto, unet, mlp (diffusion)")
-    t.add_argument("--width", type=int, default=0, help="base width of the networks (0 = default)")
-    t.add_argument("--latent-dim", type=int, default=0, help="GAN latent size (0 = 100 for DCGAN, 2 for 2-D)")
+    t.add_argument("--width", type=int, default=None, help="base width of the networks (default: the recipe's)")
+    t.add_argument("--latent-dim", type=int, default=None, help="GAN latent size (0 = 100 for DCGAN, 2 for 2-D)")
     t.add_argument("--timesteps", type=int, default=1000, help="diffusion T")
-    t.add_argument("--schedule", choices=("linear", "cosine"), default="linear")
-    t.add_argument("--ema", type=float, default=None, help="EMA decay of diffusion weights")
+    t.add_argument("--schedule", choices=("linear", "cosine"), default=None,
+                   help="diffusion noise schedule (default: the recipe's)")
+    t.add_argument("--ema", type=float, default=None, help="EMA decay of diffusion weights (default: the recipe's)")
     t.add_argument("--amp", choices=("off", "bf16"), default="off",
                    help="mixed precision: bf16 autocast for the forward passes (CUDA; CPUs with bf16)")
     t.add_argument("--compile", action="store_true", help="torch.compile the networks (pays on long GPU runs)")
@@ -177,28 +186,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ---------------------------------------------------------------------------- train
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    from genstudio.data import is_points
+    """The run's config: the recipe for (kind, data) (:mod:`genstudio.recipes`), or with ``--resume``
+    the run's own lr, batch and steps, then every flag given on the command line."""
+    from genstudio.recipes import recipe_config
 
-    points = is_points(args.data)
     saved = _saved_config(args.out) if getattr(args, "resume", False) else None
-    # a resumed run keeps its own learning rate and batch unless the command line changes them
-    lr = args.lr if args.lr is not None else (saved.lr if saved else default_lr(args.kind, points))
-    batch = args.batch if args.batch is not None else (saved.batch if saved else 64)
-    fields = dict(kind=args.kind, data=args.data, arch=args.arch, size=args.size, channels=args.channels,
-                  batch=batch, lr=lr, steps=args.steps, seed=args.seed, device=args.device,
-                  latent_dim=args.latent_dim, width=args.width, timesteps=args.timesteps,
-                  schedule=args.schedule)
-    fields["beta1"], fields["beta2"] = default_betas(args.kind)
-    if args.ema is not None:
-        fields["ema_decay"] = args.ema
+    given = dict(arch=args.arch, channels=args.channels, timesteps=args.timesteps, seed=args.seed,
+                 device=args.device, size=args.size, width=args.width, latent_dim=args.latent_dim,
+                 schedule=args.schedule, ema_decay=args.ema, lr=args.lr, batch=args.batch, steps=args.steps)
+    if saved is not None:  # a resumed run keeps its own rate, batch and length unless the flags change them
+        for name in ("lr", "batch", "steps"):
+            if given[name] is None:
+                given[name] = getattr(saved, name)
     extra = {k: v for k, v in (("amp", getattr(args, "amp", "off")), ("compile", getattr(args, "compile", False)))
              if v not in ("off", False)}
     if extra:
-        fields["extra"] = extra
+        given["extra"] = extra
     for name in ("log_every", "preview_every", "checkpoint_every"):
-        if getattr(args, name) is not None:
-            fields[name] = getattr(args, name)
-    return RunConfig(**fields).validate()
+        given[name] = getattr(args, name)
+    return recipe_config(args.kind, args.data, **given)
 
 
 def _saved_config(run_dir: Path) -> RunConfig | None:

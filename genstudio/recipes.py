@@ -1,0 +1,109 @@
+"""Default recipes: one table of per-data-set training settings, shared by every way to start a run.
+
+A new user's first run should be the run that was measured, not a generic default. So the CLI
+(``genstudio train`` with no tuning flags), the app's run panel and its one-click buttons all start
+from :func:`recipe_for`; ``genstudio train --help`` prints :func:`recipes_table`. Every recipe here
+was trained with GenStudio's own CLI; ``README.md`` and ``checkpoints/README.md`` give what each
+one reaches (as a distribution over seeds and CPU kernel sets, see ``benchmarks/``).
+
+A field the user sets (a flag, a form field) always wins over the recipe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from genstudio.config import RunConfig, default_betas
+
+__all__ = ["Recipe", "recipe_for", "recipe_config", "recipes_table", "RECIPE_FIELDS"]
+
+#: the RunConfig fields a recipe sets
+RECIPE_FIELDS = ("lr", "batch", "steps", "size", "width", "latent_dim", "schedule", "ema_decay")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Training settings measured to work for one (kind, data set). ``note`` says where from."""
+
+    lr: float
+    batch: int
+    steps: int
+    size: int = 32  # image side (ignored for 2-D points)
+    width: int = 0  # 0 = the architecture's default
+    latent_dim: int = 0  # 0 = the architecture's default (GAN: 2 on points, 100 for DCGAN)
+    schedule: str = "linear"  # diffusion only
+    ema_decay: float = 0.995  # diffusion only
+    note: str = ""
+
+    def fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in RECIPE_FIELDS}
+
+
+# ---------------------------------------------------------------------------- the table
+# GAN on 2-D points: Goodfellow et al.'s losses, MLP width 128, z ∈ ℝ², Adam betas 0.5/0.999
+# (benchmarks/ring8_gan_coverage.py measures it over seeds and kernel sets).
+_GAN_POINTS = Recipe(lr=1e-3, batch=256, steps=5000, width=128,
+                     note="ring8: see README 'Ring8: mode coverage of the MLP GAN'")
+# DCGAN (Radford et al.): Adam 2e-4, batch 64, narrowed to train in minutes on a CPU
+_GAN_DIGITS = Recipe(lr=2e-4, batch=64, steps=4000, size=32, width=32, note="bundled dcgan_digits")
+_GAN_FACES = Recipe(lr=2e-4, batch=64, steps=3000, size=32, width=48, note="bundled dcgan_faces")
+_GAN_IMAGES = Recipe(lr=2e-4, batch=64, steps=20000, size=64, width=64, note="DCGAN paper's settings")
+# DDPM (Ho et al.) ε-MLP on points: the fast recipe of the bundled ddpm_ring8
+_DIFF_POINTS = Recipe(lr=3e-3, batch=256, steps=2000, width=128, schedule="cosine", ema_decay=0.99,
+                      note="bundled ddpm_ring8")
+_DIFF_DIGITS = Recipe(lr=5e-4, batch=64, steps=4000, size=16, width=32, note="bundled ddpm_digits")
+_DIFF_SHAPES = Recipe(lr=5e-4, batch=64, steps=3000, size=16, width=32, note="bundled ddpm_shapes")
+_DIFF_IMAGES = Recipe(lr=2e-4, batch=64, steps=20000, size=32, width=32, note="DDPM's U-Net learning rate")
+
+_TABLE: dict[tuple[str, str], Recipe] = {
+    ("gan", "points"): _GAN_POINTS,
+    ("gan", "digits"): _GAN_DIGITS,
+    ("gan", "faces"): _GAN_FACES,
+    ("gan", "shapes"): _GAN_FACES,
+    ("gan", "images"): _GAN_IMAGES,
+    ("diffusion", "points"): _DIFF_POINTS,
+    ("diffusion", "digits"): _DIFF_DIGITS,
+    ("diffusion", "shapes"): _DIFF_SHAPES,
+    ("diffusion", "faces"): _DIFF_SHAPES,
+    ("diffusion", "images"): _DIFF_IMAGES,
+}
+
+
+def _family(data: str) -> str:
+    from genstudio.data import is_points
+
+    name = data.strip().lower()
+    if is_points(name):
+        return "points"
+    return name if name in ("digits", "faces", "shapes") else "images"  # folder:PATH and the rest
+
+
+def recipe_for(kind: str, data: str) -> Recipe:
+    """The recipe a new ``kind`` run on ``data`` starts from (a folder of images gets the paper's)."""
+    return _TABLE[(kind if kind in ("gan", "diffusion") else "gan", _family(data))]
+
+
+def recipe_config(kind: str, data: str, **given: Any) -> RunConfig:
+    """A validated ``RunConfig``: the recipe for (kind, data), then every field in ``given``.
+
+    ``given`` values of ``None`` count as not given. Adam's betas follow the kind
+    (:func:`genstudio.config.default_betas`) unless given.
+    """
+    fields: dict[str, Any] = recipe_for(kind, data).fields()
+    fields["beta1"], fields["beta2"] = default_betas(kind)
+    fields.update({k: v for k, v in given.items() if v is not None})
+    return RunConfig(kind=kind, data=data, **fields).validate()
+
+
+def recipes_table() -> str:
+    """The table as text, for ``genstudio train --help``."""
+    rows = [("kind", "data", "lr", "batch", "steps", "size", "width", "schedule", "EMA")]
+    seen = {"points": "ring8 grid25 spiral moons", "digits": "digits", "faces": "faces", "shapes": "shapes",
+            "images": "folder:PATH"}
+    for (kind, fam), r in _TABLE.items():
+        diffusion = kind == "diffusion"
+        rows.append((kind, seen[fam], f"{r.lr:g}", str(r.batch), str(r.steps), "-" if fam == "points" else str(r.size),
+                     str(r.width or "auto"), r.schedule if diffusion else "-", f"{r.ema_decay:g}" if diffusion else "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)

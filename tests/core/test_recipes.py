@@ -1,0 +1,54 @@
+"""Defaults are the measured recipes: the CLI (and the run panel, tested in tests/gui) start from them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from genstudio.cli import build_parser, main
+from genstudio.recipes import recipe_config, recipe_for
+
+
+@pytest.mark.parametrize("kind,data", [("gan", "ring8"), ("diffusion", "ring8"), ("gan", "digits"),
+                                       ("diffusion", "digits"), ("gan", "folder:/tmp/pics")])
+def test_a_recipe_is_a_valid_config_and_given_fields_win(kind, data):
+    r = recipe_for(kind, data)
+    cfg = recipe_config(kind, data)
+    assert (cfg.lr, cfg.batch, cfg.steps, cfg.width) == (r.lr, r.batch, r.steps, r.width)
+    assert recipe_config(kind, data, lr=0.123, batch=None).lr == 0.123  # None = not given
+    assert recipe_config(kind, data, batch=None).batch == r.batch
+
+
+def test_train_with_no_tuning_flags_uses_the_recipe(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "gan", "--data", "ring8", "--steps", "2", "--out", str(out), "--quiet",
+                 "--device", "cpu"]) == 0
+    saved = json.loads((out / "config.json").read_text())
+    r = recipe_for("gan", "ring8")
+    assert (saved["lr"], saved["batch"], saved["width"]) == (r.lr, r.batch, r.width)
+    assert (saved["beta1"], saved["beta2"]) == (0.5, 0.999)  # DCGAN paper's Adam betas for GANs
+
+
+def test_steps_default_to_the_recipe_and_resume_keeps_the_runs_own(tmp_path):
+    parser = build_parser()
+    from genstudio.cli import config_from_args
+
+    args = parser.parse_args(["train", "diffusion", "--data", "digits", "--out", str(tmp_path / "r")])
+    cfg = config_from_args(args)
+    r = recipe_for("diffusion", "digits")
+    assert (cfg.steps, cfg.size, cfg.schedule, cfg.ema_decay) == (r.steps, r.size, r.schedule, r.ema_decay)
+    out = tmp_path / "short"
+    assert main(["train", "gan", "--data", "ring8", "--steps", "3", "--batch", "8", "--out", str(out),
+                 "--quiet", "--device", "cpu"]) == 0
+    args = parser.parse_args(["train", "gan", "--data", "ring8", "--out", str(out), "--resume"])
+    cfg = config_from_args(args)
+    assert (cfg.steps, cfg.batch) == (3, 8)  # the run's own, not the recipe's
+
+
+def test_train_help_shows_the_recipes(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    r = recipe_for("gan", "ring8")
+    assert "ring8" in text and f"{r.lr:g}" in text and str(r.steps) in text
