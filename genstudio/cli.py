@@ -212,8 +212,6 @@ def _saved_config(run_dir: Path) -> RunConfig | None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from contextlib import nullcontext
-
     from genstudio import distributed
     from genstudio.progress import ProgressBar
     from genstudio.training import Finished, Progress, RunControl, Saved, Started, train
@@ -231,8 +229,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     bar = ProgressBar(enabled=not args.quiet and info.is_main)
     control = RunControl()
     finished = None
-    # Under torchrun, Ctrl-C / SIGTERM stop every rank after the same step, and rank 0 saves.
-    with distributed.StopOnSignal(control.request_stop) if info.enabled else nullcontext():
+    announced = False
+    # Ctrl-C / SIGTERM stop the run after the current step and save it (under torchrun on every rank
+    # together, and rank 0 saves); a second Ctrl-C ends at once.
+    with distributed.StopOnSignal(control.request_stop) as signals:
         for event in train(config, args.out, resume=args.resume, control=control):
             if isinstance(event, Started):
                 where = f"{event.device}, {info.world_size} processes" if info.enabled else event.device
@@ -247,6 +247,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                 bar.tick(event.step)
             if info.enabled and distributed.stop_file_exists():  # Ctrl-C in `genstudio train --nproc`
                 control.request_stop()
+            if signals.signum is not None and not announced and finished is None:
+                announced = True  # said here, not in the signal handler: it may interrupt the bar's write
+                if info.is_main:
+                    print("\ngenstudio: stopping after this step (again to end now)", file=sys.stderr, flush=True)
     bar.close()
     assert finished is not None
     if finished.reason in ("diverged", "out of memory"):
@@ -255,6 +259,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     if info.is_main:
         print(f"{finished.reason} at step {finished.step}; checkpoint: {finished.checkpoint}")
+    if finished.reason == "stopped" and signals.signum is not None and not info.enabled:
+        # as a shell reports a process ended by the signal (130 Ctrl-C, 143 SIGTERM), though the run
+        # saved: a script can tell a stopped run from a finished one. Under torchrun each rank exits 0
+        # (torchrun would report a non-zero rank as failed); `--nproc` itself returns 130.
+        return 128 + signals.signum
     return 0
 
 
