@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -46,12 +47,56 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _open_app(argv: list[str]) -> int:
+    problem = display_problem()
+    if problem:  # before Qt, which would abort the process (exit 134) with a misleading hint
+        print(f"genstudio: error: {problem}", file=sys.stderr)
+        return EXIT_FAILED
     try:
         from genstudio.gui.app import run_app
     except ImportError as exc:
         print(f"genstudio: error: the desktop app needs PySide6 and pyqtgraph ({exc})", file=sys.stderr)
         return EXIT_FAILED
     return run_app(argv)
+
+
+def display_problem(environ: dict[str, str] | None = None, platform: str | None = None) -> str:
+    """Why the app cannot open a window here, in one sentence; "" when it can (or Qt decides).
+
+    On Linux and other X11/Wayland systems a window needs ``DISPLAY`` or ``WAYLAND_DISPLAY``; a set
+    ``QT_QPA_PLATFORM`` (e.g. ``offscreen`` for scripts) means the user chose a platform themselves.
+    """
+    env = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if platform.startswith(("win", "darwin", "cygwin")):
+        return ""
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"):
+        return ""
+    return ("no display to open the app on (DISPLAY and WAYLAND_DISPLAY are not set): run genstudio in a "
+            "desktop session, under a virtual display with `xvfb-run -a genstudio`, or with "
+            "QT_QPA_PLATFORM=offscreen in scripts; `genstudio train`, `sample` and `score` need no display")
+
+
+def version_line() -> str:
+    """``genstudio 0.1.0 (torch 2.3.1+cu121, Python 3.11.7)``."""
+    import platform
+
+    import torch
+
+    from genstudio import __version__
+
+    return f"genstudio {__version__} (torch {torch.__version__}, Python {platform.python_version()})"
+
+
+class _Version(argparse.Action):
+    """``--version``: imports torch only when asked (every other command line starts faster)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print the versions of genstudio, torch and Python, and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # type: ignore[override]
+        print(version_line())
+        parser.exit(0)
 
 
 # ---------------------------------------------------------------------------- parser
@@ -103,6 +148,7 @@ def _is_float(text: str) -> bool:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="genstudio", description="Train and explore GANs and diffusion models. "
                                 "Run with no arguments to open the app.")
+    p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="verb", required=True)
     a = sub.add_parser("app", help="open the desktop app (the default), optionally on a checkpoint or run folder")
     a.add_argument("path", nargs="?", help="a .safetensors checkpoint or a run directory")
