@@ -192,9 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=_positive_int, default=16)
     s.add_argument("--out", required=True, type=Path, help="a folder (one PNG per sample), FILE.png (a grid) or FILE.npy")
     s.add_argument("--seed", type=_seed, default=0)
-    s.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddpm", help="diffusion only")
-    s.add_argument("--steps", type=_positive_int, default=50, help="DDIM steps (diffusion only)")
-    s.add_argument("--eta", type=_eta, default=0.0, help="DDIM eta (diffusion only)")
+    # None = not given: a GAN refuses these flags, a diffusion model gets SAMPLE_DEFAULTS
+    s.add_argument("--sampler", choices=("ddpm", "ddim"), default=None, help="diffusion only (default ddpm)")
+    s.add_argument("--steps", type=_positive_int, default=None, help="DDIM steps (diffusion only; default 50)")
+    s.add_argument("--eta", type=_eta, default=None, help="DDIM eta (diffusion only; default 0)")
     s.add_argument("--trajectory", type=Path, default=None, help="save the recorded trajectory to FILE.npz")
     s.add_argument("--device", choices=DEVICES, default="auto")
     s.set_defaults(func=cmd_sample)
@@ -210,8 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("checkpoint", type=Path)
     q.add_argument("--n", type=_positive_int, default=500, help="samples, and real digits per set (at most 898)")
     q.add_argument("--seed", type=_seed, default=0)
-    q.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddim", help="diffusion only")
-    q.add_argument("--steps", type=_positive_int, default=100, help="DDIM steps (diffusion only)")
+    q.add_argument("--sampler", choices=("ddpm", "ddim"), default=None, help="diffusion only (default ddim)")
+    q.add_argument("--steps", type=_positive_int, default=None, help="DDIM steps (diffusion only; default 100)")
     q.add_argument("--device", choices=DEVICES, default="auto")
     q.set_defaults(func=cmd_score)
 
@@ -327,9 +328,35 @@ def _without_nproc(argv: list[str]) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- sample / info
+SAMPLE_DEFAULTS = {"sampler": "ddpm", "steps": 50, "eta": 0.0}  # diffusion sampling, when not given
+SCORE_DEFAULTS = {"sampler": "ddim", "steps": 100}
+
+
+def settle_diffusion_flags(args: argparse.Namespace, defaults: dict[str, object]) -> None:
+    """Refuse diffusion-only flags the user gave for a GAN checkpoint; fill in the ones not given.
+
+    Raises
+    ------
+    ValueError
+        ``--sampler`` / ``--steps`` / ``--eta`` given for a GAN (it samples in one pass).
+    """
+    from genstudio.checkpoint import read_header
+
+    given = [f"--{name}" for name in defaults if getattr(args, name) is not None]
+    if given and read_header(args.checkpoint).get("kind") == "gan":
+        flags = " and ".join((", ".join(given[:-1]), given[-1]) if len(given) > 1 else given)
+        raise ValueError(f"{flags} {'is' if len(given) == 1 else 'are'} for diffusion models; "
+                         f"{args.checkpoint.name} is a GAN, which samples in one pass: leave "
+                         f"{'it' if len(given) == 1 else 'them'} out")
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from genstudio.sampling_cli import sample_to_disk
 
+    settle_diffusion_flags(args, SAMPLE_DEFAULTS)
     return sample_to_disk(args)
 
 
@@ -344,6 +371,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     from genstudio.quality import score_checkpoint
 
+    settle_diffusion_flags(args, SCORE_DEFAULTS)
     score = score_checkpoint(args.checkpoint, args.n, sampler=args.sampler, steps=args.steps, seed=args.seed,
                              device=args.device)
     from genstudio.checkpoint import read_header

@@ -59,3 +59,43 @@ def test_a_display_or_a_chosen_qt_platform_is_enough():
     for env in ({"DISPLAY": ":0"}, {"WAYLAND_DISPLAY": "wayland-0"}, {"QT_QPA_PLATFORM": "offscreen"}):
         assert display_problem(env, "linux") == ""
     assert display_problem({}, "darwin") == "" and display_problem({}, "win32") == ""
+
+
+# ------------------------------------------------------------------------------------ GAN + diffusion flags
+@pytest.fixture(scope="module")
+def gan_ckpt(tmp_path_factory):
+    cfg = RunConfig(kind="gan", data="ring8", steps=1, batch=8, lr=1e-3, beta1=0.5, num_points=100,
+                    log_every=1, preview_every=100, checkpoint_every=100, device="cpu")
+    return Path(run_to_end(cfg, tmp_path_factory.mktemp("gan") / "run").checkpoint)
+
+
+@pytest.fixture(scope="module")
+def ddpm_ckpt(tmp_path_factory):
+    cfg = RunConfig(kind="diffusion", data="ring8", steps=1, batch=8, lr=1e-3, beta1=0.9, width=8, timesteps=20,
+                    num_points=100, log_every=1, preview_every=100, checkpoint_every=100, device="cpu")
+    return Path(run_to_end(cfg, tmp_path_factory.mktemp("ddpm") / "run").checkpoint)
+
+
+@pytest.mark.parametrize("verb, flags, said", [
+    ("sample", ["--sampler", "ddim"], "--sampler is for diffusion models"),
+    ("sample", ["--steps", "20"], "--steps is for diffusion models"),
+    ("sample", ["--sampler", "ddim", "--steps", "20", "--eta", "0.5"], "--sampler, --steps and --eta are for"),
+    ("score", ["--sampler", "ddpm"], "--sampler is for diffusion models"),
+    ("score", ["--steps", "20"], "--steps is for diffusion models"),
+])
+def test_a_gan_refuses_diffusion_sampling_flags(verb, flags, said, gan_ckpt, tmp_path, capsys):
+    out = ["--out", str(tmp_path / "x.npy")] if verb == "sample" else []
+    assert main([verb, str(gan_ckpt), "--n", "4", *out, *flags]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("genstudio: error: ") and said in err, err
+    assert f"{gan_ckpt.name} is a GAN" in err
+    assert not (tmp_path / "x.npy").exists()
+
+
+def test_a_gan_samples_without_them_and_a_diffusion_model_takes_them(gan_ckpt, ddpm_ckpt, tmp_path, capsys):
+    assert main(["sample", str(gan_ckpt), "--n", "4", "--out", str(tmp_path / "g.npy")]) == 0
+    assert np.load(tmp_path / "g.npy").shape == (4, 2)
+    assert main(["sample", str(ddpm_ckpt), "--n", "4", "--out", str(tmp_path / "d.npy"),
+                 "--sampler", "ddim", "--steps", "5", "--eta", "0.5"]) == 0
+    assert main(["sample", str(ddpm_ckpt), "--n", "4", "--out", str(tmp_path / "e.npy")]) == 0  # DDPM, T steps
+    assert "error" not in capsys.readouterr().err
