@@ -282,6 +282,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     with distributed.StopOnSignal(control.request_stop) as signals:
         for event in train(config, args.out, resume=args.resume, control=control):
             if isinstance(event, Started):
+                if event.notice and info.is_main:
+                    print(f"genstudio: note: {event.notice}", file=sys.stderr, flush=True)
                 where = f"{event.device}, {info.world_size} processes" if info.enabled else event.device
                 bar.start(event.step, event.total, f"{config.kind} on {config.data} ({where})")
             elif isinstance(event, Progress):

@@ -41,6 +41,7 @@ class Started:
     device: str
     run_dir: str
     config: RunConfig
+    notice: str = ""  # for the user about the data, e.g. image files of a folder that were skipped
 
 
 @dataclass(frozen=True)
@@ -238,7 +239,7 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
     try:
         trainer = _start(config, rd, resume, device, info)
         config = trainer.config
-        yield Started(trainer.step, config.steps, str(device), str(rd.path), config)
+        yield Started(trainer.step, config.steps, str(device), str(rd.path), config, trainer.data.notice)
         yield from _loop(trainer, rd, control, on_fault)
         if info.enabled:
             params = {f"model/{role}/{name}" for role, module in trainer.modules().items()

@@ -99,3 +99,26 @@ def test_a_gan_samples_without_them_and_a_diffusion_model_takes_them(gan_ckpt, d
                  "--sampler", "ddim", "--steps", "5", "--eta", "0.5"]) == 0
     assert main(["sample", str(ddpm_ckpt), "--n", "4", "--out", str(tmp_path / "e.npy")]) == 0  # DDPM, T steps
     assert "error" not in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------ folders
+def image_folder(path: Path, good: int, bad: dict[str, bytes]) -> Path:
+    path.mkdir(parents=True)
+    for i in range(good):
+        Image.fromarray(np.full((20, 20, 3), 6 * i, np.uint8)).save(path / f"img{i:02d}.png")
+    for name, data in bad.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_bytes(data)
+    return path
+
+
+def test_skipped_files_are_one_note_naming_one_of_them(tmp_path, capsys):
+    folder = image_folder(tmp_path / "pics", 8, {"a_empty.png": b"", "notes/b.jpg": b"not a JPEG"})
+    rc = main(["train", "gan", "--data", f"folder:{folder}", "--size", "16", "--steps", "2", "--batch", "4",
+               "--width", "8", "--latent-dim", "8", "--out", str(tmp_path / "run"), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    notes = [line for line in err.splitlines() if line.startswith("genstudio: note:")]
+    assert notes == [f"genstudio: note: 2 files in {folder} could not be read as images and were skipped "
+                     f"(e.g. a_empty.png: empty file)"], err
+    assert "Warning" not in err
