@@ -122,3 +122,19 @@ def test_skipped_files_are_one_note_naming_one_of_them(tmp_path, capsys):
     assert notes == [f"genstudio: note: 2 files in {folder} could not be read as images and were skipped "
                      f"(e.g. a_empty.png: empty file)"], err
     assert "Warning" not in err
+
+
+def test_a_batch_larger_than_the_folder_is_refused_naming_both(tmp_path, capsys):
+    folder = image_folder(tmp_path / "pics", 40, {})
+    run = tmp_path / "run"
+    rc = main(["train", "gan", "--data", f"folder:{folder}", "--size", "16", "--steps", "2", "--batch", "256",
+               "--out", str(run), "--device", "cpu", "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and err.count("\n") == 0, err
+    assert err == (f"genstudio: error: batch 256 is larger than the data set (40 images in folder:{folder}): "
+                   "use a batch of at most 40, or add images to the folder")
+    assert not (run / "checkpoints").exists()
+    # exactly the data set's size is fine
+    assert main(["train", "gan", "--data", f"folder:{folder}", "--size", "16", "--steps", "1", "--batch", "40",
+                 "--width", "8", "--latent-dim", "8", "--out", str(run), "--device", "cpu", "--quiet"]) == 0
+    assert json.loads((run / "config.json").read_text())["batch"] == 40

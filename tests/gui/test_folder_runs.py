@@ -1,4 +1,5 @@
-"""A run on the user's own folder of images: skipped files are told in the status bar."""
+"""A run on the user's own folder of images: skipped files are told in the status bar, and a batch
+larger than the folder is refused with a message naming both numbers."""
 
 from __future__ import annotations
 
@@ -52,3 +53,15 @@ def test_skipped_files_of_a_folder_show_in_the_status_bar(qtbot, make_window, tm
     assert status.notice_text() == "" and status.notice.isHidden()
     w.controller.stop()
     assert w.controller.wait_finished(20)
+
+
+def test_a_batch_larger_than_the_folder_cannot_start(qtbot, make_window, tmp_path):
+    w = make_window()
+    folder = image_folder(tmp_path / "pics", 40)
+    with qtbot.waitSignal(w.controller.threadFinished, timeout=30_000):
+        start(w, folder, batch=256)
+    title, message = w.errors.pop()
+    assert title == "Cannot start the run"
+    assert message == (f"batch 256 is larger than the data set (40 images in folder:{folder}): "
+                       "use a batch of at most 40, or add images to the folder")
+    assert w.act_start.isEnabled() and not w.errors
