@@ -252,6 +252,8 @@ class StopOnSignal:
         self._old: dict[int, Any] = {}
 
     def __enter__(self) -> "StopOnSignal":
+        if threading.current_thread() is not threading.main_thread():
+            return self  # only the main thread may set handlers (and only it receives signals)
         for sig in self.SIGNALS:
             if signal.getsignal(sig) is not signal.SIG_IGN:
                 self._old[sig] = signal.signal(sig, self._handle)

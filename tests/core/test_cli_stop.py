@@ -112,3 +112,16 @@ def test_an_ignored_signal_stays_ignored():
         assert asked == [] and signals.signum is None
     finally:
         signal.signal(signal.SIGINT, old)
+
+
+def test_a_train_started_from_another_thread_still_runs(tmp_path):
+    """Signal handlers can only be set in the main thread: elsewhere the run goes on without them."""
+    import threading
+
+    codes = []
+    thread = threading.Thread(target=lambda: codes.append(main(
+        ["train", "gan", "--data", "ring8", "--steps", "2", "--batch", "8", "--out", str(tmp_path / "r"),
+         "--quiet", "--device", "cpu"])))
+    thread.start()
+    thread.join(60)
+    assert codes == [0]
