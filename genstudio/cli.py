@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -46,12 +47,56 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _open_app(argv: list[str]) -> int:
+    problem = display_problem()
+    if problem:  # before Qt, which would abort the process (exit 134) with a misleading hint
+        print(f"genstudio: error: {problem}", file=sys.stderr)
+        return EXIT_FAILED
     try:
         from genstudio.gui.app import run_app
     except ImportError as exc:
         print(f"genstudio: error: the desktop app needs PySide6 and pyqtgraph ({exc})", file=sys.stderr)
         return EXIT_FAILED
     return run_app(argv)
+
+
+def display_problem(environ: dict[str, str] | None = None, platform: str | None = None) -> str:
+    """Why the app cannot open a window here, in one sentence; "" when it can (or Qt decides).
+
+    On Linux and other X11/Wayland systems a window needs ``DISPLAY`` or ``WAYLAND_DISPLAY``; a set
+    ``QT_QPA_PLATFORM`` (e.g. ``offscreen`` for scripts) means the user chose a platform themselves.
+    """
+    env = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if platform.startswith(("win", "darwin", "cygwin")):
+        return ""
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"):
+        return ""
+    return ("no display to open the app on (DISPLAY and WAYLAND_DISPLAY are not set): run genstudio in a "
+            "desktop session, under a virtual display with `xvfb-run -a genstudio`, or with "
+            "QT_QPA_PLATFORM=offscreen in scripts; `genstudio train`, `sample` and `score` need no display")
+
+
+def version_line() -> str:
+    """``genstudio 0.1.0 (torch 2.3.1+cu121, Python 3.11.7)``."""
+    import platform
+
+    import torch
+
+    from genstudio import __version__
+
+    return f"genstudio {__version__} (torch {torch.__version__}, Python {platform.python_version()})"
+
+
+class _Version(argparse.Action):
+    """``--version``: imports torch only when asked (every other command line starts faster)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print the versions of genstudio, torch and Python, and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # type: ignore[override]
+        print(version_line())
+        parser.exit(0)
 
 
 # ---------------------------------------------------------------------------- parser
@@ -103,6 +148,7 @@ def _is_float(text: str) -> bool:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="genstudio", description="Train and explore GANs and diffusion models. "
                                 "Run with no arguments to open the app.")
+    p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="verb", required=True)
     a = sub.add_parser("app", help="open the desktop app (the default), optionally on a checkpoint or run folder")
     a.add_argument("path", nargs="?", help="a .safetensors checkpoint or a run directory")
@@ -155,9 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=_positive_int, default=16)
     s.add_argument("--out", required=True, type=Path, help="a folder (one PNG per sample), FILE.png (a grid) or FILE.npy")
     s.add_argument("--seed", type=_seed, default=0)
-    s.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddpm", help="diffusion only")
-    s.add_argument("--steps", type=_positive_int, default=50, help="DDIM steps (diffusion only)")
-    s.add_argument("--eta", type=_eta, default=0.0, help="DDIM eta (diffusion only)")
+    # None = not given: a GAN refuses these flags, a diffusion model gets SAMPLE_DEFAULTS
+    s.add_argument("--sampler", choices=("ddpm", "ddim"), default=None, help="diffusion only (default ddpm)")
+    s.add_argument("--steps", type=_positive_int, default=None, help="DDIM steps (diffusion only; default 50)")
+    s.add_argument("--eta", type=_eta, default=None, help="DDIM eta (diffusion only; default 0)")
     s.add_argument("--trajectory", type=Path, default=None, help="save the recorded trajectory to FILE.npz")
     s.add_argument("--device", choices=DEVICES, default="auto")
     s.set_defaults(func=cmd_sample)
@@ -173,8 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("checkpoint", type=Path)
     q.add_argument("--n", type=_positive_int, default=500, help="samples, and real digits per set (at most 898)")
     q.add_argument("--seed", type=_seed, default=0)
-    q.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddim", help="diffusion only")
-    q.add_argument("--steps", type=_positive_int, default=100, help="DDIM steps (diffusion only)")
+    q.add_argument("--sampler", choices=("ddpm", "ddim"), default=None, help="diffusion only (default ddim)")
+    q.add_argument("--steps", type=_positive_int, default=None, help="DDIM steps (diffusion only; default 100)")
     q.add_argument("--device", choices=DEVICES, default="auto")
     q.set_defaults(func=cmd_score)
 
@@ -218,8 +265,6 @@ def _saved_config(run_dir: Path) -> RunConfig | None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from contextlib import nullcontext
-
     from genstudio import distributed
     from genstudio.progress import ProgressBar
     from genstudio.training import Finished, Progress, RunControl, Saved, Started, train
@@ -237,10 +282,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     bar = ProgressBar(enabled=not args.quiet and info.is_main)
     control = RunControl()
     finished = None
-    # Under torchrun, Ctrl-C / SIGTERM stop every rank after the same step, and rank 0 saves.
-    with distributed.StopOnSignal(control.request_stop) if info.enabled else nullcontext():
+    announced = False
+    # Ctrl-C / SIGTERM stop the run after the current step and save it (under torchrun on every rank
+    # together, and rank 0 saves); a second Ctrl-C ends at once.
+    with distributed.StopOnSignal(control.request_stop) as signals:
         for event in train(config, args.out, resume=args.resume, control=control):
             if isinstance(event, Started):
+                if event.notice and info.is_main:
+                    print(f"genstudio: note: {event.notice}", file=sys.stderr, flush=True)
                 where = f"{event.device}, {info.world_size} processes" if info.enabled else event.device
                 bar.start(event.step, event.total, f"{config.kind} on {config.data} ({where})")
             elif isinstance(event, Progress):
@@ -253,6 +302,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                 bar.tick(event.step)
             if info.enabled and distributed.stop_file_exists():  # Ctrl-C in `genstudio train --nproc`
                 control.request_stop()
+            if signals.signum is not None and not announced and finished is None:
+                announced = True  # said here, not in the signal handler: it may interrupt the bar's write
+                if info.is_main:
+                    print("\ngenstudio: stopping after this step (again to end now)", file=sys.stderr, flush=True)
     bar.close()
     assert finished is not None
     if finished.reason in ("diverged", "out of memory"):
@@ -261,6 +314,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     if info.is_main:
         print(f"{finished.reason} at step {finished.step}; checkpoint: {finished.checkpoint}")
+    if finished.reason == "stopped" and signals.signum is not None and not info.enabled:
+        # as a shell reports a process ended by the signal (130 Ctrl-C, 143 SIGTERM), though the run
+        # saved: a script can tell a stopped run from a finished one. Under torchrun each rank exits 0
+        # (torchrun would report a non-zero rank as failed); `--nproc` itself returns 130.
+        return 128 + signals.signum
     return 0
 
 
@@ -278,9 +336,35 @@ def _without_nproc(argv: list[str]) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- sample / info
+SAMPLE_DEFAULTS = {"sampler": "ddpm", "steps": 50, "eta": 0.0}  # diffusion sampling, when not given
+SCORE_DEFAULTS = {"sampler": "ddim", "steps": 100}
+
+
+def settle_diffusion_flags(args: argparse.Namespace, defaults: dict[str, object]) -> None:
+    """Refuse diffusion-only flags the user gave for a GAN checkpoint; fill in the ones not given.
+
+    Raises
+    ------
+    ValueError
+        ``--sampler`` / ``--steps`` / ``--eta`` given for a GAN (it samples in one pass).
+    """
+    from genstudio.checkpoint import read_header
+
+    given = [f"--{name}" for name in defaults if getattr(args, name) is not None]
+    if given and read_header(args.checkpoint).get("kind") == "gan":
+        flags = " and ".join((", ".join(given[:-1]), given[-1]) if len(given) > 1 else given)
+        raise ValueError(f"{flags} {'is' if len(given) == 1 else 'are'} for diffusion models; "
+                         f"{args.checkpoint.name} is a GAN, which samples in one pass: leave "
+                         f"{'it' if len(given) == 1 else 'them'} out")
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from genstudio.sampling_cli import sample_to_disk
 
+    settle_diffusion_flags(args, SAMPLE_DEFAULTS)
     return sample_to_disk(args)
 
 
@@ -295,6 +379,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     from genstudio.quality import score_checkpoint
 
+    settle_diffusion_flags(args, SCORE_DEFAULTS)
     score = score_checkpoint(args.checkpoint, args.n, sampler=args.sampler, steps=args.steps, seed=args.seed,
                              device=args.device)
     from genstudio.checkpoint import read_header

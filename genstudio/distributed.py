@@ -238,18 +238,25 @@ class StopOnSignal:
 
     Under torchrun a Ctrl-C (or SLURM's SIGTERM) reaches every rank at a different moment; dying there
     would leave the other ranks waiting in a collective. Instead the run stops after the current step on
-    all ranks together and rank 0 writes its checkpoint. A second signal acts as usual.
+    all ranks together and rank 0 writes its checkpoint. A single-process ``genstudio train`` does the
+    same, so a Ctrl-C never loses the steps since the last checkpoint. A second signal acts as usual
+    (Ctrl-C raises ``KeyboardInterrupt``, SIGTERM ends the process). A signal the process was started
+    ignoring (``nohup``, a background job) stays ignored. ``signum`` is the first signal caught.
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self, request_stop: Callable[[], None]):
         self.request_stop = request_stop
+        self.signum: int | None = None
         self._old: dict[int, Any] = {}
 
     def __enter__(self) -> "StopOnSignal":
+        if threading.current_thread() is not threading.main_thread():
+            return self  # only the main thread may set handlers (and only it receives signals)
         for sig in self.SIGNALS:
-            self._old[sig] = signal.signal(sig, self._handle)
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                self._old[sig] = signal.signal(sig, self._handle)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -258,6 +265,8 @@ class StopOnSignal:
         self._old.clear()
 
     def _handle(self, signum: int, frame: object) -> None:
+        if self.signum is None:
+            self.signum = signum
         self.request_stop()
         old = self._old.get(signum)
         signal.signal(signum, old if old is not None else signal.SIG_DFL)  # the next one is not caught

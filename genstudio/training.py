@@ -24,7 +24,7 @@ import torch
 from genstudio import distributed
 from genstudio.checkpoint import CheckpointError, load_checkpoint
 from genstudio.config import RunConfig
-from genstudio.data import load_dataset
+from genstudio.data import Dataset, load_dataset
 from genstudio.faults import (
     LIVE_CHANGES, GoodState, add_note, apply_changes, free_memory, is_out_of_memory, rollback_message, set_lr,
 )
@@ -41,6 +41,7 @@ class Started:
     device: str
     run_dir: str
     config: RunConfig
+    notice: str = ""  # for the user about the data, e.g. image files of a folder that were skipped
 
 
 @dataclass(frozen=True)
@@ -185,10 +186,32 @@ ON_FAULT = ("stop", "pause")
 
 
 # ---------------------------------------------------------------------------- building
+def check_batch_fits(batch: int, data: Dataset) -> None:
+    """Refuse a batch larger than the data set (with ``batch`` the global batch of all processes).
+
+    Batches are drawn with replacement, so such a run would go, but every batch would repeat its
+    images several times over: the batch size (and the learning rate chosen for it) would mean
+    something else than it says, and batch norm would see duplicates. Shrinking the batch without
+    asking would change the run behind the user's back, so the run refuses and says what fits.
+
+    Raises
+    ------
+    RunError
+        ``batch`` > ``len(data)``.
+    """
+    n = len(data)
+    if batch > n:
+        items = "points" if data.kind == "points" else ("image" if n == 1 else "images")
+        more = ", or add images to the folder" if data.name.lower().startswith("folder:") else ""
+        raise RunError(f"batch {batch:,} is larger than the data set ({n:,} {items} in {data.name}): "
+                       f"use a batch of at most {n:,}{more}")
+
+
 def make_trainer(config: RunConfig, device: torch.device, *, rank: int = 0, world_size: int = 1) -> Trainer:
     """Load the data set and build the trainer ``config`` asks for (``rank`` of ``world_size``)."""
     data = load_dataset(config.data, size=config.size, channels=config.channels,
                         num_points=config.num_points, seed=config.seed)
+    check_batch_fits(config.batch, data)
     torch.manual_seed(config.seed)  # weight initialisation is part of what the seed fixes
     if config.kind == "gan":
         from genstudio.gan import GanTrainer
@@ -238,7 +261,7 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
     try:
         trainer = _start(config, rd, resume, device, info)
         config = trainer.config
-        yield Started(trainer.step, config.steps, str(device), str(rd.path), config)
+        yield Started(trainer.step, config.steps, str(device), str(rd.path), config, trainer.data.notice)
         yield from _loop(trainer, rd, control, on_fault)
         if info.enabled:
             params = {f"model/{role}/{name}" for role, module in trainer.modules().items()

@@ -73,6 +73,26 @@ class Dataset:
         """Image side H (= W) in pixels; 0 for point sets."""
         return int(self.tensor.shape[-1]) if self.kind == "images" else 0
 
+    @property
+    def skipped(self) -> int:
+        """Files left out because they could not be read as images (folders); 0 otherwise."""
+        return int(self.info.get("skipped", 0))
+
+    @property
+    def notice(self) -> str:
+        """One sentence for the user about files left out, or "" when nothing was.
+
+        ``"3 files in /pics could not be read as images and were skipped (e.g. cat.jpg: truncated)"``
+        """
+        n = self.skipped
+        if not n:
+            return ""
+        where = self.info.get("root", self.name)
+        what = ("1 file in {} could not be read as an image and was skipped" if n == 1 else
+                f"{n:,} files in {{}} could not be read as images and were skipped").format(where)
+        example = self.info.get("skip_example")
+        return f"{what} (e.g. {example[0]}: {example[1]})" if example else what
+
     def __len__(self) -> int:
         return int(self.tensor.shape[0])
 

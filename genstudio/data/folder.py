@@ -13,7 +13,10 @@ Files that cannot be used are skipped and counted by reason, never partially loa
 * ``too large``: more than ``MAX_PIXELS`` pixels (checked from the header, before decoding),
   or refused by PIL as a decompression bomb.
 
-The skips are reported in one ``UserWarning`` and in ``info["skipped"]`` / ``info["skip_reasons"]``.
+The skips are counted in ``info["skipped"]`` / ``info["skip_reasons"]``, with the first skipped file
+and why in ``info["skip_example"]``; ``Dataset.notice`` says it in one sentence, which the command
+line prints as a note and the app shows in its status bar (no ``warnings.warn``: a Python warning
+on stderr is not a message to a user, and in the app nobody would see it).
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ from genstudio.data import DataError, Dataset, uint8_to_tensor
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 MAX_PIXELS = 64_000_000  # refuse anything bigger (a 64-megapixel photo is already unusual)
 REASONS = ("empty", "unreadable", "truncated", "too large")  # the order counts are reported in
+#: Each reason said to a user, after a file name.
+REASON_TEXT = {"empty": "empty file", "unreadable": "not an image, or a corrupt one",
+               "truncated": "truncated, the data ends early",
+               "too large": f"too large (over {MAX_PIXELS // 1_000_000} megapixels)"}
 _SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 _WHITE = (255, 255, 255, 255)
 
@@ -117,6 +124,13 @@ def read_image(path: str | os.PathLike, size: int, gray: bool = False) -> np.nda
     return a[:, :, None] if a.ndim == 2 else a
 
 
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return path.name
+
+
 def describe_skips(reasons: dict[str, int]) -> str:
     """``{"unreadable": 2, "too large": 1}`` -> ``"2 unreadable, 1 too large"``."""
     return ", ".join(f"{reasons[r]} {r}" for r in REASONS if reasons.get(r))
@@ -160,6 +174,7 @@ def load_folder(path: str, size: int, *, gray: bool = False, num_images: int = 0
 
     images: list[np.ndarray] = []
     reasons: dict[str, int] = {}
+    example: tuple[str, str] | None = None  # the first skipped file (relative to root) and why
     tried = 0
     with warnings.catch_warnings():
         # PIL's own notes (e.g. "corrupt EXIF data") say nothing about whether the image is usable
@@ -173,13 +188,12 @@ def load_folder(path: str, size: int, *, gray: bool = False, num_images: int = 0
                 images.append(read_image(f, size, gray))  # (size, size, C)
             except _Skip as skip:
                 reasons[skip.args[0]] = reasons.get(skip.args[0], 0) + 1
+                if example is None:
+                    example = (_relative(f, root), REASON_TEXT[skip.args[0]])
     skipped = sum(reasons.values())
     if not images:
         raise DataError(f"no usable image in {root} ({skipped} files skipped: {describe_skips(reasons)})")
-    if skipped:
-        warnings.warn(f"skipped {skipped} of {tried} files in {root}: {describe_skips(reasons)}",
-                      UserWarning, stacklevel=3)
     tensor = uint8_to_tensor(np.stack(images))  # (N, C, size, size)
     info = {"root": str(root), "files": tried, "loaded": len(images), "skipped": skipped,
-            "skip_reasons": {r: reasons[r] for r in REASONS if r in reasons}}
+            "skip_reasons": {r: reasons[r] for r in REASONS if r in reasons}, "skip_example": example}
     return Dataset(name=name or f"folder:{path}", kind="images", tensor=tensor, labels=None, info=info)

@@ -46,7 +46,8 @@ class RunController(QObject):
     Signals
     -------
     runStarted(object)
-        ``{"step", "total", "device", "run_dir", "config"}`` once the run is set up.
+        ``{"step", "total", "device", "run_dir", "config", "notice"}`` once the run is set up;
+        ``notice`` is "" or a sentence for the user about the data (files of a folder skipped).
     runFinished(str, int, str, str)
         ``reason ("done" | "stopped" | "diverged" | "out of memory"), step, message, checkpoint``.
     runFailed(str, str, str)

@@ -127,9 +127,10 @@ class TrainingWorker(QObject):
                 self._started = True
                 self._post_real_points(event.config)
                 box.post_status(step=event.step, total=event.total, device=event.device,
-                                start_step=event.step, rate=0.0, elapsed=0.0, paused=False)
+                                start_step=event.step, rate=0.0, elapsed=0.0, paused=False,
+                                notice=event.notice)  # e.g. files of a folder that were skipped
                 self.started.emit({"step": event.step, "total": event.total, "device": event.device,
-                                   "run_dir": event.run_dir, "config": event.config})
+                                   "run_dir": event.run_dir, "config": event.config, "notice": event.notice})
             elif isinstance(event, Finished):
                 box.post_status(step=event.step, paused=False)
                 self.finished.emit(event.reason, event.step, event.message, event.checkpoint or "")

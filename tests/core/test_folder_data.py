@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,7 +90,7 @@ def test_centre_crop_and_exif_rotation(tmp_path):
     assert np.abs(crop[:, 1:-1] - GREEN).max() < 30
 
 
-def test_messy_files_are_skipped_with_one_warning(tmp_path, monkeypatch):
+def test_messy_files_are_skipped_and_told_in_one_notice(tmp_path, monkeypatch):
     monkeypatch.setattr(folder_mod, "MAX_PIXELS", 40 * 40)  # a small image stands in for a huge one
     for i, c in enumerate((RED, GREEN, BLUE)):
         solid(c, (30, 30)).save(tmp_path / f"good{i}.png")
@@ -100,16 +101,25 @@ def test_messy_files_are_skipped_with_one_warning(tmp_path, monkeypatch):
     (tmp_path / "cut.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
     solid(RED, (50, 50)).save(tmp_path / "huge.png")
 
-    with pytest.warns(UserWarning) as record:
-        data = load(tmp_path)
-    assert len(record) == 1
-    msg = str(record[0].message)
-    assert msg == f"skipped 4 of 7 files in {tmp_path}: 1 empty, 1 unreadable, 1 truncated, 1 too large"
+    data = load(tmp_path)  # no Python warning: warnings are errors in the tests
+    assert data.notice == (f"4 files in {tmp_path} could not be read as images and were skipped "
+                           "(e.g. cut.jpg: truncated, the data ends early)")
     assert len(data) == 3  # the truncated JPEG is not partially loaded
-    assert data.info["skipped"] == 4
+    assert data.skipped == data.info["skipped"] == 4
     assert data.info["skip_reasons"] == {"empty": 1, "unreadable": 1, "truncated": 1, "too large": 1}
     assert Image.MAX_IMAGE_PIXELS is not None  # nothing global was switched off
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+def test_one_skipped_file_is_said_in_the_singular_and_a_clean_set_says_nothing(tmp_path):
+    solid(RED).save(tmp_path / "ok.png")
+    (tmp_path / "deep").mkdir()
+    (tmp_path / "deep" / "broken.png").write_text("no PNG here")
+    assert load(tmp_path).notice == (f"1 file in {tmp_path} could not be read as an image and was skipped "
+                                     f"(e.g. {Path('deep', 'broken.png')}: not an image, or a corrupt one)")
+    (tmp_path / "deep" / "broken.png").unlink()
+    assert load(tmp_path).notice == "" and load(tmp_path).skipped == 0
+    assert load_dataset("ring8", num_points=10).notice == ""
 
 
 def test_pil_decompression_bombs_are_refused_quietly(tmp_path, monkeypatch):
@@ -117,9 +127,10 @@ def test_pil_decompression_bombs_are_refused_quietly(tmp_path, monkeypatch):
     solid(GREEN, (20, 20)).save(tmp_path / "ok.png")
     solid(RED, (40, 40)).save(tmp_path / "warns.png")
     solid(RED, (50, 50)).save(tmp_path / "raises.png")
-    with pytest.warns(UserWarning, match=r"skipped 2 of 3 files .*: 2 too large$") as record:
-        data = load(tmp_path)
-    assert len(record) == 1 and len(data) == 1
+    data = load(tmp_path)
+    assert len(data) == 1 and data.info["skip_reasons"] == {"too large": 2}
+    assert data.notice.startswith("2 files in ") and data.notice.endswith(
+        "(e.g. raises.png: too large (over 64 megapixels))")
 
 
 def test_nested_folders_and_symlink_loops(tmp_path):

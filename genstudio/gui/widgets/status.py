@@ -2,15 +2,19 @@
 
 :class:`RunStatus` is one permanent widget for the main window's ``QStatusBar``. It is fed the
 merged status dicts drained from the mailbox (``step``, ``total``, ``rate``, ``elapsed``,
-``device``, ``paused``, ``start_step``) and keeps the latest of each, so a partial update (a
-plain step tick) still renders a complete line.
+``device``, ``paused``, ``start_step``, ``notice``) and keeps the latest of each, so a partial
+update (a plain step tick) still renders a complete line. A ``notice`` (e.g. image files of a folder
+that were skipped) stays at the left of the line for the whole run ("⚠ 3 files skipped"), its full
+text in the tooltip.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QWidget
 
 __all__ = ["RunStatus", "format_duration"]
@@ -27,12 +31,17 @@ def format_duration(seconds: float | None) -> str:
 
 
 class RunStatus(QWidget):
-    """Device · step / total · steps/s · elapsed · remaining · a progress bar."""
+    """Notice · device · step / total · steps/s · elapsed · remaining · a progress bar."""
+
+    #: Widest the notice may get before it is elided (its tooltip holds it whole).
+    NOTICE_WIDTH = 240
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("RunStatus")
         self._fields: dict[str, Any] = {}
+        self.notice = QLabel()
+        self.notice.setObjectName("runNotice")
         self.device = QLabel()
         self.step = QLabel()
         self.rate = QLabel()
@@ -50,6 +59,7 @@ class RunStatus(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 4, 0)
         layout.setSpacing(10)
+        layout.addWidget(self.notice)
         for i, w in enumerate((self.device, self.step, self.rate, self.elapsed, self.remaining)):
             if i:
                 layout.addWidget(_separator())
@@ -60,6 +70,7 @@ class RunStatus(QWidget):
     def reset(self) -> None:
         """Show an idle line (no run)."""
         self._fields = {}
+        self._show_notice("")
         self.device.setText("no run")
         for w in (self.step, self.rate, self.elapsed, self.remaining):
             w.setText("")
@@ -76,6 +87,8 @@ class RunStatus(QWidget):
         f = self._fields
         for w in (self.step, self.rate, self.elapsed, self.remaining, self.progress):
             w.setVisible(True)
+        if "notice" in status:
+            self._show_notice(str(status["notice"] or ""))
         if "device" in f:
             self.device.setText(f"device {f['device']}")
         step, total = int(f.get("step", 0)), int(f.get("total", 0))
@@ -93,6 +106,20 @@ class RunStatus(QWidget):
             frac = min(max(step / total, 0.0), 1.0)
             self.progress.setValue(int(round(frac * 1000)))
             self.progress.setFormat(f"{frac * 100:.0f} %")
+
+    def notice_text(self) -> str:
+        """The whole notice of the run ("" when there is none)."""
+        return self.notice.toolTip()
+
+    def _show_notice(self, text: str) -> None:
+        # "12 files in /long/path could not be read … skipped (e.g. …)" -> "⚠ 12 files skipped": the
+        # line keeps room for the status messages, the tooltip holds the whole sentence
+        count = re.match(r"([\d,]+ files?) in .* skipped", text)
+        short = f"⚠ {count.group(1)} skipped" if count else f"⚠ {text}"
+        shown = self.notice.fontMetrics().elidedText(short, Qt.TextElideMode.ElideRight, self.NOTICE_WIDTH)
+        self.notice.setText(shown if text else "")
+        self.notice.setToolTip(text)
+        self.notice.setVisible(bool(text))
 
     def step_value(self) -> int:
         """The step shown now (0 before any run)."""
