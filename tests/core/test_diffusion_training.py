@@ -187,6 +187,7 @@ def test_snapshot_of_a_live_run_builds_a_model(tmp_path):
 
 
 # ---------------------------------------------------------------------------- mode coverage
+@pytest.mark.quality
 def test_ring8_mode_coverage_with_a_small_budget():
     """The issue's goal (≥ 85 % of 5,000 samples within 0.1, 8/8 modes, ≤ 5,000 steps, 3 seeds) is
     measured by benchmarks/ring8_coverage.py. This is a fast recipe on a 1,000-step budget (about

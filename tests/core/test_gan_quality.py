@@ -20,6 +20,7 @@ STEPS, SEED = 1500, 2  # seed 2 was the slowest to converge at 5,000 steps (89 %
 
 
 @pytest.mark.slow
+@pytest.mark.quality
 def test_mlp_gan_covers_ring8_after_a_short_run():
     cfg = RunConfig(kind="gan", data="ring8", steps=STEPS, batch=256, lr=1e-3, seed=SEED).validate()
     trainer = make_trainer(cfg, torch.device("cpu"))
