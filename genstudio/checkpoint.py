@@ -407,8 +407,8 @@ def export_for_sampling(src: str | os.PathLike, dst: str | os.PathLike, *, half:
     has_ema = any(k.startswith("ema/") for k in tensors)
     if meta["kind"] == "diffusion":
         keep_prefixes: tuple[str, ...] = ("ema/",) if has_ema else ("model/",)
-    else:
-        keep_prefixes = ("model/G/",)
+    else:  # the generator that samples: averaged (ema/G) when the run kept an average
+        keep_prefixes = ("ema/G/",) if any(k.startswith("ema/G/") for k in tensors) else ("model/G/",)
     out = {}
     for k, v in tensors.items():
         if k.startswith(keep_prefixes):

@@ -181,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--schedule", choices=("linear", "cosine"), default=None,
                    help="diffusion noise schedule (default: the recipe's)")
     t.add_argument("--ema", type=float, default=None, help="EMA decay of diffusion weights (default: the recipe's)")
+    t.add_argument("--g-ema", type=float, default=None,
+                   help="GAN: decay of the running average of G's weights that samples (Yazıcı et al. 2019); "
+                        "0 = sample from the raw G (default: the recipe's)")
     t.add_argument("--amp", choices=("off", "bf16"), default="off",
                    help="mixed precision: bf16 autocast for the forward passes (CUDA; CPUs with bf16)")
     t.add_argument("--compile", action="store_true", help="torch.compile the networks (pays on long GPU runs)")
@@ -240,7 +243,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     saved = _saved_config(args.out) if getattr(args, "resume", False) else None
     given = dict(arch=args.arch, channels=args.channels, timesteps=args.timesteps, seed=args.seed,
                  device=args.device, size=args.size, width=args.width, latent_dim=args.latent_dim,
-                 schedule=args.schedule, ema_decay=args.ema, lr=args.lr, batch=args.batch, steps=args.steps)
+                 schedule=args.schedule, ema_decay=args.ema, g_ema=args.g_ema, lr=args.lr, batch=args.batch, steps=args.steps)
     if saved is not None:  # a resumed run keeps its own rate, batch and length unless the flags change them
         for name in ("lr", "batch", "steps"):
             if given[name] is None:

@@ -48,6 +48,7 @@ class RunConfig:
     timesteps: int = 1000  # diffusion T (Ho et al. use 1000)
     schedule: str = "linear"  # "linear" (Ho et al.) or "cosine" (Nichol & Dhariwal)
     ema_decay: float = 0.995  # EMA of weights used for diffusion sampling; short CPU runs want < 0.9999
+    g_ema: float = 0.0  # GAN: EMA decay of G's weights that sample (Yazıcı et al. 2019); 0 = the raw G
     log_every: int = 10  # steps between metric lines in metrics.jsonl
     preview_every: int = 100  # steps between preview grids (also written as PNG)
     checkpoint_every: int = 500  # steps between checkpoints (last.safetensors is always refreshed)
@@ -73,7 +74,7 @@ class RunConfig:
         _positive_int("num_points", self.num_points, upper=10**7)
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**63:
             raise ConfigError(f"seed must be a whole number from 0 to 2**63-1, not {self.seed!r}")
-        for name in ("lr", "beta1", "beta2", "ema_decay"):
+        for name in ("lr", "beta1", "beta2", "ema_decay", "g_ema"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ConfigError(f"{name} must be a finite number, not {value!r}")
@@ -83,6 +84,8 @@ class RunConfig:
             raise ConfigError("Adam betas must lie in [0, 1)")
         if not 0 <= self.ema_decay < 1:
             raise ConfigError("ema_decay must lie in [0, 1)")
+        if not 0 <= self.g_ema < 1:
+            raise ConfigError("g_ema (the averaged generator's decay) must lie in [0, 1)")
         if self.size not in IMAGE_SIZES:
             raise ConfigError(f"size must be one of {IMAGE_SIZES} px, not {self.size!r}")
         if self.channels not in (0, 1, 3):

@@ -26,7 +26,7 @@ from genstudio.data import Dataset
 from genstudio.devices import sample_noise
 from genstudio.diffusion import NoiseSchedule, ddim_sample, q_sample
 from genstudio.models import build
-from genstudio.trainer import Preview, Trainer
+from genstudio.trainer import Preview, Trainer, update_ema
 
 ADAM_BETAS = (0.9, 0.999)
 NUM_BANDS = 10
@@ -137,13 +137,9 @@ class DiffusionTrainer(Trainer):
         bands = band_losses(per_sample.detach(), t, self.schedule.num_steps, across_ranks=self.world_size > 1)
         return {"loss": loss.detach(), "bands": bands}
 
-    @torch.no_grad()
     def update_ema(self) -> None:
         """ema ← decay·ema + (1 − decay)·θ."""
-        ema, raw = list(self.ema.parameters()), list(self.net.parameters())
-        torch._foreach_lerp_(ema, raw, 1.0 - self.config.ema_decay)
-        for e, r in zip(self.ema.buffers(), self.net.buffers()):
-            e.copy_(r)
+        update_ema(self.ema, self.net, self.config.ema_decay)
 
     def preview(self) -> Preview:
         """A fixed-noise DDIM sample (η = 0, few steps) from the EMA weights."""

@@ -11,6 +11,7 @@ probabilities), as in the PyTorch DCGAN example.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -18,11 +19,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genstudio.checkpoint import load_module, module_tensors
 from genstudio.config import RunConfig
 from genstudio.data import Dataset
 from genstudio.devices import sample_noise
 from genstudio.models import build
-from genstudio.trainer import Preview, Trainer
+from genstudio.trainer import Preview, Trainer, update_ema
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -75,6 +77,9 @@ class GanTrainer(Trainer):
         betas = (config.beta1, config.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=config.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=betas)
+        # G's weights averaged over the steps (Yazıcı et al. 2019) sample when config.g_ema > 0: the
+        # average damps the oscillation of the two-player game, so a mode the raw G just left stays
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if config.g_ema > 0 else None
         n_fixed = 2000 if data.kind == "points" else config.n_preview
         # the fixed noise batch makes preview grids comparable over time (as in the DCGAN example)
         self.fixed_z = sample_noise((self.G.nz,), n_fixed, seed=config.seed + 1).to(device)
@@ -85,6 +90,21 @@ class GanTrainer(Trainer):
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"G": self.opt_G, "D": self.opt_D}
+
+    def extra_tensors(self) -> dict[str, torch.Tensor]:
+        return module_tensors("ema/G", self.G_ema) if self.G_ema is not None else {}
+
+    def load_extra(self, tensors: dict[str, torch.Tensor]) -> None:
+        if self.G_ema is None:
+            return
+        if any(k.startswith("ema/G/") for k in tensors):
+            load_module(self.G_ema, "ema/G", tensors)
+        else:  # a checkpoint without averaged weights: start the average from the raw ones
+            self.G_ema.load_state_dict(self.G.state_dict())
+
+    def sampling_G(self) -> nn.Module:
+        """The generator that samples: the averaged one when the run keeps an average."""
+        return self.G_ema if self.G_ema is not None else self.G
 
     def compile_modules(self) -> None:
         self.G_run, self.D_run = torch.compile(self.G_run), torch.compile(self.D_run)
@@ -115,18 +135,21 @@ class GanTrainer(Trainer):
         loss_G = generator_loss(gen_logits)
         loss_G.backward()
         self.opt_G.step()
+        if self.G_ema is not None:
+            update_ema(self.G_ema, self.G, self.config.g_ema)
         return {"loss_D": loss_D.detach(), "loss_G": loss_G.detach(),
                 "D(x)": torch.sigmoid(real_logits).mean().detach(),
                 "D(G(z))": torch.sigmoid(fake_logits).mean().detach()}
 
     @torch.inference_mode()
     def preview(self) -> Preview:
-        was_training = self.G.training
-        self.G.eval()
+        G = self.sampling_G()
+        was_training = G.training
+        G.eval()
         try:
-            fake = self.G(self.fixed_z).float().cpu().numpy()
+            fake = G(self.fixed_z).float().cpu().numpy()
         finally:
-            self.G.train(was_training)
+            G.train(was_training)
         if self.data.kind != "points":
             return Preview(kind="images", data=fake)  # (N, C, H, W) in [-1, 1]
         heat, extent = discriminator_field(self.D, self.data.tensor, self.device)

@@ -42,7 +42,8 @@ class GanModel:
             D = build(specs["D"]["arch"], specs["D"]["args"]) if "D" in specs else None
         except ValueError as exc:
             raise CheckpointError(f"{name or 'checkpoint'}: {exc}") from None
-        load_module(G, "model/G", tensors, name)
+        # the averaged generator samples when the run kept one (RunConfig.g_ema), else the raw one
+        load_module(G, "ema/G" if any(k.startswith("ema/G/") for k in tensors) else "model/G", tensors, name)
         if D is not None:
             try:
                 load_module(D, "model/D", tensors, name)

@@ -19,7 +19,7 @@ from genstudio.config import RunConfig, default_betas
 __all__ = ["Recipe", "recipe_for", "recipe_config", "recipes_table", "RECIPE_FIELDS"]
 
 #: the RunConfig fields a recipe sets
-RECIPE_FIELDS = ("lr", "batch", "steps", "size", "width", "latent_dim", "schedule", "ema_decay")
+RECIPE_FIELDS = ("lr", "batch", "steps", "size", "width", "latent_dim", "schedule", "ema_decay", "g_ema")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class Recipe:
     latent_dim: int = 0  # 0 = the architecture's default (GAN: 2 on points, 100 for DCGAN)
     schedule: str = "linear"  # diffusion only
     ema_decay: float = 0.995  # diffusion only
+    g_ema: float = 0.0  # GAN only: decay of the averaged generator that samples (0 = the raw G)
     note: str = ""
 
     def fields(self) -> dict[str, Any]:
@@ -43,7 +44,7 @@ class Recipe:
 # ---------------------------------------------------------------------------- the table
 # GAN on 2-D points: Goodfellow et al.'s losses, MLP width 128, z ∈ ℝ², Adam betas 0.5/0.999
 # (benchmarks/ring8_gan_coverage.py measures it over seeds and kernel sets).
-_GAN_POINTS = Recipe(lr=1e-3, batch=256, steps=5000, width=128,
+_GAN_POINTS = Recipe(lr=1e-3, batch=256, steps=5000, width=128, g_ema=0.99,
                      note="ring8: see README 'Ring8: mode coverage of the MLP GAN'")
 # DCGAN (Radford et al.): Adam 2e-4, batch 64, narrowed to train in minutes on a CPU
 _GAN_DIGITS = Recipe(lr=2e-4, batch=64, steps=4000, size=32, width=32, note="bundled dcgan_digits")
@@ -104,6 +105,7 @@ def recipes_table() -> str:
     for (kind, fam), r in _TABLE.items():
         diffusion = kind == "diffusion"
         rows.append((kind, seen[fam], f"{r.lr:g}", str(r.batch), str(r.steps), "-" if fam == "points" else str(r.size),
-                     str(r.width or "auto"), r.schedule if diffusion else "-", f"{r.ema_decay:g}" if diffusion else "-"))
+                     str(r.width or "auto"), r.schedule if diffusion else "-",
+                     f"{r.ema_decay:g}" if diffusion else (f"G {r.g_ema:g}" if r.g_ema else "-")))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)

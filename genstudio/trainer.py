@@ -162,3 +162,11 @@ class Trainer:
             self.noise_gen.set_state(tensors["rng/noise"].cpu())
         self.load_extra(tensors)
         self.step = int(meta.get("step", 0))
+
+
+@torch.no_grad()
+def update_ema(ema: nn.Module, raw: nn.Module, decay: float) -> None:
+    """ema ← decay·ema + (1 − decay)·θ for the parameters; buffers (batch-norm statistics) copied."""
+    torch._foreach_lerp_(list(ema.parameters()), list(raw.parameters()), 1.0 - decay)
+    for e, r in zip(ema.buffers(), raw.buffers()):
+        e.copy_(r)

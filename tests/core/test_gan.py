@@ -87,3 +87,42 @@ def test_dcgan_run_writes_previews_and_checkpoints(tmp_path):
     rd = RunDir(tmp_path / "r")
     assert (rd.previews / "step_000002.png").exists()
     assert (rd.checkpoints / "step_000002.safetensors").exists() and rd.last_checkpoint.exists()
+
+
+def test_averaged_generator_samples_is_checkpointed_exported_and_resumed(tmp_path):
+    """With g_ema the running average of G's weights (Yazıcı et al.) is what previews, files,
+    exports and resumes carry; the raw G goes on training beside it."""
+    from genstudio.checkpoint import export_for_sampling, load_checkpoint
+    from genstudio.loading import load_model
+    from genstudio.training import train
+
+    cfg = RunConfig(kind="gan", data="ring8", steps=30, batch=16, lr=1e-3, g_ema=0.9, num_points=500,
+                    checkpoint_every=30, log_every=10, preview_every=30).validate()
+    list(train(cfg, tmp_path / "run"))
+    last = tmp_path / "run" / "checkpoints" / "last.safetensors"
+    tensors, _ = load_checkpoint(last)
+    raw = {k[len("model/G/"):]: v for k, v in tensors.items() if k.startswith("model/G/")}
+    avg = {k[len("ema/G/"):]: v for k, v in tensors.items() if k.startswith("ema/G/")}
+    assert avg.keys() == raw.keys() and any(not torch.equal(avg[k], raw[k]) for k in raw)
+    model = load_model(last, "cpu")  # samples from the average
+    key = next(k for k in avg if k.endswith("weight"))
+    assert torch.equal(dict(model.G.named_parameters())[key].detach(), avg[key])
+    export_for_sampling(last, tmp_path / "small.safetensors")
+    exported, _ = load_checkpoint(tmp_path / "small.safetensors")
+    assert set(exported) == {f"ema/G/{k}" for k in avg}
+    # a resume picks the average up where it was, not from the raw weights
+    list(train(cfg.replace(steps=31), tmp_path / "run", resume=True))
+    after, _ = load_checkpoint(last)
+    w = after[f"ema/G/{key}"]
+    expect = 0.9 * avg[key] + 0.1 * after[f"model/G/{key}"]
+    assert torch.allclose(w, expect, atol=1e-6)
+
+
+def test_without_g_ema_a_gan_file_holds_only_the_raw_generator(tmp_path):
+    from genstudio.checkpoint import load_checkpoint
+    from genstudio.training import train
+
+    cfg = RunConfig(kind="gan", data="ring8", steps=5, batch=16, num_points=500).validate()
+    list(train(cfg, tmp_path / "run"))
+    tensors, _ = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.safetensors")
+    assert not any(k.startswith("ema/") for k in tensors)
