@@ -219,6 +219,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from genstudio.training import Finished, Progress, RunControl, Saved, Started, train
 
     info = distributed.env_info()
+    if args.out.exists() and not args.out.is_dir():  # a file (or FIFO, …) where the run folder should be
+        from genstudio.rundir import describe_path
+
+        raise ConfigError(f"--out {args.out} is {describe_path(args.out)}, not a run folder")
     config = config_from_args(args)
     if args.nproc > 1 and not info.enabled:  # start N copies of this command through torchrun
         if config.batch % args.nproc:
@@ -235,6 +239,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     with distributed.StopOnSignal(control.request_stop) if info.enabled else nullcontext():
         for event in train(config, args.out, resume=args.resume, control=control):
             if isinstance(event, Started):
+                if event.note and info.is_main:
+                    print(f"genstudio: {event.note}", file=sys.stderr)
                 where = f"{event.device}, {info.world_size} processes" if info.enabled else event.device
                 bar.start(event.step, event.total, f"{config.kind} on {config.data} ({where})")
             elif isinstance(event, Progress):
