@@ -101,7 +101,7 @@ class GoodState:
 def rollback_message(what: str, step: int, lr: float, path: Path | None = None) -> str:
     """What the person reads after a divergence rolled the run back to ``step`` (held by ``path``)."""
     if path is not None:
-        where = f"its last good checkpoint (step {step}, {path.parent.name}/{path.name})"
+        where = f"its last good checkpoint, {path.parent.name}/{path.name} (step {step})"
     elif step:
         where = f"step {step}"
     else:

@@ -84,8 +84,8 @@ def test_the_app_rolls_back_to_the_last_sane_checkpoint_not_a_runaway_one(tmp_pa
     good = RunConfig(kind="diffusion", data="ring8", steps=20, batch=64, lr=1e-3, log_every=10,
                      checkpoint_every=20, num_points=500, seed=0)
     run_to_end(good, tmp_path / "a")
-    for folder, resume, step, where in (("a", True, 20, "its last good checkpoint (step 20, "
-                                                        "checkpoints/step_000020.safetensors)"),
+    for folder, resume, step, where in (("a", True, 20, "its last good checkpoint, "
+                                                        "checkpoints/step_000020.safetensors (step 20)"),
                                         ("b", False, 0, "its start (step 0; no checkpoint had been written)")):
         control = RunControl()
         halts = []
