@@ -12,7 +12,6 @@ that writes it holds its lock for the whole run (see :mod:`genstudio.runlock`).
 from __future__ import annotations
 
 import copy
-import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,12 +26,13 @@ from genstudio.checkpoint import CheckpointError, load_checkpoint
 from genstudio.config import RunConfig
 from genstudio.data import load_dataset
 from genstudio.faults import (
-    LIVE_CHANGES, GoodState, LossGuard, add_note, apply_changes, free_memory, is_out_of_memory, kept_message,
+    LIVE_CHANGES, GoodState, add_note, apply_changes, free_memory, is_out_of_memory, kept_message,
     rollback_message, set_lr,
 )
 from genstudio.devices import resolve_device
 from genstudio.rundir import NoWriteRunDir, RunDir, describe_path
 from genstudio.runlock import RunLock, RunLocked, lock_run
+from genstudio.step_losses import StepLosses
 from genstudio.trainer import Preview, Trainer
 
 
@@ -360,7 +360,7 @@ def _continued(saved: RunConfig, config: RunConfig) -> RunConfig:
 
 def _loop(trainer: Trainer, rd: RunDir, control: RunControl, on_fault: str = "stop") -> Iterator[Event]:
     config = trainer.config
-    losses = _Losses()
+    losses = StepLosses()
     t0 = time.perf_counter()
     last_t, last_step = t0, trainer.step
     rate = 0.0
@@ -452,47 +452,6 @@ def _loop(trainer: Trainer, rd: RunDir, control: RunControl, on_fault: str = "st
     yield Finished(trainer.step, reason, message, last_saved)
 
 
-class _Losses:
-    """The metrics of the steps since the last logged one (summed on the device, read only when
-    logged or judged), and the :class:`LossGuard` that judges them."""
-
-    def __init__(self) -> None:
-        self.guard = LossGuard()
-        self.clear()
-
-    def clear(self) -> None:
-        self.sums: dict[str, torch.Tensor] = {}
-        self.counts: dict[str, torch.Tensor] = {}
-
-    def add(self, metrics: dict[str, torch.Tensor]) -> None:
-        sums, counts = self.sums, self.counts
-        for k, v in metrics.items():
-            finite = torch.isfinite(v)
-            sums[k] = sums.get(k, 0) + torch.where(finite, v, torch.zeros_like(v))
-            counts[k] = counts.get(k, 0) + finite.to(v.dtype)
-            if k.startswith("loss"):  # a NaN/inf loss must not be averaged away
-                sums[k] = sums[k] + torch.where(finite, torch.zeros_like(v), v)
-
-    def take(self) -> dict[str, Any]:
-        """The means over every rank of the metrics since the last call (one all-reduce)."""
-        values = _mean_metrics(*_across_ranks(self.sums, self.counts))
-        self.clear()
-        return values
-
-    def pending_fault(self, step: int, collective: bool = True) -> str | None:
-        """What diverged in the steps not yet logged, or None. Without ``collective`` (when the
-        ranks may not all be here) a multi-process run judges nothing."""
-        if not self.sums:
-            return None
-        if collective:
-            sums, counts = _across_ranks(self.sums, self.counts)
-        elif distributed.env_info().enabled:
-            return None
-        else:
-            sums, counts = self.sums, self.counts
-        return self.guard.judge(_mean_metrics(sums, counts), step)
-
-
 def _resumed_from(trainer: Trainer, rd: RunDir) -> tuple[int, Path] | None:
     """``(step, file)`` of the checkpoint a resumed run started from, or None for a run from step 0."""
     if trainer.step == 0 or not rd.last_checkpoint.exists():
@@ -510,7 +469,7 @@ def _roll_back(trainer: Trainer, rd: RunDir, control: RunControl, good: GoodStat
 
 
 def _requests(trainer: Trainer, rd: RunDir, control: RunControl,
-              good: GoodState | None = None, losses: _Losses | None = None) -> Iterator[Event]:
+              good: GoodState | None = None, losses: StepLosses | None = None) -> Iterator[Event]:
     """Honour save and snapshot requests between steps (a diverged state is not saved)."""
     if control.take_save_request():
         path, _ = _save(trainer, rd, keep=True, good=good, losses=losses)
@@ -522,27 +481,7 @@ def _requests(trainer: Trainer, rd: RunDir, control: RunControl,
         yield Snapshot(trainer.step, copies, copy.deepcopy(meta))
 
 
-def _across_ranks(sums: dict[str, torch.Tensor], counts: dict[str, torch.Tensor]
-                  ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """Sums and counts over all ranks (one all-reduce), so logged metrics are means over every rank."""
-    keys = list(sums)
-    total = distributed.sum_across_ranks([sums[k] for k in keys] + [counts[k] for k in keys])
-    return dict(zip(keys, total[:len(keys)])), dict(zip(keys, total[len(keys):]))
-
-
-def _mean_metrics(sums: dict[str, torch.Tensor], counts: dict[str, torch.Tensor]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, s in sums.items():
-        c = counts[k]
-        mean = (s / c.clamp(min=1)).where(c > 0, torch.full_like(s, float("nan")))
-        if "loss" in k:
-            mean = torch.where(torch.isfinite(s), mean, s)  # keep NaN/inf visible for divergence checks
-        arr = mean.detach().float().cpu().numpy()
-        out[k] = float(arr) if arr.ndim == 0 else [float(x) for x in arr]
-    return out
-
-
-def _keep_finished_steps(trainer: Trainer, rd: RunDir, good: GoodState | None, losses: _Losses,
+def _keep_finished_steps(trainer: Trainer, rd: RunDir, good: GoodState | None, losses: StepLosses,
                          exc: Exception) -> None:
     """Save the steps finished before ``exc`` ended the run (unless they diverged), and say so on ``exc``.
 
@@ -563,7 +502,7 @@ def _keep_finished_steps(trainer: Trainer, rd: RunDir, good: GoodState | None, l
 
 
 def _save(trainer: Trainer, rd: RunDir, keep: bool, good: GoodState | None = None,
-          losses: _Losses | None = None, collective: bool = True) -> tuple[Path | None, str]:
+          losses: StepLosses | None = None, collective: bool = True) -> tuple[Path | None, str]:
     """Write step_N and last checkpoints and return ``(last, "")``, unless the state diverged: then
     ``(None, what diverged)``, when the losses not yet logged ran away or the weights are not finite.
 
