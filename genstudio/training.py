@@ -217,10 +217,11 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
     ``resume=True`` on a folder with no config and no checkpoint (a run killed while setting up)
     starts it fresh and says so in ``Started.note``.
 
-    ``on_fault`` says what a diverged loss (NaN/inf, or runaway: see :class:`~genstudio.faults.LossGuard`),
-    NaN weights and an out-of-memory step do. "stop" (the CLI): the run ends with
-    ``Finished("diverged" | "out of memory")``; a diverged state is never saved, an out-of-memory
-    one is (its weights are fine), and the message names the checkpoint kept, or says none is. "pause" (the app): a diverged run
+    ``on_fault`` says what a diverged loss (NaN/inf, or runaway: see
+    :class:`~genstudio.faults.LossGuard`), NaN weights and an out-of-memory step do. "stop" (the
+    CLI): the run ends with ``Finished("diverged" | "out of memory")``; a diverged state is never
+    saved, an out-of-memory one is (its weights are fine), and the message names the checkpoint
+    kept, or says none is. "pause" (the app): a diverged run
     rolls back to its last good state (the last checkpoint it wrote, or its start) and the metrics
     log with it; either fault then yields ``Paused(step, reason, message)`` and waits.
     ``control.resume(lr=…, batch=…)`` goes on with new settings; ``control.request_stop()`` ends
