@@ -273,6 +273,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from genstudio.training import Finished, Progress, RunControl, Saved, Started, train
 
     info = distributed.env_info()
+    if args.out.exists() and not args.out.is_dir():  # a file (or FIFO, …) where the run folder should be
+        from genstudio.rundir import describe_path
+
+        raise ConfigError(f"--out {args.out} is {describe_path(args.out)}, not a run folder")
     config = config_from_args(args)
     if args.nproc > 1 and not info.enabled:  # start N copies of this command through torchrun
         if config.batch % args.nproc:

@@ -1,16 +1,22 @@
 """What a training run does when a step goes wrong (Qt-free): divergence and out-of-memory.
 
 The run loop in :mod:`genstudio.training` catches the faults; this module holds what it does about
-them. A run that pauses on faults (the app's) keeps a :class:`GoodState`, CPU copies of its last
-good state (its start, then each checkpoint it writes), and rolls back to it when a loss turns
-NaN/inf, so nothing diverged is ever saved or trained on. Settings that change neither the model
-nor the data (:data:`LIVE_CHANGES`) can be changed before the run goes on: a lower learning rate
-after a divergence, a smaller batch after running out of memory.
+them. A loss diverges when :class:`LossGuard` says so: it is NaN/inf, above the ceiling no sane run
+of that loss reaches (:data:`LOSS_CEILINGS`), or over :data:`SPIKE_FACTOR` times its median over
+the last logged values. A diverged state is never saved. A run that pauses on faults (the app's)
+keeps a :class:`GoodState`, CPU copies of its last good state (its start, then each checkpoint it
+writes), and rolls back to it, so nothing diverged is ever trained on. Settings that change neither
+the model nor the data (:data:`LIVE_CHANGES`) can be changed before the run goes on: a lower
+learning rate after a divergence, a smaller batch after running out of memory.
 """
 
 from __future__ import annotations
 
 import copy
+import math
+import statistics
+from collections import deque
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -19,23 +25,71 @@ from genstudio.config import RunConfig
 from genstudio.rundir import RunDir
 from genstudio.trainer import Trainer
 
-__all__ = ["LIVE_CHANGES", "GoodState", "add_note", "apply_changes", "free_memory", "is_out_of_memory",
-           "rollback_message", "with_notes"]
+__all__ = ["LIVE_CHANGES", "LOSS_CEILINGS", "GoodState", "LossGuard", "add_note", "apply_changes", "free_memory", "is_out_of_memory",
+           "kept_message", "rollback_message", "with_notes"]
 
 #: Settings a paused run can take on when it resumes (they change neither the model nor the data).
 LIVE_CHANGES = ("lr", "batch")
 
 
+#: The most each loss reaches in a sane run (absolute value). A GAN's BCE losses are ~0.7-5 and
+#: reach tens when one network wins outright; 1e3 means logits of 1e3, which only a runaway makes.
+#: The diffusion loss is an MSE against unit-variance noise (~1 untrained, ~0.01-0.3 trained).
+LOSS_CEILINGS = {"loss_D": 1e3, "loss_G": 1e3, "loss": 1e3}
+DEFAULT_CEILING = 1e6  # a loss without its own ceiling
+SPIKE_FACTOR = 1e3  # a loss over this many times its recent median has run away ...
+SPIKE_FLOOR = 0.1  # ... a median below this counts as this (a near-zero loss may rise to ~100 legitimately)
+HISTORY = 20  # logged values the median is taken over
+MIN_HISTORY = 5  # values needed before the median is trusted
+
+
+class LossGuard:
+    """Judges logged losses: ``judge`` says why they count as diverged (or None); ``record`` adds
+    values that passed to the recent history that spikes are measured against.
+
+    Only keys starting with ``loss`` and holding a float are judged.
+    """
+
+    def __init__(self) -> None:
+        self.history: dict[str, deque[float]] = {}
+
+    def judge(self, values: dict[str, Any], step: int) -> str | None:
+        """What diverged at ``step`` ("loss_D reached 9.3e+32 at step 10, …"), or None if all is sane."""
+        for key, value in values.items():
+            if not key.startswith("loss") or not isinstance(value, float):
+                continue
+            if not math.isfinite(value):
+                return f"{key} became {value} at step {step}"
+            ceiling = LOSS_CEILINGS.get(key, DEFAULT_CEILING)
+            if abs(value) > ceiling:
+                return f"{key} reached {value:.3g} at step {step}, above {ceiling:g}, which no sane run reaches"
+            recent = self.history.get(key, ())
+            if len(recent) >= MIN_HISTORY:
+                median = statistics.median(recent)
+                if value > SPIKE_FACTOR * max(median, SPIKE_FLOOR):
+                    return (f"{key} jumped to {value:.3g} at step {step}, over {SPIKE_FACTOR:g} times "
+                            f"its recent median {median:.3g}")
+        return None
+
+    def record(self, values: dict[str, Any]) -> None:
+        """Add the judged-sane ``values`` to the history."""
+        for key, value in values.items():
+            if key.startswith("loss") and isinstance(value, float) and math.isfinite(value):
+                self.history.setdefault(key, deque(maxlen=HISTORY)).append(value)
+
+
 class GoodState:
-    """CPU copies of a run's last good state: ``(tensors, meta)`` as ``Trainer.state()`` gives them."""
+    """CPU copies of a run's last good state: ``(tensors, meta)`` as ``Trainer.state()`` gives them,
+    and ``path``, the checkpoint that holds it (None for the start of a fresh run)."""
 
-    def __init__(self, trainer: Trainer) -> None:
-        self.keep(*trainer.state())
+    def __init__(self, trainer: Trainer, path: Path | None = None) -> None:
+        self.keep(*trainer.state(), path=path)
 
-    def keep(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    def keep(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any], path: Path | None = None) -> None:
         """Remember ``(tensors, meta)`` (copied: the live tensors go on changing)."""
         self.tensors = {k: v.detach().to("cpu", copy=True) for k, v in tensors.items()}
         self.meta = copy.deepcopy(meta)
+        self.path = path
 
     def restore(self, trainer: Trainer) -> None:
         """Put ``trainer`` back to the kept state (weights, optimiser, RNG streams, step count)."""
@@ -44,11 +98,25 @@ class GoodState:
         set_lr(trainer, trainer.config.lr)  # a rate changed since this state was kept still holds
 
 
-def rollback_message(what: str, step: int, lr: float) -> str:
-    """What the person reads after a divergence rolled the run back to ``step``."""
-    where = f"its last good checkpoint (step {step})" if step else "its start (step 0)"
+def rollback_message(what: str, step: int, lr: float, path: Path | None = None) -> str:
+    """What the person reads after a divergence rolled the run back to ``step`` (held by ``path``)."""
+    if path is not None:
+        where = f"its last good checkpoint, {path.parent.name}/{path.name} (step {step})"
+    elif step:
+        where = f"step {step}"
+    else:
+        where = "its start (step 0; no checkpoint had been written)"
     return (f"{what}. The run went back to {where}, and nothing diverged was saved. Lower the "
             f"learning rate (now {lr:g}) and resume, or stop.")
+
+
+def kept_message(what: str, step: int | None, path: Path | None, lr: float) -> str:
+    """What the person reads after a divergence ended a run: exactly which checkpoint is kept, if any."""
+    if path is None or step is None:
+        return (f"{what}. No checkpoint was written before it, so nothing is kept; start again "
+                f"(--resume starts over) with a lower learning rate than {lr:g}")
+    return (f"{what}. The last good checkpoint, step {step} ({path.parent.name}/{path.name}, also "
+            f"last.safetensors), is kept; resume with a lower learning rate than {lr:g}")
 
 
 def apply_changes(trainer: Trainer, rd: RunDir, changes: dict[str, Any]) -> RunConfig:

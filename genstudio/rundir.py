@@ -3,6 +3,7 @@
 ::
 
     RUN/
+      .lock                        held by the one process writing the run (see genstudio.runlock)
       config.json                  the RunConfig (JSON)
       metrics.jsonl                one JSON object per logged step: step, time, metrics; append-only
       checkpoints/step_000500.safetensors … and last.safetensors
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,10 @@ class RunDir:
         self.checkpoints = self.path / "checkpoints"
         self.previews = self.path / "previews"
         self.last_checkpoint = self.checkpoints / "last.safetensors"
+
+    def step_checkpoint(self, step: int) -> Path:
+        """The file the checkpoint of ``step`` is kept in."""
+        return self.checkpoints / f"step_{step:06d}.safetensors"
 
     def has_run(self) -> bool:
         return self.config_path.exists() or self.last_checkpoint.exists()
@@ -101,7 +107,7 @@ class RunDir:
                         keep: bool = True) -> Path:
         """Write ``step_N.safetensors`` (if ``keep``) and refresh ``last.safetensors``; return last."""
         if keep:
-            save_checkpoint(self.checkpoints / f"step_{step:06d}.safetensors", tensors, meta)
+            save_checkpoint(self.step_checkpoint(step), tensors, meta)
         return save_checkpoint(self.last_checkpoint, tensors, meta)
 
 
@@ -167,6 +173,22 @@ class MetricsFollower:
             if isinstance(rec, dict) and isinstance(rec.get("step"), int):
                 out.append(rec)
         return out, reset
+
+
+def describe_path(path: str | os.PathLike) -> str:
+    """What is at ``path``, for a message: "a folder", "a file", "a FIFO (named pipe)", …, "nothing"."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "nothing"
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    for test, what in ((stat.S_ISDIR, "a folder"), (stat.S_ISREG, "a file"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return what
+    return "not a file or folder"
 
 
 def _complete_lines(data: bytes) -> list[bytes]:

@@ -5,13 +5,13 @@ point), a :class:`Progress` with metrics every ``log_every`` steps, a :class:`Pr
 and then, :class:`Saved` after each checkpoint and one :class:`Finished` at the end. The same
 generator drives the terminal progress bar and the app's worker thread.
 
-The run directory is the contract with other tools (see :mod:`genstudio.rundir`).
+The run directory is the contract with other tools (see :mod:`genstudio.rundir`). The process
+that writes it holds its lock for the whole run (see :mod:`genstudio.runlock`).
 """
 
 from __future__ import annotations
 
 import copy
-import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,10 +26,13 @@ from genstudio.checkpoint import CheckpointError, load_checkpoint
 from genstudio.config import RunConfig
 from genstudio.data import Dataset, load_dataset
 from genstudio.faults import (
-    LIVE_CHANGES, GoodState, add_note, apply_changes, free_memory, is_out_of_memory, rollback_message, set_lr,
+    LIVE_CHANGES, GoodState, add_note, apply_changes, free_memory, is_out_of_memory, kept_message,
+    rollback_message, set_lr,
 )
 from genstudio.devices import resolve_device
-from genstudio.rundir import NoWriteRunDir, RunDir
+from genstudio.rundir import NoWriteRunDir, RunDir, describe_path
+from genstudio.runlock import RunLock, RunLocked, lock_run
+from genstudio.step_losses import StepLosses
 from genstudio.trainer import Preview, Trainer
 
 
@@ -178,7 +181,7 @@ class RunControl:
 
 
 class RunError(Exception):
-    """A run cannot start (bad folder, nothing to resume, unusable checkpoint)."""
+    """A run cannot start (bad folder, nothing to resume, unusable checkpoint, another writer)."""
 
 
 #: What a run does on a NaN/inf loss or an out-of-memory step: end (the CLI) or pause (the app).
@@ -231,9 +234,16 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
     optimiser state, step count and RNG streams), up to ``config.steps``. A run stopped before its
     first checkpoint (``config.json`` but no checkpoint) has nothing to continue: it starts over.
 
-    ``on_fault`` says what a NaN/inf loss (or NaN weights) and an out-of-memory step do. "stop"
-    (the CLI): the run ends with ``Finished("diverged" | "out of memory")``; a diverged state is
-    never saved, an out-of-memory one is (its weights are fine). "pause" (the app): a diverged run
+    Only one process writes a run folder: the run holds ``run_dir/.lock`` from before it reads the
+    folder until it ends, and a second writer gets a :class:`RunError` naming the holder.
+    ``resume=True`` on a folder with no config and no checkpoint (a run killed while setting up)
+    starts it fresh and says so in ``Started.note``.
+
+    ``on_fault`` says what a diverged loss (NaN/inf, or runaway: see
+    :class:`~genstudio.faults.LossGuard`), NaN weights and an out-of-memory step do. "stop" (the
+    CLI): the run ends with ``Finished("diverged" | "out of memory")``; a diverged state is never
+    saved, an out-of-memory one is (its weights are fine), and the message names the checkpoint
+    kept, or says none is. "pause" (the app): a diverged run
     rolls back to its last good state (the last checkpoint it wrote, or its start) and the metrics
     log with it; either fault then yields ``Paused(step, reason, message)`` and waits.
     ``control.resume(lr=…, batch=…)`` goes on with new settings; ``control.request_stop()`` ends
@@ -258,37 +268,72 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
             rd = NoWriteRunDir(rd.path)
     else:
         device = resolve_device(config.device)
+    lock: RunLock | None = None
     try:
-        trainer = _start(config, rd, resume, device, info)
+        trainer, lock, note = _start(config, rd, resume, device, info)
         config = trainer.config
-        yield Started(trainer.step, config.steps, str(device), str(rd.path), config, trainer.data.notice)
+        notice = "; ".join(text for text in (note, trainer.data.notice) if text)
+        yield Started(trainer.step, config.steps, str(device), str(rd.path), config, notice)
         yield from _loop(trainer, rd, control, on_fault)
         if info.enabled:
             params = {f"model/{role}/{name}" for role, module in trainer.modules().items()
                       for name, _ in module.named_parameters()}
             distributed.write_digest(info, trainer.step, trainer.state()[0], params)
     finally:
+        if lock is not None:
+            lock.release()
         if created:
             distributed.teardown()
 
 
 def _start(config: RunConfig, rd: RunDir, resume: bool, device: torch.device,
-           info: distributed.DistInfo) -> Trainer:
-    """The trainer of a new or resumed run, its config written; rank 0 reads the folder for all ranks."""
+           info: distributed.DistInfo) -> tuple[Trainer, RunLock | None, str]:
+    """The trainer of a new or resumed run, its config written, the folder's lock (rank 0 holds it)
+    and a note on how it started; rank 0 reads the folder for all ranks."""
+    lock = None
     if not info.enabled:
-        config, tensors, meta = _plan(config, rd, resume)
+        lock, (config, tensors, meta, note) = _claim(config, rd, resume)
     else:
         plan: Any = None
         if info.is_main:
             try:
-                plan = ("ok", *_plan(config, rd, resume))
+                lock, planned = _claim(config, rd, resume)
+                plan = ("ok", *planned)
             except Exception as exc:
                 distributed.broadcast_from_main(("error", str(exc)))
                 raise
         plan = distributed.broadcast_from_main(plan)
         if plan[0] == "error":  # rank 0 raised (and says why); the others end quietly
             raise RunError(f"rank 0 could not start the run: {plan[1]}")
-        _, config, tensors, meta = plan
+        _, config, tensors, meta, note = plan
+    try:
+        return _build(config, rd, resume, device, info, tensors, meta), lock, note
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+
+
+def _claim(config: RunConfig, rd: RunDir, resume: bool) -> tuple[RunLock, tuple[Any, ...]]:
+    """Lock ``rd`` for this process and plan the run in it (see :func:`_plan`)."""
+    if rd.path.exists() and not rd.path.is_dir():
+        raise RunError(f"{rd.path} is {describe_path(rd.path)}, not a run folder")
+    if resume and not rd.path.exists():
+        raise RunError(f"nothing to resume: {rd.path} does not exist (start a new run there instead)")
+    try:
+        lock = lock_run(rd.path)
+    except RunLocked as exc:
+        raise RunError(str(exc)) from None
+    try:
+        return lock, _plan(config, rd, resume)
+    except BaseException:
+        lock.release()
+        raise
+
+
+def _build(config: RunConfig, rd: RunDir, resume: bool, device: torch.device, info: distributed.DistInfo,
+           tensors: dict[str, torch.Tensor] | None, meta: dict[str, Any] | None) -> Trainer:
+    """The trainer of the planned run, its state loaded and its config written."""
     trainer = make_trainer(config, device, rank=info.rank, world_size=info.world_size)
     if tensors is not None:
         try:
@@ -309,18 +354,24 @@ def _start(config: RunConfig, rd: RunDir, resume: bool, device: torch.device,
 
 
 def _plan(config: RunConfig, rd: RunDir, resume: bool
-          ) -> tuple[RunConfig, dict[str, torch.Tensor] | None, dict[str, Any] | None]:
-    """``(config, tensors, meta)`` of the run to start: the checkpoint to resume from, or None."""
-    if resume and not rd.last_checkpoint.exists() and rd.config_path.exists():
-        return _continued(rd.read_config(), config), None, None  # killed before its first checkpoint
+          ) -> tuple[RunConfig, dict[str, torch.Tensor] | None, dict[str, Any] | None, str]:
+    """``(config, tensors, meta, note)`` of the run to start: the checkpoint to resume from, or None.
+
+    ``--resume`` on a folder holding neither config nor checkpoint (a run killed while it loaded its
+    data) starts it fresh: nothing was trained, so nothing is lost, and the command that was
+    interrupted works when given again. ``note`` says so.
+    """
+    if resume and not rd.has_run():
+        return config, None, None, (f"nothing to resume in {rd.path} yet (no config.json, no checkpoint): "
+                                    f"starting it fresh")
+    if resume and not rd.last_checkpoint.exists():
+        return _continued(rd.read_config(), config), None, None, ""  # killed before its first checkpoint
     if resume:
-        if not rd.last_checkpoint.exists():
-            raise RunError(f"nothing to resume in {rd.path}: no checkpoints/last.safetensors")
         tensors, meta = load_checkpoint(rd.last_checkpoint, kind=config.kind)
-        return _continued(RunConfig.from_dict(meta["config"]), config), tensors, meta
+        return _continued(RunConfig.from_dict(meta["config"]), config), tensors, meta, ""
     if rd.has_run():
         raise RunError(f"{rd.path} already holds a run: use --resume to continue it, or choose a new folder")
-    return config, None, None
+    return config, None, None, ""
 
 
 def _continued(saved: RunConfig, config: RunConfig) -> RunConfig:
@@ -333,22 +384,22 @@ def _continued(saved: RunConfig, config: RunConfig) -> RunConfig:
 
 def _loop(trainer: Trainer, rd: RunDir, control: RunControl, on_fault: str = "stop") -> Iterator[Event]:
     config = trainer.config
-    sums: dict[str, torch.Tensor] = {}
-    counts: dict[str, torch.Tensor] = {}
+    losses = StepLosses()
     t0 = time.perf_counter()
     last_t, last_step = t0, trainer.step
     rate = 0.0
     reason, message = "done", ""
     last_saved: str | None = None
-    good = GoodState(trainer) if on_fault == "pause" else None  # what a divergence rolls back to
+    kept = _resumed_from(trainer, rd)  # (step, file) of the last good checkpoint on disk, or None
+    good = GoodState(trainer, kept[1] if kept else None) if on_fault == "pause" else None  # rollback target
     halt: Paused | None = None  # the fault that paused the run, announced at the top of the loop
     while trainer.step < config.steps:
-        yield from _requests(trainer, rd, control, good)
+        yield from _requests(trainer, rd, control, good, losses)
         if control.paused:
             yield halt or Paused(trainer.step)
             halt = None
             while not control.wait_while_paused(0.05):  # save / snapshot requests work while paused
-                yield from _requests(trainer, rd, control, good)
+                yield from _requests(trainer, rd, control, good, losses)
             last_t, last_step = time.perf_counter(), trainer.step
         config = apply_changes(trainer, rd, control.take_changes())
         if distributed.any_rank(control.stop_requested):  # one collective a step in multi-process runs
@@ -358,7 +409,7 @@ def _loop(trainer: Trainer, rd: RunDir, control: RunControl, on_fault: str = "st
             metrics = trainer.train_step(trainer.next_batch())
         except Exception as exc:
             if not is_out_of_memory(exc):  # a bug, a bad file met mid-run, a device error
-                _keep_finished_steps(trainer, rd, good, exc)
+                _keep_finished_steps(trainer, rd, good, losses, exc)
                 raise
             # CUDA, MPS or CPU out of memory
             free_memory(trainer)
@@ -372,30 +423,21 @@ def _loop(trainer: Trainer, rd: RunDir, control: RunControl, on_fault: str = "st
             break
         trainer.step += 1
         step = trainer.step
-        for k, v in metrics.items():
-            finite = torch.isfinite(v)
-            sums[k] = sums.get(k, 0) + torch.where(finite, v, torch.zeros_like(v))
-            counts[k] = counts.get(k, 0) + finite.to(v.dtype)
-            if k.startswith("loss"):  # a NaN/inf loss must not be averaged away
-                sums[k] = sums[k] + torch.where(finite, torch.zeros_like(v), v)
+        losses.add(metrics)
         if step % config.log_every == 0 or step == config.steps:
-            values = _mean_metrics(*_across_ranks(sums, counts))
-            sums, counts = {}, {}
+            values = losses.take()
             now = time.perf_counter()
             rate = (step - last_step) / max(now - last_t, 1e-9)
             last_t, last_step = now, step
-            bad = [k for k, v in values.items() if isinstance(v, float) and k.startswith("loss")
-                   and not math.isfinite(v)]
-            if bad:
-                what = f"{bad[0]} became {values[bad[0]]} at step {step}"
+            what = losses.guard.judge(values, step)
+            if what:
                 if good is not None:
                     halt = _roll_back(trainer, rd, control, good, what)
                     continue
-                reason = "diverged"
-                message = (f"{what}; the last good checkpoint is kept (try a lower learning rate than "
-                           f"{config.lr:g})")
+                reason, message = "diverged", kept_message(what, *(kept or (None, None)), config.lr)
                 rd.append_metrics(step, values)
                 break
+            losses.guard.record(values)
             rd.append_metrics(step, values)
             yield Progress(step, config.steps, values, now - t0, rate)
         else:
@@ -405,32 +447,41 @@ def _loop(trainer: Trainer, rd: RunDir, control: RunControl, on_fault: str = "st
             rd.write_preview(step, preview)
             yield PreviewReady(step, preview)
         if step % config.checkpoint_every == 0 and step != config.steps:
-            path = _save(trainer, rd, keep=True, good=good)
+            path, what = _save(trainer, rd, keep=True, good=good, losses=losses)
             if path is None:
-                what = f"the weights became NaN/inf by step {step}"
                 if good is not None:
-                    sums, counts = {}, {}
+                    losses.clear()
                     halt = _roll_back(trainer, rd, control, good, what)
                     continue
-                reason, message = "diverged", f"{what}; last good checkpoint kept"
+                reason, message = "diverged", kept_message(what, *(kept or (None, None)), config.lr)
                 break
+            kept = (step, rd.step_checkpoint(step))
             last_saved = str(path)
             yield Saved(step, last_saved)
     if reason in ("done", "stopped", "out of memory"):
-        try:
-            path = _save(trainer, rd, keep=True, good=good)
+        try:  # after an out-of-memory step the ranks may stand apart: no collective
+            path, what = _save(trainer, rd, keep=True, good=good, losses=losses,
+                               collective=reason != "out of memory")
         except (MemoryError, RuntimeError) as exc:  # no memory left even to save: the last checkpoint stays
             if reason != "out of memory" or not is_out_of_memory(exc):
                 raise
-            path = None
+            path, what = None, ""
         if path is not None:
             last_saved = str(path)
             yield Saved(trainer.step, last_saved)
             if reason == "out of memory":
                 message += f"; step {trainer.step} is saved"
         elif reason != "out of memory":
-            reason, message = "diverged", f"weights are NaN/inf at step {trainer.step}; last good checkpoint kept"
+            reason, message = "diverged", kept_message(what, *(kept or (None, None)), config.lr)
     yield Finished(trainer.step, reason, message, last_saved)
+
+
+def _resumed_from(trainer: Trainer, rd: RunDir) -> tuple[int, Path] | None:
+    """``(step, file)`` of the checkpoint a resumed run started from, or None for a run from step 0."""
+    if trainer.step == 0 or not rd.last_checkpoint.exists():
+        return None
+    file = rd.step_checkpoint(trainer.step)
+    return trainer.step, file if file.exists() else rd.last_checkpoint
 
 
 def _roll_back(trainer: Trainer, rd: RunDir, control: RunControl, good: GoodState, what: str) -> Paused:
@@ -438,14 +489,14 @@ def _roll_back(trainer: Trainer, rd: RunDir, control: RunControl, good: GoodStat
     good.restore(trainer)
     rd.truncate_metrics(trainer.step)  # the log continues from the good step without repeats
     control.pause()
-    return Paused(trainer.step, "diverged", rollback_message(what, trainer.step, trainer.config.lr))
+    return Paused(trainer.step, "diverged", rollback_message(what, trainer.step, trainer.config.lr, good.path))
 
 
 def _requests(trainer: Trainer, rd: RunDir, control: RunControl,
-              good: GoodState | None = None) -> Iterator[Event]:
-    """Honour save and snapshot requests between steps."""
+              good: GoodState | None = None, losses: StepLosses | None = None) -> Iterator[Event]:
+    """Honour save and snapshot requests between steps (a diverged state is not saved)."""
     if control.take_save_request():
-        path = _save(trainer, rd, keep=True, good=good)
+        path, _ = _save(trainer, rd, keep=True, good=good, losses=losses)
         if path is not None:
             yield Saved(trainer.step, str(path))
     if control.take_snapshot_request():
@@ -454,28 +505,9 @@ def _requests(trainer: Trainer, rd: RunDir, control: RunControl,
         yield Snapshot(trainer.step, copies, copy.deepcopy(meta))
 
 
-def _across_ranks(sums: dict[str, torch.Tensor], counts: dict[str, torch.Tensor]
-                  ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """Sums and counts over all ranks (one all-reduce), so logged metrics are means over every rank."""
-    keys = list(sums)
-    total = distributed.sum_across_ranks([sums[k] for k in keys] + [counts[k] for k in keys])
-    return dict(zip(keys, total[:len(keys)])), dict(zip(keys, total[len(keys):]))
-
-
-def _mean_metrics(sums: dict[str, torch.Tensor], counts: dict[str, torch.Tensor]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, s in sums.items():
-        c = counts[k]
-        mean = (s / c.clamp(min=1)).where(c > 0, torch.full_like(s, float("nan")))
-        if "loss" in k:
-            mean = torch.where(torch.isfinite(s), mean, s)  # keep NaN/inf visible for divergence checks
-        arr = mean.detach().float().cpu().numpy()
-        out[k] = float(arr) if arr.ndim == 0 else [float(x) for x in arr]
-    return out
-
-
-def _keep_finished_steps(trainer: Trainer, rd: RunDir, good: GoodState | None, exc: Exception) -> None:
-    """Save the steps finished before ``exc`` ended the run, and say so on ``exc``.
+def _keep_finished_steps(trainer: Trainer, rd: RunDir, good: GoodState | None, losses: StepLosses,
+                         exc: Exception) -> None:
+    """Save the steps finished before ``exc`` ended the run (unless they diverged), and say so on ``exc``.
 
     The failed step changed nothing that counts (its step was not taken) or only part of one
     optimiser step, so the weights are those of step ``trainer.step`` or a hair past it.
@@ -483,28 +515,35 @@ def _keep_finished_steps(trainer: Trainer, rd: RunDir, good: GoodState | None, e
     if not rd.writable:
         return
     try:
-        path = _save(trainer, rd, keep=True, good=good)
+        path, what = _save(trainer, rd, keep=True, good=good, losses=losses, collective=False)
     except Exception as again:  # the disk or the device is gone too: the last checkpoint stays
         add_note(exc, f"GenStudio could not save step {trainer.step} either ({again}); the last checkpoint stays.")
         return
     if path is not None:
         add_note(exc, f"Step {trainer.step} is saved ({path.name}); the run can be resumed.")
+    else:
+        add_note(exc, f"Step {trainer.step} is not saved ({what}); the last checkpoint stays.")
 
 
-def _save(trainer: Trainer, rd: RunDir, keep: bool, good: GoodState | None = None) -> Path | None:
-    """Write step_N and last checkpoints unless the weights are not finite (then None).
+def _save(trainer: Trainer, rd: RunDir, keep: bool, good: GoodState | None = None,
+          losses: StepLosses | None = None, collective: bool = True) -> tuple[Path | None, str]:
+    """Write step_N and last checkpoints and return ``(last, "")``, unless the state diverged: then
+    ``(None, what diverged)``, when the losses not yet logged ran away or the weights are not finite.
 
     ``good``, if given, keeps a copy of what was saved: the state a later divergence rolls back to.
     """
+    what = losses.pending_fault(trainer.step, collective) if losses is not None else None
+    if what:
+        return None, what
     if not trainer.all_finite():  # the same on every rank: DDP keeps their weights identical
-        return None
+        return None, f"the weights became NaN/inf by step {trainer.step}"
     if not rd.writable:  # not rank 0
-        return rd.last_checkpoint
+        return rd.last_checkpoint, ""
     tensors, meta = trainer.state()
     path = rd.save_checkpoint(trainer.step, tensors, meta, keep=keep)
     if good is not None:
-        good.keep(tensors, meta)
-    return path
+        good.keep(tensors, meta, rd.step_checkpoint(trainer.step) if keep else path)
+    return path, ""
 
 
 def run_to_end(config: RunConfig, run_dir: str | Path, **kwargs: Any) -> Finished:

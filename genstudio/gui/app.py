@@ -190,5 +190,9 @@ def open_path(window: MainWindow, path: str) -> bool:
         return window.open_run_folder(p)
     if p.is_file():
         return window.open_checkpoint(p) is not None
-    window.show_error("Cannot open", f"{p} does not exist.", "")
+    from genstudio.rundir import describe_path
+
+    what = describe_path(p)  # "nothing", or a FIFO, a socket, a device: none can be opened
+    text = f"{p} does not exist." if what == "nothing" else f"{p} is {what}, not a run folder or a checkpoint."
+    window.show_error("Cannot open", text, "")
     return False

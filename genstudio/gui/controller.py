@@ -15,8 +15,9 @@ Other views take the model being trained without disturbing the run::
 ``tensors`` / ``meta`` have the checkpoint layout, so ``GanModel.from_checkpoint(tensors, meta,
 device)`` (or ``DiffusionModel.from_checkpoint``) turns them into a model to sample from.
 
-A fault pauses the run instead of ending it: on a NaN/inf loss the run has already gone back to
-its last good state when ``runHalted("diverged", step, message)`` arrives; on an out-of-memory
+A fault pauses the run instead of ending it: on a diverged loss (NaN/inf, or runaway: see
+:class:`~genstudio.faults.LossGuard`) the run has already gone back to its last good state when
+``runHalted("diverged", step, message)`` arrives; on an out-of-memory
 step it stays where it was. Whoever listens answers with ``resume(lr=…)`` / ``resume(batch=…)``
 or :meth:`stop`.
 """
@@ -106,7 +107,8 @@ class RunController(QObject):
     def start(self, config: RunConfig, run_dir: str | Path, *, resume: bool = False) -> None:
         """Start training ``config`` in ``run_dir`` on a new thread.
 
-        Errors in setting up the run (bad folder, unknown data) arrive as ``runFailed``.
+        Errors in setting up the run (bad folder, unknown data, a folder another process is
+        writing: the message names it) arrive as ``runFailed``.
 
         Raises
         ------

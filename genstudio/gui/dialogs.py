@@ -55,7 +55,7 @@ def show_diverged(parent: QWidget | None, step: int, message: str) -> None:
     """Tell the user the run diverged and how to go on."""
     QMessageBox.warning(
         parent, "Training diverged",
-        f"Training diverged at step {step:,}.\n\n{message}\n\nThe last good checkpoint is kept. "
+        f"Training diverged at step {step:,}.\n\n{message}\n\n"  # the message says what is kept, if anything
         "The run panel is set to resume it: lower the learning rate and press Start.")
 
 
