@@ -30,6 +30,7 @@ import torch
 from genstudio.atomic import atomic_write_bytes  # noqa: F401 (re-exported: rundir, sampling_cli)
 
 from genstudio import FORMAT_VERSION, __version__
+from genstudio.checkpoint_checks import check_against_networks, check_finite, dtype_name
 
 META_KEY = "genstudio"
 
@@ -72,6 +73,8 @@ SCHEDULES = ("linear", "cosine")
 # which kind of checkpoint may hold which architecture (an architecture missing here is not checked)
 ARCH_KINDS = {"dcgan_g": "gan", "dcgan_d": "gan", "mlp_g": "gan", "mlp_d": "gan",
               "unet": "diffusion", "mlp_eps": "diffusion"}
+MAX_HEADER_BYTES = 4 * 2**20  # a safetensors JSON header; GenStudio's own are a few tens of kB
+MAX_TENSORS = 10_000  # a resumable U-Net checkpoint holds about 500 (weights, EMA, Adam state, RNG)
 _ZIP_MAGIC = b"PK\x03\x04"  # torch.save's format since PyTorch 1.6
 _PICKLE_MAGIC = b"\x80"  # pickle protocol 2+ (raw pickles and PyTorch's legacy format)
 
@@ -104,22 +107,24 @@ def _read(path: str | os.PathLike, kind: str | None, weights: bool) -> tuple[dic
     path = _check_file(path)
     if path.suffix.lower() in TORCH_SUFFIXES:
         tensors, meta = _load_torch_file(path, kind)
-        _check_models(path, meta, {k: tuple(v.shape) for k, v in tensors.items()})
+        check_against_networks(path, meta, {k: (tuple(v.shape), dtype_name(v.dtype)) for k, v in tensors.items()})
+        check_finite(path, tensors)
         return tensors, meta
     with _open_safetensors(path) as fh:
         meta = _parse_meta(path, fh.metadata() or {}, kind)
         try:
             names = list(fh.keys())
-            shapes = {k: tuple(fh.get_slice(k).get_shape()) for k in names}
+            entries = {k: (tuple(fh.get_slice(k).get_shape()), str(fh.get_slice(k).get_dtype())) for k in names}
         except Exception as exc:  # noqa: BLE001 - any failure of the reader means a damaged file
             raise CheckpointError(f"{path.name} is damaged ({_short(exc)})") from None
-        _check_models(path, meta, shapes)
+        check_against_networks(path, meta, entries)
         if not weights:
             return {}, meta
         try:
             tensors = {k: fh.get_tensor(k) for k in names}
         except Exception as exc:  # noqa: BLE001
             raise CheckpointError(f"{path.name} is damaged or truncated ({_short(exc)})") from None
+    check_finite(path, tensors)
     return tensors, meta
 
 
@@ -132,6 +137,7 @@ def _open_safetensors(path: Path) -> Iterator[Any]:
     if head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_MAGIC):
         raise CheckpointError(f"{path.name} is a pickle (PyTorch .pt) file, not safetensors: refused, "
                               "because unpickling a file can run code")
+    _check_header_size(path)
     try:
         fh = safe_open(str(path), framework="pt")
     except Exception as exc:  # noqa: BLE001 - safetensors validates lengths, JSON and offsets
@@ -139,6 +145,32 @@ def _open_safetensors(path: Path) -> Iterator[Any]:
                               f"safetensors file ({_short(exc)})") from None
     with fh:
         yield fh
+
+
+def _check_header_size(path: Path) -> None:
+    """Refuse an oversized header, or one listing too many tensors, before anything parses it.
+
+    A safetensors file starts with its header's length (8 bytes, little-endian); entries are counted
+    by their ``"data_offsets"`` keys in the raw bytes, so a hostile file costs at most
+    ``MAX_HEADER_BYTES`` of memory and a few milliseconds.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise CheckpointError(f"{path.name} is not a readable checkpoint: truncated, damaged or not a "
+                                  f"safetensors file ({len(head)} bytes)")
+        n = int.from_bytes(head, "little")
+        if n > path.stat().st_size - 8:
+            raise CheckpointError(f"{path.name} is not a readable checkpoint: truncated, damaged or not a "
+                                  "safetensors file (its header would run past the end)")
+        if n > MAX_HEADER_BYTES:
+            raise CheckpointError(f"{path.name} has a header of {n:,} bytes, over the limit of "
+                                  f"{MAX_HEADER_BYTES:,}: refused unread")
+        raw = fh.read(n)
+    count = raw.count(b'"data_offsets"')
+    if count > MAX_TENSORS:
+        raise CheckpointError(f"{path.name} lists {count:,} tensors, over the limit of {MAX_TENSORS:,}: "
+                              "refused unread")
 
 
 def _load_torch_file(path: Path, kind: str | None = None) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -247,6 +279,8 @@ def _parse_meta(path: Path, raw: dict[str, str], kind: str | None = None) -> dic
             if problem:
                 raise CheckpointError(f"{path.name}: model {_brief(role)} argument {_brief(name)} = "
                                       f"{_brief(value)} {problem}")
+    if meta.get("data_kind", "images") not in ("images", "points"):
+        raise CheckpointError(f"{path.name} has an unknown data_kind {_brief(meta['data_kind'])} (images or points)")
     for name in ("size", "channels"):  # the sample shape of image models
         if name in meta and meta[name] not in {"size": IMAGE_SIZES, "channels": CHANNELS}[name]:
             raise CheckpointError(f"{path.name} has an unsupported image {name} {_brief(meta[name])}")
@@ -288,46 +322,6 @@ def _arg_problem(name: str, value: Any) -> str:
             isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_ARG for v in value):
         return ""  # e.g. channel multipliers per resolution
     return "is not a number within bounds"
-
-
-def _check_models(path: Path, meta: dict[str, Any], shapes: dict[str, tuple[int, ...]]) -> None:
-    """Compare the weights' shapes with the architectures the header names, before reading them.
-
-    Each model is built on PyTorch's "meta" device, which records shapes and allocates nothing, and
-    compared with each set of its weights (``model/<role>/…`` and, for diffusion, ``ema/<role>/…``).
-    A model the file holds no weights for is dropped from ``meta["models"]`` (a generator-only
-    export has no D), so no caller builds a module whose size only the header vouches for.
-    """
-    for role, spec in list(meta["models"].items()):
-        needed: dict[str, tuple[int, ...]] | None = None
-        for prefix in (f"model/{role}/", f"ema/{role}/"):
-            present = {k[len(prefix):]: s for k, s in shapes.items() if k.startswith(prefix)}
-            if not present:
-                continue
-            needed = needed or _shapes_of(path, role, spec)
-            for k, shape in needed.items():  # the first problem in layer order
-                if k not in present:
-                    raise CheckpointError(f"{path.name}: weights for {prefix[:-1]} are missing ({k} …)")
-                if present[k] != shape:
-                    raise CheckpointError(f"{path.name}: {prefix}{k} has shape {present[k]}, but {spec['arch']} "
-                                          f"{json.dumps(spec['args'], sort_keys=True)} needs {shape}")
-        if needed is None:
-            del meta["models"][role]
-    if not meta["models"]:
-        raise CheckpointError(f"{path.name} holds no model weights")
-
-
-def _shapes_of(path: Path, role: str, spec: dict[str, Any]) -> dict[str, tuple[int, ...]]:
-    from genstudio.models import build
-
-    try:
-        with torch.device("meta"):
-            module = build(spec["arch"], spec["args"])
-    except ImportError:
-        raise CheckpointError(f"{path.name}: this GenStudio cannot build a {spec['arch']}") from None
-    except Exception as exc:  # noqa: BLE001 - bad argument values (ValueError, TypeError, RuntimeError)
-        raise CheckpointError(f"{path.name}: model {_brief(role)} cannot be built ({_short(exc)})") from None
-    return {k: tuple(v.shape) for k, v in module.state_dict().items()}
 
 
 def _brief(value: Any) -> str:

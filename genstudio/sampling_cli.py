@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from genstudio.safe_text import safe_text
+
 
 def sample_to_disk(args: argparse.Namespace) -> int:
     """Write ``args.n`` samples of ``args.checkpoint`` to ``args.out``; returns an exit status."""
@@ -29,7 +31,7 @@ def sample_to_disk(args: argparse.Namespace) -> int:
         if record:
             samples_t, trajectory = result
             trajectory.save_npz(args.trajectory)
-            print(f"trajectory ({len(trajectory.timesteps)} steps) written to {args.trajectory}")
+            print(safe_text(f"trajectory ({len(trajectory.timesteps)} steps) written to {args.trajectory}"))
         else:
             samples_t = result
         samples = samples_t.numpy()
@@ -39,7 +41,7 @@ def sample_to_disk(args: argparse.Namespace) -> int:
             "genstudio:seed": str(args.seed), "genstudio:sampler": how,
             "genstudio:checkpoint": args.checkpoint.name}
     _write(out, samples, text)
-    print(f"{args.n} samples written to {out}")
+    print(safe_text(f"{args.n} samples written to {out}"))
     return 0
 
 
