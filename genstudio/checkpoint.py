@@ -138,13 +138,34 @@ def _open_safetensors(path: Path) -> Iterator[Any]:
         raise CheckpointError(f"{path.name} is a pickle (PyTorch .pt) file, not safetensors: refused, "
                               "because unpickling a file can run code")
     _check_header_size(path)
+    with _utf8_path(path) as name:
+        try:
+            fh = safe_open(name, framework="pt")
+        except Exception as exc:  # noqa: BLE001 - safetensors validates lengths, JSON and offsets
+            raise CheckpointError(f"{path.name} is not a readable checkpoint: truncated, damaged or not a "
+                                  f"safetensors file ({_short(exc)})") from None
+        with fh:
+            yield fh
+
+
+@contextlib.contextmanager
+def _utf8_path(path: Path) -> Iterator[str]:
+    """A name safetensors can open (it takes only UTF-8 paths): the path itself, or for a path with
+    bytes that are not UTF-8 (a folder named on another system) the file's ``/proc/self/fd`` link."""
     try:
-        fh = safe_open(str(path), framework="pt")
-    except Exception as exc:  # noqa: BLE001 - safetensors validates lengths, JSON and offsets
-        raise CheckpointError(f"{path.name} is not a readable checkpoint: truncated, damaged or not a "
-                              f"safetensors file ({_short(exc)})") from None
-    with fh:
-        yield fh
+        os.fsencode(path).decode("utf-8")
+        yield str(path)
+        return
+    except UnicodeDecodeError:
+        pass
+    if not os.path.isdir("/proc/self/fd"):
+        raise CheckpointError(f"{path.name}: this system cannot open a file whose path is not UTF-8; "
+                              "rename the file or its folder")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        yield f"/proc/self/fd/{fd}"
+    finally:
+        os.close(fd)
 
 
 def _check_header_size(path: Path) -> None:
