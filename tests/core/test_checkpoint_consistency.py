@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+import time
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,41 @@ def test_an_oversized_header_is_refused_unread(tmp_path):
     path = _header_file(tmp_path / "big.safetensors", b" " * (MAX_HEADER_BYTES + 1))
     with pytest.raises(CheckpointError, match="big.safetensors has a header of 4,194,305 bytes, over the limit"):
         load_model(path, "cpu")
+
+
+def test_a_72_mb_header_is_refused_at_once(tmp_path):
+    """The repro: 1.2 M empty tensors (a 72 MB header) took 32 s and 2 GB to refuse."""
+    path = tmp_path / "huge.safetensors"
+    with open(path, "wb") as fh:  # a sparse file: the length prefix, then 72 MB of (unread) header
+        fh.write(struct.pack("<Q", 72_000_000))
+        fh.truncate(8 + 72_000_000)
+    start = time.perf_counter()
+    with pytest.raises(CheckpointError, match="huge.safetensors has a header of 72,000,000 bytes"):
+        load_model(path, "cpu")
+    assert time.perf_counter() - start < 0.5
+
+
+# ---------------------------------------------------------------------------- bounded --n
+def test_sample_refuses_a_billion_samples_in_one_line(tmp_path, capsys):
+    out = tmp_path / "s.npy"
+    start = time.perf_counter()
+    assert main(["sample", str(BUNDLED / "dcgan_digits.safetensors"), "--n", "1000000000", "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.match(r"genstudio: error: --n 1,000,000,000 would need about [\d,.]+ GB of memory", err[0])
+    assert time.perf_counter() - start < 10 and not out.exists()
+    assert main(["sample", str(BUNDLED / "dcgan_digits.safetensors"), "--n", "5000", "--out", str(tmp_path / "g.png")]) == 1
+    assert "too many for one grid picture (at most 4,096)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["dcgan_digits", "ddpm_ring8"])
+def test_the_suggested_n_fits(name, tmp_path, capsys, monkeypatch):
+    from genstudio import sampling_cli
+
+    monkeypatch.setattr(sampling_cli, "available_memory", lambda: 2_000_000)  # 1 MB for sampling
+    args = ["sample", str(BUNDLED / f"{name}.safetensors"), "--out", str(tmp_path / "s.npy"), "--device", "cpu",
+            "--sampler", "ddim", "--steps", "2"]
+    assert main(args + ["--n", "100000"]) == 1
+    most = int(re.search(r"use --n ([\d,]+) or fewer", capsys.readouterr().err).group(1).replace(",", ""))
+    assert 1 <= most < 100000
+    assert main(args + ["--n", str(most + 1)]) == 1
+    assert main(args + ["--n", str(min(most, 64))]) == 0
