@@ -300,6 +300,12 @@ def _parse_meta(path: Path, raw: dict[str, str], kind: str | None = None) -> dic
             if problem:
                 raise CheckpointError(f"{path.name}: model {_brief(role)} argument {_brief(name)} = "
                                       f"{_brief(value)} {problem}")
+    for name in ("step", "seed"):  # shown and formatted as numbers ("step 4,000")
+        value = meta.get(name, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
+            raise CheckpointError(f"{path.name} has an invalid {name} {_brief(value)} (a whole number from 0)")
+    if not isinstance(meta.get("data", ""), str) or len(meta.get("data", "")) > 300:
+        raise CheckpointError(f"{path.name} has an invalid data set name {_brief(meta['data'])}")
     if meta.get("data_kind", "images") not in ("images", "points"):
         raise CheckpointError(f"{path.name} has an unknown data_kind {_brief(meta['data_kind'])} (images or points)")
     for name in ("size", "channels"):  # the sample shape of image models

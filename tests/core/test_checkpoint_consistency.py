@@ -93,6 +93,12 @@ CASES = {  # name -> (make(folder) -> path, words the one line must hold)
     "unknown data kind": (
         lambda f: with_meta(BUNDLED / "ddpm_ring8.safetensors", f / "dk.safetensors", _set(data_kind="audio")),
         r"unknown data_kind 'audio'"),
+    "a step that is not a number": (
+        lambda f: with_meta(BUNDLED / "gan_ring8.safetensors", f / "step.safetensors", _set(step="4k\x1b[2J")),
+        r"has an invalid step '4k\\x1b\[2J'"),
+    "a data set name that is not text": (
+        lambda f: with_meta(BUNDLED / "ddpm_ring8.safetensors", f / "data.safetensors", _set(data=[1])),
+        r"has an invalid data set name \[1\]"),
     "NaN weights": (
         lambda f: with_tensors(BUNDLED / "ddpm_ring8.safetensors", f / "nan.safetensors",
                                _cast("ema/eps/inp.weight", lambda v: v.float().fill_(float("nan")))),
