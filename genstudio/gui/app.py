@@ -189,6 +189,7 @@ def open_path(window: MainWindow, path: str) -> bool:
     if p.is_dir():
         return window.open_run_folder(p)
     if p.is_file():
-        return window.open_checkpoint(p) is not None
+        window.loader.load(p)  # on a thread: a dialog says if it cannot be opened
+        return True
     window.show_error("Cannot open", f"{p} does not exist.", "")
     return False
