@@ -31,6 +31,7 @@ from genstudio.atomic import atomic_write_bytes  # noqa: F401 (re-exported: rund
 
 from genstudio import FORMAT_VERSION, __version__
 from genstudio.checkpoint_checks import check_against_networks, check_finite, dtype_name
+from genstudio.checkpoint_limits import MAX_HEADER_BYTES, MAX_TENSORS, check_header_size, utf8_path, zip_entry_count
 
 META_KEY = "genstudio"
 
@@ -73,8 +74,6 @@ SCHEDULES = ("linear", "cosine")
 # which kind of checkpoint may hold which architecture (an architecture missing here is not checked)
 ARCH_KINDS = {"dcgan_g": "gan", "dcgan_d": "gan", "mlp_g": "gan", "mlp_d": "gan",
               "unet": "diffusion", "mlp_eps": "diffusion"}
-MAX_HEADER_BYTES = 4 * 2**20  # a safetensors JSON header; GenStudio's own are a few tens of kB
-MAX_TENSORS = 10_000  # a resumable U-Net checkpoint holds about 500 (weights, EMA, Adam state, RNG)
 _ZIP_MAGIC = b"PK\x03\x04"  # torch.save's format since PyTorch 1.6
 _PICKLE_MAGIC = b"\x80"  # pickle protocol 2+ (raw pickles and PyTorch's legacy format)
 
@@ -137,8 +136,8 @@ def _open_safetensors(path: Path) -> Iterator[Any]:
     if head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_MAGIC):
         raise CheckpointError(f"{path.name} is a pickle (PyTorch .pt) file, not safetensors: refused, "
                               "because unpickling a file can run code")
-    _check_header_size(path)
-    with _utf8_path(path) as name:
+    check_header_size(path)
+    with utf8_path(path) as name:
         try:
             fh = safe_open(name, framework="pt")
         except Exception as exc:  # noqa: BLE001 - safetensors validates lengths, JSON and offsets
@@ -146,52 +145,6 @@ def _open_safetensors(path: Path) -> Iterator[Any]:
                                   f"safetensors file ({_short(exc)})") from None
         with fh:
             yield fh
-
-
-@contextlib.contextmanager
-def _utf8_path(path: Path) -> Iterator[str]:
-    """A name safetensors can open (it takes only UTF-8 paths): the path itself, or for a path with
-    bytes that are not UTF-8 (a folder named on another system) the file's ``/proc/self/fd`` link."""
-    try:
-        os.fsencode(path).decode("utf-8")
-        yield str(path)
-        return
-    except UnicodeDecodeError:
-        pass
-    if not os.path.isdir("/proc/self/fd"):
-        raise CheckpointError(f"{path.name}: this system cannot open a file whose path is not UTF-8; "
-                              "rename the file or its folder")
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        yield f"/proc/self/fd/{fd}"
-    finally:
-        os.close(fd)
-
-
-def _check_header_size(path: Path) -> None:
-    """Refuse an oversized header, or one listing too many tensors, before anything parses it.
-
-    A safetensors file starts with its header's length (8 bytes, little-endian); entries are counted
-    by their ``"data_offsets"`` keys in the raw bytes, so a hostile file costs at most
-    ``MAX_HEADER_BYTES`` of memory and a few milliseconds.
-    """
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-        if len(head) < 8:
-            raise CheckpointError(f"{path.name} is not a readable checkpoint: truncated, damaged or not a "
-                                  f"safetensors file ({len(head)} bytes)")
-        n = int.from_bytes(head, "little")
-        if n > path.stat().st_size - 8:
-            raise CheckpointError(f"{path.name} is not a readable checkpoint: truncated, damaged or not a "
-                                  "safetensors file (its header would run past the end)")
-        if n > MAX_HEADER_BYTES:
-            raise CheckpointError(f"{path.name} has a header of {n:,} bytes, over the limit of "
-                                  f"{MAX_HEADER_BYTES:,}: refused unread")
-        raw = fh.read(n)
-    count = raw.count(b'"data_offsets"')
-    if count > MAX_TENSORS:
-        raise CheckpointError(f"{path.name} lists {count:,} tensors, over the limit of {MAX_TENSORS:,}: "
-                              "refused unread")
 
 
 def _load_torch_file(path: Path, kind: str | None = None) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -232,6 +185,10 @@ def _load_torch_file(path: Path, kind: str | None = None) -> tuple[dict[str, tor
 
 def _check_zip(path: Path) -> None:
     """torch.save stores records uncompressed: refuse compressed records (a zip bomb) and bad zips."""
+    entries = zip_entry_count(path)
+    if entries is not None and entries > MAX_TENSORS + 16:  # one record per tensor, plus a few
+        raise CheckpointError(f"{path.name} holds {entries:,} records, over the limit of {MAX_TENSORS:,} "
+                              "tensors: refused unread")
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()

@@ -203,3 +203,14 @@ def test_the_suggested_n_fits(name, tmp_path, capsys, monkeypatch):
     assert 1 <= most < 100000
     assert main(args + ["--n", str(most + 1)]) == 1
     assert main(args + ["--n", str(min(most, 64))]) == 0
+
+
+def test_a_pt_zip_of_too_many_records_is_refused_before_it_is_listed(tmp_path):
+    import zipfile
+
+    path = tmp_path / "many.pt"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for i in range(MAX_TENSORS + 17):
+            zf.writestr(f"archive/data/{i}", b"")
+    with pytest.raises(CheckpointError, match=f"many.pt holds {MAX_TENSORS + 17:,} records, over the limit"):
+        load_model(path, "cpu")

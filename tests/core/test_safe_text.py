@@ -53,13 +53,13 @@ def test_safe_text_shows_what_is_invisible():
 def test_info_prints_header_strings_escaped_on_their_own_lines(tmp_path):
     plain = genstudio("info", str(RING8))
     forged = with_meta(RING8, tmp_path / "forged.safetensors",
-                       data="ring8\x1b]0;pwned\x07\x1b[2J\nkind:        diffusion", seed="\u202e0")
+                       data="ring8\x1b]0;pwned\x07\x1b[2J\nkind:        diffusion\u202e")
     proc = genstudio("info", str(forged))
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.decode("utf-8")
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
     assert len(out.splitlines()) == len(plain.stdout.decode().splitlines())
-    assert "data:        ring8\\x1b]0;pwned\\x07\\x1b[2J\\nkind:        diffusion" in out
+    assert "data:        ring8\\x1b]0;pwned\\x07\\x1b[2J\\nkind:        diffusion\\u202e" in out
     assert [line for line in out.splitlines() if line.startswith("kind:")] == ["kind:        gan"]
 
 
