@@ -229,6 +229,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from genstudio import distributed
     from genstudio.progress import ProgressBar
+    from genstudio.safe_text import safe_text
     from genstudio.training import Finished, Progress, RunControl, Saved, Started, train
 
     info = distributed.env_info()
@@ -264,10 +265,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     assert finished is not None
     if finished.reason in ("diverged", "out of memory"):
         if info.is_main:
-            print(f"genstudio: error: {finished.message}", file=sys.stderr)
+            print(f"genstudio: error: {safe_text(finished.message)}", file=sys.stderr)
         return EXIT_FAILED
     if info.is_main:
-        print(f"{finished.reason} at step {finished.step}; checkpoint: {finished.checkpoint}")
+        print(safe_text(f"{finished.reason} at step {finished.step}; checkpoint: {finished.checkpoint}"))
     return 0
 
 
