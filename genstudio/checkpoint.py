@@ -30,6 +30,8 @@ import torch
 from genstudio.atomic import atomic_write_bytes  # noqa: F401 (re-exported: rundir, sampling_cli)
 
 from genstudio import FORMAT_VERSION, __version__
+from genstudio.checkpoint_checks import check_against_networks, check_finite, dtype_name
+from genstudio.checkpoint_limits import MAX_HEADER_BYTES, MAX_TENSORS, check_header_size, utf8_path, zip_entry_count
 
 META_KEY = "genstudio"
 
@@ -104,22 +106,24 @@ def _read(path: str | os.PathLike, kind: str | None, weights: bool) -> tuple[dic
     path = _check_file(path)
     if path.suffix.lower() in TORCH_SUFFIXES:
         tensors, meta = _load_torch_file(path, kind)
-        _check_models(path, meta, {k: tuple(v.shape) for k, v in tensors.items()})
+        check_against_networks(path, meta, {k: (tuple(v.shape), dtype_name(v.dtype)) for k, v in tensors.items()})
+        check_finite(path, tensors)
         return tensors, meta
     with _open_safetensors(path) as fh:
         meta = _parse_meta(path, fh.metadata() or {}, kind)
         try:
             names = list(fh.keys())
-            shapes = {k: tuple(fh.get_slice(k).get_shape()) for k in names}
+            entries = {k: (tuple(fh.get_slice(k).get_shape()), str(fh.get_slice(k).get_dtype())) for k in names}
         except Exception as exc:  # noqa: BLE001 - any failure of the reader means a damaged file
             raise CheckpointError(f"{path.name} is damaged ({_short(exc)})") from None
-        _check_models(path, meta, shapes)
+        check_against_networks(path, meta, entries)
         if not weights:
             return {}, meta
         try:
             tensors = {k: fh.get_tensor(k) for k in names}
         except Exception as exc:  # noqa: BLE001
             raise CheckpointError(f"{path.name} is damaged or truncated ({_short(exc)})") from None
+    check_finite(path, tensors)
     return tensors, meta
 
 
@@ -132,13 +136,15 @@ def _open_safetensors(path: Path) -> Iterator[Any]:
     if head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_MAGIC):
         raise CheckpointError(f"{path.name} is a pickle (PyTorch .pt) file, not safetensors: refused, "
                               "because unpickling a file can run code")
-    try:
-        fh = safe_open(str(path), framework="pt")
-    except Exception as exc:  # noqa: BLE001 - safetensors validates lengths, JSON and offsets
-        raise CheckpointError(f"{path.name} is not a readable checkpoint: truncated, damaged or not a "
-                              f"safetensors file ({_short(exc)})") from None
-    with fh:
-        yield fh
+    check_header_size(path)
+    with utf8_path(path) as name:
+        try:
+            fh = safe_open(name, framework="pt")
+        except Exception as exc:  # noqa: BLE001 - safetensors validates lengths, JSON and offsets
+            raise CheckpointError(f"{path.name} is not a readable checkpoint: truncated, damaged or not a "
+                                  f"safetensors file ({_short(exc)})") from None
+        with fh:
+            yield fh
 
 
 def _load_torch_file(path: Path, kind: str | None = None) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -179,6 +185,10 @@ def _load_torch_file(path: Path, kind: str | None = None) -> tuple[dict[str, tor
 
 def _check_zip(path: Path) -> None:
     """torch.save stores records uncompressed: refuse compressed records (a zip bomb) and bad zips."""
+    entries = zip_entry_count(path)
+    if entries is not None and entries > MAX_TENSORS + 16:  # one record per tensor, plus a few
+        raise CheckpointError(f"{path.name} holds {entries:,} records, over the limit of {MAX_TENSORS:,} "
+                              "tensors: refused unread")
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
@@ -247,6 +257,14 @@ def _parse_meta(path: Path, raw: dict[str, str], kind: str | None = None) -> dic
             if problem:
                 raise CheckpointError(f"{path.name}: model {_brief(role)} argument {_brief(name)} = "
                                       f"{_brief(value)} {problem}")
+    for name in ("step", "seed"):  # shown and formatted as numbers ("step 4,000")
+        value = meta.get(name, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
+            raise CheckpointError(f"{path.name} has an invalid {name} {_brief(value)} (a whole number from 0)")
+    if not isinstance(meta.get("data", ""), str) or len(meta.get("data", "")) > 300:
+        raise CheckpointError(f"{path.name} has an invalid data set name {_brief(meta['data'])}")
+    if meta.get("data_kind", "images") not in ("images", "points"):
+        raise CheckpointError(f"{path.name} has an unknown data_kind {_brief(meta['data_kind'])} (images or points)")
     for name in ("size", "channels"):  # the sample shape of image models
         if name in meta and meta[name] not in {"size": IMAGE_SIZES, "channels": CHANNELS}[name]:
             raise CheckpointError(f"{path.name} has an unsupported image {name} {_brief(meta[name])}")
@@ -288,46 +306,6 @@ def _arg_problem(name: str, value: Any) -> str:
             isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_ARG for v in value):
         return ""  # e.g. channel multipliers per resolution
     return "is not a number within bounds"
-
-
-def _check_models(path: Path, meta: dict[str, Any], shapes: dict[str, tuple[int, ...]]) -> None:
-    """Compare the weights' shapes with the architectures the header names, before reading them.
-
-    Each model is built on PyTorch's "meta" device, which records shapes and allocates nothing, and
-    compared with each set of its weights (``model/<role>/…`` and, for diffusion, ``ema/<role>/…``).
-    A model the file holds no weights for is dropped from ``meta["models"]`` (a generator-only
-    export has no D), so no caller builds a module whose size only the header vouches for.
-    """
-    for role, spec in list(meta["models"].items()):
-        needed: dict[str, tuple[int, ...]] | None = None
-        for prefix in (f"model/{role}/", f"ema/{role}/"):
-            present = {k[len(prefix):]: s for k, s in shapes.items() if k.startswith(prefix)}
-            if not present:
-                continue
-            needed = needed or _shapes_of(path, role, spec)
-            for k, shape in needed.items():  # the first problem in layer order
-                if k not in present:
-                    raise CheckpointError(f"{path.name}: weights for {prefix[:-1]} are missing ({k} …)")
-                if present[k] != shape:
-                    raise CheckpointError(f"{path.name}: {prefix}{k} has shape {present[k]}, but {spec['arch']} "
-                                          f"{json.dumps(spec['args'], sort_keys=True)} needs {shape}")
-        if needed is None:
-            del meta["models"][role]
-    if not meta["models"]:
-        raise CheckpointError(f"{path.name} holds no model weights")
-
-
-def _shapes_of(path: Path, role: str, spec: dict[str, Any]) -> dict[str, tuple[int, ...]]:
-    from genstudio.models import build
-
-    try:
-        with torch.device("meta"):
-            module = build(spec["arch"], spec["args"])
-    except ImportError:
-        raise CheckpointError(f"{path.name}: this GenStudio cannot build a {spec['arch']}") from None
-    except Exception as exc:  # noqa: BLE001 - bad argument values (ValueError, TypeError, RuntimeError)
-        raise CheckpointError(f"{path.name}: model {_brief(role)} cannot be built ({_short(exc)})") from None
-    return {k: tuple(v.shape) for k, v in module.state_dict().items()}
 
 
 def _brief(value: Any) -> str:

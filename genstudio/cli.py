@@ -20,6 +20,7 @@ EXIT_FAILED = 1
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    _tolerant_streams()
     if not argv or argv[0] == "app":  # `genstudio` or `genstudio app [CHECKPOINT|RUN_DIR]`
         return _open_app(argv[1:])
     parser = build_parser()
@@ -40,10 +41,22 @@ def main(argv: list[str] | None = None) -> int:
             from genstudio.distributed import is_main_process
             from genstudio.faults import with_notes
 
+            from genstudio.safe_text import safe_text
+
             if is_main_process():  # under torchrun, rank 0 speaks for all ranks
-                print(f"genstudio: error: {with_notes(str(exc), exc)}", file=sys.stderr)
+                print(f"genstudio: error: {safe_text(with_notes(str(exc), exc))}", file=sys.stderr)
             return EXIT_FAILED
         raise
+
+
+def _tolerant_streams() -> None:
+    """Let stdout and stderr print any text: a character the terminal's encoding lacks becomes
+    ``\\xNN``/``\\uNNNN`` instead of a UnicodeEncodeError (e.g. ``PYTHONIOENCODING=ascii``)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):  # not a TextIOWrapper (a test's capture, a pipe shim)
+            pass
 
 
 def _open_app(argv: list[str]) -> int:
@@ -270,6 +283,7 @@ def _saved_config(run_dir: Path) -> RunConfig | None:
 def cmd_train(args: argparse.Namespace) -> int:
     from genstudio import distributed
     from genstudio.progress import ProgressBar
+    from genstudio.safe_text import safe_text
     from genstudio.training import Finished, Progress, RunControl, Saved, Started, train
 
     info = distributed.env_info()
@@ -317,10 +331,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     assert finished is not None
     if finished.reason in ("diverged", "out of memory"):
         if info.is_main:
-            print(f"genstudio: error: {finished.message}", file=sys.stderr)
+            print(f"genstudio: error: {safe_text(finished.message)}", file=sys.stderr)
         return EXIT_FAILED
     if info.is_main:
-        print(f"{finished.reason} at step {finished.step}; checkpoint: {finished.checkpoint}")
+        print(safe_text(f"{finished.reason} at step {finished.step}; checkpoint: {finished.checkpoint}"))
     if finished.reason == "stopped" and signals.signum is not None and not info.enabled:
         # as a shell reports a process ended by the signal (130 Ctrl-C, 143 SIGTERM), though the run
         # saved: a script can tell a stopped run from a finished one. Under torchrun each rank exits 0
@@ -379,7 +393,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from genstudio.checkpoint import export_for_sampling
 
     size = export_for_sampling(args.checkpoint, args.out, half=args.half)
-    print(f"wrote {args.out} ({size / 1e6:.1f} MB)")
+    from genstudio.safe_text import safe_text
+
+    print(safe_text(f"wrote {args.out} ({size / 1e6:.1f} MB)"))
     return 0
 
 
@@ -402,18 +418,21 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    """Describe a checkpoint, after the same checks ``sample`` makes (exit 1 with one line if it would refuse)."""
     import json
 
-    from genstudio.checkpoint import read_header
+    from genstudio.loading import load_model
+    from genstudio.safe_text import safe_text
 
-    meta = read_header(args.checkpoint)
+    meta = load_model(args.checkpoint, "cpu").meta  # builds and loads the networks, as `sample` does
     cfg = meta.get("config", {})
+    cfg = cfg if isinstance(cfg, dict) else {}
+    shape = f" ({meta.get('channels')}x{meta.get('size')}x{meta.get('size')})" if meta.get("size") else ""
     lines = [f"file:        {args.checkpoint}",
              f"kind:        {meta['kind']}",
              f"format:      {meta.get('format')}",
              f"step:        {meta.get('step')}",
-             f"data:        {meta.get('data')}"
-             + (f" ({meta.get('channels')}x{meta.get('size')}x{meta.get('size')})" if meta.get("size") else ""),
+             f"data:        {meta.get('data')}{shape}",
              f"seed:        {meta.get('seed')}"]
     for role, m in meta["models"].items():
         lines.append(f"model {role:5s} {m['arch']} {json.dumps(m['args'])}")
@@ -422,7 +441,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     if cfg:
         lines.append(f"training:    batch {cfg.get('batch')}, lr {cfg.get('lr')}, steps {cfg.get('steps')}")
     lines.append(f"versions:    {json.dumps(meta.get('versions', {}))}")
-    print("\n".join(lines))
+    print("\n".join(safe_text(line) for line in lines))  # header strings can hold escapes and newlines
     return 0
 
 

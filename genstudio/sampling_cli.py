@@ -8,15 +8,23 @@ from pathlib import Path
 
 import numpy as np
 
+from genstudio.safe_text import safe_text
+
 
 def sample_to_disk(args: argparse.Namespace) -> int:
     """Write ``args.n`` samples of ``args.checkpoint`` to ``args.out``; returns an exit status."""
     from genstudio.loading import load_model
 
-    model = load_model(args.checkpoint, args.device)
     out: Path = args.out
+    if out.suffix not in ("", ".png", ".npy"):
+        raise ValueError(f"--out must be a folder, FILE.png or FILE.npy, not {out.name}")
+    if out.suffix == ".png" and args.n > MAX_GRID:
+        raise ValueError(f"--n {args.n:,} is too many for one grid picture (at most {MAX_GRID:,}): "
+                         "write them to a folder or FILE.npy")
+    model = load_model(args.checkpoint, args.device)
     if model.is_points and out.suffix != ".npy":
         raise ValueError(f"{args.checkpoint.name} makes 2-D points: give --out FILE.npy")
+    check_memory(model, args)
     if model.kind == "gan":
         if args.trajectory is not None:
             raise ValueError("--trajectory is for diffusion models; this is a GAN")
@@ -29,7 +37,7 @@ def sample_to_disk(args: argparse.Namespace) -> int:
         if record:
             samples_t, trajectory = result
             trajectory.save_npz(args.trajectory)
-            print(f"trajectory ({len(trajectory.timesteps)} steps) written to {args.trajectory}")
+            print(safe_text(f"trajectory ({len(trajectory.timesteps)} steps) written to {args.trajectory}"))
         else:
             samples_t = result
         samples = samples_t.numpy()
@@ -39,8 +47,63 @@ def sample_to_disk(args: argparse.Namespace) -> int:
             "genstudio:seed": str(args.seed), "genstudio:sampler": how,
             "genstudio:checkpoint": args.checkpoint.name}
     _write(out, samples, text)
-    print(f"{args.n} samples written to {out}")
+    print(safe_text(f"{args.n} samples written to {out}"))
     return 0
+
+
+MAX_GRID = 4096  # images in one --out FILE.png: a 64 x 64 grid is as many as anyone can look at
+
+
+def bytes_per_sample(model, args: argparse.Namespace) -> int:
+    """A generous estimate of the memory one sample takes while ``sample`` runs.
+
+    The samples themselves as float32, a clipped copy and the 8-bit pictures; for diffusion, whose
+    samplers denoise the whole batch at once, the network's activations too (a U-Net peaks at about
+    ten maps of its widest level per pixel; 16 are counted), and a recorded trajectory (x_t, ε̂ and
+    x̂_0 in float16 at every recorded step).
+    """
+    shape = model.sample_shape if model.kind == "diffusion" else tuple(model.generate(model.noise(1, 0)).shape[1:])
+    elems = int(np.prod(shape))  # values in one sample
+    total = 16 * elems
+    if model.kind == "diffusion":
+        args_ = model.meta["models"]["eps"]["args"]
+        if model.is_points:
+            total += 4 * 16 * int(args_.get("hidden", 256))
+        else:
+            pixels = elems // shape[0]
+            total += 4 * 16 * pixels * int(args_.get("width", 32)) * max(args_.get("mults", [1, 2, 2]))
+        if args.trajectory is not None:
+            steps = model.schedule.num_steps if args.sampler == "ddpm" else min(args.steps, model.schedule.num_steps)
+            total += 3 * 2 * elems * (steps + 1)
+    return total
+
+
+def available_memory() -> int:
+    """Bytes of memory this process can still take: Linux's MemAvailable, else free pages, else 4 GB."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import os
+
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return 4 * 2**30
+
+
+def check_memory(model, args: argparse.Namespace) -> None:
+    """Refuse (ValueError, one line) a ``--n`` whose samples would not fit in half the free memory."""
+    per = bytes_per_sample(model, args)
+    budget = available_memory() // 2
+    if args.n * per > budget:
+        most = max(budget // per, 0)
+        raise ValueError(f"--n {args.n:,} would need about {args.n * per / 1e9:,.1f} GB of memory, and "
+                         f"{budget / 1e9:,.1f} GB (half of what is free) is the most sampling takes: use "
+                         f"--n {most:,} or fewer" + (" (or no --trajectory)" if args.trajectory else ""))
 
 
 def _progress(args: argparse.Namespace):
@@ -75,8 +138,6 @@ def _write(out: Path, samples: np.ndarray, text: dict[str, str]) -> None:
     if out.suffix == ".png":  # one grid image
         save_png(out, make_grid(samples), text)
         return
-    if out.suffix:
-        raise ValueError(f"--out must be a folder, FILE.png or FILE.npy, not {out.name}")
     out.mkdir(parents=True, exist_ok=True)
     images = to_uint8(samples)  # (N, H, W, C)
     for i, img in enumerate(images):

@@ -374,8 +374,11 @@ def load_image_file(path: str | os.PathLike, size: int = 32, channels: int = 3) 
 
     Raises ``ValueError`` with a one-line reason if the file is not a readable image.
     """
+    from genstudio.image_files import open_image
+    from genstudio.safe_text import safe_text
+
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:  # refuses a decompression bomb from its header, undecoded
             im = im.convert("L" if channels == 1 else "RGB")
             w, h = im.size
             s = min(w, h)
@@ -383,7 +386,7 @@ def load_image_file(path: str | os.PathLike, size: int = 32, channels: int = 3) 
             im = im.resize((size, size), Image.Resampling.LANCZOS)
             a = np.asarray(im, dtype=np.float32)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ValueError(f"{Path(path).name} is not an image this app can read ({exc})") from None
+        raise ValueError(safe_text(f"{Path(path).name} is not an image this app can read ({exc})")) from None
     a = a[None] if a.ndim == 2 else a.transpose(2, 0, 1)  # (C, H, W)
     return a / 127.5 - 1.0
 

@@ -10,8 +10,8 @@ Files that cannot be used are skipped and counted by reason, never partially loa
 * ``empty``: zero bytes;
 * ``unreadable``: not an image, or a corrupt one;
 * ``truncated``: the data ends early (PIL's global ``LOAD_TRUNCATED_IMAGES`` is left alone);
-* ``too large``: more than ``MAX_PIXELS`` pixels (checked from the header, before decoding),
-  or refused by PIL as a decompression bomb.
+* ``too large``: more than ``MAX_PIXELS`` pixels or ``MAX_SIDE`` px a side
+  (:mod:`genstudio.image_files`: checked from the header, before decoding).
 
 The skips are counted in ``info["skipped"]`` / ``info["skip_reasons"]``, with the first skipped file
 and why in ``info["skip_example"]``; ``Dataset.notice`` says it in one sentence, which the command
@@ -29,9 +29,9 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from genstudio.data import DataError, Dataset, uint8_to_tensor
+from genstudio.image_files import MAX_PIXELS, ImageTooLarge, open_image
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
-MAX_PIXELS = 64_000_000  # refuse anything bigger (a 64-megapixel photo is already unusual)
 REASONS = ("empty", "unreadable", "truncated", "too large")  # the order counts are reported in
 #: Each reason said to a user, after a file name.
 REASON_TEXT = {"empty": "empty file", "unreadable": "not an image, or a corrupt one",
@@ -96,10 +96,7 @@ def read_image(path: str | os.PathLike, size: int, gray: bool = False) -> np.nda
     try:
         if os.path.getsize(path) == 0:
             raise _Skip("empty")
-        with Image.open(path) as img:
-            w, h = img.size
-            if w * h > MAX_PIXELS:
-                raise _Skip("too large")  # decided from the header: nothing decoded yet
+        with open_image(path) as img:  # ImageTooLarge is decided from the header: nothing decoded yet
             img.draft("L" if gray else None, (size, size))  # JPEG: decode at a reduced scale
             img.load()  # raises on truncated data (LOAD_TRUNCATED_IMAGES stays False)
             try:
@@ -115,7 +112,7 @@ def read_image(path: str | os.PathLike, size: int, gray: bool = False) -> np.nda
             a = np.asarray(img)  # (size, size) or (size, size, 3)
     except _Skip:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (ImageTooLarge, Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _Skip("too large") from None
     except OSError as exc:
         raise _Skip("truncated" if "truncat" in str(exc).lower() else "unreadable") from None

@@ -189,7 +189,8 @@ def open_path(window: MainWindow, path: str) -> bool:
     if p.is_dir():
         return window.open_run_folder(p)
     if p.is_file():
-        return window.open_checkpoint(p) is not None
+        window.loader.load(p)  # on a thread: a dialog says if it cannot be opened
+        return True
     from genstudio.rundir import describe_path
 
     what = describe_path(p)  # "nothing", or a FIFO, a socket, a device: none can be opened

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from genstudio.config import ConfigError
 from genstudio.data import is_points
 from genstudio.gui import dialogs
+from genstudio.gui.checkpoint_loader import CheckpointLoader
 from genstudio.gui.controller import RunController
 from genstudio.gui.gui_gc import collect_on_gui_thread
 from genstudio.gui.run_follower import RunFollower, metrics_until_last_checkpoint
@@ -34,6 +35,7 @@ from genstudio.gui.widgets.monitor import MonitorView
 from genstudio.gui.widgets.run_panel import RunPanel
 from genstudio.gui.widgets.scrubber import ScrubberView
 from genstudio.gui.widgets.status import RunStatus
+from genstudio.safe_text import safe_text
 
 __all__ = ["MainWindow"]
 
@@ -139,6 +141,9 @@ class MainWindow(QMainWindow):
         for page in self._pages.values():
             page.when_built(self.router.attach)
         self.checkpointOpened.connect(lambda _path, model: self.router.show_model(model))
+        self.loader = CheckpointLoader(self)  # File ▸ Open and paths given at start-up load off this thread
+        self.loader.loaded.connect(self._on_checkpoint_loaded)
+        self.loader.failed.connect(self._on_checkpoint_failed)
 
         self._drain_timer = QTimer(self)
         self._drain_timer.setInterval(DRAIN_MS)
@@ -263,25 +268,38 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Saving a checkpoint after the current step…", 3000)
 
     def open_checkpoint(self, path: str | Path) -> Any | None:
-        """Load a checkpoint, show what it is and emit ``checkpointOpened``; None on failure."""
+        """Load a checkpoint here (blocking), show it and emit ``checkpointOpened``; None on failure.
+
+        The menu and start-up paths use ``self.loader`` instead, which loads on a thread.
+        """
         from genstudio.checkpoint import CheckpointError
         from genstudio.loading import load_model
 
-        path = Path(path)
         try:
             model = load_model(path, "auto")
         except (CheckpointError, OSError, ValueError) as exc:
-            self.show_error("Cannot open the checkpoint", str(exc), "")
+            self.show_error("Cannot open the checkpoint", safe_text(str(exc)), "")
             return None
+        self._show_opened(Path(path), model)
+        return model
+
+    @Slot(str, object)
+    def _on_checkpoint_loaded(self, path: str, model: Any) -> None:
+        self._show_opened(Path(path), model)
+
+    @Slot(str, str)
+    def _on_checkpoint_failed(self, _path: str, message: str) -> None:
+        self.show_error("Cannot open the checkpoint", message, "")
+
+    def _show_opened(self, path: Path, model: Any) -> None:
         self.loaded_checkpoint = str(path)
         self.settings.set_last_folder("open", path.parent)
         describe = getattr(model, "describe", None)
         text = describe() if callable(describe) else f"{model.kind} model"
-        self.statusBar().showMessage(f"Opened {path.name}: {text}", 15000)
+        self.statusBar().showMessage(safe_text(f"Opened {path.name}: {text}"), 15000)
         if not self.controller.is_running():
-            self._set_subject(path.name)
+            self._set_subject(safe_text(path.name))
         self.checkpointOpened.emit(str(path), model)
-        return model
 
     def open_run_folder(self, path: str | Path) -> bool:
         """Show a run folder's curves and newest preview and keep following it as it grows."""
@@ -487,7 +505,7 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", self.settings.last_folder("open"),
                                               "Checkpoints (*.safetensors *.pt *.pth);;All files (*)")
         if path:
-            self.open_checkpoint(path)
+            self.loader.load(path)
 
     @Slot()
     def _choose_run_folder(self) -> None:
@@ -515,6 +533,7 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         self._stop_following()
+        self.loader.shutdown()
         self._drain_timer.stop()
         for page in self._pages.values():  # their render / sampling threads end before the window goes
             if page.is_built():

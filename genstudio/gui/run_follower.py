@@ -35,9 +35,9 @@ def load_preview_file(path: str | Path) -> Preview:
             if "heatmap" in z.files and "extent" in z.files:
                 extra = {"heatmap": np.array(z["heatmap"]), "extent": tuple(float(v) for v in z["extent"])}
             return Preview(kind="points", data=np.array(z["points"]), extra=extra)
-    from PIL import Image
+    from genstudio.image_files import open_image
 
-    with Image.open(path) as im:
+    with open_image(path) as im:  # a run folder may come from anywhere: no bomb is decoded
         grid = np.asarray(im.convert("RGB")).copy()  # (H, W, 3) uint8
     return Preview(kind="grid", data=grid)
 

@@ -15,7 +15,7 @@ import pytest
 import torch
 from PIL import Image, ImageFile
 
-import genstudio.data.folder as folder_mod
+import genstudio.image_files as image_files
 from genstudio.data import DataError, load_dataset
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
@@ -91,7 +91,7 @@ def test_centre_crop_and_exif_rotation(tmp_path):
 
 
 def test_messy_files_are_skipped_and_told_in_one_notice(tmp_path, monkeypatch):
-    monkeypatch.setattr(folder_mod, "MAX_PIXELS", 40 * 40)  # a small image stands in for a huge one
+    monkeypatch.setattr(image_files, "MAX_PIXELS", 40 * 40)  # a small image stands in for a huge one
     for i, c in enumerate((RED, GREEN, BLUE)):
         solid(c, (30, 30)).save(tmp_path / f"good{i}.png")
     (tmp_path / "empty.png").write_bytes(b"")
