@@ -10,6 +10,7 @@ followed run folder's mailbox into the Monitor tab and the status bar.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,7 +20,7 @@ from PySide6.QtWidgets import (
     QDockWidget, QFileDialog, QMainWindow, QMessageBox, QScrollArea, QTabWidget, QWidget,
 )
 
-from genstudio.config import ConfigError
+from genstudio.config import ConfigError, RunConfig
 from genstudio.data import is_points
 from genstudio.gui import dialogs
 from genstudio.gui.controller import RunController
@@ -36,6 +37,8 @@ from genstudio.gui.widgets.scrubber import ScrubberView
 from genstudio.gui.widgets.status import RunStatus
 
 __all__ = ["MainWindow"]
+
+_log = logging.getLogger(__name__)
 
 DRAIN_MS = 33  # ~30 Hz: the only rate at which training data reach the screen
 #: The one-click first run: a small MLP GAN on eight Gaussians learns visibly within a minute on a CPU.
@@ -88,10 +91,13 @@ class MainWindow(QMainWindow):
             lambda title, message, details="": dialogs.show_error(self, title, message, details)
         self.show_diverged: Callable[[int, str], None] = \
             lambda step, message: dialogs.show_diverged(self, step, message)
+        self.ask_resume_mismatch: Callable[[str, list[str]], str | None] = \
+            lambda folder, differences: dialogs.ask_resume_mismatch(self, folder, differences)
         self.ask_recovery: Callable[[str, int, str, Any], dict | None] = \
             lambda reason, step, message, config: dialogs.ask_recovery(self, reason, step, message, config)
         self.close_timeout_s = 20.0
         self._subject = "no run"
+        self._refollow: Path | None = None  # the folder followed before Start: followed again if it fails
 
         self.monitor = MonitorView()
         self.tabs = QTabWidget()
@@ -221,7 +227,12 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def start_run(self) -> bool:
-        """Start training what the run panel describes; False if it cannot start."""
+        """Start training what the run panel describes; False if it cannot start.
+
+        With Resume ticked on a folder whose run differs from the form in what defines it (model,
+        data, architecture, size…), the person chooses first: resume the folder's run as it was,
+        start the form's run in a new folder, or cancel.
+        """
         if self.controller.is_running() or not self.panel.is_valid():
             return False
         try:
@@ -230,6 +241,12 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot start the run", str(exc), "")
             return False
         folder, resume = self.panel.run_folder(), self.panel.resume_requested()
+        if resume:
+            config = self._settle_resume(config, folder)
+            if config is None:
+                return False
+            folder, resume = self.panel.run_folder(), self.panel.resume_requested()
+        self._refollow = self.follower.run_dir.path if self.follower is not None else None
         self._stop_following()
         self.settings.set_runs_parent(folder.parent)
         self.settings.set_run_panel(self.panel.fields())
@@ -245,6 +262,35 @@ class MainWindow(QMainWindow):
         name = "GAN" if config.kind == "gan" else "diffusion"
         self._set_subject(f"{verb} {name} on {config.data} · {folder.name}")
         return True
+
+    def _settle_resume(self, config: RunConfig, folder: Path) -> RunConfig | None:
+        """The config to start when resuming ``folder`` (the form may change); None to start nothing."""
+        from genstudio.rundir import RunDir
+        from genstudio.run_identity import defining_differences
+
+        rd = RunDir(folder)
+        try:
+            saved = rd.read_config() if rd.config_path.exists() else None
+        except (OSError, ValueError, TypeError) as exc:
+            self.show_error("Cannot resume the run", f"{rd.config_path} cannot be read: {exc}", "")
+            return None
+        differences = defining_differences(saved, config) if saved is not None else []
+        if not differences:
+            return config
+        choice = self.ask_resume_mismatch(str(folder), differences)
+        if choice == dialogs.RESUME_AS_SAVED:
+            self.panel.set_fields({"kind": saved.kind, "data": saved.data, "size": saved.size})
+            self.panel.set_resume(folder)
+            self.panel.set_message(f"Resuming {folder.name} as it was saved.")
+        elif choice == dialogs.START_NEW:
+            self.panel.use_new_folder()
+        else:
+            return None
+        try:
+            return self.panel.config()
+        except ConfigError as exc:
+            self.show_error("Cannot start the run", str(exc), "")
+            return None
 
     @Slot()
     def toggle_pause(self) -> None:
@@ -292,6 +338,20 @@ class MainWindow(QMainWindow):
         if not RunFollower.looks_like_run(path):
             self.show_error("Not a run folder", f"{path} has no config.json or metrics.jsonl.", "")
             return False
+        follower = self._follow(path)
+        cfg = follower.config
+        self.settings.set_last_folder("open_run", path.parent)
+        if cfg is not None and follower.run_dir.last_checkpoint.exists():  # Start would resume it
+            self.panel.set_fields({"kind": cfg.kind, "data": cfg.data, "size": cfg.size, "batch": cfg.batch,
+                                   "lr": f"{cfg.lr:g}", "steps": cfg.steps, "seed": cfg.seed})
+            self.panel.set_resume(path)
+        if follower.problem:
+            self.statusBar().showMessage(follower.problem, 10000)
+        self._set_subject(f"{path.name} (run folder)")
+        return True
+
+    def _follow(self, path: Path) -> RunFollower:
+        """Show ``path``'s curves in the Monitor and follow the folder as it grows."""
         self._stop_following()
         follower = RunFollower(path, parent=self)
         follower.failed.connect(self._on_follower_failed)
@@ -302,15 +362,7 @@ class MainWindow(QMainWindow):
         self.run_status.reset()
         self.follower = follower
         follower.start()
-        self.settings.set_last_folder("open_run", path.parent)
-        if cfg is not None and follower.run_dir.last_checkpoint.exists():  # Start would resume it
-            self.panel.set_fields({"kind": cfg.kind, "data": cfg.data, "size": cfg.size, "batch": cfg.batch,
-                                   "lr": f"{cfg.lr:g}", "steps": cfg.steps, "seed": cfg.seed})
-            self.panel.set_resume(path)
-        if follower.problem:
-            self.statusBar().showMessage(follower.problem, 10000)
-        self._set_subject(f"{path.name} (run folder)")
-        return True
+        return follower
 
     # ------------------------------------------------------------------ the display timer
     @Slot()
@@ -335,6 +387,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ controller reactions
     @Slot(object)
     def _on_run_started(self, info: dict) -> None:
+        self._refollow = None  # the run took the Monitor over
         self.statusBar().showMessage(f"Training on {info['device']} in {info['run_dir']}", 5000)
 
     @Slot(str, int, str, str)
@@ -386,8 +439,11 @@ class MainWindow(QMainWindow):
 
     @Slot(str, str, str)
     def _on_run_failed(self, title: str, message: str, details: str) -> None:
+        """Say what went wrong in words; the traceback goes to the log, never into the dialog."""
+        if details:
+            _log.error("%s: %s\n%s", title, message, details)
         self._set_subject("no run")
-        self.show_error(title, message, details)
+        self.show_error(title, message, "")
 
     @Slot(str)
     def _on_state_changed(self, state: str) -> None:
@@ -397,6 +453,11 @@ class MainWindow(QMainWindow):
     def _on_thread_finished(self) -> None:
         self.panel.set_running(False)
         self._update_actions()
+        if self._refollow is not None:  # the run never started: the Monitor goes back to what it showed
+            path, self._refollow = self._refollow, None
+            if RunFollower.looks_like_run(path):
+                self._follow(path)
+                self._set_subject(f"{path.name} (run folder)")
 
     @Slot(str)
     def _on_follower_failed(self, message: str) -> None:
