@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget, QFileDialog, QMainWindow, QMessageBox, QScrollArea, QTabWidget, QWidget,
 )
@@ -509,21 +509,53 @@ class MainWindow(QMainWindow):
         help_menu.addAction("About GenStudio", self._about)
 
     def _make_view_shortcuts(self) -> None:
-        """Keys that act on the view under the focus (listed in the README)."""
-        ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
-        latent, scrubber = self._pages["Latent"], self._pages["Scrubber"]
-        table = (  # page, keys, slot (the keys work once the page is shown, so its view is built)
-            (latent, "R", lambda: self.latent.random()),
-            (latent, "Ctrl+Shift+C", lambda: self.latent.copy_z()),
-            (latent, "Ctrl+Shift+V", lambda: self.latent.paste_z()),
-            (latent, "Ctrl+E", lambda: self.latent._ask_save_image()),
-            (scrubber, "Space", self._toggle_scrubber_play),
+        """Keys that act on the tab in front (listed in the README), whatever inside the window has focus.
+
+        Each is a window-wide action, enabled only while its tab is current, so the keys work right
+        after Ctrl+2 / Ctrl+3 or a menu. A text field with focus still gets its letters and spaces:
+        Qt offers the key to the focused widget first (``ShortcutOverride``), and editors take
+        printable keys.
+        """
+        table = (  # tab, keys, text, slot (the tab is current, so its view is built)
+            ("Latent", "R", "New random z", self._latent_random),
+            ("Latent", "Ctrl+Shift+C", "Copy z", self._latent_copy),
+            ("Latent", "Ctrl+Shift+V", "Paste z", self._latent_paste),
+            ("Latent", "Ctrl+E", "Save the image…", self._latent_save_image),
+            ("Scrubber", "Space", "Play / pause", self._toggle_scrubber_play),
         )
-        self.view_shortcuts: list[QShortcut] = []
-        for view, keys, slot in table:
-            sc = QShortcut(QKeySequence(keys), view, context=ctx)
-            sc.activated.connect(slot)
-            self.view_shortcuts.append(sc)
+        self.view_shortcuts: dict[str, list[QAction]] = {}
+        for tab, keys, text, slot in table:
+            act = QAction(text, self)
+            act.setShortcut(QKeySequence(keys))
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            act.triggered.connect(slot)
+            self.addAction(act)
+            self.view_shortcuts.setdefault(tab, []).append(act)
+        self.tabs.currentChanged.connect(self._enable_view_shortcuts)
+        self._enable_view_shortcuts()
+
+    @Slot()
+    def _enable_view_shortcuts(self) -> None:
+        current = self.tabs.tabText(self.tabs.currentIndex())
+        for tab, actions in self.view_shortcuts.items():
+            for act in actions:
+                act.setEnabled(tab == current)
+
+    @Slot()
+    def _latent_random(self) -> None:
+        self.latent.random()
+
+    @Slot()
+    def _latent_copy(self) -> None:
+        self.latent.copy_z()
+
+    @Slot()
+    def _latent_paste(self) -> None:
+        self.latent.paste_z()
+
+    @Slot()
+    def _latent_save_image(self) -> None:
+        self.latent._ask_save_image()
 
     @Slot()
     def _toggle_scrubber_play(self) -> None:
