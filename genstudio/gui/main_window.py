@@ -393,6 +393,8 @@ class MainWindow(QMainWindow):
     @Slot(str, int, str, str)
     def _on_run_finished(self, reason: str, step: int, message: str, checkpoint: str) -> None:
         self.drain()
+        self.run_status.show_ended({"done": "Finished", "stopped": "Stopped"}.get(reason, f"Stopped ({reason})"),
+                                   step)
         folder = self.controller.run_dir
         where = f"{folder.name}/checkpoints" if folder is not None else "the run folder"
         if reason == "done":
@@ -442,6 +444,9 @@ class MainWindow(QMainWindow):
         """Say what went wrong in words; the traceback goes to the log, never into the dialog."""
         if details:
             _log.error("%s: %s\n%s", title, message, details)
+        if self.run_status.fields():  # it had started: no speed or time left for a run that is over
+            self.drain()
+            self.run_status.show_ended("Stopped by an error", self.run_status.step_value())
         self._set_subject("no run")
         self.show_error(title, message, "")
 

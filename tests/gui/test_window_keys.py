@@ -87,6 +87,9 @@ def test_the_keys_leave_text_fields_alone_and_act_only_on_their_tab(qtbot, windo
     w.panel.folder.clear()
     qtbot.keyClicks(w.panel.folder, "Run 1")  # an R and a space, typed into the folder field
     assert w.panel.folder.text() == "Run 1" and w.latent.seed() == seed
+    w.latent._seed_box.setFocus()  # the seed field is a text field too
+    _press(qtbot, w, Qt.Key.Key_R)
+    assert w.latent.seed() == seed
     w.show_view("Scrubber")
     bar = w.scrubber.tabs.currentWidget().bar
     qtbot.keyClicks(w.panel.folder, " x")
