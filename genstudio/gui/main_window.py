@@ -28,7 +28,7 @@ from genstudio.gui.gui_gc import collect_on_gui_thread
 from genstudio.gui.run_follower import RunFollower, metrics_until_last_checkpoint
 from genstudio.gui.settings import AppSettings
 from genstudio.gui.model_router import ModelRouter
-from genstudio.gui.widgets.hint import HintBar, with_hint
+from genstudio.gui.widgets.hint import RING8_BUTTON, HintBar, latent_hint, monitor_hint, scrubber_hint, with_hint
 from genstudio.gui.widgets.latent_panel import LatentView
 from genstudio.gui.widgets.lazy_view import LazyView
 from genstudio.gui.widgets.monitor import MonitorView
@@ -43,14 +43,6 @@ _log = logging.getLogger(__name__)
 DRAIN_MS = 33  # ~30 Hz: the only rate at which training data reach the screen
 #: The one-click first run: a small MLP GAN on eight Gaussians learns visibly within a minute on a CPU.
 RING8_TRY = {"kind": "gan", "data": "ring8", "batch": 256, "lr": "0.001", "steps": 3000, "seed": 0}
-HINTS = {  # view → (hint text, button text)
-    "Monitor": ("watch a GAN learn eight Gaussians in under a minute — the generated points "
-                "(pink) move onto the real ones (green) while the curves settle.", "Train a GAN on ring8"),
-    "Latent": ("drag a slider and the face follows; the <i>Directions</i> tab holds the principal "
-               "directions that change the picture most; set A and B to walk between two faces.", ""),
-    "Scrubber": ("drag the timestep slider to dissolve a digit into noise; on the <i>Reverse</i> tab "
-                 "press Sample and scrub back through the denoising, x̂₀ and ε̂ side by side.", ""),
-}
 _STATUS_ONLY = ("real_points", "reset", "saved", "saved_step", "start_step")
 
 
@@ -97,6 +89,7 @@ class MainWindow(QMainWindow):
             lambda reason, step, message, config: dialogs.ask_recovery(self, reason, step, message, config)
         self.close_timeout_s = 20.0
         self._subject = "no run"
+        self._monitor_shows: tuple[str | None, bool, str | None] = (None, False, None)  # kind, points, data
         self._refollow: Path | None = None  # the folder followed before Start: followed again if it fails
 
         self.monitor = MonitorView()
@@ -107,11 +100,12 @@ class MainWindow(QMainWindow):
         self._pages = {"Latent": LazyView(LatentView), "Scrubber": LazyView(ScrubberView)}
         self.hints: dict[str, HintBar] = {}
         for name, view in (("Monitor", self.monitor), *self._pages.items()):
-            text, button = HINTS[name]
-            hint = HintBar(name.lower(), text, self.settings, action=button,
-                           on_action=self.try_ring8 if button else None)
+            monitor = name == "Monitor"
+            hint = HintBar(name.lower(), "", self.settings, action=RING8_BUTTON if monitor else "",
+                           on_action=self.try_ring8 if monitor else None)
             self.hints[name] = hint
             self.tabs.addTab(with_hint(view, hint), name)
+        self.refresh_hints()
         self.setCentralWidget(self.tabs)
 
         self.panel = RunPanel(self.settings.runs_parent())
@@ -145,6 +139,10 @@ class MainWindow(QMainWindow):
         for page in self._pages.values():
             page.when_built(self.router.attach)
         self.checkpointOpened.connect(lambda _path, model: self.router.show_model(model))
+        self.checkpointOpened.connect(self.refresh_hints)
+        c.snapshotReady.connect(self.refresh_hints)  # after the router (connected first) has shown it
+        # queued: a tab shown for the first time builds its view and gives it its model first
+        self.tabs.currentChanged.connect(self.refresh_hints, Qt.ConnectionType.QueuedConnection)
 
         self._drain_timer = QTimer(self)
         self._drain_timer.setInterval(DRAIN_MS)
@@ -252,6 +250,8 @@ class MainWindow(QMainWindow):
         self.settings.set_run_panel(self.panel.fields())
         self.panel.set_runs_parent(folder.parent)
         self.monitor.begin(config.kind, is_points(config.data), f"{config.kind.upper()} on {config.data}")
+        self._monitor_shows = (config.kind, is_points(config.data), config.data)
+        self.refresh_hints()
         self.run_status.reset()
         self.panel.set_message(f"Writing to {folder}")
         if resume:  # show the curves the run already has
@@ -359,6 +359,8 @@ class MainWindow(QMainWindow):
         kind = cfg.kind if cfg else "gan"
         self.monitor.begin(kind, bool(cfg and is_points(cfg.data)),
                            f"{kind.upper()} on {cfg.data}" if cfg else path.name)
+        self._monitor_shows = (kind, bool(cfg and is_points(cfg.data)), cfg.data if cfg else None)
+        self.refresh_hints()
         self.run_status.reset()
         self.follower = follower
         follower.start()
@@ -638,6 +640,17 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     # ------------------------------------------------------------------ helpers
+    @Slot()
+    def refresh_hints(self, *_: object) -> None:
+        """Fit each tab's hint to what it shows: the Monitor's run, the Latent / Scrubber model."""
+        self.hints["Monitor"].set_text(monitor_hint(*self._monitor_shows))
+        for name, hint_for in (("Latent", latent_hint), ("Scrubber", scrubber_hint)):
+            page = self._pages[name]  # a view not built yet is not shown either: its hint waits
+            model = page.view().model() if page.is_built() else None
+            default = None if name == "Latent" else "digits"  # the forward process starts on digits
+            data = (getattr(model, "meta", None) or {}).get("data") if model is not None else default
+            self.hints[name].set_text(hint_for(bool(getattr(model, "is_points", False)), data))
+
     @Slot()
     def _show_hints(self) -> None:
         for hint in self.hints.values():
