@@ -27,6 +27,7 @@ from genstudio.gui.controller import RunController
 from genstudio.gui.gui_gc import collect_on_gui_thread
 from genstudio.gui.run_follower import RunFollower, metrics_until_last_checkpoint
 from genstudio.gui.settings import AppSettings
+from genstudio.gui.view_keys import ViewKeys
 from genstudio.gui.model_router import ModelRouter
 from genstudio.gui.widgets.hint import RING8_BUTTON, HintBar, latent_hint, monitor_hint, scrubber_hint, with_hint
 from genstudio.gui.widgets.latent_panel import LatentView
@@ -124,7 +125,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.run_status)
 
         self._make_actions()
-        self._make_view_shortcuts()
+        self.view_keys = ViewKeys(self, self.tabs, lambda: self.latent, lambda: self.scrubber)
         self.panel.set_actions(self.act_start, self.act_pause, self.act_stop, self.act_save)
         self.panel.validityChanged.connect(self._update_actions)
         c = self.controller
@@ -514,62 +515,6 @@ class MainWindow(QMainWindow):
         view_menu.addAction("Show the hints again", self._show_hints)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction("About GenStudio", self._about)
-
-    def _make_view_shortcuts(self) -> None:
-        """Keys that act on the tab in front (listed in the README), whatever inside the window has focus.
-
-        Each is a window-wide action, enabled only while its tab is current, so the keys work right
-        after Ctrl+2 / Ctrl+3 or a menu. A text field with focus still gets its letters and spaces:
-        Qt offers the key to the focused widget first (``ShortcutOverride``), and editors take
-        printable keys.
-        """
-        table = (  # tab, keys, text, slot (the tab is current, so its view is built)
-            ("Latent", "R", "New random z", self._latent_random),
-            ("Latent", "Ctrl+Shift+C", "Copy z", self._latent_copy),
-            ("Latent", "Ctrl+Shift+V", "Paste z", self._latent_paste),
-            ("Latent", "Ctrl+E", "Save the image…", self._latent_save_image),
-            ("Scrubber", "Space", "Play / pause", self._toggle_scrubber_play),
-        )
-        self.view_shortcuts: dict[str, list[QAction]] = {}
-        for tab, keys, text, slot in table:
-            act = QAction(text, self)
-            act.setShortcut(QKeySequence(keys))
-            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            act.triggered.connect(slot)
-            self.addAction(act)
-            self.view_shortcuts.setdefault(tab, []).append(act)
-        self.tabs.currentChanged.connect(self._enable_view_shortcuts)
-        self._enable_view_shortcuts()
-
-    @Slot()
-    def _enable_view_shortcuts(self) -> None:
-        current = self.tabs.tabText(self.tabs.currentIndex())
-        for tab, actions in self.view_shortcuts.items():
-            for act in actions:
-                act.setEnabled(tab == current)
-
-    @Slot()
-    def _latent_random(self) -> None:
-        self.latent.random()
-
-    @Slot()
-    def _latent_copy(self) -> None:
-        self.latent.copy_z()
-
-    @Slot()
-    def _latent_paste(self) -> None:
-        self.latent.paste_z()
-
-    @Slot()
-    def _latent_save_image(self) -> None:
-        self.latent._ask_save_image()
-
-    @Slot()
-    def _toggle_scrubber_play(self) -> None:
-        page = self.scrubber.tabs.currentWidget()
-        bar = getattr(page, "bar", None)
-        if bar is not None:
-            bar.pause() if bar.is_playing() else bar.play()
 
     @Slot()
     def _update_actions(self) -> None:
