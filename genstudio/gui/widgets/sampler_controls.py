@@ -2,8 +2,9 @@
 
 :class:`SamplerControls` turns its fields into a frozen :class:`~genstudio.scrub.SampleSpec` and says
 how much memory the recording will take (float32 when it is small enough to branch exactly,
-float16 otherwise). Steps and η apply to DDIM only, so they are disabled (and drawn so) under DDPM. It starts nothing itself: the owner connects ``sampleClicked`` and
-``cancelClicked`` to its :class:`~genstudio.gui.sampling_controller.SamplingController`.
+float16 otherwise). Steps and η apply to DDIM only, so they are disabled (and drawn so) under
+DDPM. It starts nothing itself: the owner connects ``sampleClicked`` and ``cancelClicked`` to its
+:class:`~genstudio.gui.sampling_controller.SamplingController`.
 """
 
 from __future__ import annotations
