@@ -4,7 +4,8 @@ Scrubber — whatever inside the window has focus.
 Each key is a window-wide ``QAction`` enabled only while its tab is current, so the keys work right
 after Ctrl+2 / Ctrl+3 or a menu (as QShortcuts on the views, they waited for a click inside the
 tab). A text field with focus still gets its letters and spaces: Qt offers the key to the focused
-widget first (``ShortcutOverride``), and editors take printable keys.
+widget first (``ShortcutOverride``), and editors take printable keys. Space on a focused button
+or check box still presses it (buttons do not claim the key, so the action hands it back).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QTabWidget, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QTabWidget, QWidget
 
 __all__ = ["ViewKeys"]
 
@@ -84,6 +85,10 @@ class ViewKeys(QObject):
     @Slot()
     def toggle_scrubber_play(self) -> None:
         """Play or pause the timestep animation of the Scrubber's page in front."""
+        focused = QApplication.focusWidget()
+        if isinstance(focused, QAbstractButton) and focused.isEnabled():
+            focused.animateClick()  # what Space does to a focused button
+            return
         bar = getattr(self._scrubber().tabs.currentWidget(), "bar", None)
         if bar is not None:
             bar.pause() if bar.is_playing() else bar.play()

@@ -99,3 +99,13 @@ def test_the_keys_leave_text_fields_alone_and_act_only_on_their_tab(qtbot, windo
     _press(qtbot, w, Qt.Key.Key_R)  # R on the Monitor draws no new z
     _press(qtbot, w, Qt.Key.Key_Space)
     assert w.latent.seed() == seed and not bar.is_playing()
+
+
+def test_space_on_a_focused_button_still_presses_it(qtbot, window):
+    w = window
+    w.show_view("Scrubber")
+    bar = w.scrubber.tabs.currentWidget().bar
+    w.panel.new_folder.setFocus()  # the run panel's "New" button
+    with qtbot.waitSignal(w.panel.new_folder.clicked, timeout=2_000):
+        _press(qtbot, w, Qt.Key.Key_Space)
+    assert not bar.is_playing()
