@@ -43,3 +43,27 @@ def test_after_stop_and_finish_the_window_shows_the_final_state(qtbot, make_wind
     with qtbot.waitSignal(w.controller.threadFinished, timeout=30_000):
         assert w.start_run()
     assert "Finished at step 30" in w.run_status.text() and "remaining" not in w.run_status.text()
+
+
+def test_a_run_that_crashed_shows_where_it_stopped_and_no_traceback(qtbot, make_window, tmp_path, monkeypatch):
+    from genstudio.gan import GanTrainer
+
+    real = GanTrainer.train_step
+
+    def train_step(self, batch):  # an internal error at step 30
+        if self.step + 1 == 30:
+            raise KeyError("G")
+        return real(self, batch)
+
+    monkeypatch.setattr(GanTrainer, "train_step", train_step)
+    w = make_window()
+    shown = []
+    w.show_error = lambda title, message, details="": shown.append((title, message, details))
+    w.panel.set_fields({**FIELDS, "steps": 20000})
+    w.panel.folder.setText(str(tmp_path / "crash"))
+    with qtbot.waitSignal(w.controller.threadFinished, timeout=30_000):
+        assert w.start_run()
+    (title, message, details), = shown
+    assert title == "The run stopped with an error" and "Step 29 is saved" in message
+    assert "Traceback" not in message + details
+    assert "Stopped by an error at step 29" in w.run_status.text() and "steps/s" not in w.run_status.text()
