@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
                     self.statusBar().showMessage(f"Bundled {path.name} cannot be opened: {exc}", 10000)
                     continue
                 page.when_built(lambda view, model=model: view.set_model(model))
+                page.when_built(self.refresh_hints)  # then its hint speaks of that model
                 opened.append(path.name)
                 break
         return opened

@@ -85,7 +85,9 @@ class LatentView(QWidget):
         self._seed_box.setRange(0, 2**31 - 1)
         self._seed_box.setPrefix("seed ")
         self._seed_box.setKeyboardTracking(False)
-        self._seed_box.setFixedWidth(130)
+        # wide enough for the largest seed and the "edited" star (random seeds have ten digits)
+        self._seed_box.ensurePolished()  # the style sheet's font, not the default one
+        self._seed_box.setFixedWidth(self._seed_box.fontMetrics().horizontalAdvance("seed 2147483647 *") + 34)
         self._seed_box.setToolTip("Same seed, same z. A * means z was edited since this seed's draw.")
         self._seed_box.valueChanged.connect(self._on_seed)
         self._psi_slider = QSlider(Qt.Orientation.Horizontal)
