@@ -1,5 +1,5 @@
-"""Small modal dialogs the main window uses: an error message, "stop the run?", "diverged", and
-"the run paused on a fault: how to go on?".
+"""Small modal dialogs the main window uses: an error message, "stop the run?", "diverged",
+"the run paused on a fault: how to go on?", and "this folder's run differs from the form".
 
 Each function is a thin wrapper so the wording lives in one place and tests can replace a
 function (or the window's ``confirm_close`` / ``show_error`` / ``ask_recovery`` hooks) instead
@@ -18,11 +18,17 @@ from PySide6.QtWidgets import (
 
 from genstudio.config import ConfigError, RunConfig
 
-__all__ = ["show_error", "ask_stop_run", "show_diverged", "ask_recovery", "RecoveryDialog"]
+__all__ = ["show_error", "ask_stop_run", "show_diverged", "ask_recovery", "RecoveryDialog",
+           "ask_resume_mismatch", "RESUME_AS_SAVED", "START_NEW"]
+
+RESUME_AS_SAVED, START_NEW = "resume", "new"  # ask_resume_mismatch's answers (None: cancel)
 
 
 def show_error(parent: QWidget | None, title: str, message: str, details: str = "") -> None:
-    """Show a modal error box with a one-line ``message`` and optional ``details`` (a traceback).
+    """Show a modal error box with a one-line ``message`` and optional plain-text ``details``.
+
+    ``details`` is for the person using the app (what was saved, what to try), never a traceback:
+    the main window writes tracebacks to the log instead.
 
     Parameters
     ----------
@@ -34,6 +40,8 @@ def show_error(parent: QWidget | None, title: str, message: str, details: str = 
     details : str, optional
         Shown behind a "Show Details…" button.
     """
+    if "Traceback (most recent call last)" in details:  # a caller slipped: keep code out of the dialog
+        details = ""
     box = QMessageBox(QMessageBox.Icon.Critical, title, message, QMessageBox.StandardButton.Ok, parent)
     if details:
         box.setDetailedText(details)
@@ -150,3 +158,25 @@ def ask_recovery(parent: QWidget | None, reason: str, step: int, message: str,
         return dialog.changes() if dialog.exec() == QDialog.DialogCode.Accepted else None
     finally:
         dialog.deleteLater()
+
+
+def ask_resume_mismatch(parent: QWidget | None, folder: str, differences: list[str]) -> str | None:
+    """Ask what Start should do when the folder's run is not the run the form describes.
+
+    Returns
+    -------
+    str or None
+        :data:`RESUME_AS_SAVED` (resume the folder's run as it was saved), :data:`START_NEW` (start
+        the form's run in a new folder), or None (cancel: nothing starts).
+    """
+    box = QMessageBox(QMessageBox.Icon.Question, "Resume a different run?",
+                      f"The run in “{folder}” is not the run the form describes:", parent=parent)
+    box.setInformativeText("\n".join(f"• {d}" for d in differences)
+                           + "\n\nA resumed run keeps its own model and data.")
+    resume = box.addButton("Resume the folder's run as it was", QMessageBox.ButtonRole.AcceptRole)
+    new = box.addButton("Start a new run in a new folder", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(new)
+    box.exec()
+    clicked = box.clickedButton()
+    return RESUME_AS_SAVED if clicked is resume else START_NEW if clicked is new else None

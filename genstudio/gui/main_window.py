@@ -10,16 +10,17 @@ followed run folder's mailbox into the Monitor tab and the status bar.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget, QFileDialog, QMainWindow, QMessageBox, QScrollArea, QTabWidget, QWidget,
 )
 
-from genstudio.config import ConfigError
+from genstudio.config import ConfigError, RunConfig
 from genstudio.data import is_points
 from genstudio.gui import dialogs
 from genstudio.gui.checkpoint_loader import CheckpointLoader
@@ -27,8 +28,9 @@ from genstudio.gui.controller import RunController
 from genstudio.gui.gui_gc import collect_on_gui_thread
 from genstudio.gui.run_follower import RunFollower, metrics_until_last_checkpoint
 from genstudio.gui.settings import AppSettings
+from genstudio.gui.view_keys import ViewKeys
 from genstudio.gui.model_router import ModelRouter
-from genstudio.gui.widgets.hint import HintBar, with_hint
+from genstudio.gui.widgets.hint import RING8_BUTTON, HintBar, latent_hint, monitor_hint, scrubber_hint, with_hint
 from genstudio.gui.widgets.latent_panel import LatentView
 from genstudio.gui.widgets.lazy_view import LazyView
 from genstudio.gui.widgets.monitor import MonitorView
@@ -39,17 +41,11 @@ from genstudio.safe_text import safe_text
 
 __all__ = ["MainWindow"]
 
+_log = logging.getLogger(__name__)
+
 DRAIN_MS = 33  # ~30 Hz: the only rate at which training data reach the screen
 #: The one-click first run: a small MLP GAN on eight Gaussians learns visibly within a minute on a CPU.
 RING8_TRY = {"kind": "gan", "data": "ring8", "batch": 256, "lr": "0.001", "steps": 3000, "seed": 0}
-HINTS = {  # view → (hint text, button text)
-    "Monitor": ("watch a GAN learn eight Gaussians in under a minute — the generated points "
-                "(pink) move onto the real ones (green) while the curves settle.", "Train a GAN on ring8"),
-    "Latent": ("drag a slider and the face follows; the <i>Directions</i> tab holds the principal "
-               "directions that change the picture most; set A and B to walk between two faces.", ""),
-    "Scrubber": ("drag the timestep slider to dissolve a digit into noise; on the <i>Reverse</i> tab "
-                 "press Sample and scrub back through the denoising, x̂₀ and ε̂ side by side.", ""),
-}
 _STATUS_ONLY = ("real_points", "reset", "saved", "saved_step", "start_step")
 
 
@@ -90,10 +86,14 @@ class MainWindow(QMainWindow):
             lambda title, message, details="": dialogs.show_error(self, title, message, details)
         self.show_diverged: Callable[[int, str], None] = \
             lambda step, message: dialogs.show_diverged(self, step, message)
+        self.ask_resume_mismatch: Callable[[str, list[str]], str | None] = \
+            lambda folder, differences: dialogs.ask_resume_mismatch(self, folder, differences)
         self.ask_recovery: Callable[[str, int, str, Any], dict | None] = \
             lambda reason, step, message, config: dialogs.ask_recovery(self, reason, step, message, config)
         self.close_timeout_s = 20.0
         self._subject = "no run"
+        self._monitor_shows: tuple[str | None, bool, str | None] = (None, False, None)  # kind, points, data
+        self._refollow: Path | None = None  # the folder followed before Start: followed again if it fails
 
         self.monitor = MonitorView()
         self.tabs = QTabWidget()
@@ -103,11 +103,12 @@ class MainWindow(QMainWindow):
         self._pages = {"Latent": LazyView(LatentView), "Scrubber": LazyView(ScrubberView)}
         self.hints: dict[str, HintBar] = {}
         for name, view in (("Monitor", self.monitor), *self._pages.items()):
-            text, button = HINTS[name]
-            hint = HintBar(name.lower(), text, self.settings, action=button,
-                           on_action=self.try_ring8 if button else None)
+            monitor = name == "Monitor"
+            hint = HintBar(name.lower(), "", self.settings, action=RING8_BUTTON if monitor else "",
+                           on_action=self.try_ring8 if monitor else None)
             self.hints[name] = hint
             self.tabs.addTab(with_hint(view, hint), name)
+        self.refresh_hints()
         self.setCentralWidget(self.tabs)
 
         self.panel = RunPanel(self.settings.runs_parent())
@@ -126,7 +127,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.run_status)
 
         self._make_actions()
-        self._make_view_shortcuts()
+        self.view_keys = ViewKeys(self, self.tabs, lambda: self.latent, lambda: self.scrubber)
         self.panel.set_actions(self.act_start, self.act_pause, self.act_stop, self.act_save)
         self.panel.validityChanged.connect(self._update_actions)
         c = self.controller
@@ -144,6 +145,10 @@ class MainWindow(QMainWindow):
         self.loader = CheckpointLoader(self)  # File ▸ Open and paths given at start-up load off this thread
         self.loader.loaded.connect(self._on_checkpoint_loaded)
         self.loader.failed.connect(self._on_checkpoint_failed)
+        self.checkpointOpened.connect(self.refresh_hints)
+        c.snapshotReady.connect(self.refresh_hints)  # after the router (connected first) has shown it
+        # queued: a tab shown for the first time builds its view and gives it its model first
+        self.tabs.currentChanged.connect(self.refresh_hints, Qt.ConnectionType.QueuedConnection)
 
         self._drain_timer = QTimer(self)
         self._drain_timer.setInterval(DRAIN_MS)
@@ -209,6 +214,7 @@ class MainWindow(QMainWindow):
                     self.statusBar().showMessage(f"Bundled {path.name} cannot be opened: {exc}", 10000)
                     continue
                 page.when_built(lambda view, model=model: view.set_model(model))
+                page.when_built(self.refresh_hints)  # then its hint speaks of that model
                 opened.append(path.name)
                 break
         return opened
@@ -226,7 +232,12 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def start_run(self) -> bool:
-        """Start training what the run panel describes; False if it cannot start."""
+        """Start training what the run panel describes; False if it cannot start.
+
+        With Resume ticked on a folder whose run differs from the form in what defines it (model,
+        data, architecture, size…), the person chooses first: resume the folder's run as it was,
+        start the form's run in a new folder, or cancel.
+        """
         if self.controller.is_running() or not self.panel.is_valid():
             return False
         try:
@@ -235,11 +246,19 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot start the run", str(exc), "")
             return False
         folder, resume = self.panel.run_folder(), self.panel.resume_requested()
+        if resume:
+            config = self._settle_resume(config, folder)
+            if config is None:
+                return False
+            folder, resume = self.panel.run_folder(), self.panel.resume_requested()
+        self._refollow = self.follower.run_dir.path if self.follower is not None else None
         self._stop_following()
         self.settings.set_runs_parent(folder.parent)
         self.settings.set_run_panel(self.panel.fields())
         self.panel.set_runs_parent(folder.parent)
         self.monitor.begin(config.kind, is_points(config.data), f"{config.kind.upper()} on {config.data}")
+        self._monitor_shows = (config.kind, is_points(config.data), config.data)
+        self.refresh_hints()
         self.run_status.reset()
         self.panel.set_message(f"Writing to {folder}")
         if resume:  # show the curves the run already has
@@ -250,6 +269,35 @@ class MainWindow(QMainWindow):
         name = "GAN" if config.kind == "gan" else "diffusion"
         self._set_subject(f"{verb} {name} on {config.data} · {folder.name}")
         return True
+
+    def _settle_resume(self, config: RunConfig, folder: Path) -> RunConfig | None:
+        """The config to start when resuming ``folder`` (the form may change); None to start nothing."""
+        from genstudio.rundir import RunDir
+        from genstudio.run_identity import defining_differences
+
+        rd = RunDir(folder)
+        try:
+            saved = rd.read_config() if rd.config_path.exists() else None
+        except (OSError, ValueError, TypeError) as exc:
+            self.show_error("Cannot resume the run", f"{rd.config_path} cannot be read: {exc}", "")
+            return None
+        differences = defining_differences(saved, config) if saved is not None else []
+        if not differences:
+            return config
+        choice = self.ask_resume_mismatch(str(folder), differences)
+        if choice == dialogs.RESUME_AS_SAVED:
+            self.panel.set_fields({"kind": saved.kind, "data": saved.data, "size": saved.size})
+            self.panel.set_resume(folder)
+            self.panel.set_message(f"Resuming {folder.name} as it was saved.")
+        elif choice == dialogs.START_NEW:
+            self.panel.use_new_folder()
+        else:
+            return None
+        try:
+            return self.panel.config()
+        except ConfigError as exc:
+            self.show_error("Cannot start the run", str(exc), "")
+            return None
 
     @Slot()
     def toggle_pause(self) -> None:
@@ -310,16 +358,8 @@ class MainWindow(QMainWindow):
         if not RunFollower.looks_like_run(path):
             self.show_error("Not a run folder", f"{path} has no config.json or metrics.jsonl.", "")
             return False
-        self._stop_following()
-        follower = RunFollower(path, parent=self)
-        follower.failed.connect(self._on_follower_failed)
+        follower = self._follow(path)
         cfg = follower.config
-        kind = cfg.kind if cfg else "gan"
-        self.monitor.begin(kind, bool(cfg and is_points(cfg.data)),
-                           f"{kind.upper()} on {cfg.data}" if cfg else path.name)
-        self.run_status.reset()
-        self.follower = follower
-        follower.start()
         self.settings.set_last_folder("open_run", path.parent)
         if cfg is not None and follower.run_dir.last_checkpoint.exists():  # Start would resume it
             self.panel.set_fields({"kind": cfg.kind, "data": cfg.data, "size": cfg.size, "batch": cfg.batch,
@@ -329,6 +369,22 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(follower.problem, 10000)
         self._set_subject(f"{path.name} (run folder)")
         return True
+
+    def _follow(self, path: Path) -> RunFollower:
+        """Show ``path``'s curves in the Monitor and follow the folder as it grows."""
+        self._stop_following()
+        follower = RunFollower(path, parent=self)
+        follower.failed.connect(self._on_follower_failed)
+        cfg = follower.config
+        kind = cfg.kind if cfg else "gan"
+        self.monitor.begin(kind, bool(cfg and is_points(cfg.data)),
+                           f"{kind.upper()} on {cfg.data}" if cfg else path.name)
+        self._monitor_shows = (kind, bool(cfg and is_points(cfg.data)), cfg.data if cfg else None)
+        self.refresh_hints()
+        self.run_status.reset()
+        self.follower = follower
+        follower.start()
+        return follower
 
     # ------------------------------------------------------------------ the display timer
     @Slot()
@@ -353,11 +409,14 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ controller reactions
     @Slot(object)
     def _on_run_started(self, info: dict) -> None:
+        self._refollow = None  # the run took the Monitor over
         self.statusBar().showMessage(f"Training on {info['device']} in {info['run_dir']}", 5000)
 
     @Slot(str, int, str, str)
     def _on_run_finished(self, reason: str, step: int, message: str, checkpoint: str) -> None:
         self.drain()
+        self.run_status.show_ended({"done": "Finished", "stopped": "Stopped"}.get(reason, f"Stopped ({reason})"),
+                                   step)
         folder = self.controller.run_dir
         where = f"{folder.name}/checkpoints" if folder is not None else "the run folder"
         if reason == "done":
@@ -404,8 +463,14 @@ class MainWindow(QMainWindow):
 
     @Slot(str, str, str)
     def _on_run_failed(self, title: str, message: str, details: str) -> None:
+        """Say what went wrong in words; the traceback goes to the log, never into the dialog."""
+        if details:
+            _log.error("%s: %s\n%s", title, message, details)
+        if self.run_status.fields():  # it had started: no speed or time left for a run that is over
+            self.drain()
+            self.run_status.show_ended("Stopped by an error", self.run_status.step_value())
         self._set_subject("no run")
-        self.show_error(title, message, details)
+        self.show_error(title, message, "")
 
     @Slot(str)
     def _on_state_changed(self, state: str) -> None:
@@ -415,6 +480,11 @@ class MainWindow(QMainWindow):
     def _on_thread_finished(self) -> None:
         self.panel.set_running(False)
         self._update_actions()
+        if self._refollow is not None:  # the run never started: the Monitor goes back to what it showed
+            path, self._refollow = self._refollow, None
+            if RunFollower.looks_like_run(path):
+                self._follow(path)
+                self._set_subject(f"{path.name} (run folder)")
 
     @Slot(str)
     def _on_follower_failed(self, message: str) -> None:
@@ -464,30 +534,6 @@ class MainWindow(QMainWindow):
         view_menu.addAction("Show the hints again", self._show_hints)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction("About GenStudio", self._about)
-
-    def _make_view_shortcuts(self) -> None:
-        """Keys that act on the view under the focus (listed in the README)."""
-        ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
-        latent, scrubber = self._pages["Latent"], self._pages["Scrubber"]
-        table = (  # page, keys, slot (the keys work once the page is shown, so its view is built)
-            (latent, "R", lambda: self.latent.random()),
-            (latent, "Ctrl+Shift+C", lambda: self.latent.copy_z()),
-            (latent, "Ctrl+Shift+V", lambda: self.latent.paste_z()),
-            (latent, "Ctrl+E", lambda: self.latent._ask_save_image()),
-            (scrubber, "Space", self._toggle_scrubber_play),
-        )
-        self.view_shortcuts: list[QShortcut] = []
-        for view, keys, slot in table:
-            sc = QShortcut(QKeySequence(keys), view, context=ctx)
-            sc.activated.connect(slot)
-            self.view_shortcuts.append(sc)
-
-    @Slot()
-    def _toggle_scrubber_play(self) -> None:
-        page = self.scrubber.tabs.currentWidget()
-        bar = getattr(page, "bar", None)
-        if bar is not None:
-            bar.pause() if bar.is_playing() else bar.play()
 
     @Slot()
     def _update_actions(self) -> None:
@@ -559,6 +605,17 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     # ------------------------------------------------------------------ helpers
+    @Slot()
+    def refresh_hints(self, *_: object) -> None:
+        """Fit each tab's hint to what it shows: the Monitor's run, the Latent / Scrubber model."""
+        self.hints["Monitor"].set_text(monitor_hint(*self._monitor_shows))
+        for name, hint_for in (("Latent", latent_hint), ("Scrubber", scrubber_hint)):
+            page = self._pages[name]  # a view not built yet is not shown either: its hint waits
+            model = page.view().model() if page.is_built() else None
+            default = None if name == "Latent" else "digits"  # the forward process starts on digits
+            data = (getattr(model, "meta", None) or {}).get("data") if model is not None else default
+            self.hints[name].set_text(hint_for(bool(getattr(model, "is_points", False)), data))
+
     @Slot()
     def _show_hints(self) -> None:
         for hint in self.hints.values():

@@ -30,6 +30,7 @@ def make_window(qtbot, tmp_path):
         w.show_error = lambda title, message, details="": w.errors.append((title, message))
         w.show_diverged = lambda step, message: w.errors.append(("diverged", message))
         w.ask_recovery = lambda *args: pytest.fail(f"unexpected recovery dialog {args}")
+        w.ask_resume_mismatch = lambda *args: pytest.fail(f"unexpected resume-mismatch dialog {args}")
         w.panel.set_runs_parent(tmp_path)
         windows.append(w)
         return w

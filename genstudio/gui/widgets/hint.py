@@ -1,7 +1,9 @@
 """A one-line "try this" hint above a view, with an optional action button and a close button.
 
 Closing it is remembered (per hint key) in :class:`~genstudio.gui.settings.AppSettings`, so a
-hint someone dismissed never comes back.
+hint someone dismissed never comes back. The texts follow what each tab shows
+(:func:`monitor_hint`, :func:`latent_hint`, :func:`scrubber_hint`): a diffusion run is not
+described as a GAN, nor a ring of points as a face.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from PySide6.QtWidgets import (
 
 from genstudio.gui.settings import AppSettings
 
-__all__ = ["HintBar", "with_hint"]
+__all__ = ["HintBar", "with_hint", "monitor_hint", "latent_hint", "scrubber_hint", "RING8_BUTTON"]
+
+RING8_BUTTON = "Train a GAN on ring8"  # the Monitor hint's one-click first run
 
 
 class HintBar(QFrame):
@@ -26,7 +30,8 @@ class HintBar(QFrame):
         super().__init__(parent)
         self.setObjectName("HintBar")
         self.key, self._settings = key, settings
-        self.label = QLabel(f"<b>Try this:</b> {text}")
+        self.label = QLabel()
+        self.set_text(text)
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         layout = QHBoxLayout(self)
@@ -44,6 +49,16 @@ class HintBar(QFrame):
         close.clicked.connect(self.dismiss)
         layout.addWidget(close)
         self.setVisible(not settings.hint_dismissed(key))
+
+    def set_text(self, text: str) -> None:
+        """Show ``text`` after "Try this:" (rich text allowed)."""
+        full = f"<b>Try this:</b> {text}"
+        if self.label.text() != full:
+            self.label.setText(full)
+
+    def text(self) -> str:
+        """The hint's text as set (with its "Try this:" prefix, as rich text)."""
+        return self.label.text()
 
     def dismiss(self) -> None:
         """Hide the hint and remember that it was closed."""
@@ -64,3 +79,42 @@ def with_hint(view: QWidget, hint: HintBar) -> QWidget:
     layout.addWidget(hint)
     layout.addWidget(scroll, 1)
     return box
+
+
+def _thing(data: str | None) -> str:
+    """What one item of ``data`` is called: "face", "digit", "shape", or "picture"."""
+    return {"faces": "face", "digits": "digit", "shapes": "shape"}.get(data or "", "picture")
+
+
+def monitor_hint(kind: str | None, points: bool, data: str | None) -> str:
+    """The Monitor's hint for a run of ``kind`` on ``data`` (None: no run shown yet)."""
+    if kind == "diffusion" and points:
+        return (f"watch the sampled points (pink) gather onto the real ones (green) of {data} as the "
+                "denoising loss falls; open the Scrubber to see each step of the sampling.")
+    if kind == "diffusion":
+        return (f"watch the samples turn from noise into {_thing(data)}s as the denoising loss falls; "
+                "open the Scrubber to scrub through the sampling step by step.")
+    if kind == "gan" and not points:
+        return (f"watch the grid of {_thing(data)}s from a fixed noise batch sharpen while the losses "
+                "settle; D(x) and D(G(z)) show how the two players balance.")
+    return ("watch a GAN learn eight Gaussians in under a minute — the generated points "
+            "(pink) move onto the real ones (green) while the curves settle.")
+
+
+def latent_hint(points: bool, data: str | None) -> str:
+    """The Latent tab's hint for a GAN on ``data`` (``points``: a 2-D GAN on the latent pad)."""
+    if points:
+        return ("drag the point on the latent pad and watch where G(z) lands among the data; the warped "
+                "grid shows how the generator folds the plane. Set A and B to walk between two points.")
+    thing = _thing(data)
+    return (f"drag a slider and the {thing} follows; the <i>Directions</i> tab holds the principal "
+            f"directions that change the picture most; set A and B to walk between two {thing}s.")
+
+
+def scrubber_hint(points: bool, data: str | None) -> str:
+    """The Scrubber's hint for a diffusion model on ``data`` (``points``: 2-D data)."""
+    if points:
+        return ("drag the timestep slider to dissolve the points into noise; on the <i>Reverse</i> tab "
+                "press Sample and scrub back as they gather, ε̂ drawn as arrows.")
+    return (f"drag the timestep slider to dissolve a {_thing(data)} into noise; on the <i>Reverse</i> tab "
+            "press Sample and scrub back through the denoising, x̂₀ and ε̂ side by side.")

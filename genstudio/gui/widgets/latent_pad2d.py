@@ -24,8 +24,8 @@ from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND, show_grid
 
 __all__ = ["LatentPad2D"]
 
-_ROWS = (90, 170, 230, 90)  # lines of constant z2
-_COLS = (235, 160, 70, 90)  # lines of constant z1
+_ROWS = (90, 170, 230, 90)  # lines of constant z1
+_COLS = (235, 160, 70, 90)  # lines of constant z0
 _POINT = (255, 230, 90)
 _CLOUD = (235, 90, 235, 60)
 _PATH = (120, 230, 140, 200)
@@ -60,14 +60,14 @@ class LatentPad2D(QWidget):
     Signals
     -------
     pointMoved(float, float)
-        The target moved to latent ``(z1, z2)``: by a drag, a click, or :meth:`set_latent_point`.
+        The target moved to latent ``(z0, z1)``: by a drag, a click, or :meth:`set_latent_point`.
     """
 
     pointMoved = Signal(float, float)
 
     def __init__(self, parent: QWidget | None = None, extent: float = 3.0) -> None:
         super().__init__(parent)
-        self._latent = _plot("latent space z", "z1", "z2")
+        self._latent = _plot("latent space z", "z0", "z1")  # named as the Dimensions sliders name them
         self._data = _plot("data space G(z)", "x", "y")
         lat, dat = self._latent.getPlotItem(), self._data.getPlotItem()
 
@@ -119,6 +119,11 @@ class LatentPad2D(QWidget):
         finally:
             self._target.blockSignals(False)
 
+    def axis_names(self) -> tuple[str, str]:
+        """The latent plot's axis labels (x, y), e.g. ("z0", "z1")."""
+        item = self._latent.getPlotItem()
+        return item.getAxis("bottom").labelText, item.getAxis("left").labelText
+
     def latent_point(self) -> tuple[float, float]:
         """The target's latent position."""
         p = self._target.pos()
@@ -165,7 +170,7 @@ class LatentPad2D(QWidget):
         Parameters
         ----------
         latent_lines, data_lines : np.ndarray
-            (2n, P, 2) each: n lines of constant z2 then n of constant z1
+            (2n, P, 2) each: n lines of constant z1 then n of constant z0
             (:func:`genstudio.latent.latent_grid_lines` and its mapping through G).
         """
         half = latent_lines.shape[0] // 2

@@ -85,7 +85,10 @@ class LatentView(QWidget):
         self._seed_box.setRange(0, 2**31 - 1)
         self._seed_box.setPrefix("seed ")
         self._seed_box.setKeyboardTracking(False)
-        self._seed_box.setFixedWidth(130)
+        # wide enough for the largest seed and the "edited" star (random seeds have ten digits)
+        self._seed_box.ensurePolished()  # the style sheet's font, not the default one
+        self._seed_box.setFixedWidth(self._seed_box.fontMetrics().horizontalAdvance("seed 2147483647 *") + 34)
+        self._seed_box.setToolTip("Same seed, same z. A * means z was edited since this seed's draw.")
         self._seed_box.valueChanged.connect(self._on_seed)
         self._psi_slider = QSlider(Qt.Orientation.Horizontal)
         self._psi_slider.setRange(0, 100)
@@ -266,6 +269,15 @@ class LatentView(QWidget):
     def seed(self) -> int:
         return self._seed
 
+    def z_edited(self) -> bool:
+        """Whether z (before ψ) is no longer the seed's draw: a slider, a direction, the pad or a paste
+        moved it. The seed field then reads "seed 123 *" and the picture's caption "seed 123, edited"."""
+        if self._model is None:
+            return False
+        if np.any(self._dirs.values()):
+            return True
+        return not np.array_equal(self._dims.values().astype(np.float32), self._draw(self._seed))
+
     def set_seed(self, seed: int) -> None:
         """Draw z for ``seed`` (locked dimensions keep their values)."""
         if int(seed) == self._seed_box.value():
@@ -342,9 +354,12 @@ class LatentView(QWidget):
         if self._model is None:
             return
         model, z, seed, psi = self._model, self.current_z(), self._seed, self._psi
+        edited = self.z_edited()
+        if self._seed_box.suffix() != (" *" if edited else ""):
+            self._seed_box.setSuffix(" *" if edited else "")
         if model.is_points:
             self._pad.set_latent_point(*self._dims.values()[:2], emit=False)
-        self._renderer.submit("main", lambda progress: ((z, seed, psi), map_latents(model, z[None])[0]))
+        self._renderer.submit("main", lambda progress: ((z, seed, psi), map_latents(model, z[None])[0], edited))
         self._schedule_grid()
 
     @Slot()
@@ -367,12 +382,12 @@ class LatentView(QWidget):
     @Slot(str, int, object)
     def _on_rendered(self, kind: str, seq: int, result: object) -> None:
         if kind == "main":
-            self._shown, out = result
+            self._shown, out, edited = result
             z, seed, psi = self._shown
             if self._model.is_points:
                 self._pad.set_output_point(out)
-            else:
-                self._image.set_images(out[None], f"seed {seed}   ψ {psi:.2f}")  # steady text: no relayout
+            else:  # steady text while dragging: no relayout
+                self._image.set_images(out[None], f"seed {seed}{', edited' if edited else ''}   ψ {psi:.2f}")
         elif kind == "directions":
             self._directions, self._variances = result
             k = self._directions.shape[0]

@@ -199,6 +199,10 @@ class LatentSliders(QWidget):
         """Lock or unlock row ``index``."""
         self._locks[index].setChecked(locked)
 
+    def names(self) -> list[str]:
+        """The rows' names as shown ("z0", "z1", … or "PC1", …)."""
+        return [label.text() for label in self._labels]
+
     def count(self) -> int:
         """Number of rows."""
         return len(self._sliders)

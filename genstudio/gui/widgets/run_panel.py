@@ -1,8 +1,10 @@
 """The run panel: the form that builds a :class:`~genstudio.config.RunConfig` and its run buttons.
 
 Every edit re-validates the whole form through ``RunConfig.validate()``; an impossible value
-shows its message under the field it concerns and Start stays disabled until it is fixed. The
-buttons are the main window's actions (Start, Pause, Stop, Save checkpoint), so menus, shortcuts
+shows its message under the field it concerns and Start stays disabled until it is fixed.
+Changing what defines the run (model kind, data set, resolution) while Resume is ticked unticks it
+and picks a fresh folder: a resumed run keeps its own model and data, so it would not be the run
+the form shows. The are the main window's actions (Start, Pause, Stop, Save checkpoint), so menus, shortcuts
 and buttons always agree about what is enabled.
 """
 
@@ -66,6 +68,7 @@ class RunPanel(QWidget):
         self._lr_edited = False  # once the user types a rate, kind/data changes keep it
         self._folder_auto = False  # the folder field holds a generated name the user has not edited
         self._valid = False
+        self._filling = False  # set_fields is at work: its caller decides about Resume and says so
         self._errors: dict[str, QLabel] = {}
 
         from genstudio.data import BUILTIN
@@ -142,6 +145,8 @@ class RunPanel(QWidget):
         self.kind.currentIndexChanged.connect(self._on_kind_or_data)
         self.data.activated.connect(self._on_data_activated)
         self.data.currentIndexChanged.connect(self._on_kind_or_data)
+        for w in (self.kind, self.data, self.size):
+            w.currentIndexChanged.connect(self._on_defining_changed)
         self.lr.textEdited.connect(self._on_lr_edited)
         for w in (self.size, self.device):
             w.currentIndexChanged.connect(self._revalidate)
@@ -246,6 +251,13 @@ class RunPanel(QWidget):
 
     def set_fields(self, values: dict[str, Any]) -> None:
         """Fill the form from a dict like :meth:`fields` returns; unknown or bad values are skipped."""
+        self._filling = True
+        try:
+            self._fill(values)
+        finally:
+            self._filling = False
+
+    def _fill(self, values: dict[str, Any]) -> None:
         if "kind" in values:
             _select(self.kind, values["kind"])
         if values.get("data"):
@@ -299,6 +311,17 @@ class RunPanel(QWidget):
         if self._folder_auto and self.folder.isEnabled():  # keep the default name in step with the form
             self.use_new_folder()
         self._revalidate()
+
+    @Slot()
+    def _on_defining_changed(self) -> None:
+        """The model kind, data set or resolution changed: the folder's run is no longer this run."""
+        if not (self.resume.isChecked() and self.folder.isEnabled()):
+            return
+        old = self.run_folder().name
+        self.use_new_folder()
+        if not self._filling:
+            self.set_message(f"The model or data changed, so Start begins a new run in a new folder. "
+                             f"To continue “{old}” instead, choose that folder again (…).")
 
     @Slot(str)
     def _on_lr_edited(self, _text: str) -> None:

@@ -2,8 +2,9 @@
 
 :class:`SamplerControls` turns its fields into a frozen :class:`~genstudio.scrub.SampleSpec` and says
 how much memory the recording will take (float32 when it is small enough to branch exactly,
-float16 otherwise). It starts nothing itself: the owner connects ``sampleClicked`` and
-``cancelClicked`` to its :class:`~genstudio.gui.sampling_controller.SamplingController`.
+float16 otherwise). Steps and η apply to DDIM only, so they are disabled (and drawn so) under
+DDPM. It starts nothing itself: the owner connects ``sampleClicked`` and ``cancelClicked`` to its
+:class:`~genstudio.gui.sampling_controller.SamplingController`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class SamplerControls(QWidget):
         self._eta.setRange(0.0, 1.0)
         self._eta.setSingleStep(0.1)
         self._eta.setPrefix("η = ")
+        self._steps.setToolTip("DDIM only: how many of the T timesteps to visit (DDPM always takes all T)")
+        self._eta.setToolTip("DDIM only: η = 0 is deterministic, η = 1 adds DDPM-like noise")
         self.go = QPushButton("Sample")
         self.cancel_button = QPushButton("Cancel")
         self._progress = QProgressBar()

@@ -5,7 +5,9 @@ merged status dicts drained from the mailbox (``step``, ``total``, ``rate``, ``e
 ``device``, ``paused``, ``start_step``, ``notice``) and keeps the latest of each, so a partial
 update (a plain step tick) still renders a complete line. A ``notice`` (e.g. image files of a folder
 that were skipped) stays at the left of the line for the whole run ("⚠ 3 files skipped"), its full
-text in the tooltip.
+text in the tooltip. When the run ends, :meth:`RunStatus.show_ended` replaces the live line with the
+final state ("Stopped at step 1,234 · 1 min 20 s"): a speed and a time left would describe a run
+that is no longer going.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QWidget
 
-__all__ = ["RunStatus", "format_duration"]
+__all__ = ["RunStatus", "format_duration", "format_span"]
 
 
 def format_duration(seconds: float | None) -> str:
@@ -28,6 +30,20 @@ def format_duration(seconds: float | None) -> str:
     h, rem = divmod(s, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def format_span(seconds: float | None) -> str:
+    """``80`` → "1 min 20 s", ``45`` → "45 s", ``3720`` → "1 h 2 min"; "" when unknown."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return ""
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    if h:
+        return f"{h} h {m} min" if m else f"{h} h"
+    if m:
+        return f"{m} min {s} s" if s else f"{m} min"
+    return f"{s} s"
 
 
 class RunStatus(QWidget):
@@ -60,9 +76,11 @@ class RunStatus(QWidget):
         layout.setContentsMargins(0, 0, 4, 0)
         layout.setSpacing(10)
         layout.addWidget(self.notice)
+        self._separators: dict[QWidget, QFrame] = {}  # the line before each label but the first
         for i, w in enumerate((self.device, self.step, self.rate, self.elapsed, self.remaining)):
             if i:
-                layout.addWidget(_separator())
+                self._separators[w] = _separator()
+                layout.addWidget(self._separators[w])
             layout.addWidget(w)
         layout.addWidget(self.progress)
         self.reset()
@@ -74,7 +92,7 @@ class RunStatus(QWidget):
         self.device.setText("no run")
         for w in (self.step, self.rate, self.elapsed, self.remaining):
             w.setText("")
-            w.setVisible(False)
+            self._show(w, False)
         self.progress.setValue(0)
         self.progress.setFormat("")
         self.progress.setVisible(False)
@@ -86,7 +104,8 @@ class RunStatus(QWidget):
         self._fields.update(status)
         f = self._fields
         for w in (self.step, self.rate, self.elapsed, self.remaining, self.progress):
-            w.setVisible(True)
+            self._show(w, True)
+        self.step.setToolTip("Optimiser steps done / total")
         if "notice" in status:
             self._show_notice(str(status["notice"] or ""))
         if "device" in f:
@@ -121,6 +140,35 @@ class RunStatus(QWidget):
         self.notice.setToolTip(text)
         self.notice.setVisible(bool(text))
 
+    def show_ended(self, how: str, step: int) -> None:
+        """Show the final state of a run that ended: ``"<how> at step N · <training time>"``.
+
+        Parameters
+        ----------
+        how : str
+            "Finished", "Stopped", "Stopped (diverged)", …
+        step : int
+            The step the run ended at (its checkpoint's step).
+        """
+        self._fields.update(step=int(step), paused=False)
+        self._fields.pop("rate", None)
+        span = format_span(self._fields.get("elapsed"))
+        self.step.setText(f"{how} at step {int(step):,}" + (f" · {span}" if span else ""))
+        self.step.setToolTip("How the last run ended, and its training time in this session")
+        self._show(self.step, True)
+        for w in (self.rate, self.elapsed, self.remaining):
+            self._show(w, False)
+        total = int(self._fields.get("total", 0))
+        if total:
+            frac = min(max(step / total, 0.0), 1.0)
+            self.progress.setValue(int(round(frac * 1000)))
+            self.progress.setFormat(f"{frac * 100:.0f} %")
+
+    def text(self) -> str:
+        """The line as shown (visible labels, " · " between them)."""
+        return " · ".join(w.text() for w in (self.device, self.step, self.rate, self.elapsed, self.remaining)
+                          if not w.isHidden() and w.text())
+
     def step_value(self) -> int:
         """The step shown now (0 before any run)."""
         return int(self._fields.get("step", 0))
@@ -128,6 +176,12 @@ class RunStatus(QWidget):
     def fields(self) -> dict[str, Any]:
         """A copy of the latest status fields."""
         return dict(self._fields)
+
+
+    def _show(self, label: QWidget, visible: bool) -> None:
+        label.setVisible(visible)
+        if label in self._separators:
+            self._separators[label].setVisible(visible)
 
 
 def _separator() -> QFrame:

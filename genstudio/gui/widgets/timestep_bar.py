@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
 
 __all__ = ["TimestepBar", "SPEEDS"]
 
@@ -46,7 +46,8 @@ class TimestepBar(QWidget):
         self._timesteps = np.arange(1, dtype=np.int64)
         self._play = QToolButton()
         self._play.setCheckable(True)
-        self._play.setText("▶ Play")
+        self._play.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self._show_play_state(False)
         self._play.setToolTip("Animate over t at the chosen speed")
         self._play.toggled.connect(self._on_play_toggled)
         self._speed = QComboBox()
@@ -147,7 +148,7 @@ class TimestepBar(QWidget):
             self._timer.start()
         else:
             self._timer.stop()
-        self._play.setText("⏸ Pause" if on else "▶ Play")
+        self._show_play_state(on)
         self.playingChanged.emit(on)
 
     @Slot()
@@ -162,6 +163,12 @@ class TimestepBar(QWidget):
             self.set_position(i)
 
     # ------------------------------------------------------------------ internals
+    def _show_play_state(self, playing: bool) -> None:
+        """The style's media icon and a plain word: the default fonts lack a pause glyph (⏸ drew as ▯)."""
+        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        self._play.setIcon(self.style().standardIcon(icon))
+        self._play.setText("Pause" if playing else "Play")
+
     @Slot(int)
     def _on_slider(self, _value: int) -> None:
         self._update_label()
