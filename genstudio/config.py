@@ -121,17 +121,6 @@ class RunConfig:
         return dataclasses.replace(self, **changes)
 
 
-def default_lr(kind: str, points: bool) -> float:
-    """The learning rate a new run starts from (the CLI and the run panel share it).
-
-    GANs use the DCGAN paper's 2e-4; diffusion uses 1e-3 on small 2-D point data (an MLP ε-net
-    learns fast there) and 2e-4 on images (DDPM's U-Net value).
-    """
-    if kind == "gan":
-        return 2e-4
-    return 1e-3 if points else 2e-4
-
-
 def default_betas(kind: str) -> tuple[float, float]:
     """Adam betas: (0.5, 0.999) for GANs (DCGAN paper), (0.9, 0.999) for diffusion."""
     return (0.5, 0.999) if kind == "gan" else (0.9, 0.999)

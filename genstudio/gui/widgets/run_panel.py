@@ -22,13 +22,16 @@ from PySide6.QtWidgets import (
     QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget,
 )
 
-from genstudio.config import IMAGE_SIZES, ConfigError, RunConfig, default_betas, default_lr
+from genstudio.config import IMAGE_SIZES, ConfigError, RunConfig
+from genstudio.data import is_points
 from genstudio.devices import available_devices
+from genstudio.recipes import recipe_config, recipe_for
 from genstudio.rundir import RunDir
 
 __all__ = ["RunPanel", "timestamped_folder"]
 
 _FOLDER_ITEM = "Folder of images…"
+_RECIPE_KEYS = ("lr", "batch", "steps", "size")  # the form's fields that come from genstudio.recipes
 _INT_MAX = 2**31 - 1
 
 
@@ -65,7 +68,10 @@ class RunPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("RunPanel")
         self._runs_parent = Path(runs_parent)
-        self._lr_edited = False  # once the user types a rate, kind/data changes keep it
+        # the recipe fields (genstudio.recipes) the person set: kind/data changes keep those and put
+        # the new recipe's values in the others
+        self._edited: set[str] = set()
+        self._applying = False  # the recipe is being put into the form: not the person's edits
         self._folder_auto = False  # the folder field holds a generated name the user has not edited
         self._valid = False
         self._filling = False  # set_fields is at work: its caller decides about Resume and says so
@@ -148,6 +154,9 @@ class RunPanel(QWidget):
         for w in (self.kind, self.data, self.size):
             w.currentIndexChanged.connect(self._on_defining_changed)
         self.lr.textEdited.connect(self._on_lr_edited)
+        self.size.activated.connect(self._on_size_chosen)
+        self.batch.valueChanged.connect(self._on_batch_edited)
+        self.steps.valueChanged.connect(self._on_steps_edited)
         for w in (self.size, self.device):
             w.currentIndexChanged.connect(self._revalidate)
         for w in (self.batch, self.steps, self.preview_every, self.seed):
@@ -195,11 +204,10 @@ class RunPanel(QWidget):
             raise ConfigError(f"learning rate must be a number like 2e-4, not {text!r}") from None
         if not math.isfinite(lr):
             raise ConfigError(f"learning rate must be a finite number, not {text!r}")
-        beta1, beta2 = default_betas(kind)
-        return RunConfig(kind=kind, data=data, size=int(self.size.currentData()), batch=self.batch.value(),
-                         lr=lr, beta1=beta1, beta2=beta2, steps=self.steps.value(),
-                         preview_every=self.preview_every.value(), seed=self.seed.value(),
-                         device=self.device.currentData()).validate()
+        # what the form does not show (width, the averaged G, schedule, EMA, betas) is the recipe's
+        return recipe_config(kind, data, size=int(self.size.currentData()), batch=self.batch.value(), lr=lr,
+                             steps=self.steps.value(), preview_every=self.preview_every.value(),
+                             seed=self.seed.value(), device=self.device.currentData())
 
     def data_name(self) -> str:
         """The data set name ("ring8", "folder:/path", …), "" when none is chosen."""
@@ -245,7 +253,7 @@ class RunPanel(QWidget):
     def fields(self) -> dict[str, Any]:
         """The form's values as a JSON-able dict (for settings), folder excluded."""
         return {"kind": self.kind.currentData(), "data": self.data_name(), "size": self.size.currentData(),
-                "batch": self.batch.value(), "lr": self.lr.text(), "lr_edited": self._lr_edited,
+                "batch": self.batch.value(), "lr": self.lr.text(), "edited": sorted(self._edited),
                 "steps": self.steps.value(), "preview_every": self.preview_every.value(),
                 "device": self.device.currentData(), "seed": self.seed.value()}
 
@@ -258,6 +266,15 @@ class RunPanel(QWidget):
             self._filling = False
 
     def _fill(self, values: dict[str, Any]) -> None:
+        # the recipe fields given count as the person's (the run's own, a restored form) unless
+        # "edited" lists which are; {"kind", "data"} alone is a fresh recipe run
+        if isinstance(values.get("edited"), list):
+            self._edited = {k for k in values["edited"] if k in _RECIPE_KEYS}
+        else:
+            self._edited = {k for k in _RECIPE_KEYS if k in values}
+            if values.get("lr_edited") is False:  # settings written before "edited" existed
+                self._edited.discard("lr")
+        self._applying = True
         if "kind" in values:
             _select(self.kind, values["kind"])
         if values.get("data"):
@@ -269,9 +286,9 @@ class RunPanel(QWidget):
         for key in ("batch", "steps", "preview_every", "seed"):
             if isinstance(values.get(key), int):
                 getattr(self, key).setValue(values[key])
-        if isinstance(values.get("lr"), (str, float)) and values.get("lr_edited", True):
+        if isinstance(values.get("lr"), (str, float)) and "lr" in self._edited:
             self.lr.setText(str(values["lr"]))
-            self._lr_edited = True
+        self._applying = False
         self._on_kind_or_data()
         if "folder" in values:
             self.folder.setText(str(values["folder"]))
@@ -301,13 +318,10 @@ class RunPanel(QWidget):
 
     @Slot()
     def _on_kind_or_data(self) -> None:
-        from genstudio.data import is_points
-
         points = bool(self.data_name()) and is_points(self.data_name())
         self.size.setEnabled(not points and self.folder.isEnabled())
         self.size.setToolTip("2-D point data has no resolution" if points else "Image side in pixels")
-        if not self._lr_edited:
-            self.lr.setText(f"{default_lr(self.kind.currentData(), points):g}")
+        self._apply_recipe()
         if self._folder_auto and self.folder.isEnabled():  # keep the default name in step with the form
             self.use_new_folder()
         self._revalidate()
@@ -323,10 +337,46 @@ class RunPanel(QWidget):
             self.set_message(f"The model or data changed, so Start begins a new run in a new folder. "
                              f"To continue “{old}” instead, choose that folder again (…).")
 
+    def _apply_recipe(self) -> None:
+        """Put the recipe for the form's kind and data into the fields the person has not set."""
+        recipe = recipe_for(self.kind.currentData(), self.data_name() or "ring8")
+        self._applying = True
+        try:
+            if "lr" not in self._edited:
+                self.lr.setText(f"{recipe.lr:g}")
+            if "batch" not in self._edited:
+                self.batch.setValue(recipe.batch)
+            if "steps" not in self._edited:
+                self.steps.setValue(recipe.steps)
+            if "size" not in self._edited and self.data_name() and not is_points(self.data_name()):
+                _select(self.size, recipe.size)
+        finally:
+            self._applying = False
+
+    def edited_fields(self) -> set[str]:
+        """The recipe fields the person set (kind and data changes keep them)."""
+        return set(self._edited)
+
+    def _mark_edited(self, name: str) -> None:
+        if not (self._applying or self._filling):
+            self._edited.add(name)
+
     @Slot(str)
     def _on_lr_edited(self, _text: str) -> None:
-        self._lr_edited = True
+        self._mark_edited("lr")
         self._revalidate()
+
+    @Slot(int)
+    def _on_size_chosen(self, _index: int) -> None:
+        self._mark_edited("size")
+
+    @Slot(int)
+    def _on_batch_edited(self, _value: int) -> None:
+        self._mark_edited("batch")
+
+    @Slot(int)
+    def _on_steps_edited(self, _value: int) -> None:
+        self._mark_edited("steps")
 
     @Slot(str)
     def _on_folder_edited(self, _text: str) -> None:
