@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from genstudio.data import BUILTIN, POINT_SETS
 from genstudio.diffusion import SCHEDULE_KINDS, NoiseSchedule
 from genstudio.gui.render_worker import RenderController
+from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.image_source import ITEMS, ImageSource
 from genstudio.gui.widgets.points2d import Points2DView
 from genstudio.gui.widgets.sample_view import SampleView
@@ -89,18 +90,18 @@ class ForwardView(QWidget):
         self._steps.setKeyboardTracking(False)  # typed digits apply on Enter; arrows at once
         self._kind.activated.connect(self._on_schedule_edited)
         self._steps.valueChanged.connect(self._on_schedule_edited)
-        self._back = QPushButton("Model's schedule")
-        self._back.setToolTip("Leave compare mode")
+        self._back = QPushButton("Model's")  # short: the row must fit a 1280 px window with the run panel
+        self._back.setToolTip("Back to the model's own schedule (leave compare mode)")
         self._back.clicked.connect(self._use_model_schedule)
-        self._compare_note = QLabel("")
+        self._compare_note = ElidedLabel("", min_chars=0)  # elided: the note must not push "New ε" off the tab
         self._compare_note.setStyleSheet("color: #e6c84f;")
         self._new_eps = QPushButton("New ε")
         self._new_eps.setToolTip("Draw another fixed noise ε")
         self._new_eps.clicked.connect(self.new_noise)
         row = QHBoxLayout()
-        for w in (self.source, QLabel("   schedule"), self._kind, self._steps, self._back, self._compare_note):
+        for w in (self.source, QLabel("schedule"), self._kind, self._steps, self._back):
             row.addWidget(w)
-        row.addStretch(1)
+        row.addWidget(self._compare_note, 1)
         row.addWidget(self._new_eps)
 
         self._panels = {k: SampleView() for k in ("x0", "eps", "xt", "eps_hat", "x0_hat")}
@@ -126,8 +127,8 @@ class ForwardView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(row)
-        layout.addWidget(self._stack, 3)
-        layout.addWidget(self.plot, 2)
+        layout.addWidget(self._stack, 1)  # square pictures: in a short window the plot gets the rest
+        layout.addWidget(self.plot, 1)
         layout.addWidget(self._progress)
         layout.addWidget(self.bar)
 

@@ -159,7 +159,7 @@ class ReverseView(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.controls)
         layout.addWidget(self._stack, 3)
-        layout.addWidget(self.branch_panel, 2)
+        layout.addWidget(self.branch_panel)  # grows (stretch 2) only while it shows two endings
         layout.addWidget(self.bar)
 
     # ------------------------------------------------------------------ model
@@ -366,6 +366,7 @@ class ReverseView(QWidget):
             self.branch_panel.clear()
         else:
             self.branch_panel.show_endings(r.final, b[1], b[0], b[2], FIELD_EXTENT)
+        self.layout().setStretchFactor(self.branch_panel, 0 if b is None else 2)
 
     # ------------------------------------------------------------------ export
     def export_gif(self, path: str, fps: float = 15.0) -> bool:
