@@ -211,6 +211,49 @@ def test_export_gif_and_frames(qtbot, view, tmp_path):
     assert len(list((tmp_path / "frames").glob("*.png"))) == 11  # 10 steps + final
 
 
+def test_exports_come_out_at_the_chosen_size(qtbot, view, tmp_path):
+    view.set_model(image_model())
+    rev = view.reverse
+    sample(qtbot, view, SampleSpec(4, 0, "ddim", steps=3))
+    native = rev.shown_grid()  # 2 × 2 grid of 8 px samples, 1 px apart: 19 px
+    assert native.shape[:2] == (19, 19)
+    assert rev.export_size.long_side() == 512  # the default: not a 19 px file
+    assert rev.export_gif(str(tmp_path / "rev.gif"))
+    with Image.open(tmp_path / "rev.gif") as im:
+        assert im.size == (512, 512)
+    for size, smooth in ((256, False), (1024, True), (None, False)):
+        rev.export_size.set_long_side(size)
+        rev.export_size.set_smooth(smooth)
+        folder = tmp_path / f"frames{size}"
+        assert rev.export_frames(str(folder))
+        with Image.open(folder / "final.png") as im:
+            final = np.asarray(im.convert("RGB"))
+        assert final.shape[:2] == ((size, size) if size else (19, 19))
+        if size == 256:  # nearest: the same colours as the grid, only bigger blocks
+            assert {tuple(c) for c in final.reshape(-1, 3)} <= {tuple(c) for c in make_grid(
+                rev.result().final, pad=1).reshape(-1, 3)}
+        if smooth:  # Lanczos makes in-between colours
+            assert len(np.unique(final.reshape(-1, 3), axis=0)) > len(np.unique(native.reshape(-1, 3), axis=0))
+
+
+def test_points_model_exports_a_scatter_plot(qtbot, view, tmp_path):
+    view.set_model(points_model())
+    rev = view.reverse
+    sample(qtbot, view, SampleSpec(200, 0, "ddim", steps=4))
+    assert rev.export_frames(str(tmp_path / "frames"))
+    assert rev.export_gif(str(tmp_path / "rev.gif"))
+    with Image.open(tmp_path / "frames" / "final.png") as im:
+        pic = np.asarray(im.convert("RGB")).astype(int)
+    assert pic.shape == (512, 512, 3)
+    pink = (pic[..., 0] > 200) & (pic[..., 1] < 130) & (pic[..., 2] > 200)  # samples
+    green = (pic[..., 1] > pic[..., 0] + 30) & (pic[..., 1] > pic[..., 2] + 20)  # real data, fainter
+    assert pink.sum() > 200 and green.sum() > 200
+    grey_rows = (np.abs(pic - [170, 175, 185]).sum(axis=-1) < 10).sum(axis=1)
+    assert grey_rows.max() > 300  # the axes box: a long light line
+    with Image.open(tmp_path / "rev.gif") as im:
+        assert im.size == (512, 512) and im.n_frames >= 5
+
+
 def test_points_model_forward_cloud_and_reverse_field(qtbot, view):
     view.set_model(points_model())
     fwd, rev = view.forward, view.reverse

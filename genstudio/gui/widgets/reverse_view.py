@@ -27,6 +27,7 @@ from genstudio.diffusion import Trajectory
 from genstudio.gui.render_worker import RenderController
 from genstudio.gui.sampling_controller import SamplingController
 from genstudio.gui.widgets.branch_panel import BranchPanel
+from genstudio.gui.widgets.export_size import ExportSizeButton
 from genstudio.gui.widgets.forward_view import FIELD_EXTENT
 from genstudio.gui.widgets.points2d import Points2DView
 from genstudio.gui.widgets.sample_view import SampleView
@@ -151,7 +152,8 @@ class ReverseView(QWidget):
         self._frames.clicked.connect(self._ask_frames)
         self._use.setToolTip("Send the selected final sample to the forward view")
         self._use.clicked.connect(self._send_sample)
-        for w in (self._use, self._gif, self._frames):
+        self.export_size = ExportSizeButton()
+        for w in (self._use, self.export_size, self._gif, self._frames):
             self.branch_panel.row.addWidget(w)
 
         self.bar = TimestepBar(direction=-1)
@@ -168,12 +170,14 @@ class ReverseView(QWidget):
         if self.sampler.is_busy():
             self.cancel()
         self._model = model
+        self._real = None  # (M, 2) real data of a 2-D model: drawn behind the samples, and exported
         self._set_result(None)
         points = bool(model is not None and model.is_points)
         self._stack.setCurrentIndex(1 if points else 0)
         if points:
             data = model.meta.get("data", "")
-            self._cloud.set_real(dataset_items(data if data in POINT_SETS else "ring8", count=1000))
+            self._real = dataset_items(data if data in POINT_SETS else "ring8", count=1000)
+            self._cloud.set_real(self._real)
         self.controls.set_model(model)
         self._update_controls()
 
@@ -369,21 +373,30 @@ class ReverseView(QWidget):
         self.layout().setStretchFactor(self.branch_panel, 0 if b is None else 2)
 
     # ------------------------------------------------------------------ export
+    def _export_options(self) -> dict:
+        """What the exports share: x_t or x̂_0, the size and scaling chosen, a 2-D model's extent and data."""
+        return {"what": "x0" if self._grid_what.currentIndex() == 1 else "x_t", "extent": self.export_extent(),
+                "size": self.export_size.long_side(), "smooth": self.export_size.smooth(), "real": self._real}
+
+    def export_extent(self) -> tuple[float, float, float, float]:
+        """The axes of a 2-D export: the plot's view range (images: unused)."""
+        return FIELD_EXTENT
+
     def export_gif(self, path: str, fps: float = 15.0) -> bool:
+        """Write the reverse process (the grid, or a 2-D model's scatter plot) as a GIF at the export size."""
         traj = self.trajectory()
         if traj is None:
             return False
-        export_gif(path, traj, fps=fps, what="x0" if self._grid_what.currentIndex() == 1 else "x_t",
-                   extent=FIELD_EXTENT)
+        export_gif(path, traj, fps=fps, **self._export_options())
         self.message.emit(f"saved {path}")
         return True
 
     def export_frames(self, folder: str) -> bool:
+        """Write one PNG per step (and final.png) at the export size."""
         traj = self.trajectory()
         if traj is None:
             return False
-        paths = export_frames(folder, traj, what="x0" if self._grid_what.currentIndex() == 1 else "x_t",
-                              extent=FIELD_EXTENT)
+        paths = export_frames(folder, traj, **self._export_options())
         self.message.emit(f"saved {len(paths)} frames in {folder}")
         return True
 
