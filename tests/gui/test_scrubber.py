@@ -271,6 +271,47 @@ def test_points_model_forward_cloud_and_reverse_field(qtbot, view):
     assert view.status() == ""
 
 
+def contains(box, lo, hi) -> bool:
+    xmin, xmax, ymin, ymax = box
+    return xmin <= lo[0] and hi[0] <= xmax and ymin <= lo[1] and hi[1] <= ymax
+
+
+def test_2d_plots_are_framed_on_the_data_and_arrows_have_heads(qtbot, view):
+    view.set_model(points_model())
+    fwd, rev = view.forward, view.reverse
+    wait_forward(qtbot, view)
+    # the forward view: ring8 (radius 2) and ε (x_T ≈ ε), not a fixed ±3 or an auto-range of ±9
+    ring, eps = fwd.process().x0, fwd.process().eps
+    box = fwd._points.view_range()
+    assert contains(box, ring.min(axis=0), ring.max(axis=0))
+    assert contains(box, np.percentile(eps, 1, axis=0), np.percentile(eps, 99, axis=0))
+    assert box[3] - box[2] < 6.0  # the short side (the plot is wider than tall): about ±2.7, not ±3
+    # the reverse view before sampling: the data alone, with a margin
+    ext = rev.extent()
+    assert contains(ext, ring.min(axis=0), ring.max(axis=0)) and max(map(abs, ext)) < 2.6
+    yr = rev._cloud.view_range()[2:]
+    assert yr[0] < -2.0 and yr[1] > 2.0 and yr[1] - yr[0] < 5.5
+    # after sampling: the box also holds the central 98 % of x_T, for every step (no jumps)
+    traj = sample(qtbot, view, SampleSpec(500, 0, "ddim", steps=5)).trajectory
+    x_T = traj.x_t[0].astype(np.float32)
+    ext = rev.extent()
+    assert contains(ext, np.percentile(x_T, 1, axis=0), np.percentile(x_T, 99, axis=0))
+    rev.bar.set_timestep(int(traj.timesteps[2]))
+    qtbot.waitUntil(lambda: rev._cloud.arrow_count() == 400, timeout=WAIT_MS)
+    assert rev.extent() == ext
+    segs = rev._cloud.arrow_segments()  # (K, 3, 2, 2): shaft, left barb, right barb
+    shaft = segs[:, 0, 1] - segs[:, 0, 0]
+    origins = segs[:, 0, 0]
+    assert origins[:, 0].min() == pytest.approx(ext[0]) and origins[:, 1].max() == pytest.approx(ext[3])
+    for b in (1, 2):
+        np.testing.assert_allclose(segs[:, b, 0], segs[:, 0, 1])  # each barb starts at the tip
+        barb = segs[:, b, 1] - segs[:, b, 0]
+        long = np.linalg.norm(shaft, axis=1) > 1e-6
+        cos = -(barb * shaft).sum(axis=1)[long] / (np.linalg.norm(barb, axis=1) * np.linalg.norm(shaft, axis=1))[long]
+        np.testing.assert_allclose(cos, np.cos(np.deg2rad(28.0)), atol=1e-6)  # pointing back, 28° off
+        np.testing.assert_allclose(np.linalg.norm(barb, axis=1), 0.35 * np.linalg.norm(shaft, axis=1), atol=1e-9)
+
+
 # ---------------------------------------------------------------------------- the tab
 def test_snapshot_button_gan_refusal_play_and_shot(qtbot, view, tmp_path):
     with qtbot.waitSignal(view.snapshotRequested, timeout=1000):

@@ -33,7 +33,7 @@ from genstudio.gui.widgets.points2d import Points2DView
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.gui.widgets.sampler_controls import SamplerControls
 from genstudio.gui.widgets.timestep_bar import TimestepBar
-from genstudio.imaging import make_grid
+from genstudio.imaging import cloud_extent, make_grid
 from genstudio.scrub import (
     EPS_DISPLAY_RANGE, SampleSpec, SamplingResult, branch_start, dataset_items, eps_field, export_frames, export_gif,
     field_arrows, mean_abs_difference, record_dtype_for,
@@ -137,7 +137,6 @@ class ReverseView(QWidget):
         for col in range(3):
             pl.setColumnStretch(col, 1)
         self._cloud = Points2DView()
-        self._cloud.set_view_range(*FIELD_EXTENT)
         self._stack = QStackedWidget()
         self._stack.addWidget(pictures)
         self._stack.addWidget(self._cloud)
@@ -171,6 +170,7 @@ class ReverseView(QWidget):
             self.cancel()
         self._model = model
         self._real = None  # (M, 2) real data of a 2-D model: drawn behind the samples, and exported
+        self._extent = FIELD_EXTENT  # (xmin, xmax, ymin, ymax) of a 2-D plot, its ε̂ field and exports
         self._set_result(None)
         points = bool(model is not None and model.is_points)
         self._stack.setCurrentIndex(1 if points else 0)
@@ -178,6 +178,7 @@ class ReverseView(QWidget):
             data = model.meta.get("data", "")
             self._real = dataset_items(data if data in POINT_SETS else "ring8", count=1000)
             self._cloud.set_real(self._real)
+            self._fit_extent()
         self.controls.set_model(model)
         self._update_controls()
 
@@ -285,9 +286,31 @@ class ReverseView(QWidget):
             if result.spec.sampler == "ddim":  # η = 0 is deterministic: a branch needs some noise
                 self.branch_panel.eta.setValue(result.spec.eta if result.spec.eta > 0 else 1.0)
             self.bar.set_timesteps(np.append(ts, FINAL), FINAL)  # show the samples first
+        self._fit_extent()
         self._show_branch()
         self._update_controls()
         self._show()
+
+    def _fit_extent(self) -> None:
+        """Frame a 2-D plot on the data and the recording, one box for every step.
+
+        The box holds the real data and the central 98 % of the cloud at each recorded step (x_T is
+        N(0, I)-wide, wider than ring8's radius 2), padded and square. It is fixed per recording, so
+        the view does not jump while scrubbing; a few stragglers may lie outside it.
+        """
+        if self._model is None or not self._model.is_points:
+            return
+        clouds = [self._real]
+        if self._result is not None:
+            traj = self._result.trajectory
+            ks = np.unique(np.linspace(0, len(traj) - 1, min(len(traj), 40)).astype(int))
+            clouds += [traj.x_t[k].astype(np.float32) for k in ks] + [self._result.final]
+        self._extent = cloud_extent(*clouds, quantile=1.0, margin=0.08)
+        self._cloud.set_view_range(*self._extent)
+
+    def extent(self) -> tuple[float, float, float, float]:
+        """The box a 2-D model's plot is framed on (and its ε̂ field and exports drawn over)."""
+        return self._extent
 
     def step_index(self) -> int:
         """The recorded step shown (the last one while the final samples are shown)."""
@@ -356,31 +379,28 @@ class ReverseView(QWidget):
         if t == FINAL or model is None:
             self._cloud.set_arrows(np.empty((0, 2)), np.empty((0, 2)))
             return
-        self._field.submit("field", lambda _p, t=t: (t, *eps_field(model, t, FIELD_EXTENT, 20)))
+        extent = self._extent
+        self._field.submit("field", lambda _p, t=t: (t, extent, *eps_field(model, t, extent, 20)))
 
     @Slot(str, int, object)
     def _on_field(self, _kind: str, _seq: int, result: object) -> None:
-        t, origins, eps = result
-        if self._result is not None and t == self.bar.timestep():
-            self._cloud.set_arrows(origins, field_arrows(eps, (FIELD_EXTENT[1] - FIELD_EXTENT[0]) / 19))
+        t, extent, origins, eps = result
+        if self._result is not None and t == self.bar.timestep() and extent == self._extent:
+            self._cloud.set_arrows(origins, field_arrows(eps, (extent[1] - extent[0]) / 19))
 
     def _show_branch(self) -> None:
         r, b = self._result, self._branch
         if r is None or b is None:
             self.branch_panel.clear()
         else:
-            self.branch_panel.show_endings(r.final, b[1], b[0], b[2], FIELD_EXTENT)
+            self.branch_panel.show_endings(r.final, b[1], b[0], b[2], self._extent)
         self.layout().setStretchFactor(self.branch_panel, 0 if b is None else 2)
 
     # ------------------------------------------------------------------ export
     def _export_options(self) -> dict:
         """What the exports share: x_t or x̂_0, the size and scaling chosen, a 2-D model's extent and data."""
-        return {"what": "x0" if self._grid_what.currentIndex() == 1 else "x_t", "extent": self.export_extent(),
+        return {"what": "x0" if self._grid_what.currentIndex() == 1 else "x_t", "extent": self._extent,
                 "size": self.export_size.long_side(), "smooth": self.export_size.smooth(), "real": self._real}
-
-    def export_extent(self) -> tuple[float, float, float, float]:
-        """The axes of a 2-D export: the plot's view range (images: unused)."""
-        return FIELD_EXTENT
 
     def export_gif(self, path: str, fps: float = 15.0) -> bool:
         """Write the reverse process (the grid, or a 2-D model's scatter plot) as a GIF at the export size."""
