@@ -194,10 +194,18 @@ class SampleSpec:
 
 @dataclass(frozen=True)
 class SamplingProgress:
-    """``done`` of ``total`` steps have run."""
+    """``done`` of ``total`` steps have run; the step just taken was at timestep ``t``.
+
+    ``x_t`` and ``x0`` (x̂_0) are that step's tensors (N, ...), *not* copies: they are valid until the
+    generator is resumed, so a consumer that wants a preview copies them at once, on its own thread,
+    and only as often as it will show one (the GUI worker: at most 10 times a second).
+    """
 
     done: int
     total: int
+    t: int = -1
+    x_t: Any = field(default=None, repr=False, compare=False)
+    x0: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -259,7 +267,7 @@ def sampling_run(model: Any, spec: SampleSpec, *, record: bool = True, start_x: 
             recorder.add(step.t, step.x_t, step.eps, step.x0)
         x = step.x_prev
         done += 1
-        yield SamplingProgress(done, left)
+        yield SamplingProgress(done, left, int(step.t), step.x_t, step.x0)
     if x is None:
         raise ValueError("the sampler ran no steps")
     final = x.float().cpu()

@@ -366,3 +366,33 @@ def test_the_shipped_sample_pictures_load_in_the_forward_view(qtbot):
             assert frame is not None and frame.std() > 0.05  # the picture itself, not a blank
     finally:
         view.shutdown()
+
+
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
+def test_a_preview_is_shown_while_sampling(qtbot, view, sampler):
+    view.set_model(image_model(num_steps=40))
+    rev = view.reverse
+    seen = []  # (t, caption of the grid, still busy) when each preview had been drawn
+
+    def spy(job, t, x_t, x0):  # connected after the view: runs once the view has drawn it
+        seen.append((t, rev.grid_view().caption(), rev.is_busy(), rev.result() is None, x_t.shape, x0.dtype))
+
+    rev.sampler.preview.connect(spy)
+    started = time.monotonic()
+    result = sample(qtbot, view, SampleSpec(4, 0, sampler, steps=10))
+    elapsed = time.monotonic() - started
+    assert seen, "no preview before the samples"
+    t, caption, busy, no_result, shape, dtype = seen[0]
+    assert t == int(result.trajectory.timesteps[0]) and "sampling… t = " in caption and busy and no_result
+    assert shape == (4, 1, 8, 8) and dtype == np.float32
+    assert len(seen) <= elapsed * 10 + 2  # at most ~10 a second
+    assert "sampling" not in rev.grid_view().caption()  # the recording replaced the preview
+
+
+def test_sampling_progress_carries_the_step_for_previews():
+    from genstudio.scrub import SamplingProgress, sampling_run
+
+    events = list(sampling_run(image_model(num_steps=20), SampleSpec(2, 0, "ddpm"), record=False))
+    progress = [e for e in events if isinstance(e, SamplingProgress)]
+    assert [e.t for e in progress] == list(range(19, -1, -1))
+    assert tuple(progress[0].x_t.shape) == (2, 1, 8, 8) and tuple(progress[0].x0.shape) == (2, 1, 8, 8)

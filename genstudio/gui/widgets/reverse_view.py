@@ -94,6 +94,7 @@ class ReverseView(QWidget):
         self._branch_from = 0
         self.sampler = SamplingController(self)
         self.sampler.progress.connect(self._on_progress)
+        self.sampler.preview.connect(self._on_preview)
         self.sampler.finished.connect(self._on_finished)
         self.sampler.failed.connect(self._on_failed)
         self.sampler.cancelled.connect(self._on_cancelled)
@@ -231,6 +232,25 @@ class ReverseView(QWidget):
     @Slot(int, int)
     def _on_progress(self, done: int, total: int) -> None:
         self.controls.set_progress(done, total)
+
+    @Slot(str, int, object, object)
+    def _on_preview(self, job: str, t: int, x_t: object, x0: object) -> None:
+        """Draw the newest step of a running sampling job (≤ 10 a second), until its recording arrives."""
+        if job != "sample" or self._result is not None:
+            return
+        x0_wanted = self._grid_what.currentIndex() == 1
+        batch = np.asarray(x0 if x0_wanted else x_t, np.float32)  # (N, ...)
+        what = f"sampling… t = {t} (preview of {'predicted x_0' if x0_wanted else 'x_t'})"
+        if batch.ndim == 2:  # a 2-D model: the cloud moves
+            self._cloud.set_fake(batch)
+            self._cloud.set_caption(what)
+            return
+        self._grid.cells = (len(batch), max(1, math.ceil(math.sqrt(len(batch)))), batch.shape[-1])
+        self._grid.set_images(make_grid(batch, pad=1), what)
+
+    def preview_caption(self) -> str:
+        """The caption of the grid (or the 2-D plot) — "sampling… t = …" while a preview is shown."""
+        return self._cloud.caption() if self._model is not None and self._model.is_points else self._grid.caption()
 
     @Slot(str, object)
     def _on_finished(self, job: str, result: SamplingResult) -> None:
