@@ -32,7 +32,7 @@ from typing import Callable
 from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings
 from PySide6.QtWidgets import QWidget
 
-from genstudio.gui.app import make_application
+from genstudio.gui.app import make_application, style_sheet
 from genstudio.gui.main_window import MainWindow
 from genstudio.gui.settings import AppSettings
 
@@ -229,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown shots: {', '.join(sorted(unknown))}")
     app = make_application()  # keep a reference: the QApplication lives while this does
+    app.setStyleSheet(style_sheet(DOCS.parent / "resources" / "style.qss"))  # this checkout's sheet
     with tempfile.TemporaryDirectory(prefix="genstudio-shots-") as tmp:
         work = Path(tmp)
         for name, shot in SHOTS:
