@@ -128,8 +128,8 @@ class ForwardView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(row)
-        layout.addWidget(self._stack, 1)  # square pictures: in a short window the plot gets the rest
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self._stack, 2)  # five square pictures are width-bound: the plot gets more height
+        layout.addWidget(self.plot, 3)
         layout.addWidget(self._progress)
         layout.addWidget(self.bar)
 
