@@ -263,10 +263,12 @@ class ReverseView(QWidget):
 
     @Slot(str, str, str)
     def _on_failed(self, job: str, message: str, _details: str) -> None:
+        self._show()  # a sampling preview goes with its job
         self.message.emit(f"{job} failed: {message}")
 
     @Slot(str)
     def _on_cancelled(self, job: str) -> None:
+        self._show()  # a sampling preview goes with its job: nothing of it is shown
         self.controls.set_progress(0, 1)
         self.message.emit(f"{job} cancelled")
 
