@@ -396,3 +396,13 @@ def test_sampling_progress_carries_the_step_for_previews():
     progress = [e for e in events if isinstance(e, SamplingProgress)]
     assert [e.t for e in progress] == list(range(19, -1, -1))
     assert tuple(progress[0].x_t.shape) == (2, 1, 8, 8) and tuple(progress[0].x0.shape) == (2, 1, 8, 8)
+
+
+def test_a_2d_model_previews_its_moving_cloud(qtbot, view):
+    view.set_model(points_model(num_steps=30))
+    rev = view.reverse
+    seen = []
+    rev.sampler.preview.connect(lambda job, t, x_t, x0: seen.append((t, rev.preview_caption(), rev._cloud.fake_count())))
+    sample(qtbot, view, SampleSpec(300, 0, "ddpm"))
+    assert seen and seen[0][0] == 29 and seen[0][1].startswith("sampling… t = 29") and seen[0][2] == 300
+    assert not rev.preview_caption().startswith("sampling")
