@@ -27,6 +27,7 @@ from genstudio.diffusion import Trajectory
 from genstudio.gui.render_worker import RenderController
 from genstudio.gui.sampling_controller import SamplingController
 from genstudio.gui.widgets.branch_panel import BranchPanel
+from genstudio.gui.widgets.click_grid import ClickGrid
 from genstudio.gui.widgets.export_size import ExportSizeButton
 from genstudio.gui.widgets.forward_view import FIELD_EXTENT
 from genstudio.gui.widgets.points2d import Points2DView
@@ -43,29 +44,6 @@ __all__ = ["ReverseView", "FINAL"]
 
 FINAL = -1  # the slider's "timestep" of the sampler's output
 MAX_RECORD_BYTES = 2 * 2**30  # a recording larger than this is refused (lower N, or use DDIM)
-
-
-class _ClickGrid(SampleView):
-    """A :class:`SampleView` that reports which cell of its grid was clicked."""
-
-    cellClicked = Signal(int)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.cells = (0, 1, 1)  # (count, ncol, cell side in pixels)
-
-    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        grid, rect = self.current_grid(), self.image_rect()
-        n, ncol, side = self.cells
-        canvas = self.layout().itemAt(1).widget()
-        p = canvas.mapFrom(self, event.position().toPoint())
-        if grid is None or rect.isEmpty() or not rect.contains(p.x(), p.y()):
-            return
-        x = (p.x() - rect.x()) / rect.width() * grid.shape[1]
-        y = (p.y() - rect.y()) / rect.height() * grid.shape[0]
-        i = int(y // (side + 1)) * ncol + int(x // (side + 1))
-        if 0 <= i < n:
-            self.cellClicked.emit(i)
 
 
 class ReverseView(QWidget):
@@ -120,7 +98,7 @@ class ReverseView(QWidget):
         fm = self._step.fontMetrics()
         self._step.setFixedSize(max(fm.horizontalAdvance(s) for s in ("the final samples", "step 0000 of 0000")) + 12,
                                 fm.height() + 4)  # a fixed size: no re-layout on each move
-        self._grid = _ClickGrid()
+        self._grid = ClickGrid()
         self._grid.cellClicked.connect(self._pick.setValue)
         pictures = QWidget()
         pl = QGridLayout(pictures)

@@ -9,7 +9,7 @@ float16 otherwise). It starts nothing itself: the owner connects ``sampleClicked
 from __future__ import annotations
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QWidget
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QProgressBar, QPushButton, QSpinBox, QWidget
 
 from genstudio.diffusion import Trajectory
 from genstudio.gui.widgets.elided_label import ElidedLabel
