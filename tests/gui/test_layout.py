@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QScrollArea, QWidget
 
+from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.scrub import SampleSpec
 
 from test_latent_view import image_model as gan_model
@@ -42,7 +43,7 @@ def assert_fits(qtbot, window, what: str, keys: tuple[QWidget, ...] = ()) -> Non
             f"{what}: {type(w).__name__} {w.text() if hasattr(w, 'text') else ''} lies outside the visible area"
 
 
-@pytest.mark.parametrize("size", [(1280, 720), (1400, 900)])
+@pytest.mark.parametrize("size", [(1280, 720), (1400, 900), (1920, 1080)])
 def test_every_view_fits_without_scrolling(qtbot, make_window, size):
     w = make_window()
     w.resize(*size)
@@ -79,3 +80,19 @@ def test_every_view_fits_without_scrolling(qtbot, make_window, size):
                 (rv.bar.slider(), rv.controls.go, rv.branch_panel.button))
     assert np.all(np.isfinite(rv.result().final))
     s.shutdown()
+
+
+def test_elided_label_shows_what_fits_and_keeps_the_whole_text(qtbot):
+    text = "mean |difference| = 0.3190 (the endings differ: not yet decided at this t)"
+    label = ElidedLabel(text)
+    qtbot.addWidget(label)
+    assert label.minimumSizeHint().width() < label.fontMetrics().horizontalAdvance(text) / 4
+    label.resize(120, 20)
+    label.show()
+    qtbot.waitExposed(label)
+    shown = label.shown_text()
+    assert shown.endswith("…") and text.startswith(shown[:-1]) and label.toolTip() == text
+    label.resize(label.fontMetrics().horizontalAdvance(text) + 10, 20)
+    assert label.shown_text() == text
+    label.setText("")
+    assert label.minimumSizeHint().width() == 0 and label.toolTip() == ""
