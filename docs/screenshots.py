@@ -4,16 +4,24 @@
 
     xvfb-run -a -s "-screen 0 1600x1000x24" python docs/screenshots.py            # every shot
     xvfb-run -a -s "-screen 0 1600x1000x24" python docs/screenshots.py monitor_dcgan
+    xvfb-run -a -s "-screen 0 1920x1080x24" python docs/screenshots.py --sizes             # docs/sizes/
+    xvfb-run -a -s "-screen 0 1920x1080x24" python docs/screenshots.py --sizes --monitor-steps 0
 
 Each shot is a function in :data:`SHOTS` that gets a fresh 1400 × 900 main window (with settings
 kept in a temporary folder, and runs written there) and returns the widget to grab; the picture
 is saved as ``docs/<name>.png``. Other views add their own shot functions to the list.
+
+``--sizes`` instead shows every view in one window at 1280 × 720, 1400 × 900 and 1920 × 1080 and
+saves ``docs/sizes/<view>_<w>x<h>.png`` (256-colour PNGs, kept small): the check that each view is
+usable without scrolling at each size. ``--monitor-steps`` sets the length of the ring8 GAN run
+behind the Monitor pictures (0: no run, an empty Monitor; quick while iterating).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import io
 import os
 import sys
 import tempfile
@@ -24,12 +32,13 @@ from typing import Callable
 from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings
 from PySide6.QtWidgets import QWidget
 
-from genstudio.gui.app import make_application
+from genstudio.gui.app import make_application, style_sheet
 from genstudio.gui.main_window import MainWindow
 from genstudio.gui.settings import AppSettings
 
 DOCS = Path(__file__).resolve().parent
 WINDOW_SIZE = (1400, 900)
+SIZES = ((1280, 720), (1400, 900), (1920, 1080))
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -149,19 +158,82 @@ SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
 ]
 
 
+def save_small_png(widget: QWidget, path: Path) -> Path:
+    """Grab ``widget`` and save it as a 256-colour PNG (a screen of flat UI colours: ~5× smaller)."""
+    from PIL import Image
+    from PySide6.QtCore import QBuffer, QIODevice
+
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    widget.grab().save(buffer, "PNG")
+    image = Image.open(io.BytesIO(bytes(buffer.data()))).convert("RGB")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+    return path
+
+
+def size_shots(window: MainWindow, work: Path, out: Path, monitor_steps: int) -> list[Path]:
+    """Every view at each of :data:`SIZES`, saved as ``out/<view>_<w>x<h>.png``.
+
+    The views are shown in their widest states: the Monitor after a ring8 GAN run of
+    ``monitor_steps`` steps (none if 0), the Latent tab on the bundled faces DCGAN, the forward
+    Scrubber in compare mode (cosine against the model's linear schedule) and the reverse Scrubber
+    after a branch, whose long verdict is shown.
+    """
+    from genstudio.scrub import SampleSpec
+
+    if monitor_steps > 0:
+        train_in_window(window, work / "ring8 GAN", {"kind": "gan", "data": "ring8", "steps": monitor_steps,
+                                                     "batch": 128, "preview_every": 50, "seed": 1}, 300)
+    _open_bundled(window, "dcgan_faces")
+    wait_until(lambda: window.latent.directions() is not None and window.latent.idle(), 120, "the latent renders")
+    _open_bundled(window, "ddpm_digits")
+    scrub = window.scrubber
+    window.show_view("Scrubber")
+    wait_until(lambda: scrub.forward.process() is not None, 120, "the forward process")
+    scrub.forward.set_schedule("cosine", 1000)
+    rv = scrub.reverse
+    rv.sample(SampleSpec(16, 0, "ddim", steps=50))
+    wait_until(lambda: not rv.is_busy(), 300, "sampling")
+    rv.bar.set_timestep(int(rv.trajectory().timesteps[20]))
+    rv.branch(seed=5, eta=1.0)
+    wait_until(lambda: rv.branch_result() is not None and not rv.is_busy(), 300, "the branch")
+    views = (("monitor", "Monitor", None), ("latent", "Latent", None),
+             ("scrubber_forward", "Scrubber", scrub.forward), ("scrubber_reverse", "Scrubber", rv))
+    paths = []
+    for w, h in SIZES:
+        window.resize(w, h)
+        settle(0.3)
+        for name, tab, page in views:
+            window.show_view(tab)
+            if page is not None:
+                scrub.tabs.setCurrentWidget(page)
+            settle(0.4)
+            paths.append(save_small_png(window, out / f"{name}_{w}x{h}.png"))
+            print(paths[-1])
+    return paths
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="shots to take (default: all)")
-    parser.add_argument("--out", type=Path, default=DOCS, help="folder for the PNGs")
+    parser.add_argument("--out", type=Path, default=None, help="folder for the PNGs (default docs/, "
+                        "or docs/sizes/ with --sizes)")
+    parser.add_argument("--sizes", action="store_true", help="every view at 1280x720, 1400x900, 1920x1080")
+    parser.add_argument("--monitor-steps", type=int, default=1000,
+                        help="with --sizes: steps of the ring8 run behind the Monitor (0: none)")
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = DOCS / "sizes" if args.sizes else DOCS
     unknown = set(args.names) - {name for name, _ in SHOTS}
     if unknown:
         parser.error(f"unknown shots: {', '.join(sorted(unknown))}")
     app = make_application()  # keep a reference: the QApplication lives while this does
+    app.setStyleSheet(style_sheet(DOCS.parent / "resources" / "style.qss"))  # this checkout's sheet
     with tempfile.TemporaryDirectory(prefix="genstudio-shots-") as tmp:
         work = Path(tmp)
         for name, shot in SHOTS:
-            if args.names and name not in args.names:
+            if args.sizes or (args.names and name not in args.names):
                 continue
             settings = AppSettings(QSettings(str(work / f"{name}.ini"), QSettings.Format.IniFormat))
             window = MainWindow(settings)
@@ -177,6 +249,19 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{path} ({time.monotonic() - started:.0f} s)")
             finally:  # a failed shot must not leave its training thread running
                 window.close()  # stops a run (confirm_close says yes) and waits for its checkpoint
+                window.deleteLater()
+                settle(0.1)
+        if args.sizes:
+            settings = AppSettings(QSettings(str(work / "sizes.ini"), QSettings.Format.IniFormat))
+            window = MainWindow(settings)
+            window.confirm_close = lambda: True
+            window.resize(*WINDOW_SIZE)
+            window.show()
+            settle()
+            try:
+                size_shots(window, work, args.out, args.monitor_steps)
+            finally:
+                window.close()
                 window.deleteLater()
                 settle(0.1)
         gc.collect()  # while Qt is alive, not during interpreter teardown

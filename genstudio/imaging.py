@@ -5,6 +5,12 @@ uint8 (H, W, 3). :func:`to_uint8` converts a batch, :func:`make_grid` tiles it i
 the way ``torchvision.utils.make_grid`` does, and :func:`save_png` / :func:`save_gif` write files
 atomically (temporary file in the same folder, then ``os.replace``), so a crash never leaves
 half a picture behind.
+
+Exports are made at a chosen size: :func:`resize_long_side` scales a picture so its long side has
+so many pixels (nearest neighbour by default: a model's 8-32 px pictures stay crisp blocks, each
+model pixel a square, as the app shows them; ``smooth=True`` resamples with Lanczos for photos).
+A 2-D model has no pixels: :func:`scatter_image` draws its points as a scatter plot (real data
+faint, samples bright, an axes box with ticks) at the export size.
 """
 
 from __future__ import annotations
@@ -19,9 +25,17 @@ from PIL.PngImagePlugin import PngInfo
 
 from genstudio.atomic import atomic_open
 
-__all__ = ["to_uint8", "make_grid", "save_png", "save_gif"]
+__all__ = [
+    "to_uint8", "make_grid", "save_png", "save_gif", "resize_long_side", "scatter_image",
+    "EXPORT_SIZES", "DEFAULT_EXPORT_SIZE", "cloud_extent",
+]
 
 _CHANNELS = (1, 3, 4)
+
+#: The export sizes offered (long side in pixels; None keeps the native size).
+EXPORT_SIZES: tuple[int | None, ...] = (256, 512, 1024, None)
+#: 512 px: large enough for a slide or a page, small enough for a 150-frame GIF of a few MB.
+DEFAULT_EXPORT_SIZE = 512
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -168,3 +182,161 @@ def save_gif(path: str | os.PathLike, frames: list[np.ndarray], fps: float = 10.
         )
 
     return _atomic_write(path, write)
+
+
+def resize_long_side(picture: np.ndarray, long_side: int | None, smooth: bool = False) -> np.ndarray:
+    """Scale a uint8 picture so that its longer side is ``long_side`` pixels (aspect kept).
+
+    Parameters
+    ----------
+    picture : np.ndarray
+        uint8 (H, W) or (H, W, C).
+    long_side : int or None
+        Pixels of the longer side of the result; None returns the picture unchanged.
+    smooth : bool
+        Lanczos resampling instead of nearest neighbour (which keeps pixel art crisp).
+
+    Returns
+    -------
+    np.ndarray
+        uint8 (H', W'[, C]) with ``max(H', W') == long_side`` and the shorter side rounded.
+    """
+    a = np.asarray(picture)
+    if a.dtype != np.uint8:
+        raise TypeError(f"resize_long_side wants uint8 pixels, got {a.dtype}")
+    if long_side is None:
+        return a
+    long_side = int(long_side)
+    if long_side < 1:
+        raise ValueError(f"long_side must be positive, got {long_side}")
+    h, w = a.shape[:2]
+    if max(h, w) == long_side:
+        return a
+    scale = long_side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))  # Pillow wants (W, H)
+    squeeze = a.ndim == 3 and a.shape[-1] == 1
+    image = Image.fromarray(np.ascontiguousarray(a[..., 0] if squeeze else a))
+    out = np.asarray(image.resize(size, Image.Resampling.LANCZOS if smooth else Image.Resampling.NEAREST))
+    return out[..., None] if squeeze else out
+
+
+def _ticks(lo: float, hi: float, target: int = 5) -> np.ndarray:
+    """Round tick values (1, 2 or 5 × 10^k apart) inside [lo, hi]."""
+    span = max(hi - lo, 1e-9)
+    raw = span / target
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    first = math.ceil(lo / step) * step
+    return np.arange(first, hi + step * 1e-6, step)
+
+
+def scatter_image(
+    points: np.ndarray,
+    extent: tuple[float, float, float, float],
+    size: int = DEFAULT_EXPORT_SIZE,
+    real: np.ndarray | None = None,
+    title: str = "",
+    highlight: np.ndarray | None = None,
+    colour: tuple[int, int, int] = (235, 90, 235),
+    real_colour: tuple[int, int, int] = (60, 115, 80),
+) -> np.ndarray:
+    """Draw a 2-D point cloud as a scatter plot: uint8 (size, size, 3), y up.
+
+    Parameters
+    ----------
+    points : np.ndarray
+        (N, 2) samples, drawn as bright dots (non-finite rows are skipped, points outside
+        ``extent`` are clipped away).
+    extent : tuple of float
+        ``(xmin, xmax, ymin, ymax)`` of the axes box.
+    size : int
+        Side of the picture in pixels (dots and text scale with it).
+    real : np.ndarray, optional
+        (M, 2) real data, drawn first as faint dots.
+    title : str
+        A line above the box (e.g. "t = 500").
+    highlight : np.ndarray, optional
+        (K, 2) points drawn last, large and yellow (e.g. the latent view's current G(z)).
+
+    Returns
+    -------
+    np.ndarray
+        uint8 (size, size, 3).
+    """
+    from PIL import ImageDraw, ImageFont
+
+    size = int(size)
+    xmin, xmax, ymin, ymax = (float(v) for v in extent)
+    image = Image.new("RGB", (size, size), (22, 24, 28))
+    draw = ImageDraw.Draw(image)
+    font_px = max(10, size // 40)
+    try:
+        font = ImageFont.load_default(font_px)
+    except TypeError:  # Pillow < 10.1 has one bitmap size
+        font = ImageFont.load_default()
+    margin_l, margin_b = 4 * font_px, 2 * font_px + 4
+    margin_t, margin_r = (2 * font_px if title else font_px), font_px
+    box = (margin_l, margin_t, size - margin_r, size - margin_b)  # the data area (x0, y0, x1, y1)
+    bw, bh = box[2] - box[0], box[3] - box[1]
+
+    def to_px(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p = np.asarray(p, np.float64).reshape(-1, 2)
+        p = p[np.isfinite(p).all(axis=1)]
+        x = box[0] + (p[:, 0] - xmin) / (xmax - xmin) * bw
+        y = box[3] - (p[:, 1] - ymin) / (ymax - ymin) * bh
+        inside = (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
+        return x[inside], y[inside]
+
+    grid_colour, text_colour = (44, 48, 56), (170, 175, 185)
+    for v in _ticks(xmin, xmax):
+        x = box[0] + (v - xmin) / (xmax - xmin) * bw
+        draw.line([(x, box[1]), (x, box[3])], fill=grid_colour)
+        draw.line([(x, box[3]), (x, box[3] + 4)], fill=text_colour)
+        draw.text((x, box[3] + 6), f"{v:g}", fill=text_colour, font=font, anchor="ma")
+    for v in _ticks(ymin, ymax):
+        y = box[3] - (v - ymin) / (ymax - ymin) * bh
+        draw.line([(box[0], y), (box[2], y)], fill=grid_colour)
+        draw.line([(box[0] - 4, y), (box[0], y)], fill=text_colour)
+        draw.text((box[0] - 6, y), f"{v:g}", fill=text_colour, font=font, anchor="rm")
+    r = max(1.0, size / 400)  # dot radius
+    if real is not None:
+        for x, y in zip(*to_px(real)):
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=real_colour)
+    for x, y in zip(*to_px(points)):
+        draw.ellipse([x - r, y - r, x + r, y + r], fill=colour)
+    if highlight is not None:
+        for x, y in zip(*to_px(highlight)):
+            draw.ellipse([x - 4 * r, y - 4 * r, x + 4 * r, y + 4 * r], fill=(255, 214, 10), outline=(20, 20, 20))
+    draw.rectangle(box, outline=text_colour)
+    if title:
+        draw.text((box[0], margin_t // 2), title, fill=text_colour, font=font, anchor="lm")
+    return np.asarray(image)
+
+
+def cloud_extent(*clouds: np.ndarray | None, quantile: float = 0.5, margin: float = 0.1,
+                 square: bool = True) -> tuple[float, float, float, float]:
+    """A view box ``(xmin, xmax, ymin, ymax)`` around 2-D point clouds, robust to stragglers.
+
+    Each cloud (N, 2) contributes its central ``[quantile, 100 − quantile]`` percentiles per axis
+    (a few far points do not widen the box); the union is padded by ``margin`` of its larger side and,
+    with ``square``, made square about its centre (so a circle stays a circle). Empty or missing
+    clouds are skipped; with none left the box is (−1, 1, −1, 1).
+    """
+    los, his = [], []
+    for c in clouds:
+        if c is None:
+            continue
+        p = np.asarray(c, np.float64).reshape(-1, 2)
+        p = p[np.isfinite(p).all(axis=1)]
+        if len(p):
+            los.append(np.percentile(p, quantile, axis=0))
+            his.append(np.percentile(p, 100.0 - quantile, axis=0))
+    if not los:
+        return (-1.0, 1.0, -1.0, 1.0)
+    lo, hi = np.min(los, axis=0), np.max(his, axis=0)
+    centre, half = (lo + hi) / 2, np.maximum((hi - lo) / 2, 1e-3)
+    if square:
+        half = np.full(2, half.max())
+    half = half + margin * 2 * half.max()
+    return (float(centre[0] - half[0]), float(centre[0] + half[0]), float(centre[1] - half[1]),
+            float(centre[1] + half[1]))

@@ -36,7 +36,7 @@ import torch
 from PIL import Image
 
 from genstudio.diffusion import NoiseSchedule, SamplerStep, Trajectory, ddim_steps, ddpm_steps
-from genstudio.imaging import make_grid, save_gif, save_png
+from genstudio.imaging import DEFAULT_EXPORT_SIZE, make_grid, resize_long_side, save_gif, save_png, scatter_image
 
 __all__ = [
     "ScheduleCurves", "schedule_curves", "ForwardProcess", "predict", "even_timesteps",
@@ -194,10 +194,18 @@ class SampleSpec:
 
 @dataclass(frozen=True)
 class SamplingProgress:
-    """``done`` of ``total`` steps have run."""
+    """``done`` of ``total`` steps have run; the step just taken was at timestep ``t``.
+
+    ``x_t`` and ``x0`` (x̂_0) are that step's tensors (N, ...), *not* copies: they are valid until the
+    generator is resumed, so a consumer that wants a preview copies them at once, on its own thread,
+    and only as often as it will show one (the GUI worker: at most 10 times a second).
+    """
 
     done: int
     total: int
+    t: int = -1
+    x_t: Any = field(default=None, repr=False, compare=False)
+    x0: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -259,7 +267,7 @@ def sampling_run(model: Any, spec: SampleSpec, *, record: bool = True, start_x: 
             recorder.add(step.t, step.x_t, step.eps, step.x0)
         x = step.x_prev
         done += 1
-        yield SamplingProgress(done, left)
+        yield SamplingProgress(done, left, int(step.t), step.x_t, step.x0)
     if x is None:
         raise ValueError("the sampler ran no steps")
     final = x.float().cpu()
@@ -320,20 +328,27 @@ def points_image(points: np.ndarray, extent: tuple[float, float, float, float], 
     return img
 
 
-def _frame_picture(batch: np.ndarray, extent: tuple[float, float, float, float] | None,
-                   nrow: int | None) -> np.ndarray:
-    if batch.ndim == 2:  # (N, 2) points
-        return points_image(batch, extent or (-3.0, 3.0, -3.0, 3.0))
-    return make_grid(batch, nrow=nrow, pad=1)
+def _frame_picture(batch: np.ndarray, extent: tuple[float, float, float, float] | None, nrow: int | None,
+                   size: int | None = None, smooth: bool = False, real: np.ndarray | None = None,
+                   title: str = "") -> np.ndarray:
+    """One frame: a grid of images scaled to ``size`` (long side), or a scatter plot of (N, 2) points."""
+    if batch.ndim == 2:  # (N, 2) points: drawn at the export size ("native" has no meaning here)
+        return scatter_image(batch, extent or (-3.0, 3.0, -3.0, 3.0), size or DEFAULT_EXPORT_SIZE, real=real,
+                             title=title)
+    return resize_long_side(make_grid(batch, nrow=nrow, pad=1), size, smooth)
 
 
 def trajectory_frames(trajectory: Trajectory, *, what: str = "x_t", max_frames: int | None = None,
-                      nrow: int | None = None, extent: tuple[float, float, float, float] | None = None
+                      nrow: int | None = None, extent: tuple[float, float, float, float] | None = None,
+                      size: int | None = None, smooth: bool = False, real: np.ndarray | None = None,
                       ) -> list[tuple[int, np.ndarray]]:
     """``(t, picture)`` for recorded steps in sampling order, then ``(−1, final)``.
 
     ``what`` is "x_t" or "x0" (x̂_0). With ``max_frames``, evenly chosen steps (the first and last
-    kept). Pictures are uint8 grids (H, W, 3); point clouds are rasterised over ``extent``.
+    kept). Pictures are uint8 grids (H, W, 3) with the long side ``size`` pixels (None: native,
+    1 pixel per model pixel; ``smooth`` resamples with Lanczos instead of nearest). Point clouds are
+    drawn as scatter plots over ``extent`` (``size`` square, default 512), ``real`` points faint
+    behind them.
     """
     arrays = {"x_t": trajectory.x_t, "x0": trajectory.x0}
     if what not in arrays:
@@ -341,27 +356,43 @@ def trajectory_frames(trajectory: Trajectory, *, what: str = "x_t", max_frames: 
     k_all = np.arange(len(trajectory))
     if max_frames is not None and len(k_all) > max_frames - 1:
         k_all = np.unique(np.rint(np.linspace(0, len(k_all) - 1, max(2, max_frames - 1))).astype(int))
-    frames = [(int(trajectory.timesteps[k]), _frame_picture(arrays[what][k].astype(np.float32), extent, nrow))
+    label = "x_t" if what == "x_t" else "predicted x_0"
+
+    def picture(batch: np.ndarray, title: str) -> np.ndarray:
+        return _frame_picture(batch, extent, nrow, size, smooth, real, title)
+
+    frames = [(int(trajectory.timesteps[k]),
+               picture(arrays[what][k].astype(np.float32), f"{label}, t = {int(trajectory.timesteps[k])}"))
               for k in k_all]
-    frames.append((-1, _frame_picture(trajectory.final, extent, nrow)))
+    frames.append((-1, picture(trajectory.final, "final samples")))
     return frames
 
 
 def export_gif(path: str | os.PathLike, trajectory: Trajectory, *, fps: float = 15.0, max_frames: int = 150,
-               what: str = "x_t", hold_final_s: float = 1.0, extent=None) -> Path:
-    """The reverse process as a looping GIF (at most ``max_frames`` steps, the final held a while)."""
-    frames = [pic for _, pic in trajectory_frames(trajectory, what=what, max_frames=max_frames, extent=extent)]
+               what: str = "x_t", hold_final_s: float = 1.0, extent=None, size: int | None = None,
+               smooth: bool = False, real: np.ndarray | None = None) -> Path:
+    """The reverse process as a looping GIF (at most ``max_frames`` steps, the final held a while).
+
+    ``size``, ``smooth`` and ``real`` as in :func:`trajectory_frames`.
+    """
+    frames = [pic for _, pic in trajectory_frames(trajectory, what=what, max_frames=max_frames, extent=extent,
+                                                  size=size, smooth=smooth, real=real)]
     frames += [frames[-1]] * max(0, int(round(hold_final_s * fps)) - 1)
     return save_gif(path, frames, fps=fps)
 
 
 def export_frames(folder: str | os.PathLike, trajectory: Trajectory, *, what: str = "x_t",
-                  max_frames: int | None = None, extent=None) -> list[Path]:
-    """One PNG per recorded step, ``step_0000_t0999.png`` …, and ``final.png``, in ``folder``."""
+                  max_frames: int | None = None, extent=None, size: int | None = None, smooth: bool = False,
+                  real: np.ndarray | None = None) -> list[Path]:
+    """One PNG per recorded step, ``step_0000_t0999.png`` …, and ``final.png``, in ``folder``.
+
+    ``size``, ``smooth`` and ``real`` as in :func:`trajectory_frames`.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    frames = trajectory_frames(trajectory, what=what, max_frames=max_frames, extent=extent)
+    frames = trajectory_frames(trajectory, what=what, max_frames=max_frames, extent=extent, size=size,
+                               smooth=smooth, real=real)
     for i, (t, pic) in enumerate(frames):
         name = "final.png" if t < 0 else f"step_{i:04d}_t{t:04d}.png"
         paths.append(save_png(folder / name, pic, {"genstudio": "scrubber", "what": what, "t": str(t)}))

@@ -71,9 +71,18 @@ def apply_style(app: QApplication) -> None:
     icon = resource_path("icon.png")
     if icon.exists():
         app.setWindowIcon(QIcon(str(icon)))
-    qss = resource_path("style.qss")
-    if qss.exists():
-        app.setStyleSheet(qss.read_text(encoding="utf-8"))
+    app.setStyleSheet(style_sheet())
+
+
+def style_sheet(qss: Path | None = None) -> str:
+    """The style sheet (the shipped ``style.qss`` by default), ``url(@RESOURCES@/…)`` pointing next to it.
+
+    Returns "" when there is no such file.
+    """
+    qss = resource_path("style.qss") if qss is None else Path(qss)
+    if not qss.exists():
+        return ""
+    return qss.read_text(encoding="utf-8").replace("@RESOURCES@", qss.parent.as_posix())
 
 
 def run_app(argv: list[str] | None = None) -> int:

@@ -8,7 +8,9 @@ strong references to the thread and the worker, wires ``worker.done -> thread.qu
 ``thread.finished -> deleteLater``, and never calls ``terminate()``.
 
 Progress is coalesced: the worker emits at most ~30 progress signals a second (and always the last
-step). When a job is cancelled its result signals are disconnected first (Orange's
+step). While a job runs the worker also posts a *preview* of the newest step (numpy copies of its
+x_t and x̂_0) at most ~10 times a second, the first one after the first step: a 1000-step DDPM
+run shows its grid forming instead of nothing for a minute. When a job is cancelled its result signals are disconnected first (Orange's
 ``ConcurrentMixin``), so a stale result never reaches the view. Only numpy copies come back.
 """
 
@@ -28,12 +30,19 @@ from genstudio.scrub import SampleSpec, SamplingProgress, SamplingResult, sampli
 __all__ = ["SamplingController"]
 
 _PROGRESS_INTERVAL_S = 1.0 / 30.0
+_PREVIEW_INTERVAL_S = 0.1  # ≤ 10 previews a second: each is a copy of the whole batch
+
+
+def _numpy(tensor: Any) -> np.ndarray:
+    """A float32 numpy copy of a (CPU or GPU) tensor, made on the sampling thread."""
+    return tensor.detach().float().cpu().numpy().copy()
 
 
 class _SamplingWorker(QObject):
     """Lives on the sampling thread; runs one job, then emits ``done``."""
 
     progressed = Signal(int, int)  # done, total
+    previewed = Signal(int, object, object)  # t, x_t, x̂_0: numpy copies (N, ...)
     resultReady = Signal(object)  # SamplingResult
     failed = Signal(str, str)  # message, details
     done = Signal()
@@ -46,7 +55,7 @@ class _SamplingWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        last = 0.0
+        last = last_preview = 0.0
         run = sampling_run(self._model, self._spec, record=self._record, start_x=self._start_x,
                            start_index=self._start_index)
         try:
@@ -58,6 +67,10 @@ class _SamplingWorker(QObject):
                     if now - last >= _PROGRESS_INTERVAL_S or event.done == event.total:
                         last = now
                         self.progressed.emit(event.done, event.total)
+                    if event.x_t is not None and event.done < event.total \
+                            and now - last_preview >= _PREVIEW_INTERVAL_S:
+                        last_preview = now  # the copies are made here, before the next step runs
+                        self.previewed.emit(event.t, _numpy(event.x_t), _numpy(event.x0))
                 elif isinstance(event, SamplingResult):
                     self.resultReady.emit(event)
         except Exception as exc:  # shown to the person; the thread still ends cleanly
@@ -75,6 +88,9 @@ class SamplingController(QObject):
     -------
     progress(int, int)
         ``done, total`` sampler steps (at most ~30 per second).
+    preview(str, int, object, object)
+        ``job, t, x_t, x0``: the newest step's x_t and x̂_0 (numpy float32 copies, (N, ...)) while
+        the job runs, at most ~10 per second; not after Cancel.
     finished(str, object)
         ``job, result``: the job's name ("sample", "branch", …) and its
         :class:`~genstudio.scrub.SamplingResult`. Not emitted for a cancelled job.
@@ -87,6 +103,7 @@ class SamplingController(QObject):
     """
 
     progress = Signal(int, int)
+    preview = Signal(str, int, object, object)
     finished = Signal(str, object)
     failed = Signal(str, str, str)
     cancelled = Signal(str)
@@ -142,6 +159,7 @@ class SamplingController(QObject):
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.progressed.connect(self._on_progress)
+        worker.previewed.connect(self._on_preview)
         worker.resultReady.connect(self._on_result)
         worker.failed.connect(self._on_failed)
         worker.done.connect(thread.quit)
@@ -158,7 +176,8 @@ class SamplingController(QObject):
         self._cancel.set()
         worker = self._worker
         if worker is not None and shiboken6.isValid(worker):
-            for signal, slot in ((worker.progressed, self._on_progress), (worker.resultReady, self._on_result),
+            for signal, slot in ((worker.progressed, self._on_progress), (worker.previewed, self._on_preview),
+                                 (worker.resultReady, self._on_result),
                                  (worker.failed, self._on_failed)):
                 try:
                     signal.disconnect(slot)
@@ -197,6 +216,11 @@ class SamplingController(QObject):
     def _on_progress(self, done: int, total: int) -> None:
         if not self._cancel.is_set():
             self.progress.emit(done, total)
+
+    @Slot(int, object, object)
+    def _on_preview(self, t: int, x_t: object, x0: object) -> None:
+        if not self._cancel.is_set():
+            self.preview.emit(self._job, t, x_t, x0)
 
     @Slot(object)
     def _on_result(self, result: object) -> None:

@@ -176,11 +176,38 @@ def test_save_png_with_z_and_seed_and_npy(qtbot, view, tmp_path):
     out = view.save_image(tmp_path / "pic.png")
     with Image.open(out) as im:
         assert im.text["seed"] == "42"
-        np.testing.assert_array_equal(np.asarray(im.convert("RGB")), view.image())
+        assert view.image().shape == (32, 32, 3) and im.size == (512, 512)  # the default export size
+        # nearest neighbour: each model pixel a 16 × 16 block
+        np.testing.assert_array_equal(np.asarray(im.convert("RGB")), view.image().repeat(16, 0).repeat(16, 1))
         z = np.asarray(eval(im.text["z"]), np.float32)  # a JSON list of numbers
     np.testing.assert_array_equal(z, view.current_z())
     npy = view.save_z(tmp_path / "z")
     np.testing.assert_array_equal(np.load(npy), view.current_z())
+    size = view.interpolation().export_size
+    size.set_long_side(None)  # native: one pixel per model pixel
+    with Image.open(view.save_image(tmp_path / "native.png")) as im:
+        np.testing.assert_array_equal(np.asarray(im.convert("RGB")), view.image())
+    size.set_long_side(1024)
+    size.set_smooth(True)
+    with Image.open(view.save_image(tmp_path / "big.png")) as im:
+        big = np.asarray(im.convert("RGB"))
+    assert big.shape == (1024, 1024, 3)
+    assert len(np.unique(big.reshape(-1, 3), axis=0)) > len(np.unique(view.image().reshape(-1, 3), axis=0))
+
+
+def test_save_png_of_a_2d_model_is_a_scatter_plot(qtbot, view, tmp_path):
+    view.set_model(points_model())
+    settle(qtbot, view)
+    qtbot.waitUntil(lambda: view._pad.cloud_count() > 0, timeout=WAIT_MS)
+    settle(qtbot, view)
+    out = view.save_image(tmp_path / "points.png")
+    with Image.open(out) as im:
+        assert im.size == (512, 512) and im.text["seed"] == str(view.seed())
+        pic = np.asarray(im.convert("RGB")).astype(int)
+    pink = (pic[..., 0] > 200) & (pic[..., 1] < 130) & (pic[..., 2] > 200)  # G's cloud
+    green = (pic[..., 1] > pic[..., 0] + 30) & (pic[..., 1] > pic[..., 2] + 20)  # ring8, faint
+    yellow = (pic[..., 0] > 240) & (pic[..., 1] > 190) & (pic[..., 2] < 60)  # the current G(z)
+    assert pink.sum() > 100 and green.sum() > 100 and yellow.sum() > 20
 
 
 def test_interpolation_ends_are_a_and_b_and_gif_export(qtbot, view, tmp_path):
@@ -214,8 +241,14 @@ def test_interpolation_ends_are_a_and_b_and_gif_export(qtbot, view, tmp_path):
     settle(qtbot, view)
     with Image.open(tmp_path / "walk.gif") as gif:
         assert gif.is_animated and gif.n_frames == 6
-        assert gif.size == (256, 256)
+        assert gif.size == (512, 512)  # the default export size, not the model's 32 px
     assert "walk.gif" in view.message()
+    for size in (256, None):
+        panel.export_size.set_long_side(size)
+        panel.export_gif(tmp_path / f"walk{size}.gif", n_frames=3)
+        settle(qtbot, view)
+        with Image.open(tmp_path / f"walk{size}.gif") as gif:
+            assert gif.size == ((size, size) if size else (32, 32))
 
 
 def test_neighbourhood_grid_rows_and_columns(qtbot, view):

@@ -75,8 +75,8 @@ def test_forward_shows_the_image_at_0_and_noise_at_the_end(qtbot, view):
     diff = np.abs(shown - want)  # x_0 = 0.99995·x_0 + 0.01·ε: within a few levels, mostly 0–1
     assert np.median(diff) <= 1 and np.percentile(diff, 99) <= 3 and diff.max() <= 6
     fwd.set_timestep(999)
-    # the readout follows the throttled cursor (≤ 33 ms later): wait for it, a fast CPU gets here sooner
-    qtbot.waitUntil(lambda: "t = 999" in fwd.plot.readout(), timeout=WAIT_MS)
+    # the readout is throttled to ~30 Hz: a move within 33 ms of the last one is drawn by a timer
+    qtbot.waitUntil(lambda: "t = 999" in fwd.plot.readout(), timeout=1000)
     last = fwd.current_frame()
     assert abs(np.corrcoef(last.ravel(), x0.ravel())[0, 1]) < 0.1
     assert abs(last.std() - 1.0) < 0.05
@@ -212,6 +212,49 @@ def test_export_gif_and_frames(qtbot, view, tmp_path):
     assert len(list((tmp_path / "frames").glob("*.png"))) == 11  # 10 steps + final
 
 
+def test_exports_come_out_at_the_chosen_size(qtbot, view, tmp_path):
+    view.set_model(image_model())
+    rev = view.reverse
+    sample(qtbot, view, SampleSpec(4, 0, "ddim", steps=3))
+    native = rev.shown_grid()  # 2 × 2 grid of 8 px samples, 1 px apart: 19 px
+    assert native.shape[:2] == (19, 19)
+    assert rev.export_size.long_side() == 512  # the default: not a 19 px file
+    assert rev.export_gif(str(tmp_path / "rev.gif"))
+    with Image.open(tmp_path / "rev.gif") as im:
+        assert im.size == (512, 512)
+    for size, smooth in ((256, False), (1024, True), (None, False)):
+        rev.export_size.set_long_side(size)
+        rev.export_size.set_smooth(smooth)
+        folder = tmp_path / f"frames{size}"
+        assert rev.export_frames(str(folder))
+        with Image.open(folder / "final.png") as im:
+            final = np.asarray(im.convert("RGB"))
+        assert final.shape[:2] == ((size, size) if size else (19, 19))
+        if size == 256:  # nearest: the same colours as the grid, only bigger blocks
+            assert {tuple(c) for c in final.reshape(-1, 3)} <= {tuple(c) for c in make_grid(
+                rev.result().final, pad=1).reshape(-1, 3)}
+        if smooth:  # Lanczos makes in-between colours
+            assert len(np.unique(final.reshape(-1, 3), axis=0)) > len(np.unique(native.reshape(-1, 3), axis=0))
+
+
+def test_points_model_exports_a_scatter_plot(qtbot, view, tmp_path):
+    view.set_model(points_model())
+    rev = view.reverse
+    sample(qtbot, view, SampleSpec(200, 0, "ddim", steps=4))
+    assert rev.export_frames(str(tmp_path / "frames"))
+    assert rev.export_gif(str(tmp_path / "rev.gif"))
+    with Image.open(tmp_path / "frames" / "final.png") as im:
+        pic = np.asarray(im.convert("RGB")).astype(int)
+    assert pic.shape == (512, 512, 3)
+    pink = (pic[..., 0] > 200) & (pic[..., 1] < 130) & (pic[..., 2] > 200)  # samples
+    green = (pic[..., 1] > pic[..., 0] + 30) & (pic[..., 1] > pic[..., 2] + 20)  # real data, fainter
+    assert pink.sum() > 200 and green.sum() > 200
+    grey_rows = (np.abs(pic - [170, 175, 185]).sum(axis=-1) < 10).sum(axis=1)
+    assert grey_rows.max() > 300  # the axes box: a long light line
+    with Image.open(tmp_path / "rev.gif") as im:
+        assert im.size == (512, 512) and im.n_frames >= 5
+
+
 def test_points_model_forward_cloud_and_reverse_field(qtbot, view):
     view.set_model(points_model())
     fwd, rev = view.forward, view.reverse
@@ -227,6 +270,47 @@ def test_points_model_forward_cloud_and_reverse_field(qtbot, view):
     assert rev.branch(seed=5)
     qtbot.waitUntil(lambda: rev.branch_result() is not None and not rev.is_busy(), timeout=WAIT_MS)
     assert view.status() == ""
+
+
+def contains(box, lo, hi) -> bool:
+    xmin, xmax, ymin, ymax = box
+    return xmin <= lo[0] and hi[0] <= xmax and ymin <= lo[1] and hi[1] <= ymax
+
+
+def test_2d_plots_are_framed_on_the_data_and_arrows_have_heads(qtbot, view):
+    view.set_model(points_model())
+    fwd, rev = view.forward, view.reverse
+    wait_forward(qtbot, view)
+    # the forward view: ring8 (radius 2) and ε (x_T ≈ ε), not a fixed ±3 or an auto-range of ±9
+    ring, eps = fwd.process().x0, fwd.process().eps
+    box = fwd._points.view_range()
+    assert contains(box, ring.min(axis=0), ring.max(axis=0))
+    assert contains(box, np.percentile(eps, 1, axis=0), np.percentile(eps, 99, axis=0))
+    assert box[3] - box[2] < 6.0  # the short side (the plot is wider than tall): about ±2.7, not ±3
+    # the reverse view before sampling: the data alone, with a margin
+    ext = rev.extent()
+    assert contains(ext, ring.min(axis=0), ring.max(axis=0)) and max(map(abs, ext)) < 2.6
+    yr = rev._cloud.view_range()[2:]
+    assert yr[0] < -2.0 and yr[1] > 2.0 and yr[1] - yr[0] < 5.5
+    # after sampling: the box also holds the central 98 % of x_T, for every step (no jumps)
+    traj = sample(qtbot, view, SampleSpec(500, 0, "ddim", steps=5)).trajectory
+    x_T = traj.x_t[0].astype(np.float32)
+    ext = rev.extent()
+    assert contains(ext, np.percentile(x_T, 1, axis=0), np.percentile(x_T, 99, axis=0))
+    rev.bar.set_timestep(int(traj.timesteps[2]))
+    qtbot.waitUntil(lambda: rev._cloud.arrow_count() == 400, timeout=WAIT_MS)
+    assert rev.extent() == ext
+    segs = rev._cloud.arrow_segments()  # (K, 3, 2, 2): shaft, left barb, right barb
+    shaft = segs[:, 0, 1] - segs[:, 0, 0]
+    origins = segs[:, 0, 0]
+    assert origins[:, 0].min() == pytest.approx(ext[0]) and origins[:, 1].max() == pytest.approx(ext[3])
+    for b in (1, 2):
+        np.testing.assert_allclose(segs[:, b, 0], segs[:, 0, 1])  # each barb starts at the tip
+        barb = segs[:, b, 1] - segs[:, b, 0]
+        long = np.linalg.norm(shaft, axis=1) > 1e-6
+        cos = -(barb * shaft).sum(axis=1)[long] / (np.linalg.norm(barb, axis=1) * np.linalg.norm(shaft, axis=1))[long]
+        np.testing.assert_allclose(cos, np.cos(np.deg2rad(28.0)), atol=1e-6)  # pointing back, 28° off
+        np.testing.assert_allclose(np.linalg.norm(barb, axis=1), 0.35 * np.linalg.norm(shaft, axis=1), atol=1e-9)
 
 
 # ---------------------------------------------------------------------------- the tab
@@ -283,3 +367,43 @@ def test_the_shipped_sample_pictures_load_in_the_forward_view(qtbot):
             assert frame is not None and frame.std() > 0.05  # the picture itself, not a blank
     finally:
         view.shutdown()
+
+
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
+def test_a_preview_is_shown_while_sampling(qtbot, view, sampler):
+    view.set_model(image_model(num_steps=40))
+    rev = view.reverse
+    seen = []  # (t, caption of the grid, still busy) when each preview had been drawn
+
+    def spy(job, t, x_t, x0):  # connected after the view: runs once the view has drawn it
+        seen.append((t, rev.grid_view().caption(), rev.is_busy(), rev.result() is None, x_t.shape, x0.dtype))
+
+    rev.sampler.preview.connect(spy)
+    started = time.monotonic()
+    result = sample(qtbot, view, SampleSpec(4, 0, sampler, steps=10))
+    elapsed = time.monotonic() - started
+    assert seen, "no preview before the samples"
+    t, caption, busy, no_result, shape, dtype = seen[0]
+    assert t == int(result.trajectory.timesteps[0]) and "sampling… t = " in caption and busy and no_result
+    assert shape == (4, 1, 8, 8) and dtype == np.float32
+    assert len(seen) <= elapsed * 10 + 2  # at most ~10 a second
+    assert "sampling" not in rev.grid_view().caption()  # the recording replaced the preview
+
+
+def test_sampling_progress_carries_the_step_for_previews():
+    from genstudio.scrub import SamplingProgress, sampling_run
+
+    events = list(sampling_run(image_model(num_steps=20), SampleSpec(2, 0, "ddpm"), record=False))
+    progress = [e for e in events if isinstance(e, SamplingProgress)]
+    assert [e.t for e in progress] == list(range(19, -1, -1))
+    assert tuple(progress[0].x_t.shape) == (2, 1, 8, 8) and tuple(progress[0].x0.shape) == (2, 1, 8, 8)
+
+
+def test_a_2d_model_previews_its_moving_cloud(qtbot, view):
+    view.set_model(points_model(num_steps=30))
+    rev = view.reverse
+    seen = []
+    rev.sampler.preview.connect(lambda job, t, x_t, x0: seen.append((t, rev.preview_caption(), rev._cloud.fake_count())))
+    sample(qtbot, view, SampleSpec(300, 0, "ddpm"))
+    assert seen and seen[0][0] == 29 and seen[0][1].startswith("sampling… t = 29") and seen[0][2] == 300
+    assert not rev.preview_caption().startswith("sampling")

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
+from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.imaging import make_grid
 from genstudio.scrub import points_image
@@ -48,15 +49,18 @@ class BranchPanel(QWidget):
         self.button = QPushButton("Branch here")
         self.button.setToolTip("Keep x_t at this step, continue with another seed (or η), compare the endings")
         self.button.clicked.connect(self.branchClicked)
-        self._summary = QLabel("")
+        self._summary = ElidedLabel("")  # elided, not wrapped: a long verdict never widens the tab
         self.row = QHBoxLayout()  # the owner may add its own buttons at the end
-        for w in (self.seed, self.eta, self.button, self._summary):
+        for w in (self.seed, self.eta, self.button):
             self.row.addWidget(w)
         self.row.addStretch(1)
         self._endings = [SampleView(), SampleView()]
-        self._ending_row = QWidget()  # shown once a branch has ended
-        erow = QHBoxLayout(self._ending_row)
-        erow.setContentsMargins(0, 0, 0, 0)
+        self._ending_row = QWidget()  # shown once a branch has ended: the verdict, then both endings
+        outer = QVBoxLayout(self._ending_row)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self._summary)
+        erow = QHBoxLayout()
+        outer.addLayout(erow, 1)
         for v in self._endings:
             erow.addWidget(v, 1)
         layout = QVBoxLayout(self)

@@ -23,12 +23,13 @@ from PySide6.QtWidgets import (
 from genstudio.data import BUILTIN, POINT_SETS
 from genstudio.diffusion import SCHEDULE_KINDS, NoiseSchedule
 from genstudio.gui.render_worker import RenderController
+from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.image_source import ITEMS, ImageSource
 from genstudio.gui.widgets.points2d import Points2DView
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.gui.widgets.schedule_plot import SchedulePlot
 from genstudio.gui.widgets.timestep_bar import TimestepBar
-from genstudio.imaging import make_grid
+from genstudio.imaging import cloud_extent, make_grid
 from genstudio.scrub import (
     EPS_DISPLAY_RANGE, ForwardProcess, dataset_items, error_curve_steps, eps_field, even_timesteps, field_arrows,
     fit_image, load_image_file, predict, schedule_curves,
@@ -37,7 +38,7 @@ from genstudio.scrub import (
 __all__ = ["ForwardView", "DEFAULT_SIZE", "FIELD_EXTENT"]
 
 DEFAULT_SIZE, DEFAULT_CHANNELS = 32, 3  # the picture used without a model
-FIELD_EXTENT = (-3.0, 3.0, -3.0, 3.0)  # where ε̂ arrows are drawn for 2-D models
+FIELD_EXTENT = (-3.0, 3.0, -3.0, 3.0)  # a 2-D plot's box before it is fitted to the data
 _IMAGE_SETS = tuple(n for n in BUILTIN if n not in POINT_SETS)
 
 
@@ -89,18 +90,18 @@ class ForwardView(QWidget):
         self._steps.setKeyboardTracking(False)  # typed digits apply on Enter; arrows at once
         self._kind.activated.connect(self._on_schedule_edited)
         self._steps.valueChanged.connect(self._on_schedule_edited)
-        self._back = QPushButton("Model's schedule")
-        self._back.setToolTip("Leave compare mode")
+        self._back = QPushButton("Model's")  # short: the row must fit a 1280 px window with the run panel
+        self._back.setToolTip("Back to the model's own schedule (leave compare mode)")
         self._back.clicked.connect(self._use_model_schedule)
-        self._compare_note = QLabel("")
+        self._compare_note = ElidedLabel("", min_chars=0)  # elided: the note must not push "New ε" off the tab
         self._compare_note.setStyleSheet("color: #e6c84f;")
         self._new_eps = QPushButton("New ε")
         self._new_eps.setToolTip("Draw another fixed noise ε")
         self._new_eps.clicked.connect(self.new_noise)
         row = QHBoxLayout()
-        for w in (self.source, QLabel("   schedule"), self._kind, self._steps, self._back, self._compare_note):
+        for w in (self.source, QLabel("schedule"), self._kind, self._steps, self._back):
             row.addWidget(w)
-        row.addStretch(1)
+        row.addWidget(self._compare_note, 1)
         row.addWidget(self._new_eps)
 
         self._panels = {k: SampleView() for k in ("x0", "eps", "xt", "eps_hat", "x0_hat")}
@@ -110,7 +111,8 @@ class ForwardView(QWidget):
         for k in ("x0", "eps", "xt", "eps_hat", "x0_hat"):
             pic_row.addWidget(self._panels[k], 1)
         self._points = Points2DView()
-        self._points.set_view_range(*FIELD_EXTENT)
+        self._extent = FIELD_EXTENT  # fitted to the cloud when one is noised
+        self._points.set_view_range(*self._extent)
         self._stack = QStackedWidget()
         self._stack.addWidget(pictures)
         self._stack.addWidget(self._points)
@@ -126,8 +128,8 @@ class ForwardView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(row)
-        layout.addWidget(self._stack, 3)
-        layout.addWidget(self.plot, 2)
+        layout.addWidget(self._stack, 2)  # five square pictures are width-bound: the plot gets more height
+        layout.addWidget(self.plot, 3)
         layout.addWidget(self._progress)
         layout.addWidget(self.bar)
 
@@ -236,6 +238,9 @@ class ForwardView(QWidget):
         self._stack.setCurrentIndex(1 if x0.ndim == 2 else 0)
         if x0.ndim == 2:
             self._points.set_real(x0)
+            # one box for every t: the data and the central 98 % of ε (x_T ≈ ε), padded and square
+            self._extent = cloud_extent(x0, self._process.eps, quantile=1.0, margin=0.08)
+            self._points.set_view_range(*self._extent)
         else:
             self._panels["x0"].set_images(x0, f"x_0 — {source}")
             self._panels["eps"].set_images(self._process.eps / EPS_DISPLAY_RANGE, f"ε (fixed, seed {seed}; ±2.5σ)")
@@ -344,8 +349,10 @@ class ForwardView(QWidget):
             return
         model, version = self._model, self._version
         if x_t.ndim == 2:
+            extent = self._extent
+
             def job(_progress, t=t):
-                origins, eps = eps_field(model, t, FIELD_EXTENT, 20)
+                origins, eps = eps_field(model, t, extent, 20)
                 return ("field", version, t, origins, eps)
         else:
             def job(_progress, x_t=x_t, t=t):
@@ -419,7 +426,7 @@ class ForwardView(QWidget):
             self._panels["x0_hat"].set_images(make_grid(x0, pad=1), "predicted x_0 (model)")
         elif what == "field" and result[2] == self.timestep():
             _, _, t, origins, eps = result
-            spacing = (FIELD_EXTENT[1] - FIELD_EXTENT[0]) / 19
+            spacing = (self._extent[1] - self._extent[0]) / 19
             self._points.set_arrows(origins, field_arrows(eps, spacing))
 
     @Slot(str, int, str)

@@ -28,24 +28,23 @@ from PySide6.QtWidgets import (
 )
 
 from genstudio.gui.render_worker import RenderController
+from genstudio.gui.widgets.export_size import ExportSizeButton
 from genstudio.gui.widgets.sample_view import SampleView
-from genstudio.imaging import make_grid, save_gif, to_uint8
+from genstudio.imaging import DEFAULT_EXPORT_SIZE, make_grid, resize_long_side, save_gif, to_uint8
 from genstudio.latent import interpolate, map_latents
 
 __all__ = ["InterpolationPanel"]
 
 _STEPS = 1000  # scrubber positions from A to B
-_GIF_SIDE = 256  # exported frames are upscaled (nearest) to at least this many pixels
 
 
-def _gif_frames(model: Any, zs: np.ndarray) -> list[np.ndarray]:
-    """G(z) for each latent as uint8 (H', W', 3) frames, upscaled by a whole factor."""
+def _gif_frames(model: Any, zs: np.ndarray, size: int | None = DEFAULT_EXPORT_SIZE,
+                smooth: bool = False) -> list[np.ndarray]:
+    """G(z) for each latent as uint8 (H', W', 3) frames, the long side ``size`` (None: native)."""
     frames = to_uint8(map_latents(model, zs))  # (T, H, W, C)
     if frames.shape[-1] == 1:
         frames = np.repeat(frames, 3, axis=-1)
-    k = max(1, _GIF_SIDE // frames.shape[1])
-    frames = frames.repeat(k, axis=1).repeat(k, axis=2)  # nearest-neighbour: crisp pixels
-    return [np.ascontiguousarray(f[..., :3]) for f in frames]
+    return [resize_long_side(np.ascontiguousarray(f[..., :3]), size, smooth) for f in frames]
 
 
 class InterpolationPanel(QWidget):
@@ -101,6 +100,7 @@ class InterpolationPanel(QWidget):
         self._gif_frames.setSuffix(" frames")
         self._export = QPushButton("Export GIF…")
         self._export.clicked.connect(self._ask_export)
+        self.export_size = ExportSizeButton()  # also the latent view's "Save image" size
         self._scrub = QSlider(Qt.Orientation.Horizontal)
         self._scrub.setRange(0, _STEPS)
         self._scrub.valueChanged.connect(self._on_scrub)
@@ -117,6 +117,7 @@ class InterpolationPanel(QWidget):
             row.addWidget(w)
         row.addStretch(1)
         row.addWidget(self._gif_frames)
+        row.addWidget(self.export_size)
         row.addWidget(self._export)
         self._scrub_row = QWidget()
         scrub = QHBoxLayout(self._scrub_row)
@@ -206,9 +207,10 @@ class InterpolationPanel(QWidget):
             self.message.emit("Set A and B on an image model first.")
             return 0
         zs, model, path = self.walk(int(n_frames or self._gif_frames.value())), self._model, Path(path)
+        size, smooth = self.export_size.long_side(), self.export_size.smooth()  # read here, not on the thread
 
         def job(progress):
-            frames = _gif_frames(model, zs)
+            frames = _gif_frames(model, zs, size, smooth)
             save_gif(path, frames, fps=fps)
             return path, len(frames)
 

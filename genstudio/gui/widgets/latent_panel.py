@@ -29,16 +29,18 @@ from PySide6.QtWidgets import (
     QSplitter, QStackedWidget, QTabWidget, QToolButton, QVBoxLayout, QWidget,
 )
 
+from genstudio.data import POINT_SETS
 from genstudio.gui.render_worker import RenderController
 from genstudio.gui.widgets.interpolation import InterpolationPanel
 from genstudio.gui.widgets.latent_pad2d import LatentPad2D
 from genstudio.gui.widgets.latent_sliders import LatentSliders
 from genstudio.gui.widgets.sample_view import SampleView
-from genstudio.imaging import make_grid, save_png
+from genstudio.imaging import DEFAULT_EXPORT_SIZE, cloud_extent, make_grid, resize_long_side, save_png, scatter_image
 from genstudio.latent import (
     decode_z, encode_z, latent_grid_lines, map_latents, neighbourhood, principal_directions, save_latent,
     truncate,
 )
+from genstudio.scrub import dataset_items
 
 __all__ = ["LatentView"]
 
@@ -121,6 +123,7 @@ class LatentView(QWidget):
             act = self._z_menu.addAction(text, slot)
             act.setToolTip(tip)
         self._z_menu.setToolTipsVisible(True)
+        self._z_menu.addSeparator()  # the export size submenu goes below (added with the interpolation panel)
         z_button = QToolButton()
         z_button.setText("z ▾")
         z_button.setToolTip("Copy or paste z; save the image or z")
@@ -173,6 +176,8 @@ class LatentView(QWidget):
         self._interp.endpointRequested.connect(self._on_endpoint)
         self._interp.pathChanged.connect(self._pad.set_path)
         self._interp.message.connect(self._say)
+        self._z_menu.addMenu(self._interp.export_size.size_menu())  # one export size for image and GIF
+        self._cloud: np.ndarray | None = None  # 2-D: the generated cloud shown on the pad (for Save image)
 
         self._status = QLabel(" ")
         upper = QSplitter(Qt.Orientation.Horizontal)
@@ -206,6 +211,7 @@ class LatentView(QWidget):
         old = self._model
         keep = model is not None and old is not None and old.latent_dim == model.latent_dim
         self._model, self._directions, self._variances, self._shown = model, None, None, None
+        self._cloud = None
         self._renderer.cancel()  # nothing rendered for the old model may arrive now
         for w in self._controls:
             w.setEnabled(model is not None)
@@ -408,6 +414,7 @@ class LatentView(QWidget):
             self._hood.set_images(grid, f"rows, top to bottom: {', '.join(names)}")
         elif kind == "cloud":
             cloud, lines, warped = result
+            self._cloud = np.asarray(cloud)
             self._pad.set_cloud(cloud)
             self._pad.set_grid(lines, warped)
             self._pad.fit_data_view(cloud)  # the grid's far corners may fly off: frame the mass
@@ -451,11 +458,24 @@ class LatentView(QWidget):
         return True
 
     def save_image(self, path: str | Path) -> Path:
-        """Write the picture shown as PNG with its z, seed and ψ in text chunks."""
+        """Write the picture shown as PNG with its z, seed and ψ in text chunks.
+
+        Written at the export size (the interpolation row's ⤢ button, also in the z ▾ menu); a 2-D
+        model writes a scatter plot: the real data faint, G's cloud, and the current G(z) in yellow.
+        """
         if self._shown is None:
             raise RuntimeError("nothing rendered yet")
         z, seed, psi = self._shown
-        picture = self._pad.picture() if self._model.is_points else self._image.current_grid()
+        size, smooth = self._interp.export_size.long_side(), self._interp.export_size.smooth()
+        if self._model.is_points:
+            data = self._model.meta.get("data", "")
+            real = dataset_items(data, count=1000) if data in POINT_SETS else None
+            out_point = self._pad.output_point()[None]  # (1, 2)
+            picture = scatter_image(self._cloud if self._cloud is not None else np.empty((0, 2)),
+                                    cloud_extent(real, self._cloud, out_point), size or DEFAULT_EXPORT_SIZE,
+                                    real=real, title=f"G(z), seed {seed}", highlight=out_point)
+        else:
+            picture = resize_long_side(self._image.current_grid(), size, smooth)
         meta = {"z": encode_z(z), "seed": str(seed), "psi": f"{psi:g}", "model": self._model.describe(),
                 "Software": "GenStudio"}
         out = save_png(path, picture, meta)

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND, blend, settle_range, show_grid
+from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND, blend, legend_above, settle_range, show_grid
 from genstudio.series import EmaState, MinMaxPyramid, Series
 
 __all__ = ["LossPlot", "CURVE_COLOURS"]
@@ -81,7 +81,7 @@ class LossPlot(QWidget):
         item.setLabel("bottom", "step")
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
-        self._legend = item.addLegend(offset=(-10, 10), labelTextColor="#d0d0d0")
+        self._legend = legend_above(item)  # in a row above the curves, not over them
         self._fed_full = True  # curves hold the whole x range (x auto-range was on)
         view = item.getViewBox()
         view.sigXRangeChanged.connect(self._on_x_range_changed)

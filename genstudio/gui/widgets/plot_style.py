@@ -6,14 +6,18 @@ a live loss plot's paint time (3 of 5.6 ms at 560 × 380; benchmarks/soak_app.py
 with an opaque pen, its colour mixed with the background beforehand, draws with plain span fills.
 Only the major and minor tick levels are stretched, so the opaque minor lines do not crowd
 the view.
+
+Legends sit in a row above the data area (:func:`legend_above`), never over the curves.
 """
 
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QSizePolicy
 
-__all__ = ["PLOT_BACKGROUND", "show_grid", "settle_range", "blend"]
+__all__ = ["PLOT_BACKGROUND", "show_grid", "settle_range", "blend", "legend_above"]
 
 #: Behind every plot and image view.
 PLOT_BACKGROUND = "#16181c"
@@ -42,3 +46,22 @@ def settle_range(item: pg.PlotItem) -> None:
     schedules a second full repaint of the plot (two paints per data update instead of one).
     """
     item.getViewBox().prepareForPaint()
+
+
+def legend_above(item: pg.PlotItem, columns: int = 6, **kwargs) -> pg.LegendItem:
+    """A legend laid out in a row between the title and the data area of ``item``.
+
+    pyqtgraph's ``addLegend`` floats the legend over the view box, where curves run under it.
+    This one takes the top-axis cell of the plot's layout (the plot must not show a top axis), so
+    the data area shrinks by one text line instead; named items added to ``item`` later join it,
+    as with ``addLegend``.
+    """
+    legend = pg.LegendItem(colCount=columns, labelTextColor="#d0d0d0", horSpacing=14, verSpacing=-6, **kwargs)
+    top = item.getAxis("top")
+    item.layout.removeItem(top)  # hidden and unused: its cell holds the legend
+    top.hide()
+    legend.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)  # as wide as its entries
+    item.layout.addItem(legend, 1, 1)
+    item.layout.setAlignment(legend, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    item.legend = legend  # PlotItem.addItem(…, name=…) adds named items here
+    return legend

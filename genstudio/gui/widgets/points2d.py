@@ -3,7 +3,8 @@
 :class:`Points2DView` draws, in one square-aspect plot, a heat map of the discriminator's
 probability that a location is real (purple = "fake", dark = undecided, green = "real"), the
 real sample in green and the generator's sample in magenta, and optionally a field of short
-arrows (one line segment per arrow; the diffusion scrubber uses it for the score field).
+arrows with heads (three line segments per arrow: the shaft and the two barbs of its head; the
+diffusion scrubber uses it for the −ε̂ field).
 Every item is created once; the setters only call ``setData``/``setImage``.
 """
 
@@ -19,6 +20,8 @@ from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND, settle_range, show
 __all__ = ["Points2DView", "DECISION_COLORMAP"]
 
 _REAL = (80, 220, 120)
+ARROW_HEAD_LENGTH = 0.35  # of the arrow's length
+ARROW_HEAD_ANGLE = np.deg2rad(28.0)  # each barb's angle to the shaft
 _FAKE = (235, 90, 235)
 
 #: Diverging map for D(x): 0 (looks fake) purple, 0.5 near the background, 1 (looks real) green.
@@ -125,7 +128,7 @@ class Points2DView(QWidget):
         self._heat.setVisible(False)
 
     def set_arrows(self, origins: np.ndarray, vectors: np.ndarray) -> None:
-        """Draw one segment from each origin along its vector (empty arrays hide them).
+        """Draw an arrow (a shaft and a two-barbed head) from each origin along its vector (empty: none).
 
         Parameters
         ----------
@@ -140,9 +143,15 @@ class Points2DView(QWidget):
             raise ValueError(f"origins and vectors must both be (K, 2), got {o.shape}, {d.shape}")
         ok = np.isfinite(o).all(axis=1) & np.isfinite(d).all(axis=1)
         o, d = o[ok], d[ok]
-        seg = np.empty((2 * o.shape[0], 2))  # (2K, 2): start, end, start, end, ...
-        seg[0::2] = o
-        seg[1::2] = o + d
+        tip = o + d  # (K, 2)
+        c, s = np.cos(ARROW_HEAD_ANGLE), np.sin(ARROW_HEAD_ANGLE)
+        back = -d * ARROW_HEAD_LENGTH  # (K, 2) from the tip back along the shaft, turned ± the angle
+        left = np.stack([c * back[:, 0] - s * back[:, 1], s * back[:, 0] + c * back[:, 1]], axis=1)
+        right = np.stack([c * back[:, 0] + s * back[:, 1], -s * back[:, 0] + c * back[:, 1]], axis=1)
+        seg = np.empty((6 * o.shape[0], 2))  # (6K, 2): shaft, left barb, right barb as point pairs
+        seg[0::6], seg[1::6] = o, tip
+        seg[2::6], seg[3::6] = tip, tip + left
+        seg[4::6], seg[5::6] = tip, tip + right
         self._arrows.setData(seg[:, 0], seg[:, 1])
 
     def set_caption(self, text: str) -> None:
@@ -164,7 +173,19 @@ class Points2DView(QWidget):
     def arrow_count(self) -> int:
         """Number of arrows shown."""
         x, _ = self._arrows.getData()
-        return 0 if x is None else len(x) // 2
+        return 0 if x is None else len(x) // 6
+
+    def arrow_segments(self) -> np.ndarray:
+        """The drawn segments, (K, 3, 2, 2): per arrow the shaft, then the two barbs, each (start, end)."""
+        x, y = self._arrows.getData()
+        if x is None or len(x) == 0:
+            return np.empty((0, 3, 2, 2))
+        return np.stack([x, y], axis=1).reshape(-1, 3, 2, 2)
+
+    def view_range(self) -> tuple[float, float, float, float]:
+        """The visible area, (xmin, xmax, ymin, ymax)."""
+        (x0, x1), (y0, y1) = self._plot.getPlotItem().getViewBox().viewRange()
+        return (x0, x1, y0, y1)
 
     def heatmap_visible(self) -> bool:
         """Whether a heat map is shown."""

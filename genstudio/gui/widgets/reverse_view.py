@@ -27,12 +27,14 @@ from genstudio.diffusion import Trajectory
 from genstudio.gui.render_worker import RenderController
 from genstudio.gui.sampling_controller import SamplingController
 from genstudio.gui.widgets.branch_panel import BranchPanel
+from genstudio.gui.widgets.click_grid import ClickGrid
+from genstudio.gui.widgets.export_size import ExportSizeButton
 from genstudio.gui.widgets.forward_view import FIELD_EXTENT
 from genstudio.gui.widgets.points2d import Points2DView
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.gui.widgets.sampler_controls import SamplerControls
 from genstudio.gui.widgets.timestep_bar import TimestepBar
-from genstudio.imaging import make_grid
+from genstudio.imaging import cloud_extent, make_grid
 from genstudio.scrub import (
     EPS_DISPLAY_RANGE, SampleSpec, SamplingResult, branch_start, dataset_items, eps_field, export_frames, export_gif,
     field_arrows, mean_abs_difference, record_dtype_for,
@@ -42,29 +44,6 @@ __all__ = ["ReverseView", "FINAL"]
 
 FINAL = -1  # the slider's "timestep" of the sampler's output
 MAX_RECORD_BYTES = 2 * 2**30  # a recording larger than this is refused (lower N, or use DDIM)
-
-
-class _ClickGrid(SampleView):
-    """A :class:`SampleView` that reports which cell of its grid was clicked."""
-
-    cellClicked = Signal(int)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.cells = (0, 1, 1)  # (count, ncol, cell side in pixels)
-
-    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        grid, rect = self.current_grid(), self.image_rect()
-        n, ncol, side = self.cells
-        canvas = self.layout().itemAt(1).widget()
-        p = canvas.mapFrom(self, event.position().toPoint())
-        if grid is None or rect.isEmpty() or not rect.contains(p.x(), p.y()):
-            return
-        x = (p.x() - rect.x()) / rect.width() * grid.shape[1]
-        y = (p.y() - rect.y()) / rect.height() * grid.shape[0]
-        i = int(y // (side + 1)) * ncol + int(x // (side + 1))
-        if 0 <= i < n:
-            self.cellClicked.emit(i)
 
 
 class ReverseView(QWidget):
@@ -93,6 +72,7 @@ class ReverseView(QWidget):
         self._branch_from = 0
         self.sampler = SamplingController(self)
         self.sampler.progress.connect(self._on_progress)
+        self.sampler.preview.connect(self._on_preview)
         self.sampler.finished.connect(self._on_finished)
         self.sampler.failed.connect(self._on_failed)
         self.sampler.cancelled.connect(self._on_cancelled)
@@ -118,7 +98,7 @@ class ReverseView(QWidget):
         fm = self._step.fontMetrics()
         self._step.setFixedSize(max(fm.horizontalAdvance(s) for s in ("the final samples", "step 0000 of 0000")) + 12,
                                 fm.height() + 4)  # a fixed size: no re-layout on each move
-        self._grid = _ClickGrid()
+        self._grid = ClickGrid()
         self._grid.cellClicked.connect(self._pick.setValue)
         pictures = QWidget()
         pl = QGridLayout(pictures)
@@ -136,7 +116,6 @@ class ReverseView(QWidget):
         for col in range(3):
             pl.setColumnStretch(col, 1)
         self._cloud = Points2DView()
-        self._cloud.set_view_range(*FIELD_EXTENT)
         self._stack = QStackedWidget()
         self._stack.addWidget(pictures)
         self._stack.addWidget(self._cloud)
@@ -151,7 +130,8 @@ class ReverseView(QWidget):
         self._frames.clicked.connect(self._ask_frames)
         self._use.setToolTip("Send the selected final sample to the forward view")
         self._use.clicked.connect(self._send_sample)
-        for w in (self._use, self._gif, self._frames):
+        self.export_size = ExportSizeButton()
+        for w in (self._use, self.export_size, self._gif, self._frames):
             self.branch_panel.row.addWidget(w)
 
         self.bar = TimestepBar(direction=-1)
@@ -159,7 +139,7 @@ class ReverseView(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.controls)
         layout.addWidget(self._stack, 3)
-        layout.addWidget(self.branch_panel, 2)
+        layout.addWidget(self.branch_panel)  # grows (stretch 2) only while it shows two endings
         layout.addWidget(self.bar)
 
     # ------------------------------------------------------------------ model
@@ -168,12 +148,16 @@ class ReverseView(QWidget):
         if self.sampler.is_busy():
             self.cancel()
         self._model = model
+        self._real = None  # (M, 2) real data of a 2-D model: drawn behind the samples, and exported
+        self._extent = FIELD_EXTENT  # (xmin, xmax, ymin, ymax) of a 2-D plot, its ε̂ field and exports
         self._set_result(None)
         points = bool(model is not None and model.is_points)
         self._stack.setCurrentIndex(1 if points else 0)
         if points:
             data = model.meta.get("data", "")
-            self._cloud.set_real(dataset_items(data if data in POINT_SETS else "ring8", count=1000))
+            self._real = dataset_items(data if data in POINT_SETS else "ring8", count=1000)
+            self._cloud.set_real(self._real)
+            self._fit_extent()
         self.controls.set_model(model)
         self._update_controls()
 
@@ -227,6 +211,25 @@ class ReverseView(QWidget):
     def _on_progress(self, done: int, total: int) -> None:
         self.controls.set_progress(done, total)
 
+    @Slot(str, int, object, object)
+    def _on_preview(self, job: str, t: int, x_t: object, x0: object) -> None:
+        """Draw the newest step of a running sampling job (≤ 10 a second), until its recording arrives."""
+        if job != "sample" or self._result is not None:
+            return
+        x0_wanted = self._grid_what.currentIndex() == 1
+        batch = np.asarray(x0 if x0_wanted else x_t, np.float32)  # (N, ...)
+        what = f"sampling… t = {t} (preview of {'predicted x_0' if x0_wanted else 'x_t'})"
+        if batch.ndim == 2:  # a 2-D model: the cloud moves
+            self._cloud.set_fake(batch)
+            self._cloud.set_caption(what)
+            return
+        self._grid.cells = (len(batch), max(1, math.ceil(math.sqrt(len(batch)))), batch.shape[-1])
+        self._grid.set_images(make_grid(batch, pad=1), what)
+
+    def preview_caption(self) -> str:
+        """The caption of the grid (or the 2-D plot) — "sampling… t = …" while a preview is shown."""
+        return self._cloud.caption() if self._model is not None and self._model.is_points else self._grid.caption()
+
     @Slot(str, object)
     def _on_finished(self, job: str, result: SamplingResult) -> None:
         if job == "sample":
@@ -238,10 +241,12 @@ class ReverseView(QWidget):
 
     @Slot(str, str, str)
     def _on_failed(self, job: str, message: str, _details: str) -> None:
+        self._show()  # a sampling preview goes with its job
         self.message.emit(f"{job} failed: {message}")
 
     @Slot(str)
     def _on_cancelled(self, job: str) -> None:
+        self._show()  # a sampling preview goes with its job: nothing of it is shown
         self.controls.set_progress(0, 1)
         self.message.emit(f"{job} cancelled")
 
@@ -281,9 +286,31 @@ class ReverseView(QWidget):
             if result.spec.sampler == "ddim":  # η = 0 is deterministic: a branch needs some noise
                 self.branch_panel.eta.setValue(result.spec.eta if result.spec.eta > 0 else 1.0)
             self.bar.set_timesteps(np.append(ts, FINAL), FINAL)  # show the samples first
+        self._fit_extent()
         self._show_branch()
         self._update_controls()
         self._show()
+
+    def _fit_extent(self) -> None:
+        """Frame a 2-D plot on the data and the recording, one box for every step.
+
+        The box holds the real data and the central 98 % of the cloud at each recorded step (x_T is
+        N(0, I)-wide, wider than ring8's radius 2), padded and square. It is fixed per recording, so
+        the view does not jump while scrubbing; a few stragglers may lie outside it.
+        """
+        if self._model is None or not self._model.is_points:
+            return
+        clouds = [self._real]
+        if self._result is not None:
+            traj = self._result.trajectory
+            ks = np.unique(np.linspace(0, len(traj) - 1, min(len(traj), 40)).astype(int))
+            clouds += [traj.x_t[k].astype(np.float32) for k in ks] + [self._result.final]
+        self._extent = cloud_extent(*clouds, quantile=1.0, margin=0.08)
+        self._cloud.set_view_range(*self._extent)
+
+    def extent(self) -> tuple[float, float, float, float]:
+        """The box a 2-D model's plot is framed on (and its ε̂ field and exports drawn over)."""
+        return self._extent
 
     def step_index(self) -> int:
         """The recorded step shown (the last one while the final samples are shown)."""
@@ -352,37 +379,44 @@ class ReverseView(QWidget):
         if t == FINAL or model is None:
             self._cloud.set_arrows(np.empty((0, 2)), np.empty((0, 2)))
             return
-        self._field.submit("field", lambda _p, t=t: (t, *eps_field(model, t, FIELD_EXTENT, 20)))
+        extent = self._extent
+        self._field.submit("field", lambda _p, t=t: (t, extent, *eps_field(model, t, extent, 20)))
 
     @Slot(str, int, object)
     def _on_field(self, _kind: str, _seq: int, result: object) -> None:
-        t, origins, eps = result
-        if self._result is not None and t == self.bar.timestep():
-            self._cloud.set_arrows(origins, field_arrows(eps, (FIELD_EXTENT[1] - FIELD_EXTENT[0]) / 19))
+        t, extent, origins, eps = result
+        if self._result is not None and t == self.bar.timestep() and extent == self._extent:
+            self._cloud.set_arrows(origins, field_arrows(eps, (extent[1] - extent[0]) / 19))
 
     def _show_branch(self) -> None:
         r, b = self._result, self._branch
         if r is None or b is None:
             self.branch_panel.clear()
         else:
-            self.branch_panel.show_endings(r.final, b[1], b[0], b[2], FIELD_EXTENT)
+            self.branch_panel.show_endings(r.final, b[1], b[0], b[2], self._extent)
+        self.layout().setStretchFactor(self.branch_panel, 0 if b is None else 2)
 
     # ------------------------------------------------------------------ export
+    def _export_options(self) -> dict:
+        """What the exports share: x_t or x̂_0, the size and scaling chosen, a 2-D model's extent and data."""
+        return {"what": "x0" if self._grid_what.currentIndex() == 1 else "x_t", "extent": self._extent,
+                "size": self.export_size.long_side(), "smooth": self.export_size.smooth(), "real": self._real}
+
     def export_gif(self, path: str, fps: float = 15.0) -> bool:
+        """Write the reverse process (the grid, or a 2-D model's scatter plot) as a GIF at the export size."""
         traj = self.trajectory()
         if traj is None:
             return False
-        export_gif(path, traj, fps=fps, what="x0" if self._grid_what.currentIndex() == 1 else "x_t",
-                   extent=FIELD_EXTENT)
+        export_gif(path, traj, fps=fps, **self._export_options())
         self.message.emit(f"saved {path}")
         return True
 
     def export_frames(self, folder: str) -> bool:
+        """Write one PNG per step (and final.png) at the export size."""
         traj = self.trajectory()
         if traj is None:
             return False
-        paths = export_frames(folder, traj, what="x0" if self._grid_what.currentIndex() == 1 else "x_t",
-                              extent=FIELD_EXTENT)
+        paths = export_frames(folder, traj, **self._export_options())
         self.message.emit(f"saved {len(paths)} frames in {folder}")
         return True
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
+from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND
 from genstudio.imaging import make_grid
 
@@ -79,7 +80,8 @@ class SampleView(QWidget):
         super().__init__(parent)
         self._pad = int(pad)
         self._grid: np.ndarray | None = None
-        self._caption = QLabel("no samples yet")
+        # elided: a long caption ("x_t = √ᾱ_t·x_0 + …") must not set the width of a row of views
+        self._caption = ElidedLabel("no samples yet", min_chars=6)
         self._caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._caption.setStyleSheet("color: #c8c8c8;")
         self._canvas = _PixelCanvas()

@@ -10,9 +10,10 @@ DDPM. It starts nothing itself: the owner connects ``sampleClicked`` and ``cance
 from __future__ import annotations
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QWidget
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QProgressBar, QPushButton, QSpinBox, QWidget
 
 from genstudio.diffusion import Trajectory
+from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.scrub import SampleSpec, record_dtype_for
 
 __all__ = ["SamplerControls"]
@@ -56,9 +57,9 @@ class SamplerControls(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self._progress = QProgressBar()
         self._progress.setFormat("%v / %m steps")
-        self._note = QLabel("")
-        self._note.setWordWrap(True)
-        self._note.setMaximumWidth(150)  # "records 50 steps: 2 MB" wraps rather than widening the tab
+        # elided, not wrapped: a wrapped label made the Scrubber's page height-for-width, and its
+        # scroll area then asked for the preferred height (the timeline fell below the fold)
+        self._note = ElidedLabel("", min_chars=3)
         self._progress.setMinimumWidth(70)
         self._seed.setMaximumWidth(130)
         for box in (self._steps, self._n, self._eta):

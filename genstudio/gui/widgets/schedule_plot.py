@@ -20,7 +20,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND, show_grid
+from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND, legend_above, show_grid
 from genstudio.scrub import ScheduleCurves
 
 __all__ = ["SchedulePlot"]
@@ -59,8 +59,7 @@ class SchedulePlot(QWidget):
         top.setLabel("left", "weight in x_t")
         top.setYRange(0.0, 1.02, padding=0)
         top.getViewBox().setMouseEnabled(x=False, y=False)
-        legend = self._legend = top.addLegend(offset=(-10, 10), labelTextColor="#d0d0d0")
-        legend.setBrush(pg.mkBrush(22, 24, 28, 200))
+        legend = self._legend = legend_above(top, columns=4)  # a row above the curves, not over them
         self._ref_signal = top.plot(pen=pg.mkPen(_SIGNAL, width=1, style=Qt.PenStyle.DashLine))
         self._ref_noise = top.plot(pen=pg.mkPen(_NOISE, width=1, style=Qt.PenStyle.DashLine))
         self._signal = top.plot(pen=pg.mkPen(_SIGNAL, width=2), name="signal √ᾱ_t")

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QEventLoop, Signal, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
+from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.forward_view import ForwardView
 from genstudio.gui.widgets.reverse_view import ReverseView
 
@@ -51,12 +52,12 @@ class ScrubberView(QWidget):
         super().__init__(parent)
         self._model = None
         self._closed = False
-        self._what = QLabel()
+        self._what = ElidedLabel(min_chars=20)  # elided labels: the top row never widens the tab
         self._what.setStyleSheet("color: #c8c8c8;")
         self.use_trained = QPushButton("Use model being trained")
         self.use_trained.setToolTip("Take a snapshot of the diffusion model now in training")
         self.use_trained.clicked.connect(self.snapshotRequested)
-        self._status = QLabel("")
+        self._status = ElidedLabel("", min_chars=20)
         self._status.setStyleSheet("color: #e6c84f;")
         self.forward = ForwardView()
         self.reverse = ReverseView()
@@ -69,7 +70,7 @@ class ScrubberView(QWidget):
         self.reverse.imageChosen.connect(self._noise_sample)
         top = QHBoxLayout()
         top.addWidget(self._what, 1)
-        top.addWidget(self._status)
+        top.addWidget(self._status, 1)
         top.addWidget(self.use_trained)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
