@@ -52,3 +52,12 @@ def test_train_help_shows_the_recipes(capsys):
     text = capsys.readouterr().out
     r = recipe_for("gan", "ring8")
     assert "ring8" in text and f"{r.lr:g}" in text and str(r.steps) in text
+
+
+def test_the_readme_shows_the_table_the_code_uses():
+    from pathlib import Path
+
+    from genstudio.recipes import recipes_table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert recipes_table() in readme, "README's recipe table is out of date: paste recipes_table()"
