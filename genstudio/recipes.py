@@ -43,7 +43,7 @@ class Recipe:
 
 # ---------------------------------------------------------------------------- the table
 # GAN on 2-D points: Goodfellow et al.'s losses, MLP width 128, z ∈ ℝ², Adam betas 0.5/0.999
-# (benchmarks/ring8_gan_coverage.py measures it over seeds and kernel sets).
+# (benchmarks/ring8_seeds.py measures it over seeds and kernel sets).
 _GAN_POINTS = Recipe(lr=1e-3, batch=256, steps=5000, width=128, g_ema=0.99,
                      note="ring8: see README 'Ring8: mode coverage of the MLP GAN'")
 # DCGAN (Radford et al.): Adam 2e-4, batch 64, narrowed to train in minutes on a CPU
