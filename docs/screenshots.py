@@ -76,8 +76,8 @@ def train_in_window(window: MainWindow, folder: Path, fields: dict, timeout_s: f
 # ---------------------------------------------------------------------------- shots
 def monitor_gan2d(window: MainWindow, work: Path) -> QWidget:
     """A GAN learning the 8-Gaussian ring: losses, D outputs, points over D's field."""
-    train_in_window(window, work / "ring8 GAN", {"kind": "gan", "data": "ring8", "steps": 3000,
-                                                 "batch": 128, "preview_every": 100, "seed": 1}, 300)
+    train_in_window(window, work / "ring8 GAN", {"kind": "gan", "data": "ring8", "preview_every": 100,
+                                                 "seed": 0, "edited": []}, 300)
     return window
 
 
@@ -184,7 +184,7 @@ def size_shots(window: MainWindow, work: Path, out: Path, monitor_steps: int) ->
 
     if monitor_steps > 0:
         train_in_window(window, work / "ring8 GAN", {"kind": "gan", "data": "ring8", "steps": monitor_steps,
-                                                     "batch": 128, "preview_every": 50, "seed": 1}, 300)
+                                                     "preview_every": 50, "seed": 0, "edited": ["steps"]}, 300)
     _open_bundled(window, "dcgan_faces")
     wait_until(lambda: window.latent.directions() is not None and window.latent.idle(), 120, "the latent renders")
     _open_bundled(window, "ddpm_digits")

@@ -89,6 +89,7 @@ def test_mode_coverage():
 
 
 # ---------------------------------------------------------------------------- runs
+@pytest.mark.quality
 def test_points_run_learns_writes_a_run_dir_and_previews(tmp_path):
     events = list(train(POINTS.replace(steps=200, preview_every=200), tmp_path / "run"))
     assert events[-1].reason == "done" and events[-1].step == 200

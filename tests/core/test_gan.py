@@ -53,6 +53,7 @@ def test_dcgan_init_is_normal_002():
     assert abs(w.std().item() - 0.02) < 0.002
 
 
+@pytest.mark.quality
 def test_gan_run_on_ring8_moves_towards_the_data(tmp_path):
     from genstudio.training import run_to_end
     from genstudio.rundir import RunDir
