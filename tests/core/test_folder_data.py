@@ -130,7 +130,7 @@ def test_pil_decompression_bombs_are_refused_quietly(tmp_path, monkeypatch):
     data = load(tmp_path)
     assert len(data) == 1 and data.info["skip_reasons"] == {"too large": 2}
     assert data.notice.startswith("2 files in ") and data.notice.endswith(
-        "(e.g. raises.png: too large (over 64 megapixels))")
+        "(e.g. raises.png: too large (over 40 megapixels))")
 
 
 def test_nested_folders_and_symlink_loops(tmp_path):

@@ -9,7 +9,7 @@ the samples off the ring (0 %) and fails.
 Training is chaotic, so the bounds come from a measured distribution, not from one run: 1,500 steps,
 2,000 samples, seeds 0–9 under ``ATEN_CPU_CAPABILITY=default``, ``avx2`` and this machine's AVX-512
 kernels (30 runs, 2026-12-01) gave 8/8 modes in every run and 43.6 – 92.8 % within 0.1 of a mode
-(median ~87 %). Another CPU behaves like another seed, so the test asks for ≥ 7 modes and ≥ 25 %:
+(median 86.3 %). Another CPU behaves like another seed, so the test asks for ≥ 7 modes and ≥ 25 %:
 below the worst of the 30 runs by a margin of one mode and ~19 points.
 """
 

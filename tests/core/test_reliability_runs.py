@@ -161,8 +161,8 @@ def test_an_unexpected_error_in_a_step_keeps_the_steps_before_it(tmp_path, monke
 
 def test_the_command_says_what_an_unexpected_error_left_saved(tmp_path, monkeypatch, capsys):
     _failing_step(monkeypatch, at_step=4, error=lambda: OSError("disk unplugged"))
-    rc = main(["train", "gan", "--data", "ring8", "--steps", "10", "--out", str(tmp_path / "r"), "--quiet",
-               "--device", "cpu"])
+    rc = main(["train", "gan", "--data", "ring8", "--steps", "10", "--batch", "64", "--out", str(tmp_path / "r"),
+               "--quiet", "--device", "cpu"])
     err = capsys.readouterr().err.strip()
     assert rc == 1 and err.count("\n") == 0
     assert err.startswith("genstudio: error: disk unplugged") and "Step 3 is saved" in err, err
@@ -180,8 +180,8 @@ def test_only_live_settings_change_on_resume():
 
 def test_the_command_reports_out_of_memory_in_one_line(tmp_path, monkeypatch, capsys):
     _failing_step(monkeypatch, at_step=3, error=OOM_ERRORS["cpu allocator"])
-    rc = main(["train", "gan", "--data", "ring8", "--steps", "10", "--out", str(tmp_path / "r"), "--quiet",
-               "--device", "cpu"])
+    rc = main(["train", "gan", "--data", "ring8", "--steps", "10", "--batch", "64", "--out", str(tmp_path / "r"),
+               "--quiet", "--device", "cpu"])
     err = capsys.readouterr().err.strip()
     assert rc == 1 and err.count("\n") == 0
     assert err.startswith("genstudio: error: out of memory at step 3 with batch 64"), err

@@ -75,7 +75,9 @@ def test_short_diffusion_run_shows_loss_points_and_band_columns(qtbot, make_wind
     w.panel.set_fields({"kind": "diffusion", "data": "ring8", "steps": 40, "batch": 64, "preview_every": 20,
                         "device": "cpu"})
     w.panel.folder.setText(str(tmp_path / "diff"))
-    assert w.panel.config().lr == pytest.approx(1e-3) and w.panel.config().beta1 == 0.9
+    from genstudio.recipes import recipe_for
+
+    assert w.panel.config().lr == pytest.approx(recipe_for("diffusion", "ring8").lr) and w.panel.config().beta1 == 0.9
     with qtbot.waitSignal(w.controller.threadFinished, timeout=120_000):  # generous: shared CPUs
         w.act_start.trigger()
     assert not w.errors, w.errors

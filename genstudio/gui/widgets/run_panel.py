@@ -266,12 +266,12 @@ class RunPanel(QWidget):
             self._filling = False
 
     def _fill(self, values: dict[str, Any]) -> None:
-        # the recipe fields given count as the person's (the run's own, a restored form) unless
-        # "edited" lists which are; {"kind", "data"} alone is a fresh recipe run
+        # the recipe fields given count as the person's (the run's own, a restored form), beside
+        # those already set, unless "edited" lists which are: "edited": [] is a fresh recipe run
         if isinstance(values.get("edited"), list):
             self._edited = {k for k in values["edited"] if k in _RECIPE_KEYS}
         else:
-            self._edited = {k for k in _RECIPE_KEYS if k in values}
+            self._edited |= {k for k in _RECIPE_KEYS if k in values}
             if values.get("lr_edited") is False:  # settings written before "edited" existed
                 self._edited.discard("lr")
         self._applying = True
