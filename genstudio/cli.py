@@ -167,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("path", nargs="?", help="a .safetensors checkpoint or a run directory")
 
     from genstudio.recipes import recipes_table
+    from genstudio.sampling import sampler_names  # the registry: a registered sampler is a choice
 
     t = sub.add_parser("train", help="train a GAN or a diffusion model headless",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -218,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, type=Path, help="a folder (one PNG per sample), FILE.png (a grid) or FILE.npy")
     s.add_argument("--seed", type=_seed, default=0)
     # None = not given: a GAN refuses these flags, a diffusion model gets SAMPLE_DEFAULTS
-    s.add_argument("--sampler", choices=("ddpm", "ddim"), default=None, help="diffusion only (default ddpm)")
+    s.add_argument("--sampler", choices=sampler_names(), default=None, help="diffusion only (default ddpm)")
     s.add_argument("--steps", type=_positive_int, default=None, help="DDIM steps (diffusion only; default 50)")
     s.add_argument("--eta", type=_eta, default=None, help="DDIM eta (diffusion only; default 0)")
     s.add_argument("--trajectory", type=Path, default=None, help="save the recorded trajectory to FILE.npz")
@@ -236,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("checkpoint", type=Path)
     q.add_argument("--n", type=_positive_int, default=500, help="samples, and real digits per set (at most 898)")
     q.add_argument("--seed", type=_seed, default=0)
-    q.add_argument("--sampler", choices=("ddpm", "ddim"), default=None, help="diffusion only (default ddim)")
+    q.add_argument("--sampler", choices=sampler_names(), default=None, help="diffusion only (default ddim)")
     q.add_argument("--steps", type=_positive_int, default=None, help="DDIM steps (diffusion only; default 100)")
     q.add_argument("--device", choices=DEVICES, default="auto")
     q.set_defaults(func=cmd_score)
@@ -410,7 +411,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     if read_header(args.checkpoint).get("kind") == "gan":
         how = "GAN"
     else:
-        how = "ddpm" if args.sampler == "ddpm" else f"ddim {args.steps} steps"
+        from genstudio.sampling import SampleSpec
+
+        how = SampleSpec(args.n, args.seed, args.sampler, args.steps).short(eta=False)
     print(f"digits Fréchet distance: {score.fd:.2f}  ({args.n} samples, {how}, seed {args.seed})")
     print(f"real vs real:            {score.real_vs_real:.2f}  ({args.n} other real digits, same reference)")
     print(f"ratio:                   {score.ratio:.2f}  (1 = as close as a second real sample)")

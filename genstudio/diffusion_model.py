@@ -14,8 +14,9 @@ import torch
 from torch import nn
 
 from genstudio.checkpoint import CheckpointError, load_module
-from genstudio.diffusion import NoiseSchedule, Trajectory, ddim_sample, ddpm_sample
+from genstudio.diffusion import NoiseSchedule, Trajectory
 from genstudio.models import build
+from genstudio.sampling import SampleSpec, sample
 
 
 class DiffusionModel:
@@ -67,8 +68,9 @@ class DiffusionModel:
 
         Parameters
         ----------
-        sampler : "ddpm" (all T steps, σ² = ``variance``: "beta" or "beta_tilde") or "ddim".
-        steps, eta : DDIM's number of steps and η (ignored by DDPM).
+        sampler : a registered sampler's name (:mod:`genstudio.sampling`): "ddpm" (all T steps,
+            σ² = ``variance``: "beta" or "beta_tilde"), "ddim", …
+        steps, eta : the number of steps and η of a sampler that takes them (DDIM; DDPM ignores them).
         record : also return the :class:`~genstudio.diffusion.Trajectory` (float16 arrays).
         progress : called as ``progress(done, total)`` after every step.
         start_x, start_index : continue from state ``start_x`` (n, *sample_shape) at schedule step
@@ -76,14 +78,11 @@ class DiffusionModel:
 
         Images are not clipped: values lie roughly in [−1, 1].
         """
-        shape = (n, *self.sample_shape)
-        common = dict(seed=seed, start=start, record=record, progress=progress, start_index=start_index,
-                      start_x=None if start_x is None else start_x.to(self.device))
-        if sampler == "ddpm":
-            return ddpm_sample(self.net, shape, self.schedule, variance=variance, **common)
-        if sampler == "ddim":
-            return ddim_sample(self.net, shape, self.schedule, steps=steps, eta=eta, **common)
-        raise ValueError(f"sampler must be 'ddpm' or 'ddim', not {sampler!r}")
+        spec = SampleSpec(n, seed, sampler, steps, eta, variance, record=record)
+        result = sample(self, spec, progress=progress, start=start, start_x=start_x, start_index=start_index,
+                        record_dtype=torch.float16)
+        final = torch.from_numpy(result.final)
+        return (final, result.trajectory) if record else final
 
     def describe(self) -> str:
         spec = self.meta["models"]["eps"]

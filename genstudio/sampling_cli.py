@@ -7,8 +7,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from genstudio.safe_text import safe_text
+from genstudio.sampling import SampleSpec, sample
+
+
+def spec_of(args: argparse.Namespace) -> SampleSpec:
+    """The :class:`~genstudio.sampling.SampleSpec` of ``genstudio sample``'s flags (diffusion)."""
+    return SampleSpec(args.n, args.seed, args.sampler, args.steps, args.eta,
+                      record=getattr(args, "trajectory", None) is not None)
 
 
 def sample_to_disk(args: argparse.Namespace) -> int:
@@ -31,17 +39,14 @@ def sample_to_disk(args: argparse.Namespace) -> int:
         samples = model.sample(args.n, seed=args.seed).numpy()
         how = "gan"
     else:
-        record = args.trajectory is not None
-        result = model.sample(args.n, seed=args.seed, sampler=args.sampler, steps=args.steps,
-                              eta=args.eta, record=record, progress=_progress(args))
-        if record:
-            samples_t, trajectory = result
+        spec = spec_of(args)
+        result = sample(model, spec, progress=_progress(args), record_dtype=torch.float16)
+        if result.trajectory is not None:
+            trajectory = result.trajectory
             trajectory.save_npz(args.trajectory)
             print(safe_text(f"trajectory ({len(trajectory.timesteps)} steps) written to {args.trajectory}"))
-        else:
-            samples_t = result
-        samples = samples_t.numpy()
-        how = args.sampler if args.sampler == "ddpm" else f"ddim {args.steps} steps eta {args.eta:g}"
+        samples = result.final
+        how = spec.short()
     samples = np.clip(samples, -1, 1) if not model.is_points else samples
     text = {"genstudio:model": model.describe(), "genstudio:step": str(model.meta.get("step")),
             "genstudio:seed": str(args.seed), "genstudio:sampler": how,
@@ -73,7 +78,7 @@ def bytes_per_sample(model, args: argparse.Namespace) -> int:
             pixels = elems // shape[0]
             total += 4 * 16 * pixels * int(args_.get("width", 32)) * max(args_.get("mults", [1, 2, 2]))
         if args.trajectory is not None:
-            steps = model.schedule.num_steps if args.sampler == "ddpm" else min(args.steps, model.schedule.num_steps)
+            steps = min(spec_of(args).total_steps(model.schedule.num_steps), model.schedule.num_steps)
             total += 3 * 2 * elems * (steps + 1)
     return total
 

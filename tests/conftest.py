@@ -27,3 +27,22 @@ def no_thread_left_behind():
             break
         time.sleep(0.05)
     assert not extra, f"test left threads running: {[t.name for t in extra]}"
+
+
+@pytest.fixture
+def toy_sampler():
+    """A sampler registered in this one place (and removed after the test): DDIM under another name.
+
+    The done-when test of issue 15: it must show up in ``genstudio sample --sampler``, the scrubber's
+    list and the branch panel, and sample through the CLI and the app, with no other file edited.
+    """
+    from genstudio.diffusion import ddim_steps
+    from genstudio.sampling import Sampler, register_sampler, unregister_sampler
+
+    def steps(eps_model, shape, schedule, spec, **where):
+        return ddim_steps(eps_model, shape, schedule, steps=spec.steps, eta=spec.eta, seed=spec.seed, **where)
+
+    register_sampler(Sampler("toy", "Toy", "DDIM by another name (a test's sampler)", steps,
+                             takes_steps=True, takes_eta=True))
+    yield "toy"
+    unregister_sampler("toy")
