@@ -40,7 +40,7 @@ class DiffusionModel:
                         name: str = "") -> "DiffusionModel":
         """From ``(tensors, meta)`` of a checkpoint (or a training :class:`~genstudio.training.Snapshot`)."""
         label = name or "checkpoint"
-        if meta.get("kind") != "diffusion":
+        if meta.get("kind") != cls.kind:
             raise CheckpointError(f"{label} holds a {meta.get('kind')} model, not a diffusion model")
         spec = meta.get("models", {}).get("eps")
         if spec is None or "schedule" not in meta:

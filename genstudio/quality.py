@@ -179,7 +179,9 @@ def score_checkpoint(path: str | Path, n: int = 500, *, sampler: str = "ddim", s
     if model.is_points or model.meta.get("data") != "digits":
         raise ValueError(f"{Path(path).name} was trained on {model.meta.get('data')!r}; "
                          "the digits score is for models trained on digits")
-    if model.kind == "gan":
+    from genstudio.families import get_family
+
+    if not get_family(model.kind).uses_samplers:  # one pass (a GAN)
         samples = model.sample(n, seed=seed)
     else:
         from genstudio.sampling import SampleSpec, sample

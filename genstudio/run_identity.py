@@ -17,7 +17,12 @@ from genstudio.data import is_points
 
 __all__ = ["defining_differences"]
 
-_KIND_NAMES = {"gan": "GAN", "diffusion": "Diffusion"}
+
+
+def _label(kind: str) -> str:
+    from genstudio.families import FAMILIES
+
+    return FAMILIES[kind].label if kind in FAMILIES else kind
 
 
 def _arch(c: RunConfig) -> str:
@@ -56,7 +61,7 @@ def defining_differences(saved: RunConfig, wanted: RunConfig) -> list[str]:
         empty when resuming ``saved`` with ``wanted`` would train the model ``wanted`` describes.
     """
     rows: list[tuple[str, object, object]] = [
-        ("model", _KIND_NAMES.get(saved.kind, saved.kind), _KIND_NAMES.get(wanted.kind, wanted.kind)),
+        ("model", _label(saved.kind), _label(wanted.kind)),
         ("data", saved.data, wanted.data),
     ]
     if saved.kind == wanted.kind and saved.data == wanted.data:  # the rest only compares like with like

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genstudio.families import get_family
 from genstudio.safe_text import safe_text
 from genstudio.sampling import SampleSpec, sample
 
@@ -33,11 +34,12 @@ def sample_to_disk(args: argparse.Namespace) -> int:
     if model.is_points and out.suffix != ".npy":
         raise ValueError(f"{args.checkpoint.name} makes 2-D points: give --out FILE.npy")
     check_memory(model, args)
-    if model.kind == "gan":
+    family = get_family(model.kind)
+    if not family.uses_samplers:  # one pass (a GAN)
         if args.trajectory is not None:
-            raise ValueError("--trajectory is for diffusion models; this is a GAN")
+            raise ValueError(f"--trajectory is for diffusion models; this is a {family.noun}")
         samples = model.sample(args.n, seed=args.seed).numpy()
-        how = "gan"
+        how = model.kind
     else:
         spec = spec_of(args)
         result = sample(model, spec, progress=_progress(args), record_dtype=torch.float16)
@@ -67,10 +69,11 @@ def bytes_per_sample(model, args: argparse.Namespace) -> int:
     ten maps of its widest level per pixel; 16 are counted), and a recorded trajectory (x_t, ε̂ and
     x̂_0 in float16 at every recorded step).
     """
-    shape = model.sample_shape if model.kind == "diffusion" else tuple(model.generate(model.noise(1, 0)).shape[1:])
+    samplers = get_family(model.kind).uses_samplers
+    shape = model.sample_shape if samplers else tuple(model.generate(model.noise(1, 0)).shape[1:])
     elems = int(np.prod(shape))  # values in one sample
     total = 16 * elems
-    if model.kind == "diffusion":
+    if samplers:
         args_ = model.meta["models"]["eps"]["args"]
         if model.is_points:
             total += 4 * 16 * int(args_.get("hidden", 256))

@@ -46,3 +46,32 @@ def toy_sampler():
                              takes_steps=True, takes_eta=True))
     yield "toy"
     unregister_sampler("toy")
+
+
+@pytest.fixture
+def toy_family():
+    """A model family registered in this one place (and removed after the test).
+
+    A GAN re-labelled "toy", whose trainer logs one more number, ``loss_toy`` (D's + G's loss): the
+    only metric it declares, so the Monitor plots that and none of the GAN's four. The done-when test
+    of issue 15: it trains from the CLI and the app, its metric is plotted and its checkpoint opens
+    in the view it names, with no other file edited.
+    """
+    from genstudio.families import Family, Metric, register_family, unregister_family
+    from genstudio.gan import GanTrainer
+    from genstudio.gan_model import GanModel
+
+    class ToyTrainer(GanTrainer):
+        kind = "toy"
+
+        def train_step(self, real):
+            metrics = super().train_step(real)
+            return {**metrics, "loss_toy": metrics["loss_D"] + metrics["loss_G"]}
+
+    class ToyModel(GanModel):
+        kind = "toy"
+
+    register_family(Family("toy", "Toy", "toy", ToyTrainer, ToyModel, archs=("mlp_g", "mlp_d", "dcgan_g", "dcgan_d"),
+                           metrics=(Metric("loss_toy", "D's loss + G's loss", "losses"),), view="latent"))
+    yield "toy"
+    unregister_family("toy")
