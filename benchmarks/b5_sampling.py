@@ -37,7 +37,7 @@ import torch
 
 from _common import machine_note, verdict
 from genstudio.devices import sample_noise
-from genstudio.diffusion import NoiseSchedule
+from genstudio.diffusion.schedule import NoiseSchedule
 from genstudio.sampling import SampleSpec, get_sampler
 from genstudio.models.unet import UNet
 

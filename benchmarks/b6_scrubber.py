@@ -35,8 +35,8 @@ import torch  # noqa: E402
 from PySide6.QtCore import QEvent, QObject  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from genstudio.diffusion import NoiseSchedule  # noqa: E402
-from genstudio.diffusion_model import DiffusionModel  # noqa: E402
+from genstudio.diffusion.schedule import NoiseSchedule  # noqa: E402
+from genstudio.diffusion.model import DiffusionModel  # noqa: E402
 from genstudio.gui.widgets.scrubber import ScrubberView  # noqa: E402
 from genstudio.models.unet import UNet  # noqa: E402
 from genstudio.sampling import SampleSpec  # noqa: E402

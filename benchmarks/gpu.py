@@ -28,8 +28,8 @@ from torch.utils.flop_counter import FlopCounterMode
 import b1_throughput as b1
 from _common import machine_note, verdict
 from genstudio.data import load_dataset
-from genstudio.diffusion import NoiseSchedule
-from genstudio.sampling import SampleSpec, get_sampler
+from genstudio.diffusion.schedule import NoiseSchedule
+from genstudio.sampling import SampleSpec
 from genstudio.models.unet import UNet
 
 

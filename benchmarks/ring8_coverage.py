@@ -21,7 +21,7 @@ import time
 import torch
 
 from genstudio.config import RunConfig
-from genstudio.diffusion import ddim_sample, ddpm_sample
+from genstudio.diffusion.samplers import ddim_sample, ddpm_sample
 from genstudio.metrics import mode_coverage
 from genstudio.training import make_trainer
 

@@ -121,15 +121,15 @@ def family_names() -> tuple[str, ...]:
 
 
 register_family(Family(
-    "gan", "GAN", "GAN", "genstudio.gan:GanTrainer", "genstudio.gan_model:GanModel",
+    "gan", "GAN", "GAN", "genstudio.gan.trainer:GanTrainer", "genstudio.gan.model:GanModel",
     archs=("dcgan_g", "dcgan_d", "mlp_g", "mlp_d"),
     metrics=(Metric("loss_D", "discriminator loss", "losses"), Metric("loss_G", "generator loss", "losses"),
              Metric("D(x)", "D's mean output on real data", "discriminator"),
              Metric("D(G(z))", "D's mean output on generated data", "discriminator")),
     view="latent"))
 register_family(Family(
-    "diffusion", "Diffusion", "diffusion", "genstudio.diffusion_trainer:DiffusionTrainer",
-    "genstudio.diffusion_model:DiffusionModel", archs=("unet", "mlp_eps"),
+    "diffusion", "Diffusion", "diffusion", "genstudio.diffusion.trainer:DiffusionTrainer",
+    "genstudio.diffusion.model:DiffusionModel", archs=("unet", "mlp_eps"),
     metrics=(Metric("loss", "ε-prediction MSE (Ho et al. eq. 14)", "eps_loss"),
              Metric("bands", "the loss per timestep band", "bands")),
     view="scrubber", uses_samplers=True))

@@ -12,7 +12,7 @@ from genstudio.devices import resolve_device
 
 
 def load_model(path: str | Path, device: str | torch.device = "auto", *, kind: str | None = None) -> Any:
-    """A :class:`~genstudio.gan_model.GanModel` or :class:`~genstudio.diffusion_model.DiffusionModel`.
+    """A :class:`~genstudio.gan.model.GanModel` or :class:`~genstudio.diffusion.model.DiffusionModel`.
 
     Raises :class:`CheckpointError` with a one-line reason for anything unusable.
     """

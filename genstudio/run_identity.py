@@ -6,7 +6,7 @@ compares the folder's saved config with what the form describes, so a changed mo
 set is never silently ignored (the saved run would resume) or fatal (the checkpoint would not load).
 
 Values that mean "the default" (``arch="auto"``, ``latent_dim=0``, ``width=0``) are resolved the way
-the model builders (``gan.py``, ``diffusion_trainer.py``) resolve them, so an explicit value that
+the model builders (``gan/trainer.py``, ``diffusion/trainer.py``) resolve them, so an explicit value that
 equals the default is not a difference.
 """
 

@@ -3,7 +3,7 @@
 A sampler is registered once, as a :class:`Sampler` (its name, label, description, which options it
 takes and its step generator). Everything that samples or offers a choice of samplers reads the
 registry: ``genstudio sample --sampler`` and ``genstudio score`` (their choices), the scrubber's
-sampler list and branch panel, :meth:`~genstudio.diffusion_model.DiffusionModel.sample` and the
+sampler list and branch panel, :meth:`~genstudio.diffusion.model.DiffusionModel.sample` and the
 benchmarks. DDPM (Ho et al. 2020, Alg. 2) and DDIM (Song et al. 2021, eq. 12) register below.
 
 Two ways to run a spec, one loop underneath:
@@ -14,7 +14,7 @@ Two ways to run a spec, one loop underneath:
 * :func:`sample` — runs it to the end and returns the :class:`SamplingResult` (the CLI, ``score``).
 
 Adding a sampler: write a step generator ``steps(eps_model, shape, schedule, spec, *, start, start_x,
-start_index)`` yielding :class:`~genstudio.diffusion.SamplerStep` (see ``ddim_steps``), then
+start_index)`` yielding :class:`~genstudio.diffusion.samplers.SamplerStep` (see ``ddim_steps``), then
 ``register_sampler(Sampler("name", "Label", "what it does", steps, takes_steps=..., takes_eta=...))``.
 """
 
@@ -26,7 +26,9 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 
-from genstudio.diffusion import EpsModel, NoiseSchedule, SamplerStep, Trajectory, ddim_steps, ddpm_steps
+from genstudio.diffusion.samplers import EpsModel, SamplerStep, ddim_steps, ddpm_steps
+from genstudio.diffusion.schedule import NoiseSchedule
+from genstudio.diffusion.trajectory import Trajectory
 
 __all__ = [
     "SampleSpec", "Sampler", "SAMPLERS", "register_sampler", "unregister_sampler", "get_sampler",
@@ -197,7 +199,7 @@ def sampling_run(model: Any, spec: SampleSpec, *, record: bool | None = None, st
     ----------
     model : DiffusionModel (``eps``, ``schedule``, ``sample_shape``)
     spec : SampleSpec
-    record : keep the :class:`~genstudio.diffusion.Trajectory`; None: ``spec.record``.
+    record : keep the :class:`~genstudio.diffusion.trajectory.Trajectory`; None: ``spec.record``.
     start_x, start_index : continue from state ``start_x`` (N, ...) at sampler step ``start_index``
         (see :func:`branch_start`) instead of drawing x_T.
     record_dtype : of the recording; by default :func:`record_dtype_for` (float32 when small).

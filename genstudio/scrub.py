@@ -33,7 +33,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from genstudio.diffusion import NoiseSchedule, Trajectory
+from genstudio.diffusion.schedule import NoiseSchedule
+from genstudio.diffusion.trajectory import Trajectory
 from genstudio.imaging import DEFAULT_EXPORT_SIZE, make_grid, resize_long_side, save_gif, save_png, scatter_image
 
 __all__ = [
@@ -115,7 +116,7 @@ def _x0_from_eps(x_t: np.ndarray, eps: np.ndarray, signal: float, noise: float) 
 def predict(model: Any, x_t: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
     """The model's ε̂(x_t, t) and x̂_0 for a batch x_t (B, ...): two float32 arrays (B, ...).
 
-    ``model`` is a :class:`~genstudio.diffusion_model.DiffusionModel` (needs ``.eps`` and ``.schedule``).
+    ``model`` is a :class:`~genstudio.diffusion.model.DiffusionModel` (needs ``.eps`` and ``.schedule``).
     """
     xt = torch.from_numpy(np.ascontiguousarray(x_t, dtype=np.float32))  # (B, ...)
     tt = torch.full((xt.shape[0],), int(t), dtype=torch.long)  # (B,)

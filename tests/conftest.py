@@ -36,7 +36,7 @@ def toy_sampler():
     The done-when test of issue 15: it must show up in ``genstudio sample --sampler``, the scrubber's
     list and the branch panel, and sample through the CLI and the app, with no other file edited.
     """
-    from genstudio.diffusion import ddim_steps
+    from genstudio.diffusion.samplers import ddim_steps
     from genstudio.sampling import Sampler, register_sampler, unregister_sampler
 
     def steps(eps_model, shape, schedule, spec, **where):
@@ -58,8 +58,8 @@ def toy_family():
     in the view it names, with no other file edited.
     """
     from genstudio.families import Family, Metric, register_family, unregister_family
-    from genstudio.gan import GanTrainer
-    from genstudio.gan_model import GanModel
+    from genstudio.gan.trainer import GanTrainer
+    from genstudio.gan.model import GanModel
 
     class ToyTrainer(GanTrainer):
         kind = "toy"

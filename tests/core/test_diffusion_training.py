@@ -12,8 +12,8 @@ import torch
 from genstudio.checkpoint import export_for_sampling, load_checkpoint
 from genstudio.config import RunConfig
 from genstudio.data import load_dataset
-from genstudio.diffusion_model import DiffusionModel
-from genstudio.diffusion_trainer import band_losses, diffusion_specs
+from genstudio.diffusion.model import DiffusionModel
+from genstudio.diffusion.trainer import band_losses, diffusion_specs
 from genstudio.metrics import mode_coverage
 from genstudio.models import build
 from genstudio.models.eps_mlp import EpsMLP
@@ -193,7 +193,7 @@ def test_ring8_mode_coverage_with_a_small_budget():
     measured by benchmarks/ring8_coverage.py. This is a fast recipe on a 1,000-step budget (about
     15 s of CPU): measured 91.6 / 87.5 / 86.6 % and 8/8 modes for seeds 0 / 1 / 2 (DDPM, σ² = β̃),
     so the bounds leave room for other CPUs' rounding."""
-    from genstudio.diffusion import ddpm_sample
+    from genstudio.diffusion.samplers import ddpm_sample
 
     cfg = RunConfig(kind="diffusion", data="ring8", steps=1000, batch=256, lr=3e-3, beta1=0.9, ema_decay=0.99,
                     width=128, schedule="cosine", seed=0)

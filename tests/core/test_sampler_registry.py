@@ -14,7 +14,7 @@ import torch
 
 from genstudio.cli import build_parser, main
 from genstudio.config import RunConfig
-from genstudio.diffusion import ddim_sample, ddpm_sample
+from genstudio.diffusion.samplers import ddim_sample, ddpm_sample
 from genstudio.sampling import SAMPLERS, SampleSpec, get_sampler, register_sampler, sample, sampler_names
 from genstudio.training import run_to_end
 

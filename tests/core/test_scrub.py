@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from genstudio.diffusion import NoiseSchedule, predict_x0, q_sample
-from genstudio.diffusion_model import DiffusionModel
+from genstudio.diffusion.schedule import NoiseSchedule, predict_x0, q_sample
+from genstudio.diffusion.model import DiffusionModel
 from genstudio.models.eps_mlp import EpsMLP
 from genstudio.sampling import SampleSpec, SamplingProgress, SamplingResult, branch_start, sampling_run
 from genstudio.scrub import (

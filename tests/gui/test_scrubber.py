@@ -15,8 +15,8 @@ from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from genstudio.diffusion import NoiseSchedule
-from genstudio.diffusion_model import DiffusionModel
+from genstudio.diffusion.schedule import NoiseSchedule
+from genstudio.diffusion.model import DiffusionModel
 from genstudio.gui.widgets.reverse_view import FINAL
 from genstudio.gui.widgets.scrubber import ScrubberView, shot_scrubber
 from genstudio.imaging import make_grid

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from genstudio.data import POINT_SETS
-from genstudio.diffusion import Trajectory
+from genstudio.diffusion.trajectory import Trajectory
 from genstudio.gui.render_worker import RenderController
 from genstudio.gui.sampling_controller import SamplingController
 from genstudio.gui.widgets.branch_panel import BranchPanel

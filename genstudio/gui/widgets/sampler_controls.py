@@ -12,7 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QProgressBar, QPushButton, QSpinBox, QWidget
 
-from genstudio.diffusion import Trajectory
+from genstudio.diffusion.trajectory import Trajectory
 from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.sampling import SAMPLERS, SampleSpec, get_sampler, record_dtype_for
 

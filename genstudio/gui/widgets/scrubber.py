@@ -80,7 +80,7 @@ class ScrubberView(QWidget):
 
     # ------------------------------------------------------------------ public API
     def set_model(self, model) -> None:
-        """Scrub ``model`` (a :class:`~genstudio.diffusion_model.DiffusionModel`), or nothing (None).
+        """Scrub ``model`` (a :class:`~genstudio.diffusion.model.DiffusionModel`), or nothing (None).
 
         A GAN model is refused with a note (this view is for diffusion models).
         """

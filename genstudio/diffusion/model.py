@@ -1,9 +1,9 @@
 """A trained diffusion model, ready to sample: what ``genstudio sample`` and the app's scrubber use.
 
 Built from a checkpoint's EMA weights (``ema/eps/...``; the raw ``model/eps/...`` weights only if a
-file has no EMA) and its noise schedule (header ``schedule``: kind and T). Sampling is DDPM
-(Ho et al. 2020) or DDIM (Song et al. 2021) from :mod:`genstudio.diffusion`, with per-sample seeded
-noise: sample i is the same whether drawn alone or in a batch.
+file has no EMA) and its noise schedule (header ``schedule``: kind and T). Sampling goes through
+:mod:`genstudio.sampling` (any registered sampler: DDPM, DDIM, …), with per-sample seeded noise:
+sample i is the same whether drawn alone or in a batch.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from genstudio.checkpoint import CheckpointError, load_module
-from genstudio.diffusion import NoiseSchedule, Trajectory
+from genstudio.diffusion.schedule import NoiseSchedule
+from genstudio.diffusion.trajectory import Trajectory
 from genstudio.models import build
 from genstudio.sampling import SampleSpec, sample
 
@@ -71,7 +72,7 @@ class DiffusionModel:
         sampler : a registered sampler's name (:mod:`genstudio.sampling`): "ddpm" (all T steps,
             σ² = ``variance``: "beta" or "beta_tilde"), "ddim", …
         steps, eta : the number of steps and η of a sampler that takes them (DDIM; DDPM ignores them).
-        record : also return the :class:`~genstudio.diffusion.Trajectory` (float16 arrays).
+        record : also return the :class:`~genstudio.diffusion.trajectory.Trajectory` (float16 arrays).
         progress : called as ``progress(done, total)`` after every step.
         start_x, start_index : continue from state ``start_x`` (n, *sample_shape) at schedule step
             ``start_index`` (e.g. a trajectory's ``x_t[k]`` and ``k``) to branch with a new seed.
