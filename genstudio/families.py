@@ -50,6 +50,15 @@ class Family:
     metrics: tuple[Metric, ...] = ()  # what its trainer logs (the rest, e.g. lr, is not plotted)
     view: str = "latent"  # one of VIEWS
     uses_samplers: bool = False  # `genstudio sample` / `score` take --sampler, --steps, --eta
+    # the weights that sample, in order of preference (an export keeps the first the file has)
+    sampling_weights: tuple[str, ...] = ("model/",)
+    # (path, meta) -> None, raising CheckpointError: checks of what only this family's header holds
+    header: Any = field(default=None, repr=False)
+
+    def check_header(self, path: Any, meta: dict) -> None:
+        """Run the family's own header check, if it has one (after the checks every header gets)."""
+        if self.header is not None:
+            _resolve(self.header)(path, meta)
 
     def trainer_class(self) -> type:
         return _resolve(self.trainer)
@@ -74,7 +83,7 @@ class Family:
         return tuple(dict.fromkeys(m.plot for m in self.metrics))
 
 
-def _resolve(target: Any) -> type:
+def _resolve(target: Any) -> Any:
     if not isinstance(target, str):
         return target
     module_name, cls_name = target.split(":")
@@ -126,10 +135,11 @@ register_family(Family(
     metrics=(Metric("loss_D", "discriminator loss", "losses"), Metric("loss_G", "generator loss", "losses"),
              Metric("D(x)", "D's mean output on real data", "discriminator"),
              Metric("D(G(z))", "D's mean output on generated data", "discriminator")),
-    view="latent"))
+    view="latent", sampling_weights=("ema/G/", "model/G/")))  # the averaged G when the run kept one
 register_family(Family(
     "diffusion", "Diffusion", "diffusion", "genstudio.diffusion.trainer:DiffusionTrainer",
     "genstudio.diffusion.model:DiffusionModel", archs=("unet", "mlp_eps"),
     metrics=(Metric("loss", "ε-prediction MSE (Ho et al. eq. 14)", "eps_loss"),
              Metric("bands", "the loss per timestep band", "bands")),
-    view="scrubber", uses_samplers=True))
+    view="scrubber", uses_samplers=True, sampling_weights=("ema/", "model/"),
+    header="genstudio.checkpoint:check_schedule_header"))
