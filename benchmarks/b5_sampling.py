@@ -77,12 +77,12 @@ def run_pair(net, sampler: str, n: int, steps: int, limit: int) -> dict:
     schedule = NoiseSchedule(T)
     gs_net, df_net = TimedNet(net), TimedNet(net)
     if sampler == "ddpm":
-        gen = get_sampler("ddpm").steps(gs_net, shape, schedule, SampleSpec(n, 0, "ddpm"))  # as `genstudio sample`
+        gen = get_sampler("ddpm").run_steps(gs_net, shape, schedule, SampleSpec(n, 0, "ddpm"))  # as `genstudio sample`
         sched = diffusers.DDPMScheduler(num_train_timesteps=T, beta_schedule="linear", clip_sample=False,
                                         variance_type="fixed_large")
         sched.set_timesteps(T)
     else:
-        gen = get_sampler("ddim").steps(gs_net, shape, schedule, SampleSpec(n, 0, "ddim", steps))
+        gen = get_sampler("ddim").run_steps(gs_net, shape, schedule, SampleSpec(n, 0, "ddim", steps))
         sched = diffusers.DDIMScheduler(num_train_timesteps=T, beta_schedule="linear", clip_sample=False)
         sched.set_timesteps(steps)
     g = torch.Generator().manual_seed(0)

@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                 net(x, tt)
             sync(dev)
             t_net = time.perf_counter() - t0
-        gen = spec.definition.steps(net, shape, schedule, spec)
+        gen = spec.definition.run_steps(net, shape, schedule, spec)
         sync(dev)
         t0 = time.perf_counter()
         for _ in range(n_steps):

@@ -13,9 +13,9 @@ Two ways to run a spec, one loop underneath:
   thread drives it);
 * :func:`sample` — runs it to the end and returns the :class:`SamplingResult` (the CLI, ``score``).
 
-Adding a sampler: write a step generator ``steps(eps_model, shape, schedule, spec, *, start, start_x,
+Adding a sampler: write a step generator ``run_steps(eps_model, shape, schedule, spec, *, start, start_x,
 start_index)`` yielding :class:`~genstudio.diffusion.samplers.SamplerStep` (see ``ddim_steps``), then
-``register_sampler(Sampler("name", "Label", "what it does", steps, takes_steps=..., takes_eta=...))``.
+``register_sampler(Sampler("name", "Label", "what it does", run_steps, takes_steps=..., takes_eta=...))``.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class SampleSpec:
 
 
 # ---------------------------------------------------------------------------- the registry
-#: ``steps(eps_model, shape, schedule, spec, *, start, start_x, start_index) -> Iterator[SamplerStep]``
+#: ``run_steps(eps_model, shape, schedule, spec, *, start, start_x, start_index) -> Iterator[SamplerStep]``
 StepsFn = Callable[..., Iterator[SamplerStep]]
 
 
@@ -98,7 +98,7 @@ class Sampler:
     name: str  # the id: --sampler NAME, SampleSpec.sampler, a recording's info["sampler"]
     label: str  # shown in the scrubber's list
     description: str  # its tooltip: what it does, and the paper
-    steps: StepsFn = field(repr=False)
+    run_steps: StepsFn = field(repr=False)  # the step generator
     takes_steps: bool = False  # uses SampleSpec.steps (the scrubber enables its steps field)
     takes_eta: bool = False  # uses SampleSpec.eta (steps field, η field, the branch panel's η)
     count: Callable[[int, SampleSpec], int] | None = field(default=None, repr=False)
@@ -218,7 +218,7 @@ def sampling_run(model: Any, spec: SampleSpec, *, record: bool | None = None, st
         sx = sx.to(model.schedule.device)
     x = None
     done = 0
-    for step in sampler.steps(model.eps, shape, model.schedule, spec, start=start, start_x=sx,
+    for step in sampler.run_steps(model.eps, shape, model.schedule, spec, start=start, start_x=sx,
                               start_index=start_index):
         if recorder is not None:
             recorder.add(step.t, step.x_t, step.eps, step.x0)
