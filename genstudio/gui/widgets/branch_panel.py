@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QPushButton, QSpinBox
 from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.imaging import make_grid
-from genstudio.sampling import get_sampler
+from genstudio.sampling import SAMPLERS
 from genstudio.scrub import points_image
 
 __all__ = ["BranchPanel", "SAME_ENDING"]
@@ -74,7 +74,8 @@ class BranchPanel(QWidget):
         """Enable the controls; η only when the recording's ``sampler`` takes one (DDIM)."""
         for w in (self.button, self.seed):
             w.setEnabled(can_branch)
-        self.eta.setEnabled(can_branch and sampler is not None and get_sampler(sampler).takes_eta)
+        takes_eta = sampler in SAMPLERS and SAMPLERS[sampler].takes_eta  # a sampler since removed: no η
+        self.eta.setEnabled(can_branch and takes_eta)
 
     def show_endings(self, original: np.ndarray, branch: np.ndarray, t: int, diff: float,
                      extent: tuple[float, float, float, float]) -> None:
