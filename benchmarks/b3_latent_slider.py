@@ -29,7 +29,7 @@ from PySide6.QtCore import QEventLoop  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 import genstudio.gui.widgets.latent_panel as latent_panel  # noqa: E402
-from genstudio.gan_model import GanModel  # noqa: E402
+from genstudio.gan.model import GanModel  # noqa: E402
 from genstudio.gui.widgets.latent_panel import LatentView  # noqa: E402
 from genstudio.loading import load_model  # noqa: E402
 from genstudio.models.dcgan import DCGANGenerator  # noqa: E402

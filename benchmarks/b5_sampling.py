@@ -4,7 +4,7 @@ Samples 16 images of 32 px RGB with a DDPM U-Net (width 32, mults (1, 2, 2), att
 32 px diffusion run trains; random weights, which cost the same as trained ones) twice, step by
 step interleaved:
 
-* GenStudio: :func:`genstudio.diffusion.ddpm_steps` / ``ddim_steps`` as the app and ``genstudio
+* GenStudio: the registered DDPM / DDIM samplers (:mod:`genstudio.sampling`) as the app and ``genstudio
   sample`` call them (``DiffusionModel.sample``: per-sample seeded noise, ``inference_mode``);
 * the reference: the same network stepped by diffusers' ``DDPMScheduler`` (σ² = β, as GenStudio's
   default) / ``DDIMScheduler`` (η = 0), under ``inference_mode``, from the same x_T, step noise
@@ -37,7 +37,8 @@ import torch
 
 from _common import machine_note, verdict
 from genstudio.devices import sample_noise
-from genstudio.diffusion import NoiseSchedule, ddim_steps, ddpm_steps
+from genstudio.diffusion.schedule import NoiseSchedule
+from genstudio.sampling import SampleSpec, get_sampler
 from genstudio.models.unet import UNet
 
 SPEED_GOAL, OVERHEAD_GOAL = 1.0, 0.05
@@ -76,12 +77,12 @@ def run_pair(net, sampler: str, n: int, steps: int, limit: int) -> dict:
     schedule = NoiseSchedule(T)
     gs_net, df_net = TimedNet(net), TimedNet(net)
     if sampler == "ddpm":
-        gen = ddpm_steps(gs_net, shape, schedule, seed=0)  # as DiffusionModel.sample(n, seed=0)
+        gen = get_sampler("ddpm").run_steps(gs_net, shape, schedule, SampleSpec(n, 0, "ddpm"))  # as `genstudio sample`
         sched = diffusers.DDPMScheduler(num_train_timesteps=T, beta_schedule="linear", clip_sample=False,
                                         variance_type="fixed_large")
         sched.set_timesteps(T)
     else:
-        gen = ddim_steps(gs_net, shape, schedule, steps=steps, seed=0)
+        gen = get_sampler("ddim").run_steps(gs_net, shape, schedule, SampleSpec(n, 0, "ddim", steps))
         sched = diffusers.DDIMScheduler(num_train_timesteps=T, beta_schedule="linear", clip_sample=False)
         sched.set_timesteps(steps)
     g = torch.Generator().manual_seed(0)

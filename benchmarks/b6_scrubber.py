@@ -35,11 +35,11 @@ import torch  # noqa: E402
 from PySide6.QtCore import QEvent, QObject  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from genstudio.diffusion import NoiseSchedule  # noqa: E402
-from genstudio.diffusion_model import DiffusionModel  # noqa: E402
+from genstudio.diffusion.schedule import NoiseSchedule  # noqa: E402
+from genstudio.diffusion.model import DiffusionModel  # noqa: E402
 from genstudio.gui.widgets.scrubber import ScrubberView  # noqa: E402
 from genstudio.models.unet import UNet  # noqa: E402
-from genstudio.scrub import SampleSpec  # noqa: E402
+from genstudio.sampling import SampleSpec  # noqa: E402
 
 FORWARD_GOAL_MS, REVERSE_GOAL_MS = 10.0, 5.0
 PASSES = 3  # sweeps per measurement; the one with the lowest median is reported

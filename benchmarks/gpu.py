@@ -28,7 +28,8 @@ from torch.utils.flop_counter import FlopCounterMode
 import b1_throughput as b1
 from _common import machine_note, verdict
 from genstudio.data import load_dataset
-from genstudio.diffusion import NoiseSchedule, ddim_steps, ddpm_steps
+from genstudio.diffusion.schedule import NoiseSchedule
+from genstudio.sampling import SampleSpec
 from genstudio.models.unet import UNet
 
 
@@ -107,9 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     net = UNet(channels=3, width=32, mults=(1, 2, 2), attention=True).to(dev).eval().requires_grad_(False)
     schedule = NoiseSchedule(1000).to(dev)
     shape = (16, 3, 32, 32)
-    for sampler, gen_fn, n_steps in (("DDPM 1000", ddpm_steps, 1000), ("DDIM 50", ddim_steps, 50)):
+    for sampler, spec, n_steps in (("DDPM 1000", SampleSpec(16, 0, "ddpm"), 1000),
+                                   ("DDIM 50", SampleSpec(16, 0, "ddim", 50), 50)):
         n_steps = min(n_steps, 100) if args.quick else n_steps
-        kwargs = {"steps": 50} if sampler.startswith("DDIM") else {}
         x = torch.randn(shape, device=dev)
         tt = torch.full((16,), 500, device=dev)
         with torch.inference_mode():
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                 net(x, tt)
             sync(dev)
             t_net = time.perf_counter() - t0
-        gen = gen_fn(net, shape, schedule, seed=0, **kwargs)
+        gen = spec.definition.run_steps(net, shape, schedule, spec)
         sync(dev)
         t0 = time.perf_counter()
         for _ in range(n_steps):

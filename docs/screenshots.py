@@ -180,7 +180,7 @@ def size_shots(window: MainWindow, work: Path, out: Path, monitor_steps: int) ->
     Scrubber in compare mode (cosine against the model's linear schedule) and the reverse Scrubber
     after a branch, whose long verdict is shown.
     """
-    from genstudio.scrub import SampleSpec
+    from genstudio.sampling import SampleSpec
 
     if monitor_steps > 0:
         train_in_window(window, work / "ring8 GAN", {"kind": "gan", "data": "ring8", "steps": monitor_steps,

@@ -71,9 +71,6 @@ IMAGE_SIZES = (16, 32, 64)
 CHANNELS = (1, 3)
 MAX_TIMESTEPS = 10000  # diffusion T, as RunConfig.validate allows
 SCHEDULES = ("linear", "cosine")
-# which kind of checkpoint may hold which architecture (an architecture missing here is not checked)
-ARCH_KINDS = {"dcgan_g": "gan", "dcgan_d": "gan", "mlp_g": "gan", "mlp_d": "gan",
-              "unet": "diffusion", "mlp_eps": "diffusion"}
 _ZIP_MAGIC = b"PK\x03\x04"  # torch.save's format since PyTorch 1.6
 _PICKLE_MAGIC = b"\x80"  # pickle protocol 2+ (raw pickles and PyTorch's legacy format)
 
@@ -97,7 +94,7 @@ def load_checkpoint(path: str | os.PathLike, *, kind: str | None = None) -> tupl
     Parameters
     ----------
     path : a ``.safetensors`` file (``.pt``/``.pth`` files are read with ``weights_only=True``).
-    kind : if given ("gan" or "diffusion"), refuse a checkpoint of another kind.
+    kind : if given (a registered family's name: "gan", "diffusion", …), refuse a checkpoint of another kind.
     """
     return _read(path, kind, weights=True)
 
@@ -233,11 +230,14 @@ def _parse_meta(path: Path, raw: dict[str, str], kind: str | None = None) -> dic
     if fmt > FORMAT_VERSION:
         raise CheckpointError(f"{path.name} was written by a newer GenStudio (format {fmt}; "
                               f"this version reads up to {FORMAT_VERSION}): please update GenStudio")
-    if meta.get("kind") not in ("gan", "diffusion"):
+    from genstudio.families import FAMILIES
+
+    if not isinstance(meta.get("kind"), str) or meta["kind"] not in FAMILIES:
         raise CheckpointError(f"{path.name} holds an unknown model kind {_brief(meta.get('kind'))}")
+    family = FAMILIES[meta["kind"]]
     if kind is not None and meta["kind"] != kind:
-        raise CheckpointError(f"{path.name} holds a {_KIND_NAMES[meta['kind']]} model, "
-                              f"not a {_KIND_NAMES.get(kind, kind)} model")
+        wanted = FAMILIES[kind].noun if kind in FAMILIES else kind
+        raise CheckpointError(f"{path.name} holds a {family.noun} model, not a {wanted} model")
     models = meta.get("models")
     if not isinstance(models, dict) or not models:
         raise CheckpointError(f"{path.name} does not describe its models (no 'models' entry)")
@@ -247,9 +247,9 @@ def _parse_meta(path: Path, raw: dict[str, str], kind: str | None = None) -> dic
         if not isinstance(m, dict) or not isinstance(m.get("arch"), str) or m["arch"] not in ARCHS:
             arch = m.get("arch") if isinstance(m, dict) else m
             raise CheckpointError(f"{path.name}: model {_brief(role)} has an unknown architecture {_brief(arch)}")
-        if ARCH_KINDS.get(m["arch"], meta["kind"]) != meta["kind"]:
+        if m["arch"] not in family.archs:  # the family says which architectures it builds
             raise CheckpointError(f"{path.name}: model {_brief(role)} ({m['arch']}) does not belong "
-                                  f"in a {_KIND_NAMES[meta['kind']]} checkpoint")
+                                  f"in a {family.noun} checkpoint")
         if not isinstance(m.get("args"), dict):
             raise CheckpointError(f"{path.name}: model {_brief(role)} has no architecture arguments")
         for name, value in m["args"].items():
@@ -268,20 +268,21 @@ def _parse_meta(path: Path, raw: dict[str, str], kind: str | None = None) -> dic
     for name in ("size", "channels"):  # the sample shape of image models
         if name in meta and meta[name] not in {"size": IMAGE_SIZES, "channels": CHANNELS}[name]:
             raise CheckpointError(f"{path.name} has an unsupported image {name} {_brief(meta[name])}")
-    if meta["kind"] == "diffusion":
-        sched = meta.get("schedule")
-        steps = sched.get("num_steps") if isinstance(sched, dict) else None
-        if not isinstance(steps, int) or isinstance(steps, bool) or not 2 <= steps <= MAX_TIMESTEPS:
-            raise CheckpointError(f"{path.name} has no valid noise schedule (T must be a whole number "
-                                  f"from 2 to {MAX_TIMESTEPS}, not {_brief(steps)})")
-        if sched.get("kind") not in SCHEDULES:
-            raise CheckpointError(f"{path.name} has an unknown noise schedule {_brief(sched.get('kind'))}")
-        if meta.get("data_kind") != "points" and not ("size" in meta and "channels" in meta):
-            raise CheckpointError(f"{path.name} does not say the size of its images")
+    family.check_header(path, meta)  # what only this family's header holds (a noise schedule, …)
     return meta
 
 
-_KIND_NAMES = {"gan": "GAN", "diffusion": "diffusion"}
+def check_schedule_header(path: Path, meta: dict[str, Any]) -> None:
+    """A diffusion header's own entries: a valid noise schedule, and the image size (``Family.header``)."""
+    sched = meta.get("schedule")
+    steps = sched.get("num_steps") if isinstance(sched, dict) else None
+    if not isinstance(steps, int) or isinstance(steps, bool) or not 2 <= steps <= MAX_TIMESTEPS:
+        raise CheckpointError(f"{path.name} has no valid noise schedule (T must be a whole number "
+                              f"from 2 to {MAX_TIMESTEPS}, not {_brief(steps)})")
+    if sched.get("kind") not in SCHEDULES:
+        raise CheckpointError(f"{path.name} has an unknown noise schedule {_brief(sched.get('kind'))}")
+    if meta.get("data_kind") != "points" and not ("size" in meta and "channels" in meta):
+        raise CheckpointError(f"{path.name} does not say the size of its images")
 
 
 def _arg_problem(name: str, value: Any) -> str:
@@ -376,20 +377,20 @@ def load_optimizer(opt: torch.optim.Optimizer, prefix: str, tensors: dict[str, t
 def export_for_sampling(src: str | os.PathLike, dst: str | os.PathLike, *, half: bool = False) -> int:
     """Copy a checkpoint with only what sampling uses, optionally in float16; the new file's size in bytes.
 
-    Left out: optimiser state, RNG streams, a GAN's discriminator (a third to half of its weights)
-    and a diffusion model's raw weights (the EMA weights sample). The result loads like any
+    Kept: the weights the family samples with (``Family.sampling_weights``, the first prefix the
+    file has). Left out: optimiser state, RNG streams, a GAN's discriminator (a third to half of its
+    weights) and a diffusion model's raw weights (the EMA weights sample). The result loads like any
     checkpoint; it cannot be resumed (it says so in its header). Exporting an export keeps the
     name of the original run's file in the header.
     """
+    from genstudio.families import get_family
+
     tensors, meta = load_checkpoint(src)
-    has_ema = any(k.startswith("ema/") for k in tensors)
-    if meta["kind"] == "diffusion":
-        keep_prefixes: tuple[str, ...] = ("ema/",) if has_ema else ("model/",)
-    else:  # the generator that samples: averaged (ema/G) when the run kept an average
-        keep_prefixes = ("ema/G/",) if any(k.startswith("ema/G/") for k in tensors) else ("model/G/",)
+    prefixes = get_family(meta["kind"]).sampling_weights
+    keep = next((p for p in prefixes if any(k.startswith(p) for k in tensors)), prefixes[-1])
     out = {}
     for k, v in tensors.items():
-        if k.startswith(keep_prefixes):
+        if k.startswith(keep):
             out[k] = v.half() if half and v.is_floating_point() else v
     earlier = meta.get("exported") or {}
     meta = {k: v for k, v in meta.items() if k != "optim"}

@@ -167,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("path", nargs="?", help="a .safetensors checkpoint or a run directory")
 
     from genstudio.recipes import recipes_table
+    from genstudio.families import family_names  # the registries: a registered family or sampler
+    from genstudio.sampling import sampler_names  # is a choice
 
     t = sub.add_parser("train", help="train a GAN or a diffusion model headless",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -174,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "recipe for the\nkind and data set (the app's run panel starts from the same "
                               "table):\n\n" + recipes_table() + "\n\nWith --resume, the run's own settings "
                               "instead (--steps, --lr and --batch may change them).")
-    t.add_argument("kind", choices=("gan", "diffusion"))
+    t.add_argument("kind", choices=family_names())
     t.add_argument("--data", required=True, help="ring8, grid25, spiral, moons, digits, shapes, faces or folder:PATH")
     t.add_argument("--steps", type=_positive_int, default=None,
                    help="optimiser steps to reach (default: the recipe's; with --resume the run's own)")
@@ -218,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, type=Path, help="a folder (one PNG per sample), FILE.png (a grid) or FILE.npy")
     s.add_argument("--seed", type=_seed, default=0)
     # None = not given: a GAN refuses these flags, a diffusion model gets SAMPLE_DEFAULTS
-    s.add_argument("--sampler", choices=("ddpm", "ddim"), default=None, help="diffusion only (default ddpm)")
+    s.add_argument("--sampler", choices=sampler_names(), default=None, help="diffusion only (default ddpm)")
     s.add_argument("--steps", type=_positive_int, default=None, help="DDIM steps (diffusion only; default 50)")
     s.add_argument("--eta", type=_eta, default=None, help="DDIM eta (diffusion only; default 0)")
     s.add_argument("--trajectory", type=Path, default=None, help="save the recorded trajectory to FILE.npz")
@@ -236,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("checkpoint", type=Path)
     q.add_argument("--n", type=_positive_int, default=500, help="samples, and real digits per set (at most 898)")
     q.add_argument("--seed", type=_seed, default=0)
-    q.add_argument("--sampler", choices=("ddpm", "ddim"), default=None, help="diffusion only (default ddim)")
+    q.add_argument("--sampler", choices=sampler_names(), default=None, help="diffusion only (default ddim)")
     q.add_argument("--steps", type=_positive_int, default=None, help="DDIM steps (diffusion only; default 100)")
     q.add_argument("--device", choices=DEVICES, default="auto")
     q.set_defaults(func=cmd_score)
@@ -370,9 +372,10 @@ def settle_diffusion_flags(args: argparse.Namespace, defaults: dict[str, object]
         ``--sampler`` / ``--steps`` / ``--eta`` given for a GAN (it samples in one pass).
     """
     from genstudio.checkpoint import read_header
+    from genstudio.families import get_family
 
     given = [f"--{name}" for name in defaults if getattr(args, name) is not None]
-    if given and read_header(args.checkpoint).get("kind") == "gan":
+    if given and not get_family(read_header(args.checkpoint)["kind"]).uses_samplers:
         flags = " and ".join((", ".join(given[:-1]), given[-1]) if len(given) > 1 else given)
         raise ValueError(f"{flags} {'is' if len(given) == 1 else 'are'} for diffusion models; "
                          f"{args.checkpoint.name} is a GAN, which samples in one pass: leave "
@@ -406,11 +409,15 @@ def cmd_score(args: argparse.Namespace) -> int:
     score = score_checkpoint(args.checkpoint, args.n, sampler=args.sampler, steps=args.steps, seed=args.seed,
                              device=args.device)
     from genstudio.checkpoint import read_header
+    from genstudio.families import get_family
 
-    if read_header(args.checkpoint).get("kind") == "gan":
-        how = "GAN"
+    family = get_family(read_header(args.checkpoint)["kind"])
+    if not family.uses_samplers:
+        how = family.label
     else:
-        how = "ddpm" if args.sampler == "ddpm" else f"ddim {args.steps} steps"
+        from genstudio.sampling import SampleSpec
+
+        how = SampleSpec(args.n, args.seed, args.sampler, args.steps).short(eta=False)
     print(f"digits Fréchet distance: {score.fd:.2f}  ({args.n} samples, {how}, seed {args.seed})")
     print(f"real vs real:            {score.real_vs_real:.2f}  ({args.n} other real digits, same reference)")
     print(f"ratio:                   {score.ratio:.2f}  (1 = as close as a second real sample)")

@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("gan", "diffusion")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 IMAGE_SIZES = (16, 32, 64)
 SCHEDULES = ("linear", "cosine")
@@ -59,8 +58,10 @@ class RunConfig:
     # ------------------------------------------------------------------ validation
     def validate(self) -> "RunConfig":
         """Raise :class:`ConfigError` with a readable message if any setting is impossible."""
-        if self.kind not in KINDS:
-            raise ConfigError(f"kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
+        from genstudio.families import family_names  # the model-family registry
+
+        if self.kind not in family_names():
+            raise ConfigError(f"kind must be one of {', '.join(family_names())}, not {self.kind!r}")
         if self.device not in DEVICES:
             raise ConfigError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
         if self.schedule not in SCHEDULES:

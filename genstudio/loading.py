@@ -1,4 +1,4 @@
-"""Open any GenStudio checkpoint as a ready-to-sample model (GAN or diffusion)."""
+"""Open any GenStudio checkpoint as a ready-to-sample model (of any registered family: GAN, diffusion, …)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from genstudio.devices import resolve_device
 
 
 def load_model(path: str | Path, device: str | torch.device = "auto", *, kind: str | None = None) -> Any:
-    """A :class:`~genstudio.gan_model.GanModel` or :class:`~genstudio.diffusion_model.DiffusionModel`.
+    """A :class:`~genstudio.gan.model.GanModel` or :class:`~genstudio.diffusion.model.DiffusionModel`.
 
     Raises :class:`CheckpointError` with a one-line reason for anything unusable.
     """
@@ -26,13 +26,9 @@ def model_from_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any], dev
                      name: str = "") -> Any:
     """The model held by ``(tensors, meta)``: a loaded checkpoint or a training snapshot."""
     try:
-        if meta["kind"] == "gan":
-            from genstudio.gan_model import GanModel
+        from genstudio.families import get_family
 
-            return GanModel.from_checkpoint(tensors, meta, device, name)
-        from genstudio.diffusion_model import DiffusionModel
-
-        return DiffusionModel.from_checkpoint(tensors, meta, device, name)
+        return get_family(meta["kind"]).model_from_state(tensors, meta, device, name)
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:

@@ -168,8 +168,8 @@ def score_checkpoint(path: str | Path, n: int = 500, *, sampler: str = "ddim", s
                      progress: Callable[[int, int], None] | None = None) -> DigitsScore:
     """Draw ``n`` samples (seed ``seed``) from an image checkpoint trained on digits and score them.
 
-    ``sampler`` and ``steps`` choose DDPM (all T steps) or DDIM (``steps`` steps, η = 0) for a
-    diffusion model; a GAN samples in one pass.
+    ``sampler`` (a registered sampler's name: DDPM takes all T steps) and ``steps`` (DDIM's, with
+    η = 0) are for a diffusion model; a GAN samples in one pass.
     """
     from genstudio.loading import load_model
 
@@ -179,10 +179,15 @@ def score_checkpoint(path: str | Path, n: int = 500, *, sampler: str = "ddim", s
     if model.is_points or model.meta.get("data") != "digits":
         raise ValueError(f"{Path(path).name} was trained on {model.meta.get('data')!r}; "
                          "the digits score is for models trained on digits")
-    if model.kind == "gan":
+    from genstudio.families import get_family
+
+    if not get_family(model.kind).uses_samplers:  # one pass (a GAN)
         samples = model.sample(n, seed=seed)
     else:
-        samples = model.sample(n, seed=seed, sampler=sampler, steps=steps, progress=progress)
+        from genstudio.sampling import SampleSpec, sample
+
+        spec = SampleSpec(n, seed, sampler, steps, record=False)
+        samples = torch.from_numpy(sample(model, spec, progress=progress).final)
     return digits_score(samples)
 
 

@@ -6,7 +6,7 @@ compares the folder's saved config with what the form describes, so a changed mo
 set is never silently ignored (the saved run would resume) or fatal (the checkpoint would not load).
 
 Values that mean "the default" (``arch="auto"``, ``latent_dim=0``, ``width=0``) are resolved the way
-the model builders (``gan.py``, ``diffusion_trainer.py``) resolve them, so an explicit value that
+the model builders (``gan/trainer.py``, ``diffusion/trainer.py``) resolve them, so an explicit value that
 equals the default is not a difference.
 """
 
@@ -17,7 +17,12 @@ from genstudio.data import is_points
 
 __all__ = ["defining_differences"]
 
-_KIND_NAMES = {"gan": "GAN", "diffusion": "Diffusion"}
+
+
+def _label(kind: str) -> str:
+    from genstudio.families import FAMILIES
+
+    return FAMILIES[kind].label if kind in FAMILIES else kind
 
 
 def _arch(c: RunConfig) -> str:
@@ -56,7 +61,7 @@ def defining_differences(saved: RunConfig, wanted: RunConfig) -> list[str]:
         empty when resuming ``saved`` with ``wanted`` would train the model ``wanted`` describes.
     """
     rows: list[tuple[str, object, object]] = [
-        ("model", _KIND_NAMES.get(saved.kind, saved.kind), _KIND_NAMES.get(wanted.kind, wanted.kind)),
+        ("model", _label(saved.kind), _label(wanted.kind)),
         ("data", saved.data, wanted.data),
     ]
     if saved.kind == wanted.kind and saved.data == wanted.data:  # the rest only compares like with like

@@ -7,8 +7,17 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from genstudio.families import get_family
 from genstudio.safe_text import safe_text
+from genstudio.sampling import SampleSpec, sample
+
+
+def spec_of(args: argparse.Namespace) -> SampleSpec:
+    """The :class:`~genstudio.sampling.SampleSpec` of ``genstudio sample``'s flags (diffusion)."""
+    return SampleSpec(args.n, args.seed, args.sampler, args.steps, args.eta,
+                      record=getattr(args, "trajectory", None) is not None)
 
 
 def sample_to_disk(args: argparse.Namespace) -> int:
@@ -25,23 +34,21 @@ def sample_to_disk(args: argparse.Namespace) -> int:
     if model.is_points and out.suffix != ".npy":
         raise ValueError(f"{args.checkpoint.name} makes 2-D points: give --out FILE.npy")
     check_memory(model, args)
-    if model.kind == "gan":
+    family = get_family(model.kind)
+    if not family.uses_samplers:  # one pass (a GAN)
         if args.trajectory is not None:
-            raise ValueError("--trajectory is for diffusion models; this is a GAN")
+            raise ValueError(f"--trajectory is for diffusion models; this is a {family.noun}")
         samples = model.sample(args.n, seed=args.seed).numpy()
-        how = "gan"
+        how = model.kind
     else:
-        record = args.trajectory is not None
-        result = model.sample(args.n, seed=args.seed, sampler=args.sampler, steps=args.steps,
-                              eta=args.eta, record=record, progress=_progress(args))
-        if record:
-            samples_t, trajectory = result
+        spec = spec_of(args)
+        result = sample(model, spec, progress=_progress(args), record_dtype=torch.float16)
+        if result.trajectory is not None:
+            trajectory = result.trajectory
             trajectory.save_npz(args.trajectory)
             print(safe_text(f"trajectory ({len(trajectory.timesteps)} steps) written to {args.trajectory}"))
-        else:
-            samples_t = result
-        samples = samples_t.numpy()
-        how = args.sampler if args.sampler == "ddpm" else f"ddim {args.steps} steps eta {args.eta:g}"
+        samples = result.final
+        how = spec.short()
     samples = np.clip(samples, -1, 1) if not model.is_points else samples
     text = {"genstudio:model": model.describe(), "genstudio:step": str(model.meta.get("step")),
             "genstudio:seed": str(args.seed), "genstudio:sampler": how,
@@ -62,10 +69,11 @@ def bytes_per_sample(model, args: argparse.Namespace) -> int:
     ten maps of its widest level per pixel; 16 are counted), and a recorded trajectory (x_t, ε̂ and
     x̂_0 in float16 at every recorded step).
     """
-    shape = model.sample_shape if model.kind == "diffusion" else tuple(model.generate(model.noise(1, 0)).shape[1:])
+    samplers = get_family(model.kind).uses_samplers
+    shape = model.sample_shape if samplers else tuple(model.generate(model.noise(1, 0)).shape[1:])
     elems = int(np.prod(shape))  # values in one sample
     total = 16 * elems
-    if model.kind == "diffusion":
+    if samplers:
         args_ = model.meta["models"]["eps"]["args"]
         if model.is_points:
             total += 4 * 16 * int(args_.get("hidden", 256))
@@ -73,7 +81,7 @@ def bytes_per_sample(model, args: argparse.Namespace) -> int:
             pixels = elems // shape[0]
             total += 4 * 16 * pixels * int(args_.get("width", 32)) * max(args_.get("mults", [1, 2, 2]))
         if args.trajectory is not None:
-            steps = model.schedule.num_steps if args.sampler == "ddpm" else min(args.steps, model.schedule.num_steps)
+            steps = min(spec_of(args).total_steps(model.schedule.num_steps), model.schedule.num_steps)
             total += 3 * 2 * elems * (steps + 1)
     return total
 

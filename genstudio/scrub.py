@@ -8,11 +8,9 @@ The scrubber lets a person move along t and *see* the two processes of Ho et al.
   the error ‖ε − ε̂‖² over a subsample of t, and :func:`schedule_curves` the schedule's signal
   √ᾱ_t, noise √(1−ᾱ_t) and log SNR = log(ᾱ_t / (1−ᾱ_t)) (Kingma et al. 2021, "Variational
   Diffusion Models").
-* **reverse** — :func:`sampling_run` drives a DDPM / DDIM sampler from :mod:`genstudio.diffusion` as
-  a generator of :class:`SamplingProgress` events ending with one :class:`SamplingResult` (every
-  yield is a cancellation point for the GUI worker) and records the :class:`~genstudio.diffusion.Trajectory`;
-  :func:`branch_start` picks a recorded state to continue from with a new seed or η;
-  :func:`export_gif` / :func:`export_frames` write the trajectory as pictures.
+* **reverse** — sampling itself is :mod:`genstudio.sampling` (the spec, the sampler registry,
+  ``sampling_run`` and ``branch_start``); here :func:`mean_abs_difference` compares two endings and
+  :func:`export_gif` / :func:`export_frames` write a recorded trajectory as pictures.
 
 For 2-D point models the same functions work on (N, 2) clouds; :func:`eps_field` evaluates ε̂ on a
 grid for the arrow field and :func:`points_image` rasterises a cloud for export.
@@ -27,7 +25,7 @@ from __future__ import annotations
 import functools
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -35,13 +33,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from genstudio.diffusion import NoiseSchedule, SamplerStep, Trajectory, ddim_steps, ddpm_steps
+from genstudio.diffusion.schedule import NoiseSchedule
+from genstudio.diffusion.trajectory import Trajectory
 from genstudio.imaging import DEFAULT_EXPORT_SIZE, make_grid, resize_long_side, save_gif, save_png, scatter_image
 
 __all__ = [
     "ScheduleCurves", "schedule_curves", "ForwardProcess", "predict", "even_timesteps",
-    "error_curve_steps", "error_curve", "SampleSpec", "SamplingProgress", "SamplingResult",
-    "sampling_run", "record_dtype_for", "branch_start", "mean_abs_difference", "eps_field",
+    "error_curve_steps", "error_curve", "mean_abs_difference", "eps_field",
     "points_image", "trajectory_frames", "export_gif", "export_frames", "load_image_file",
     "dataset_items", "field_arrows", "fit_image",
     "EPS_DISPLAY_RANGE",
@@ -49,8 +47,6 @@ __all__ = [
 
 #: ε and ε̂ are shown mapped from [−2.5, 2.5] (±2.5σ) to the grey range, so noise is not saturated.
 EPS_DISPLAY_RANGE = 2.5
-#: Recordings up to this size are kept in float32 (exact branching); larger ones in float16.
-FLOAT32_RECORD_LIMIT = 256 * 2**20
 
 
 # ---------------------------------------------------------------------------- schedules
@@ -120,7 +116,7 @@ def _x0_from_eps(x_t: np.ndarray, eps: np.ndarray, signal: float, noise: float) 
 def predict(model: Any, x_t: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
     """The model's ε̂(x_t, t) and x̂_0 for a batch x_t (B, ...): two float32 arrays (B, ...).
 
-    ``model`` is a :class:`~genstudio.diffusion_model.DiffusionModel` (needs ``.eps`` and ``.schedule``).
+    ``model`` is a :class:`~genstudio.diffusion.model.DiffusionModel` (needs ``.eps`` and ``.schedule``).
     """
     xt = torch.from_numpy(np.ascontiguousarray(x_t, dtype=np.float32))  # (B, ...)
     tt = torch.full((xt.shape[0],), int(t), dtype=torch.long)  # (B,)
@@ -168,127 +164,6 @@ def error_curve(model: Any, x0: np.ndarray, eps: np.ndarray, timesteps: np.ndarr
 
 
 # ---------------------------------------------------------------------------- reverse process
-@dataclass(frozen=True)
-class SampleSpec:
-    """What to sample: a frozen snapshot handed to the sampling thread.
-
-    ``steps`` and ``eta`` matter for DDIM only; DDPM visits all T steps with σ² = ``variance``.
-    """
-
-    n: int = 16
-    seed: int = 0
-    sampler: str = "ddpm"  # "ddpm" (Ho et al. Alg. 2) or "ddim" (Song et al. eq. 12)
-    steps: int = 50
-    eta: float = 0.0
-    variance: str = "beta"
-
-    def total_steps(self, num_steps: int) -> int:
-        """How many steps the sampler runs for a schedule of T = ``num_steps``."""
-        return num_steps if self.sampler == "ddpm" else self.steps
-
-    def describe(self) -> str:
-        if self.sampler == "ddpm":
-            return f"DDPM, {self.n} samples, seed {self.seed}"
-        return f"DDIM {self.steps} steps, η = {self.eta:g}, {self.n} samples, seed {self.seed}"
-
-
-@dataclass(frozen=True)
-class SamplingProgress:
-    """``done`` of ``total`` steps have run; the step just taken was at timestep ``t``.
-
-    ``x_t`` and ``x0`` (x̂_0) are that step's tensors (N, ...), *not* copies: they are valid until the
-    generator is resumed, so a consumer that wants a preview copies them at once, on its own thread,
-    and only as often as it will show one (the GUI worker: at most 10 times a second).
-    """
-
-    done: int
-    total: int
-    t: int = -1
-    x_t: Any = field(default=None, repr=False, compare=False)
-    x0: Any = field(default=None, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class SamplingResult:
-    """The end of a sampling run: final samples (N, ...) float32 and, if recorded, the trajectory."""
-
-    final: np.ndarray
-    trajectory: Trajectory | None
-    spec: SampleSpec
-    start_index: int = 0
-    info: dict = field(default_factory=dict)
-
-
-def record_dtype_for(steps: int, shape: tuple[int, ...], limit: int = FLOAT32_RECORD_LIMIT) -> torch.dtype:
-    """float32 when a recording of ``steps`` states of ``shape`` fits in ``limit`` bytes, else float16."""
-    return torch.float32 if Trajectory.estimate_nbytes(steps, shape, torch.float32) <= limit else torch.float16
-
-
-def _steps(model: Any, spec: SampleSpec, start_x: torch.Tensor | None, start_index: int
-           ) -> Iterator[SamplerStep]:
-    shape = (spec.n, *model.sample_shape)
-    x = None if start_x is None else start_x.to(model.schedule.device)
-    if spec.sampler == "ddpm":
-        return ddpm_steps(model.eps, shape, model.schedule, variance=spec.variance, seed=spec.seed,
-                          start_x=x, start_index=start_index)
-    if spec.sampler == "ddim":
-        return ddim_steps(model.eps, shape, model.schedule, steps=spec.steps, eta=spec.eta, seed=spec.seed,
-                          start_x=x, start_index=start_index)
-    raise ValueError(f"sampler must be 'ddpm' or 'ddim', not {spec.sampler!r}")
-
-
-def sampling_run(model: Any, spec: SampleSpec, *, record: bool = True, start_x: np.ndarray | None = None,
-                 start_index: int = 0, record_dtype: torch.dtype | None = None
-                 ) -> Iterator[SamplingProgress | SamplingResult]:
-    """Sample ``spec`` from ``model`` step by step.
-
-    Yields a :class:`SamplingProgress` after every sampler step and finally one
-    :class:`SamplingResult`. Stop iterating (``close()``) to cancel: nothing is kept.
-
-    Parameters
-    ----------
-    model : DiffusionModel
-    spec : SampleSpec
-    record : keep the :class:`~genstudio.diffusion.Trajectory` (x_t, ε̂, x̂_0 of every step).
-    start_x, start_index : continue from state ``start_x`` (N, ...) at sampler step ``start_index``
-        (see :func:`branch_start`) instead of drawing x_T.
-    record_dtype : of the recording; by default :func:`record_dtype_for` (float32 when small).
-    """
-    sx = None if start_x is None else torch.from_numpy(np.ascontiguousarray(start_x, dtype=np.float32))
-    total = spec.total_steps(model.schedule.num_steps)
-    left = total - start_index
-    shape = (spec.n, *model.sample_shape)
-    dtype = record_dtype if record_dtype is not None else record_dtype_for(left, shape)
-    recorder = Trajectory.recorder(left, shape, dtype) if record else None
-    x = None
-    done = 0
-    for step in _steps(model, spec, sx, start_index):
-        if recorder is not None:
-            recorder.add(step.t, step.x_t, step.eps, step.x0)
-        x = step.x_prev
-        done += 1
-        yield SamplingProgress(done, left, int(step.t), step.x_t, step.x0)
-    if x is None:
-        raise ValueError("the sampler ran no steps")
-    final = x.float().cpu()
-    info = {"sampler": spec.sampler, "steps": total, "eta": spec.eta, "seed": spec.seed,
-            "variance": spec.variance, "start_index": start_index,
-            "schedule": model.schedule.to_meta()}
-    traj = recorder.finish(final, info) if recorder is not None else None
-    yield SamplingResult(final.numpy().copy(), traj, spec, start_index, info)
-
-
-def branch_start(trajectory: Trajectory, k: int) -> tuple[np.ndarray, int]:
-    """The state x_t at recorded step ``k`` (float32 (N, ...)) and the sampler index to resume at.
-
-    Sampling from there with the same seed retraces the original run; a new seed (or η) gives a
-    second ending from the same x_t.
-    """
-    if not 0 <= k < len(trajectory):
-        raise IndexError(f"step {k} is outside the recording (0 … {len(trajectory) - 1})")
-    return trajectory.x_t[k].astype(np.float32), int(trajectory.info.get("start_index", 0)) + k
-
-
 def mean_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
     """Mean |a − b| over all elements (in data units: [−1, 1] for images)."""
     return float(np.mean(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))

@@ -216,13 +216,9 @@ def make_trainer(config: RunConfig, device: torch.device, *, rank: int = 0, worl
                         num_points=config.num_points, seed=config.seed)
     check_batch_fits(config.batch, data)
     torch.manual_seed(config.seed)  # weight initialisation is part of what the seed fixes
-    if config.kind == "gan":
-        from genstudio.gan import GanTrainer
+    from genstudio.families import get_family
 
-        return GanTrainer(config, data, device, rank=rank, world_size=world_size)
-    from genstudio.diffusion_trainer import DiffusionTrainer
-
-    return DiffusionTrainer(config, data, device, rank=rank, world_size=world_size)
+    return get_family(config.kind).make_trainer(config, data, device, rank=rank, world_size=world_size)
 
 
 # ---------------------------------------------------------------------------- the run loop

@@ -27,3 +27,51 @@ def no_thread_left_behind():
             break
         time.sleep(0.05)
     assert not extra, f"test left threads running: {[t.name for t in extra]}"
+
+
+@pytest.fixture
+def toy_sampler():
+    """A sampler registered in this one place (and removed after the test): DDIM under another name.
+
+    The done-when test of issue 15: it must show up in ``genstudio sample --sampler``, the scrubber's
+    list and the branch panel, and sample through the CLI and the app, with no other file edited.
+    """
+    from genstudio.diffusion.samplers import ddim_steps
+    from genstudio.sampling import Sampler, register_sampler, unregister_sampler
+
+    def steps(eps_model, shape, schedule, spec, **where):
+        return ddim_steps(eps_model, shape, schedule, steps=spec.steps, eta=spec.eta, seed=spec.seed, **where)
+
+    register_sampler(Sampler("toy", "Toy", "DDIM by another name (a test's sampler)", steps,
+                             takes_steps=True, takes_eta=True))
+    yield "toy"
+    unregister_sampler("toy")
+
+
+@pytest.fixture
+def toy_family():
+    """A model family registered in this one place (and removed after the test).
+
+    A GAN re-labelled "toy", whose trainer logs one more number, ``loss_toy`` (D's + G's loss): the
+    only metric it declares, so the Monitor plots that and none of the GAN's four. The done-when test
+    of issue 15: it trains from the CLI and the app, its metric is plotted and its checkpoint opens
+    in the view it names, with no other file edited.
+    """
+    from genstudio.families import Family, Metric, register_family, unregister_family
+    from genstudio.gan.trainer import GanTrainer
+    from genstudio.gan.model import GanModel
+
+    class ToyTrainer(GanTrainer):
+        kind = "toy"
+
+        def train_step(self, real):
+            metrics = super().train_step(real)
+            return {**metrics, "loss_toy": metrics["loss_D"] + metrics["loss_G"]}
+
+    class ToyModel(GanModel):
+        kind = "toy"
+
+    register_family(Family("toy", "Toy", "toy", ToyTrainer, ToyModel, archs=("mlp_g", "mlp_d", "dcgan_g", "dcgan_d"),
+                           metrics=(Metric("loss_toy", "D's loss + G's loss", "losses"),), view="latent"))
+    yield "toy"
+    unregister_family("toy")

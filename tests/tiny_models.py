@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from genstudio.diffusion import NoiseSchedule
-from genstudio.diffusion_model import DiffusionModel
+from genstudio.diffusion.schedule import NoiseSchedule
+from genstudio.diffusion.model import DiffusionModel
 from genstudio.models.unet import UNet
 
 

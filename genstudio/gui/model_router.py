@@ -1,5 +1,6 @@
-"""Sends models to the views that can show them: GANs to the latent explorer, diffusion models to
-the scrubber — from a checkpoint the person opened, a bundled model, or a snapshot of the run.
+"""Sends models to the views that can show them — the view each model family names in the registry
+(:mod:`genstudio.families`: GANs to the latent explorer, diffusion models to the scrubber) — from a
+checkpoint the person opened, a bundled model, or a snapshot of the run.
 
 A view asks for a snapshot with its ``snapshotRequested`` signal; the router asks the
 :class:`~genstudio.gui.controller.RunController`, remembers who asked, and turns the
@@ -15,10 +16,14 @@ from PySide6.QtWidgets import QTabWidget, QWidget
 
 from genstudio.checkpoint import CheckpointError
 from genstudio.devices import resolve_device
+from genstudio.families import get_family
 from genstudio.gui.controller import RunController
 from genstudio.loading import model_from_state
 
-__all__ = ["ModelRouter"]
+__all__ = ["ModelRouter", "VIEW_NAMES"]
+
+#: What each of the family registry's view keys is called in a message.
+VIEW_NAMES = {"latent": "the latent explorer", "scrubber": "the scrubber"}
 
 
 class ModelRouter(QObject):
@@ -36,7 +41,8 @@ class ModelRouter(QObject):
                  scrubber: Callable[[], QWidget], say: Callable[[str], None], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.controller, self.tabs = controller, tabs
-        self._latent, self._scrubber = latent, scrubber  # getters: the views may be built on first use
+        # the family registry's view keys -> getters (the views may be built on first use)
+        self._views = {"latent": latent, "scrubber": scrubber}
         self._say = say
         self._asked: list[QWidget] = []
         controller.snapshotReady.connect(self._on_snapshot)
@@ -46,8 +52,8 @@ class ModelRouter(QObject):
         view.snapshotRequested.connect(lambda: self.request_snapshot(view))
 
     def view_for(self, model: Any) -> QWidget:
-        """The view that shows ``model``: the latent explorer for GANs, the scrubber otherwise."""
-        return self._latent() if getattr(model, "kind", "") == "gan" else self._scrubber()
+        """The view that shows ``model``: the one its family names (latent explorer, scrubber)."""
+        return self._views[get_family(model.kind).view]()
 
     def show_model(self, model: Any, *, focus: bool = True) -> QWidget:
         """Give ``model`` to its view (and bring that tab forward when ``focus``)."""
@@ -82,9 +88,9 @@ class ModelRouter(QObject):
         if target in views:
             self._say(f"Showing the model being trained, as of step {step:,}.")
         else:
-            what, where = (("a GAN", "the latent explorer") if model.kind == "gan"
-                           else ("a diffusion model", "the scrubber"))
-            self._say(f"This run trains {what}: its snapshot at step {step:,} is in {where}.")
+            family = get_family(model.kind)
+            self._say(f"This run trains a {family.noun} model: its snapshot at step {step:,} is in "
+                      f"{VIEW_NAMES[family.view]}.")
 
     def _focus(self, view: QWidget) -> None:
         for i in range(self.tabs.count()):

@@ -25,7 +25,7 @@ import numpy as np
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
-from genstudio.scrub import SampleSpec, SamplingProgress, SamplingResult, sampling_run
+from genstudio.sampling import SampleSpec, SamplingProgress, SamplingResult, sampling_run
 
 __all__ = ["SamplingController"]
 

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from genstudio.diffusion import (NoiseSchedule, SamplerStep, Trajectory, counter_normal, ddim_sample, ddim_steps,
-                                 ddim_timesteps, ddpm_sample, ddpm_steps, posterior, predict_x0, q_sample)
+from genstudio.diffusion.noise import counter_normal
+from genstudio.diffusion.samplers import SamplerStep, ddim_sample, ddim_steps, ddim_timesteps, ddpm_sample, ddpm_steps
+from genstudio.diffusion.schedule import NoiseSchedule, posterior, predict_x0, q_sample
+from genstudio.diffusion.trajectory import Trajectory
 
 F64 = torch.float64
 

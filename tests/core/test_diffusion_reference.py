@@ -14,7 +14,8 @@ import torch
 
 from test_diffusion_math import gaussian_eps, toy_eps
 
-from genstudio.diffusion import NoiseSchedule, ddim_sample, ddim_steps, ddpm_sample, ddpm_steps, q_sample
+from genstudio.diffusion.samplers import ddim_sample, ddim_steps, ddpm_sample, ddpm_steps
+from genstudio.diffusion.schedule import NoiseSchedule, q_sample
 
 diffusers = pytest.importorskip("diffusers")
 

@@ -12,8 +12,8 @@ import torch
 from genstudio.checkpoint import export_for_sampling, load_checkpoint
 from genstudio.config import RunConfig
 from genstudio.data import load_dataset
-from genstudio.diffusion_model import DiffusionModel
-from genstudio.diffusion_trainer import band_losses, diffusion_specs
+from genstudio.diffusion.model import DiffusionModel
+from genstudio.diffusion.trainer import band_losses, diffusion_specs
 from genstudio.metrics import mode_coverage
 from genstudio.models import build
 from genstudio.models.eps_mlp import EpsMLP
@@ -196,7 +196,7 @@ def test_ring8_mode_coverage_with_a_small_budget():
     86.6–91.5 % (median 89 %) and 8/8 modes in all 30 runs (2026-12-01); diffusion training is not
     chaotic, the kernel sets moved a seed's share by 0.1 point at most. The bounds (8/8, ≥ 70 %)
     leave 16 points of margin below the worst of them."""
-    from genstudio.diffusion import ddpm_sample
+    from genstudio.diffusion.samplers import ddpm_sample
 
     cfg = RunConfig(kind="diffusion", data="ring8", steps=1000, batch=256, lr=3e-3, beta1=0.9, ema_decay=0.99,
                     width=128, schedule="cosine", seed=0)

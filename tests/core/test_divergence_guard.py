@@ -12,7 +12,7 @@ import torch
 from genstudio.checkpoint import load_checkpoint
 from genstudio.cli import main
 from genstudio.config import RunConfig
-from genstudio.diffusion_trainer import DiffusionTrainer
+from genstudio.diffusion.trainer import DiffusionTrainer
 from genstudio.faults import LossGuard
 from genstudio.rundir import RunDir
 from genstudio.training import Finished, Paused, RunControl, run_to_end, train

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from genstudio.config import RunConfig
-from genstudio.gan import discriminator_loss, generator_loss
+from genstudio.gan.losses import discriminator_loss, generator_loss
 from genstudio.models.dcgan import DCGANDiscriminator, DCGANGenerator
 
 

@@ -1,4 +1,5 @@
-"""The core (data, models, training, sampling, CLI) works with PySide6 and pyqtgraph unimportable."""
+"""The core (every module outside genstudio/gui/) imports, trains and samples with PySide6 and
+pyqtgraph unimportable."""
 
 from __future__ import annotations
 
@@ -15,8 +16,14 @@ SCRIPT = textwrap.dedent('''
     sys.meta_path.insert(0, Block())
     import torch
     torch.set_num_threads(1)
-    import genstudio, genstudio.cli, genstudio.config, genstudio.data, genstudio.gan, genstudio.training
-    import genstudio.checkpoint, genstudio.loading, genstudio.rundir, genstudio.imaging
+    import importlib, pathlib
+    import genstudio
+    root = pathlib.Path(genstudio.__file__).parent
+    core = sorted(".".join(("genstudio",) + p.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+                  for p in root.rglob("*.py") if "gui" not in p.relative_to(root).parts)
+    assert len(core) > 40 and "genstudio.cli" in core and "genstudio.models.unet" in core, core
+    for name in core:  # every module outside genstudio/gui/, not a hand-picked list
+        importlib.import_module(name)
     from genstudio.config import RunConfig
     from genstudio.training import run_to_end
     from genstudio.loading import load_model

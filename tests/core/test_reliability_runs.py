@@ -12,7 +12,7 @@ from genstudio.checkpoint import load_checkpoint
 from genstudio.cli import main
 from genstudio.config import RunConfig
 from genstudio.faults import is_out_of_memory
-from genstudio.gan import GanTrainer
+from genstudio.gan.trainer import GanTrainer
 from genstudio.rundir import RunDir
 from genstudio.training import Finished, Paused, Progress, RunControl, run_to_end, train
 

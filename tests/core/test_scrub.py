@@ -10,15 +10,12 @@ import pytest
 import torch
 from PIL import Image
 
-from genstudio.diffusion import NoiseSchedule, predict_x0, q_sample
-from genstudio.diffusion_model import DiffusionModel
+from genstudio.diffusion.schedule import NoiseSchedule, predict_x0, q_sample
+from genstudio.diffusion.model import DiffusionModel
 from genstudio.models.eps_mlp import EpsMLP
+from genstudio.sampling import SampleSpec, SamplingProgress, SamplingResult, branch_start, sampling_run
 from genstudio.scrub import (
     ForwardProcess,
-    SampleSpec,
-    SamplingProgress,
-    SamplingResult,
-    branch_start,
     dataset_items,
     eps_field,
     error_curve,
@@ -31,7 +28,6 @@ from genstudio.scrub import (
     mean_abs_difference,
     points_image,
     predict,
-    sampling_run,
     schedule_curves,
     trajectory_frames,
 )

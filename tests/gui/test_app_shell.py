@@ -58,7 +58,7 @@ def test_gan_run_pause_resume_save_snapshot_stop_and_reopen(qtbot, make_window, 
     tensors, meta = blocker.args
     assert meta["step"] == s1 and meta["kind"] == "gan"
     assert all(t.device.type == "cpu" for t in tensors.values())
-    from genstudio.gan_model import GanModel
+    from genstudio.gan.model import GanModel
 
     model = GanModel.from_checkpoint(tensors, meta, torch.device("cpu"))
     assert model.sample(5, seed=0).shape == (5, 2)

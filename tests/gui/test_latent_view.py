@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from genstudio.gan_model import GanModel
+from genstudio.gan.model import GanModel
 from genstudio.gui.render_worker import RenderController
 from genstudio.gui.widgets.latent_panel import LatentView
 from genstudio.imaging import to_uint8

@@ -14,7 +14,7 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QScrollArea, QWidget
 
 from genstudio.gui.widgets.elided_label import ElidedLabel
-from genstudio.scrub import SampleSpec
+from genstudio.sampling import SampleSpec
 
 from test_latent_view import image_model as gan_model
 from tiny_models import tiny_image_model

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from genstudio.diffusion import NoiseSchedule
+from genstudio.diffusion.schedule import NoiseSchedule
 from genstudio.scrub import schedule_curves
 from genstudio.gui.widgets.loss_plot import LossPlot
 from genstudio.gui.widgets.schedule_plot import SchedulePlot

@@ -70,7 +70,7 @@ def test_non_finite_values_from_a_jsonl_are_drawn_as_gaps(qtbot):
 
 # ---------------------------------------------------------------------------- live runs
 def test_short_diffusion_run_shows_loss_points_and_band_columns(qtbot, make_window, tmp_path):
-    pytest.importorskip("genstudio.diffusion_trainer")
+    pytest.importorskip("genstudio.diffusion.trainer")
     w = make_window()
     w.panel.set_fields({"kind": "diffusion", "data": "ring8", "steps": 40, "batch": 64, "preview_every": 20,
                         "device": "cpu"})

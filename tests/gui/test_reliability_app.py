@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from genstudio.checkpoint import load_checkpoint, read_header  # noqa: E402
 from genstudio.config import RunConfig  # noqa: E402
-from genstudio.gan import GanTrainer  # noqa: E402
+from genstudio.gan.trainer import GanTrainer  # noqa: E402
 from genstudio.gui import dialogs  # noqa: E402
 from genstudio.gui.main_window import MainWindow  # noqa: E402
 from genstudio.rundir import RunDir  # noqa: E402

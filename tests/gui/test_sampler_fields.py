@@ -13,7 +13,7 @@ from PySide6.QtGui import QImage  # noqa: E402
 import genstudio  # noqa: E402
 from genstudio.gui.app import dark_palette  # noqa: E402
 from genstudio.gui.widgets.sampler_controls import SamplerControls  # noqa: E402
-from genstudio.scrub import SampleSpec  # noqa: E402
+from genstudio.sampling import SampleSpec  # noqa: E402
 
 from tiny_models import tiny_image_model  # noqa: E402
 

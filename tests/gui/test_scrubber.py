@@ -15,13 +15,13 @@ from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from genstudio.diffusion import NoiseSchedule
-from genstudio.diffusion_model import DiffusionModel
+from genstudio.diffusion.schedule import NoiseSchedule
+from genstudio.diffusion.model import DiffusionModel
 from genstudio.gui.widgets.reverse_view import FINAL
 from genstudio.gui.widgets.scrubber import ScrubberView, shot_scrubber
 from genstudio.imaging import make_grid
 from genstudio.models.eps_mlp import EpsMLP
-from genstudio.scrub import SampleSpec
+from genstudio.sampling import SampleSpec
 
 from tiny_models import tiny_image_model
 
@@ -391,7 +391,7 @@ def test_a_preview_is_shown_while_sampling(qtbot, view, sampler):
 
 
 def test_sampling_progress_carries_the_step_for_previews():
-    from genstudio.scrub import SamplingProgress, sampling_run
+    from genstudio.sampling import SamplingProgress, sampling_run
 
     events = list(sampling_run(image_model(num_steps=20), SampleSpec(2, 0, "ddpm"), record=False))
     progress = [e for e in events if isinstance(e, SamplingProgress)]

@@ -46,7 +46,7 @@ def test_after_stop_and_finish_the_window_shows_the_final_state(qtbot, make_wind
 
 
 def test_a_run_that_crashed_shows_where_it_stopped_and_no_traceback(qtbot, make_window, tmp_path, monkeypatch):
-    from genstudio.gan import GanTrainer
+    from genstudio.gan.trainer import GanTrainer
 
     real = GanTrainer.train_step
 

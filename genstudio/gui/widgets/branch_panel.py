@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QPushButton, QSpinBox
 from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.imaging import make_grid
+from genstudio.sampling import SAMPLERS
 from genstudio.scrub import points_image
 
 __all__ = ["BranchPanel", "SAME_ENDING"]
@@ -44,8 +45,8 @@ class BranchPanel(QWidget):
         self.eta.setRange(0.0, 1.0)
         self.eta.setSingleStep(0.1)
         self.eta.setPrefix("η = ")
-        self.eta.setToolTip("DDIM only: η of the branch (with η = 0 DDIM is deterministic, and a new seed "
-                            "changes nothing)")
+        self.eta.setToolTip("for a sampler that takes η (DDIM): η of the branch (with η = 0 DDIM is "
+                            "deterministic, and a new seed changes nothing)")
         self.button = QPushButton("Branch here")
         self.button.setToolTip("Keep x_t at this step, continue with another seed (or η), compare the endings")
         self.button.clicked.connect(self.branchClicked)
@@ -69,11 +70,12 @@ class BranchPanel(QWidget):
         layout.addWidget(self._ending_row, 1)
         self.clear()
 
-    def set_enabled(self, can_branch: bool, ddim: bool) -> None:
-        """Enable the controls (η only for a DDIM recording)."""
+    def set_enabled(self, can_branch: bool, sampler: str | None) -> None:
+        """Enable the controls; η only when the recording's ``sampler`` takes one (DDIM)."""
         for w in (self.button, self.seed):
             w.setEnabled(can_branch)
-        self.eta.setEnabled(can_branch and ddim)
+        takes_eta = sampler in SAMPLERS and SAMPLERS[sampler].takes_eta  # a sampler since removed: no η
+        self.eta.setEnabled(can_branch and takes_eta)
 
     def show_endings(self, original: np.ndarray, branch: np.ndarray, t: int, diff: float,
                      extent: tuple[float, float, float, float]) -> None:

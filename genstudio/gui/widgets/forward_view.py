@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from genstudio.data import BUILTIN, POINT_SETS
-from genstudio.diffusion import SCHEDULE_KINDS, NoiseSchedule
+from genstudio.diffusion.schedule import SCHEDULE_KINDS, NoiseSchedule
 from genstudio.gui.render_worker import RenderController
 from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.image_source import ITEMS, ImageSource

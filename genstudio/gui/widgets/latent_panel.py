@@ -200,7 +200,7 @@ class LatentView(QWidget):
 
     # ------------------------------------------------------------------ model
     def set_model(self, model: Any) -> None:
-        """Explore ``model`` (a :class:`~genstudio.gan_model.GanModel`), or show nothing for None.
+        """Explore ``model`` (a :class:`~genstudio.gan.model.GanModel`), or show nothing for None.
 
         A model with the same latent size as the previous one keeps the seed, z and locks (handy
         for successive snapshots of a run); directions are recomputed in the background.

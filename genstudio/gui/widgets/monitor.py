@@ -1,8 +1,9 @@
 """The Monitor tab: live loss curves on the left, the newest samples on the right.
 
-GANs show ``loss_D`` / ``loss_G`` on one plot and ``D(x)`` / ``D(G(z))`` on a second (the four
-numbers of the DCGAN reference); diffusion shows ``loss`` and a heat map of the loss per
-timestep band. Image data show the fixed preview batch as a grid; 2-D point data show real and
+Each metric goes to the plot its model family declares (:mod:`genstudio.families`: a metric's
+``plot`` key): GANs show ``loss_D`` / ``loss_G`` on one plot and ``D(x)`` / ``D(G(z))`` on a second
+(the four numbers of the DCGAN reference); diffusion shows ``loss`` and a heat map of the loss per
+timestep band. A number no family declares (learning rate, timings) is not plotted. Image data show the fixed preview batch as a grid; 2-D point data show real and
 generated points over the discriminator's probability field.
 
 The view is fed only through :meth:`MonitorView.apply` with what the main window's ~30 Hz timer
@@ -20,6 +21,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
+from genstudio.families import get_family
 from genstudio.gui.mailbox import Drained
 from genstudio.gui.paint_pacer import PaintPacer
 from genstudio.gui.widgets.band_heatmap import BandHeatmap
@@ -61,6 +63,11 @@ class MonitorView(QWidget):
         self._curves = QStackedWidget()
         self._curves.addWidget(_vsplit(self.gan_losses, self.gan_probs))
         self._curves.addWidget(_vsplit(self.diffusion_loss, self.bands))
+        # the family registry's plot keys (genstudio.families.PLOTS) -> the plots, and their page
+        self._plots = {"losses": self.gan_losses, "discriminator": self.gan_probs,
+                       "eps_loss": self.diffusion_loss, "bands": self.bands}
+        self._page = {"losses": 0, "discriminator": 0, "eps_loss": 1, "bands": 1}
+        self._family = get_family("gan")
 
         self.samples = SampleView()
         self.points = Points2DView()
@@ -81,8 +88,9 @@ class MonitorView(QWidget):
 
     # ------------------------------------------------------------------ set-up
     def begin(self, kind: str, points: bool, title: str = "") -> None:
-        """Forget the previous run and lay the view out for ``kind`` ("gan" / "diffusion")."""
+        """Forget the previous run and lay the view out for ``kind`` (a registered family: "gan", …)."""
         self._kind, self._points = kind, points
+        self._family = get_family(kind)
         self._preview_step = None
         self._band_steps = 0
         self._pacer.clear()
@@ -92,7 +100,8 @@ class MonitorView(QWidget):
         self.points.set_fake(np.zeros((0, 2), np.float32))
         self.points.clear_heatmap()
         self.samples.clear()
-        self._curves.setCurrentIndex(0 if kind == "gan" else 1)
+        plots = self._family.plots()
+        self._curves.setCurrentIndex(self._page[plots[0]] if plots else 0)
         self._pictures.setCurrentIndex(1 if points else 0)
         waiting = f"{title + ' · ' if title else ''}waiting for the first preview"
         self.points.set_caption(waiting)
@@ -114,7 +123,7 @@ class MonitorView(QWidget):
         columns: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
         for step, metrics in records:
             for name, value in metrics.items():
-                if name == "bands" and isinstance(value, (list, tuple)):
+                if self._family.plot_of(name) == "bands" and isinstance(value, (list, tuple)):
                     self.bands.append(step, [_float(v) for v in value])
                     self._band_steps += 1
                 elif isinstance(value, (int, float, str)) and name not in ("step", "time"):
@@ -188,13 +197,9 @@ class MonitorView(QWidget):
         return self._plot_for(name)
 
     def _plot_for(self, name: str) -> LossPlot | None:
-        if name in GAN_LOSSES:
-            return self.gan_losses
-        if name in GAN_PROBS:
-            return self.gan_probs
-        if not name.startswith("loss"):
-            return None  # other numbers (learning rate, timings) are not plotted here
-        return self.diffusion_loss if self._kind == "diffusion" else self.gan_losses
+        key = self._family.plot_of(name)  # None: a number the family does not plot (lr, timings)
+        plot = self._plots.get(key) if key is not None else None
+        return plot if isinstance(plot, LossPlot) else None
 
 
 def _vsplit(top: QWidget, bottom: QWidget) -> QSplitter:

@@ -13,6 +13,7 @@ frames. For 2-D models the cloud at step t is drawn over the data, with the fiel
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from genstudio.data import POINT_SETS
-from genstudio.diffusion import Trajectory
+from genstudio.diffusion.trajectory import Trajectory
 from genstudio.gui.render_worker import RenderController
 from genstudio.gui.sampling_controller import SamplingController
 from genstudio.gui.widgets.branch_panel import BranchPanel
@@ -35,9 +36,9 @@ from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.gui.widgets.sampler_controls import SamplerControls
 from genstudio.gui.widgets.timestep_bar import TimestepBar
 from genstudio.imaging import cloud_extent, make_grid
+from genstudio.sampling import SampleSpec, SamplingResult, branch_start, record_dtype_for
 from genstudio.scrub import (
-    EPS_DISPLAY_RANGE, SampleSpec, SamplingResult, branch_start, dataset_items, eps_field, export_frames, export_gif,
-    field_arrows, mean_abs_difference, record_dtype_for,
+    EPS_DISPLAY_RANGE, dataset_items, eps_field, export_frames, export_gif, field_arrows, mean_abs_difference,
 )
 
 __all__ = ["ReverseView", "FINAL"]
@@ -200,8 +201,8 @@ class ReverseView(QWidget):
             panel.eta.setValue(eta)
         k = self.step_index()
         x, index = branch_start(r.trajectory, k)
-        spec = SampleSpec(r.spec.n, panel.seed.value(), r.spec.sampler, r.spec.steps,
-                          panel.eta.value() if r.spec.sampler == "ddim" else r.spec.eta, r.spec.variance)
+        spec = replace(r.spec, seed=panel.seed.value(),
+                       eta=panel.eta.value() if r.spec.definition.takes_eta else r.spec.eta)
         self._branch_from = int(r.trajectory.timesteps[k])
         self.controls.start_progress(len(r.trajectory) - k)
         self.sampler.start("branch", self._model, spec, record=False, start_x=x, start_index=index)
@@ -283,7 +284,7 @@ class ReverseView(QWidget):
             ts = result.trajectory.timesteps
             self._k = {int(t): k for k, t in enumerate(ts)}
             self._pick.setMaximum(result.spec.n - 1)
-            if result.spec.sampler == "ddim":  # η = 0 is deterministic: a branch needs some noise
+            if result.spec.definition.takes_eta:  # DDIM with η = 0 is deterministic: a branch needs noise
                 self.branch_panel.eta.setValue(result.spec.eta if result.spec.eta > 0 else 1.0)
             self.bar.set_timesteps(np.append(ts, FINAL), FINAL)  # show the samples first
         self._fit_extent()
@@ -449,7 +450,7 @@ class ReverseView(QWidget):
     def _update_controls(self) -> None:
         busy, have, model = self.sampler.is_busy(), self._result is not None, self._model is not None
         self.controls.set_busy(busy)
-        self.branch_panel.set_enabled(have and not busy, have and self._result.spec.sampler == "ddim")
+        self.branch_panel.set_enabled(have and not busy, self._result.spec.sampler if have else None)
         for w in (self._gif, self._frames, self._use):
             w.setEnabled(have and not busy)
         self._use.setVisible(not (model and self._model.is_points))

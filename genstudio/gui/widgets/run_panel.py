@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget,
 )
 
+from genstudio.families import FAMILIES
 from genstudio.config import IMAGE_SIZES, ConfigError, RunConfig
 from genstudio.data import is_points
 from genstudio.devices import available_devices
@@ -80,8 +81,8 @@ class RunPanel(QWidget):
         from genstudio.data import BUILTIN
 
         self.kind = QComboBox()
-        self.kind.addItem("GAN", "gan")
-        self.kind.addItem("Diffusion", "diffusion")
+        for family in FAMILIES.values():  # the model-family registry (genstudio.families)
+            self.kind.addItem(family.label, family.name)
         self.data = QComboBox()
         for name in BUILTIN:
             self.data.addItem(name, name)

@@ -1,9 +1,9 @@
 """The reverse view's sampling controls: sampler, steps, η, N, seed, Sample / Cancel and progress.
 
-:class:`SamplerControls` turns its fields into a frozen :class:`~genstudio.scrub.SampleSpec` and says
+:class:`SamplerControls` turns its fields into a frozen :class:`~genstudio.sampling.SampleSpec` and says
 how much memory the recording will take (float32 when it is small enough to branch exactly,
-float16 otherwise). Steps and η apply to DDIM only, so they are disabled (and drawn so) under
-DDPM. It starts nothing itself: the owner connects ``sampleClicked`` and ``cancelClicked`` to its
+float16 otherwise). The sampler list is the registry (:mod:`genstudio.sampling`); steps and η are
+enabled for a sampler that takes them (DDIM) and disabled (and drawn so) otherwise (DDPM). It starts nothing itself: the owner connects ``sampleClicked`` and ``cancelClicked`` to its
 :class:`~genstudio.gui.sampling_controller.SamplingController`.
 """
 
@@ -12,15 +12,15 @@ from __future__ import annotations
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QProgressBar, QPushButton, QSpinBox, QWidget
 
-from genstudio.diffusion import Trajectory
+from genstudio.diffusion.trajectory import Trajectory
 from genstudio.gui.widgets.elided_label import ElidedLabel
-from genstudio.scrub import SampleSpec, record_dtype_for
+from genstudio.sampling import SAMPLERS, SampleSpec, get_sampler, record_dtype_for
 
 __all__ = ["SamplerControls"]
 
 
 class SamplerControls(QWidget):
-    """One row: DDPM / DDIM, steps, η, N, seed, Sample, Cancel, a progress bar and a memory note.
+    """One row: the sampler (DDPM, DDIM, …), steps, η, N, seed, Sample, Cancel, a progress bar and a memory note.
 
     Signals
     -------
@@ -36,8 +36,7 @@ class SamplerControls(QWidget):
         self._model = None
         self._busy = False
         self._kind = QComboBox()
-        self._kind.addItems(["DDPM", "DDIM"])
-        self._kind.setToolTip("DDPM: all T steps (Ho et al.); DDIM: fewer steps, η = 0 deterministic (Song et al.)")
+        self._list_samplers()
         self._steps, self._n, self._seed = QSpinBox(), QSpinBox(), QSpinBox()
         self._steps.setRange(1, 4000)
         self._steps.setValue(50)
@@ -51,8 +50,10 @@ class SamplerControls(QWidget):
         self._eta.setRange(0.0, 1.0)
         self._eta.setSingleStep(0.1)
         self._eta.setPrefix("η = ")
-        self._steps.setToolTip("DDIM only: how many of the T timesteps to visit (DDPM always takes all T)")
-        self._eta.setToolTip("DDIM only: η = 0 is deterministic, η = 1 adds DDPM-like noise")
+        steps_by = "/".join(d.label for d in SAMPLERS.values() if d.takes_steps) or "no sampler"
+        eta_by = "/".join(d.label for d in SAMPLERS.values() if d.takes_eta) or "no sampler"
+        self._steps.setToolTip(f"{steps_by} only: how many of the T timesteps to visit (DDPM always takes all T)")
+        self._eta.setToolTip(f"{eta_by} only: η = 0 is deterministic, η = 1 adds DDPM-like noise")
         self.go = QPushButton("Sample")
         self.cancel_button = QPushButton("Cancel")
         self._progress = QProgressBar()
@@ -77,14 +78,24 @@ class SamplerControls(QWidget):
         row.addWidget(self._note)
         self._update()
 
+    def _list_samplers(self) -> None:
+        """One entry per registered sampler (label shown, name kept as the item's data)."""
+        for d in SAMPLERS.values():
+            self._kind.addItem(d.label, d.name)
+        self._kind.setToolTip("; ".join(f"{d.label}: {d.description}" for d in SAMPLERS.values()))
+
+    def sampler_names(self) -> list[str]:
+        """The samplers offered, in list order."""
+        return [self._kind.itemData(i) for i in range(self._kind.count())]
+
     # ------------------------------------------------------------------ spec
     def spec(self) -> SampleSpec:
         """What the fields ask for."""
-        return SampleSpec(self._n.value(), self._seed.value(), self._kind.currentText().lower(),
+        return SampleSpec(self._n.value(), self._seed.value(), self._kind.currentData(),
                           self._steps.value(), self._eta.value())
 
     def set_spec(self, spec: SampleSpec) -> None:
-        self._kind.setCurrentText(spec.sampler.upper())
+        self._kind.setCurrentIndex(self._kind.findData(spec.sampler))
         self._steps.setValue(spec.steps)
         self._eta.setValue(spec.eta)
         self._n.setValue(spec.n)
@@ -114,9 +125,9 @@ class SamplerControls(QWidget):
 
     @Slot()
     def _update(self) -> None:
-        busy, ddim = self._busy, self._kind.currentText() == "DDIM"
-        self._steps.setEnabled(ddim and not busy)
-        self._eta.setEnabled(ddim and not busy)
+        busy, sampler = self._busy, get_sampler(self._kind.currentData())
+        self._steps.setEnabled(sampler.takes_steps and not busy)
+        self._eta.setEnabled(sampler.takes_eta and not busy)
         for w in (self._kind, self._n, self._seed):
             w.setEnabled(not busy)
         self.go.setEnabled(self._model is not None and not busy)

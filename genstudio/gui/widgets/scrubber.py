@@ -80,7 +80,7 @@ class ScrubberView(QWidget):
 
     # ------------------------------------------------------------------ public API
     def set_model(self, model) -> None:
-        """Scrub ``model`` (a :class:`~genstudio.diffusion_model.DiffusionModel`), or nothing (None).
+        """Scrub ``model`` (a :class:`~genstudio.diffusion.model.DiffusionModel`), or nothing (None).
 
         A GAN model is refused with a note (this view is for diffusion models).
         """
@@ -162,7 +162,7 @@ def shot_scrubber(window_or_view: QWidget, out_dir: str | Path, *, t: int = 300,
     if view.model() is not None:
         view.tabs.setCurrentWidget(view.reverse)
         if view.reverse.result() is None:
-            from genstudio.scrub import SampleSpec
+            from genstudio.sampling import SampleSpec
 
             n = 1000 if view.model().is_points else 16
             view.reverse.sample(SampleSpec(n, 0, "ddim", steps=50))

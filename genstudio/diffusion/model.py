@@ -1,9 +1,9 @@
 """A trained diffusion model, ready to sample: what ``genstudio sample`` and the app's scrubber use.
 
 Built from a checkpoint's EMA weights (``ema/eps/...``; the raw ``model/eps/...`` weights only if a
-file has no EMA) and its noise schedule (header ``schedule``: kind and T). Sampling is DDPM
-(Ho et al. 2020) or DDIM (Song et al. 2021) from :mod:`genstudio.diffusion`, with per-sample seeded
-noise: sample i is the same whether drawn alone or in a batch.
+file has no EMA) and its noise schedule (header ``schedule``: kind and T). Sampling goes through
+:mod:`genstudio.sampling` (any registered sampler: DDPM, DDIM, …), with per-sample seeded noise:
+sample i is the same whether drawn alone or in a batch.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ import torch
 from torch import nn
 
 from genstudio.checkpoint import CheckpointError, load_module
-from genstudio.diffusion import NoiseSchedule, Trajectory, ddim_sample, ddpm_sample
+from genstudio.diffusion.schedule import NoiseSchedule
+from genstudio.diffusion.trajectory import Trajectory
 from genstudio.models import build
+from genstudio.sampling import SampleSpec, sample
 
 
 class DiffusionModel:
@@ -39,7 +41,7 @@ class DiffusionModel:
                         name: str = "") -> "DiffusionModel":
         """From ``(tensors, meta)`` of a checkpoint (or a training :class:`~genstudio.training.Snapshot`)."""
         label = name or "checkpoint"
-        if meta.get("kind") != "diffusion":
+        if meta.get("kind") != cls.kind:
             raise CheckpointError(f"{label} holds a {meta.get('kind')} model, not a diffusion model")
         spec = meta.get("models", {}).get("eps")
         if spec is None or "schedule" not in meta:
@@ -67,23 +69,21 @@ class DiffusionModel:
 
         Parameters
         ----------
-        sampler : "ddpm" (all T steps, σ² = ``variance``: "beta" or "beta_tilde") or "ddim".
-        steps, eta : DDIM's number of steps and η (ignored by DDPM).
-        record : also return the :class:`~genstudio.diffusion.Trajectory` (float16 arrays).
+        sampler : a registered sampler's name (:mod:`genstudio.sampling`): "ddpm" (all T steps,
+            σ² = ``variance``: "beta" or "beta_tilde"), "ddim", …
+        steps, eta : the number of steps and η of a sampler that takes them (DDIM; DDPM ignores them).
+        record : also return the :class:`~genstudio.diffusion.trajectory.Trajectory` (float16 arrays).
         progress : called as ``progress(done, total)`` after every step.
         start_x, start_index : continue from state ``start_x`` (n, *sample_shape) at schedule step
             ``start_index`` (e.g. a trajectory's ``x_t[k]`` and ``k``) to branch with a new seed.
 
         Images are not clipped: values lie roughly in [−1, 1].
         """
-        shape = (n, *self.sample_shape)
-        common = dict(seed=seed, start=start, record=record, progress=progress, start_index=start_index,
-                      start_x=None if start_x is None else start_x.to(self.device))
-        if sampler == "ddpm":
-            return ddpm_sample(self.net, shape, self.schedule, variance=variance, **common)
-        if sampler == "ddim":
-            return ddim_sample(self.net, shape, self.schedule, steps=steps, eta=eta, **common)
-        raise ValueError(f"sampler must be 'ddpm' or 'ddim', not {sampler!r}")
+        spec = SampleSpec(n, seed, sampler, steps, eta, variance, record=record)
+        result = sample(self, spec, progress=progress, start=start, start_x=start_x, start_index=start_index,
+                        record_dtype=torch.float16)
+        final = torch.from_numpy(result.final)
+        return (final, result.trajectory) if record else final
 
     def describe(self) -> str:
         spec = self.meta["models"]["eps"]

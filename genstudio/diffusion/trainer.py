@@ -24,7 +24,8 @@ from genstudio.checkpoint import load_module, module_tensors
 from genstudio.config import RunConfig
 from genstudio.data import Dataset
 from genstudio.devices import sample_noise
-from genstudio.diffusion import NoiseSchedule, ddim_sample, q_sample
+from genstudio.diffusion.samplers import ddim_sample
+from genstudio.diffusion.schedule import NoiseSchedule, q_sample
 from genstudio.models import build
 from genstudio.trainer import Preview, Trainer, update_ema
 

@@ -1,11 +1,6 @@
-"""GANs as in Goodfellow et al. (2014), with the DCGAN recipe of Radford et al. (2015).
+"""Training a GAN as in Goodfellow et al. (2014), with the DCGAN recipe of Radford et al. (2015).
 
-Losses are binary cross-entropy on logits (numerically stable ``BCEWithLogits``):
-
-* discriminator: BCE(D(x), 1) + BCE(D(G(z)), 0)
-* generator (non-saturating form): BCE(D(G(z)), 1)
-
-with z ~ N(0, I). Each step reports ``loss_D``, ``loss_G``, ``D(x)`` and ``D(G(z))`` (mean
+A D step then a G step on the losses of :mod:`genstudio.gan.losses`. Each step reports ``loss_D``, ``loss_G``, ``D(x)`` and ``D(G(z))`` (mean
 probabilities), as in the PyTorch DCGAN example.
 """
 
@@ -16,27 +11,15 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from genstudio.checkpoint import load_module, module_tensors
 from genstudio.config import RunConfig
 from genstudio.data import Dataset
 from genstudio.devices import sample_noise
+from genstudio.gan.losses import discriminator_loss, generator_loss
 from genstudio.models import build
 from genstudio.trainer import Preview, Trainer, update_ema
-
-
-def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """BCE(D(x), 1) + BCE(D(G(z)), 0), each the mean over its batch, on logits."""
-    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-    return real + fake
-
-
-def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
-    """Non-saturating generator loss BCE(D(G(z)), 1) = −mean log σ(D(G(z)))."""
-    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
 
 # ---------------------------------------------------------------------------- architectures

@@ -32,7 +32,7 @@ class GanModel:
     @classmethod
     def from_checkpoint(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any], device: torch.device,
                         name: str = "") -> "GanModel":
-        if meta.get("kind") != "gan":
+        if meta.get("kind") != cls.kind:
             raise CheckpointError(f"{name or 'checkpoint'} holds a {meta.get('kind')} model, not a GAN")
         specs = meta["models"]
         if "G" not in specs:

@@ -1,0 +1,97 @@
+"""A sampler's recorded steps: x_t, ε̂ and x̂_0 of every step, as CPU numpy arrays (Qt-free)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+
+class Frame(NamedTuple):
+    """One recorded step as float32 arrays."""
+
+    t: int
+    x_t: np.ndarray  # (N, ...)
+    eps: np.ndarray  # (N, ...)
+    x0: np.ndarray  # (N, ...)
+
+
+@dataclass
+class Trajectory:
+    """Every step a sampler visited: x_t, ε̂ and x̂_0, as CPU numpy arrays in sampling order.
+
+    Stored as float16 by default (``record_dtype``): 16 images of 3×32×32 over 1,000 DDPM steps take
+    3 arrays × 1000 × 16 × 3072 values × 2 bytes ≈ 295 MB (:meth:`estimate_nbytes`). float16 keeps
+    about 3 significant digits — plenty to display, to plot and to branch from a step. Values are
+    clamped to ±65504 (float16's range); only x̂_0 at the noisiest steps, blown up by 1/√ᾱ_t, gets
+    near it. ``final`` is kept in float32.
+    """
+
+    timesteps: np.ndarray  # (K,) int64: the t of each recorded step, in sampling order
+    x_t: np.ndarray  # (K, N, ...)
+    eps: np.ndarray  # (K, N, ...)
+    x0: np.ndarray  # (K, N, ...)
+    final: np.ndarray  # (N, ...) float32: the samples
+    info: dict = field(default_factory=dict)  # sampler, steps, eta, variance, seed, start_index, schedule
+
+    def __len__(self) -> int:
+        return int(self.timesteps.shape[0])
+
+    def frame(self, k: int) -> Frame:
+        """Recorded step ``k`` (0 = the first step sampled) as float32 arrays."""
+        return Frame(int(self.timesteps[k]), self.x_t[k].astype(np.float32),
+                     self.eps[k].astype(np.float32), self.x0[k].astype(np.float32))
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.timesteps, self.x_t, self.eps, self.x0, self.final))
+
+    @staticmethod
+    def estimate_nbytes(steps: int, shape: tuple[int, ...], dtype: torch.dtype = torch.float16) -> int:
+        """Bytes of the three (steps, *shape) arrays a recording of ``shape`` = (N, ...) needs."""
+        return 3 * steps * math.prod(shape) * torch.empty((), dtype=dtype).element_size()
+
+    def save_npz(self, path: str | os.PathLike) -> Path:
+        """Write an uncompressed ``.npz`` (via a temporary file renamed into place)."""
+        from genstudio.atomic import atomic_open
+
+        path = Path(path)
+        with atomic_open(path) as fh:
+            np.savez(fh, timesteps=self.timesteps, x_t=self.x_t, eps=self.eps, x0=self.x0,
+                     final=self.final, info=np.array(json.dumps(self.info)))
+        return path
+
+    @classmethod
+    def load_npz(cls, path: str | os.PathLike) -> "Trajectory":
+        with np.load(path, allow_pickle=False) as f:
+            return cls(f["timesteps"], f["x_t"], f["eps"], f["x0"], f["final"], json.loads(str(f["info"])))
+
+    @staticmethod
+    def recorder(steps: int, shape: tuple[int, ...], dtype: torch.dtype = torch.float16) -> "_Recorder":
+        return _Recorder(steps, shape, dtype)
+
+
+class _Recorder:
+    """Preallocated CPU buffers a sampler's steps are copied into."""
+
+    def __init__(self, steps: int, shape: tuple[int, ...], dtype: torch.dtype):
+        self.k = 0
+        self.timesteps = np.zeros(steps, dtype=np.int64)
+        self.arrays = [torch.empty((steps, *shape), dtype=dtype) for _ in range(3)]  # x_t, eps, x0
+        self.limit = torch.finfo(dtype).max
+
+    def add(self, t: int, *tensors: torch.Tensor) -> None:
+        self.timesteps[self.k] = t
+        for buf, x in zip(self.arrays, tensors):
+            buf[self.k].copy_(x.clamp(-self.limit, self.limit))
+        self.k += 1
+
+    def finish(self, final: torch.Tensor, info: dict) -> Trajectory:
+        x_t, eps, x0 = (a[:self.k].numpy() for a in self.arrays)
+        return Trajectory(self.timesteps[:self.k], x_t, eps, x0, final.float().cpu().numpy(), info)

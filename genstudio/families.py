@@ -1,0 +1,145 @@
+"""Model families: what a kind of model (GAN, diffusion, …) brings to the core and the app (Qt-free).
+
+A family is registered once, as a :class:`Family`: its trainer, how a checkpoint or a training
+snapshot becomes a ready-to-sample model, which architectures its checkpoints may hold, the metrics
+its trainer logs (name, label, which plot of the Monitor draws it), the view that opens its models
+(a string key the GUI maps to a tab, so the core stays Qt-free) and whether ``genstudio sample`` /
+``score`` take the sampler flags. Everything that used to branch on ``kind == "gan"`` asks the
+registry: :func:`genstudio.training.make_trainer`, :func:`genstudio.loading.model_from_state`, the
+checkpoint header checks, ``RunConfig.validate``, the CLI's ``train`` choices and sample flags, the
+run panel's model list, the model router and the Monitor.
+
+Classes are named as ``"module:Class"`` strings and imported on first use (a GAN user never imports
+the U-Net); a class object works too. GAN and diffusion register at the end of this file.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Metric", "Family", "FAMILIES", "PLOTS", "VIEWS", "register_family", "unregister_family",
+           "get_family", "family_names"]
+
+#: The Monitor's plots a metric can go to (the GUI maps each key to a widget).
+PLOTS = ("losses", "discriminator", "eps_loss", "bands")
+#: The views a family's models open in (the GUI maps each key to a tab).
+VIEWS = ("latent", "scrubber")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One number a family's trainer logs, and where the Monitor plots it."""
+
+    name: str  # the key in the trainer's metrics and in metrics.jsonl
+    label: str  # what it is, for people
+    plot: str  # one of PLOTS
+
+
+@dataclass(frozen=True)
+class Family:
+    """A registered model family. ``trainer`` and ``model`` are classes or ``"module:Class"`` strings."""
+
+    name: str  # RunConfig.kind and a checkpoint header's "kind"
+    label: str  # "GAN", "Diffusion": the run panel's list
+    noun: str  # in a sentence: "a GAN", "a diffusion model" (… "model" is added)
+    trainer: Any = field(repr=False)  # (config, data, device, *, rank, world_size) -> Trainer
+    model: Any = field(repr=False)  # .from_checkpoint(tensors, meta, device, name) -> a model
+    archs: tuple[str, ...] = ()  # the genstudio.models architectures its checkpoints may hold
+    metrics: tuple[Metric, ...] = ()  # what its trainer logs (the rest, e.g. lr, is not plotted)
+    view: str = "latent"  # one of VIEWS
+    uses_samplers: bool = False  # `genstudio sample` / `score` take --sampler, --steps, --eta
+    # the weights that sample, in order of preference (an export keeps the first the file has)
+    sampling_weights: tuple[str, ...] = ("model/",)
+    # (path, meta) -> None, raising CheckpointError: checks of what only this family's header holds
+    header: Any = field(default=None, repr=False)
+
+    def check_header(self, path: Any, meta: dict) -> None:
+        """Run the family's own header check, if it has one (after the checks every header gets)."""
+        if self.header is not None:
+            _resolve(self.header)(path, meta)
+
+    def trainer_class(self) -> type:
+        return _resolve(self.trainer)
+
+    def model_class(self) -> type:
+        return _resolve(self.model)
+
+    def make_trainer(self, config: Any, data: Any, device: Any, *, rank: int = 0, world_size: int = 1) -> Any:
+        """This family's trainer for ``config`` on ``data``."""
+        return self.trainer_class()(config, data, device, rank=rank, world_size=world_size)
+
+    def model_from_state(self, tensors: dict, meta: dict, device: Any, name: str = "") -> Any:
+        """The model held by a checkpoint's (or a snapshot's) ``(tensors, meta)``."""
+        return self.model_class().from_checkpoint(tensors, meta, device, name)
+
+    def plot_of(self, metric: str) -> str | None:
+        """The plot key of ``metric``; None for a number this family does not plot."""
+        return next((m.plot for m in self.metrics if m.name == metric), None)
+
+    def plots(self) -> tuple[str, ...]:
+        """The plots its metrics go to, in order, each once."""
+        return tuple(dict.fromkeys(m.plot for m in self.metrics))
+
+
+def _resolve(target: Any) -> Any:
+    if not isinstance(target, str):
+        return target
+    module_name, cls_name = target.split(":")
+    return getattr(importlib.import_module(module_name), cls_name)
+
+
+FAMILIES: dict[str, Family] = {}
+
+
+def register_family(family: Family) -> Family:
+    """Add ``family`` to the registry; ValueError if its name is taken or a field names nothing known."""
+    from genstudio.models import ARCHS
+
+    if family.name in FAMILIES:
+        raise ValueError(f"a model family named {family.name!r} is already registered")
+    if family.view not in VIEWS:
+        raise ValueError(f"{family.name}: view must be one of {', '.join(VIEWS)}, not {family.view!r}")
+    for m in family.metrics:
+        if m.plot not in PLOTS:
+            raise ValueError(f"{family.name}: metric {m.name!r} goes to an unknown plot {m.plot!r}")
+    unknown = [a for a in family.archs if a not in ARCHS]
+    if unknown:
+        raise ValueError(f"{family.name}: unknown architectures {unknown} (not in genstudio.models.ARCHS)")
+    FAMILIES[family.name] = family
+    return family
+
+
+def unregister_family(name: str) -> None:
+    """Remove the family ``name`` (no error if there is none)."""
+    FAMILIES.pop(name, None)
+
+
+def get_family(name: str) -> Family:
+    """The family registered as ``name``; ValueError naming the choices otherwise."""
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise ValueError(f"kind must be one of {', '.join(FAMILIES)}, not {name!r}") from None
+
+
+def family_names() -> tuple[str, ...]:
+    """Every registered family's name, in registration order (GAN first)."""
+    return tuple(FAMILIES)
+
+
+register_family(Family(
+    "gan", "GAN", "GAN", "genstudio.gan.trainer:GanTrainer", "genstudio.gan.model:GanModel",
+    archs=("dcgan_g", "dcgan_d", "mlp_g", "mlp_d"),
+    metrics=(Metric("loss_D", "discriminator loss", "losses"), Metric("loss_G", "generator loss", "losses"),
+             Metric("D(x)", "D's mean output on real data", "discriminator"),
+             Metric("D(G(z))", "D's mean output on generated data", "discriminator")),
+    view="latent", sampling_weights=("ema/G/", "model/G/")))  # the averaged G when the run kept one
+register_family(Family(
+    "diffusion", "Diffusion", "diffusion", "genstudio.diffusion.trainer:DiffusionTrainer",
+    "genstudio.diffusion.model:DiffusionModel", archs=("unet", "mlp_eps"),
+    metrics=(Metric("loss", "ε-prediction MSE (Ho et al. eq. 14)", "eps_loss"),
+             Metric("bands", "the loss per timestep band", "bands")),
+    view="scrubber", uses_samplers=True, sampling_weights=("ema/", "model/"),
+    header="genstudio.checkpoint:check_schedule_header"))
