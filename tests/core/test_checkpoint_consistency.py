@@ -105,15 +105,15 @@ CASES = {  # name -> (make(folder) -> path, words the one line must hold)
         r"ema/eps/inp.weight holds NaN or infinite weights"),
     "infinite weights": (
         lambda f: with_tensors(BUNDLED / "gan_ring8.safetensors", f / "inf.safetensors",
-                               _cast("model/G/net.0.weight", lambda v: v.float().fill_(float("inf")))),
-        r"model/G/net.0.weight holds NaN or infinite weights"),
+                               _cast("ema/G/net.0.weight", lambda v: v.float().fill_(float("inf")))),
+        r"ema/G/net.0.weight holds NaN or infinite weights"),
     "integer weights": (
         lambda f: with_tensors(BUNDLED / "gan_ring8.safetensors", f / "int.safetensors",
-                               _cast("model/G/net.0.weight", lambda v: v.to(torch.int32))),
-        r"model/G/net.0.weight holds 'I32' values, but mlp_g needs floating-point ones"),
+                               _cast("ema/G/net.0.weight", lambda v: v.to(torch.int32))),
+        r"ema/G/net.0.weight holds 'I32' values, but mlp_g needs floating-point ones"),
     "bool weights": (
         lambda f: with_tensors(BUNDLED / "gan_ring8.safetensors", f / "bool.safetensors",
-                               _cast("model/G/net.0.weight", lambda v: v > 0)),
+                               _cast("ema/G/net.0.weight", lambda v: v > 0)),
         r"holds 'BOOL' values"),
     "float8 weights": (
         lambda f: with_tensors(BUNDLED / "ddpm_ring8.safetensors", f / "f8.safetensors",

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import json
 import struct
-import time
+import threading
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
-
 from genstudio.checkpoint import MAX_TENSORS
 
 BUNDLED = Path(__file__).resolve().parents[2] / "checkpoints"
@@ -49,21 +47,6 @@ def many_tensors(path: Path, count: int) -> Path:
     return path
 
 
-class StallMeter:
-    """The longest gap between ticks of a 5 ms GUI timer: how long the window was unresponsive."""
-
-    def __init__(self) -> None:
-        self.longest, self._last = 0.0, time.perf_counter()
-        self.timer = QTimer()
-        self.timer.setInterval(5)
-        self.timer.timeout.connect(self._tick)
-        self.timer.start()
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.longest, self._last = max(self.longest, now - self._last), now
-
-
 @pytest.mark.parametrize("make, words", [
     (lambda f: huge_header(f / "huge.safetensors"), "header of 72,000,000 bytes"),
     (lambda f: many_tensors(f / "many.safetensors", MAX_TENSORS + 1), "tensors, over the limit"),
@@ -75,17 +58,23 @@ class StallMeter:
     (lambda f: with_meta(BUNDLED / "gan_ring8.safetensors", f / "two\nlines\x1b[2J.safetensors", channels=7),
      r"two\nlines\x1b[2J.safetensors has an unsupported image channels 7"),
 ])
-def test_a_bad_file_is_a_dialog_and_the_window_never_stalls(make, words, make_window, qtbot, tmp_path):
+def test_a_bad_file_is_a_dialog_and_is_refused_off_the_gui_thread(make, words, make_window, qtbot, tmp_path,
+                                                                    monkeypatch):
+    from genstudio import checkpoint
+
     w = make_window()
     path = make(tmp_path)
-    opened = []
+    opened, readers = [], []
     w.checkpointOpened.connect(lambda p, m: opened.append(p))
-    meter = StallMeter()
-    qtbot.wait(50)
+    real_read_header = checkpoint.read_header
+
+    def read_header(*args, **kwargs):  # where the hostile bytes are parsed and judged
+        readers.append(threading.get_ident())
+        return real_read_header(*args, **kwargs)
+
+    monkeypatch.setattr(checkpoint, "read_header", read_header)
     with qtbot.waitSignal(w.loader.failed, timeout=20_000):
         w.loader.load(path)
-    qtbot.wait(20)
-    meter.timer.stop()
     assert w.loader.wait(5000)
     qtbot.waitUntil(lambda: not w.loader.is_busy(), timeout=5000)
     assert w.errors and w.errors[-1][0] == "Cannot open the checkpoint"
@@ -93,7 +82,9 @@ def test_a_bad_file_is_a_dialog_and_the_window_never_stalls(make, words, make_wi
     assert words in message and "\n" not in message and "\x1b" not in message, message
     assert not opened and w.loaded_checkpoint is None
     assert not w._pages["Latent"].is_built() and not w._pages["Scrubber"].is_built()  # no half-built view
-    assert meter.longest < 0.1, f"the window stalled {meter.longest * 1000:.0f} ms"
+    # the refusal (header parsing, checks) ran on the loader's thread, never the window's: the window
+    # stays responsive however long it takes (tests do not time things; the repro blocked it for 35 s)
+    assert readers and threading.main_thread().ident not in readers
 
 
 def test_a_good_file_opens_and_a_superseded_load_is_dropped(make_window, qtbot):
