@@ -123,6 +123,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= 8192:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 8192], not {value}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -217,12 +227,17 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sample", help="draw samples from a checkpoint")
     s.add_argument("checkpoint", type=Path)
     s.add_argument("--n", type=_positive_int, default=16)
-    s.add_argument("--out", required=True, type=Path, help="a folder (one PNG per sample), FILE.png (a grid) or FILE.npy")
+    s.add_argument("--out", required=True, type=Path, help="a folder (one PNG per sample), FILE.png (a grid; for 2-D models a scatter plot) or FILE.npy")
     s.add_argument("--seed", type=_seed, default=0)
     # None = not given: a GAN refuses these flags, a diffusion model gets SAMPLE_DEFAULTS
     s.add_argument("--sampler", choices=sampler_names(), default=None, help="diffusion only (default ddpm)")
     s.add_argument("--steps", type=_positive_int, default=None, help="DDIM steps (diffusion only; default 50)")
     s.add_argument("--eta", type=_eta, default=None, help="DDIM eta (diffusion only; default 0)")
+    s.add_argument("--px", type=_non_negative_int, default=512,
+                   help="long side in pixels of a FILE.png picture (a grid, or a 2-D model's scatter plot); "
+                        "0 = the grid's own size (default 512)")
+    s.add_argument("--smooth", action="store_true",
+                   help="scale a grid with Lanczos instead of nearest neighbour (which keeps pixels crisp)")
     s.add_argument("--trajectory", type=Path, default=None, help="save the recorded trajectory to FILE.npz")
     s.add_argument("--device", choices=DEVICES, default="auto")
     s.set_defaults(func=cmd_sample)

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from genstudio.families import get_family
+from genstudio.imaging import save_png
 from genstudio.safe_text import safe_text
 from genstudio.sampling import SampleSpec, sample
 
@@ -31,8 +32,9 @@ def sample_to_disk(args: argparse.Namespace) -> int:
         raise ValueError(f"--n {args.n:,} is too many for one grid picture (at most {MAX_GRID:,}): "
                          "write them to a folder or FILE.npy")
     model = load_model(args.checkpoint, args.device)
-    if model.is_points and out.suffix != ".npy":
-        raise ValueError(f"{args.checkpoint.name} makes 2-D points: give --out FILE.npy")
+    if model.is_points and out.suffix not in (".npy", ".png"):
+        raise ValueError(f"{args.checkpoint.name} makes 2-D points: give --out FILE.npy (the points) or "
+                         f"FILE.png (a scatter plot)")
     check_memory(model, args)
     family = get_family(model.kind)
     if not family.uses_samplers:  # one pass (a GAN)
@@ -53,9 +55,29 @@ def sample_to_disk(args: argparse.Namespace) -> int:
     text = {"genstudio:model": model.describe(), "genstudio:step": str(model.meta.get("step")),
             "genstudio:seed": str(args.seed), "genstudio:sampler": how,
             "genstudio:checkpoint": args.checkpoint.name}
-    _write(out, samples, text)
+    if out.suffix == ".png":
+        save_png(out, _picture(samples, model, args), text)
+    else:
+        _write(out, samples, text)
     print(safe_text(f"{args.n} samples written to {out}"))
     return 0
+
+
+def _picture(samples: np.ndarray, model, args: argparse.Namespace) -> np.ndarray:
+    """The one PNG of ``--out FILE.png``: a grid of the images, or a scatter plot of 2-D points over
+    faint real data, its long side ``--px`` pixels (0: the grid's own size)."""
+    from genstudio.imaging import DEFAULT_EXPORT_SIZE, cloud_extent, make_grid, resize_long_side, scatter_image
+
+    px = getattr(args, "px", DEFAULT_EXPORT_SIZE)
+    if model.is_points:
+        from genstudio.data import POINT_SETS
+        from genstudio.scrub import dataset_items
+
+        data = model.meta.get("data", "")
+        real = dataset_items(data, count=1000) if data in POINT_SETS else None
+        return scatter_image(samples, cloud_extent(real, samples), px or DEFAULT_EXPORT_SIZE, real=real,
+                             title=f"{len(samples):,} samples, seed {args.seed}")
+    return resize_long_side(make_grid(samples), px or None, smooth=getattr(args, "smooth", False))
 
 
 MAX_GRID = 4096  # images in one --out FILE.png: a 64 x 64 grid is as many as anyone can look at
@@ -134,7 +156,7 @@ def _progress(args: argparse.Namespace):
 
 def _write(out: Path, samples: np.ndarray, text: dict[str, str]) -> None:
     from genstudio.checkpoint import atomic_write_bytes
-    from genstudio.imaging import make_grid, save_png, to_uint8
+    from genstudio.imaging import to_uint8
 
     if out.suffix == ".npy":
         import io
@@ -142,9 +164,6 @@ def _write(out: Path, samples: np.ndarray, text: dict[str, str]) -> None:
         buf = io.BytesIO()
         np.save(buf, samples.astype(np.float32))
         atomic_write_bytes(out, buf.getvalue())
-        return
-    if out.suffix == ".png":  # one grid image
-        save_png(out, make_grid(samples), text)
         return
     out.mkdir(parents=True, exist_ok=True)
     images = to_uint8(samples)  # (N, H, W, C)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,3 +106,26 @@ def test_resume_keeps_the_runs_own_lr_and_batch_unless_changed(tmp_path):
     cfg = read_header(out / "checkpoints" / "last.safetensors")["config"]
     assert (cfg["lr"], cfg["batch"]) == (1e-3, 8)
     assert read_header(out / "checkpoints" / "last.safetensors")["step"] == 6
+
+
+def _size(path):
+    with Image.open(path) as im:
+        return im.size
+
+
+def test_sample_png_is_a_grid_of_the_chosen_size_and_a_scatter_plot_for_points(tmp_path, capsys):
+    """A 16-sample grid of a 32 px model came out 74 px wide, and a 2-D model could not write a PNG."""
+    bundled = Path(__file__).resolve().parents[2] / "checkpoints"
+    grid = tmp_path / "grid.png"
+    assert main(["sample", str(bundled / "dcgan_digits.safetensors"), "--n", "16", "--out", str(grid),
+                 "--device", "cpu"]) == 0
+    assert max(_size(grid)) == 512  # the default long side
+    assert main(["sample", str(bundled / "dcgan_digits.safetensors"), "--n", "16", "--out", str(grid),
+                 "--device", "cpu", "--px", "0"]) == 0
+    assert max(_size(grid)) < 200  # the grid's own pixels
+    scatter = tmp_path / "points.png"
+    assert main(["sample", str(bundled / "gan_ring8.safetensors"), "--n", "500", "--out", str(scatter),
+                 "--device", "cpu", "--px", "300"]) == 0
+    with Image.open(scatter) as im:
+        picture = np.asarray(im.convert("RGB"))
+    assert picture.shape == (300, 300, 3) and len(np.unique(picture.reshape(-1, 3), axis=0)) > 3
