@@ -31,9 +31,10 @@ import shiboken6
 from PySide6.QtCore import QEventLoop, QObject, QThread, QTimer, Signal, Slot
 
 from genstudio.config import ConfigError, RunConfig
-from genstudio.faults import LIVE_CHANGES
+from genstudio.faults import with_live_changes
 from genstudio.gui.mailbox import Mailbox
 from genstudio.gui.worker import TrainingWorker
+from genstudio.rundir import RunDir
 from genstudio.training import RunControl
 
 __all__ = ["RunController"]
@@ -79,7 +80,8 @@ class RunController(QObject):
         self._control = RunControl()
         self._mailbox = Mailbox()
         self._state = IDLE
-        self.config: RunConfig | None = None  # of the current (or last) run, as it now trains
+        # of the current (or last) run as it now trains: read back from the run's config.json
+        self.config: RunConfig | None = None
         self.run_dir: Path | None = None
         self.last_result: tuple[str, int, str, str] | None = None  # the last runFinished arguments
 
@@ -153,15 +155,11 @@ class RunController(QObject):
         """
         if self._state != PAUSED:
             return
-        if changes:
-            unknown = sorted(set(changes) - set(LIVE_CHANGES))
-            if unknown or self.config is None:
-                raise ConfigError(f"only {' and '.join(LIVE_CHANGES)} can change during a run, not {unknown}")
-            config = self.config.replace(**changes).validate()
-            self._control.resume(**changes)
-            self.config = config
-        else:
-            self._control.resume()
+        if changes and self.config is None:
+            raise ConfigError("the run has not started yet: nothing to change")
+        config = with_live_changes(self.config, changes) if changes else self.config
+        self._control.resume(**changes)
+        self.config = config  # the run records the same in config.json before its next step
         self._set_state(RUNNING)
 
     def toggle_pause(self) -> None:
@@ -224,12 +222,14 @@ class RunController(QObject):
     def _on_halted(self, reason: str, step: int, message: str) -> None:
         if self._state == STOPPING:  # a stop asked for meanwhile wins; the run ends on its own
             return
+        self._read_back()
         self._set_state(PAUSED)
         self.runHalted.emit(reason, step, message)
 
     @Slot(str, int, str, str)
     def _on_finished(self, reason: str, step: int, message: str, checkpoint: str) -> None:
         self.last_result = (reason, step, message, checkpoint)
+        self._read_back()
         self.runFinished.emit(reason, step, message, checkpoint)
 
     @Slot(str, str, str)
@@ -249,6 +249,16 @@ class RunController(QObject):
         self._thread = self._worker = None
         self._set_state(IDLE)
         self.threadFinished.emit()
+
+    def _read_back(self) -> None:
+        """Take the run's settings as the run recorded them in config.json (the one record of its
+        live settings: a recovery dialog's lower rate is there); keep ours if it cannot be read."""
+        if self.run_dir is None:
+            return
+        try:
+            self.config = RunDir(self.run_dir).read_config()
+        except (OSError, ValueError, TypeError):
+            pass
 
     def _set_state(self, state: str) -> None:
         if state != self._state:

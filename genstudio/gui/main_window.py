@@ -416,6 +416,8 @@ class MainWindow(QMainWindow):
     @Slot(str, int, str, str)
     def _on_run_finished(self, reason: str, step: int, message: str, checkpoint: str) -> None:
         self.drain()
+        if self.controller.config is not None:  # what the run last trained with (a dialog may have changed it)
+            self.panel.show_run_settings(self.controller.config)
         self.run_status.show_ended({"done": "Finished", "stopped": "Stopped"}.get(reason, f"Stopped ({reason})"),
                                    step)
         folder = self.controller.run_dir
@@ -459,6 +461,7 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot resume the run", str(exc), "")
             self.controller.stop()
             return
+        self.panel.show_run_settings(self.controller.config)
         with_ = ", ".join(f"{'learning rate' if k == 'lr' else k} {v:g}" for k, v in changes.items())
         self.panel.set_message(f"Resumed at step {step:,}" + (f" with {with_}." if with_ else "."))
 
