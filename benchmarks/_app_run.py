@@ -23,7 +23,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer  # noqa: E402
 
-import genstudio.gui.worker as worker_module  # noqa: E402
+import genstudio.gui.training_job as worker_module  # noqa: E402
 from genstudio.config import RunConfig  # noqa: E402
 from genstudio.gui.app import make_application, warm_up_and_freeze  # noqa: E402
 from genstudio.gui.main_window import MainWindow  # noqa: E402

@@ -1,11 +1,12 @@
-"""``RunController``: the one object that owns the training thread and its worker.
+"""``RunController``: the one object that owns the training run's thread (through a
+:class:`~genstudio.gui.generator_worker.GeneratorWorker`) and its :class:`~genstudio.training.RunControl`.
 
-It keeps strong references to the ``QThread`` and the :class:`~genstudio.gui.worker.TrainingWorker`
-for the whole run, wires ``worker.done -> thread.quit`` and ``thread.finished -> deleteLater``,
-and never calls ``terminate()``. Pause, resume, stop, "save now" and "snapshot please" set flags
-on the run's :class:`~genstudio.training.RunControl`; the training generator honours them
-between steps. What the run produces arrives in :attr:`RunController.mailbox`, which the main
-window's ~30 Hz timer drains; the few discrete events are re-emitted as this object's signals.
+It runs :func:`~genstudio.gui.training_job.training_job` on the worker and never calls
+``terminate()``. Pause, resume, stop, "save now" and "snapshot please" set flags on the run's
+``RunControl``; the training generator honours them between steps (a stop writes the final
+checkpoint, so it is the run's own flag, not the worker's ``quit``). What the run produces arrives
+in :attr:`RunController.mailbox`, which the main window's ~30 Hz timer drains; the few discrete
+events arrive as the frozen core events they are and are passed on as this object's signals.
 
 Other views take the model being trained without disturbing the run::
 
@@ -17,25 +18,27 @@ device)`` (or ``DiffusionModel.from_checkpoint``) turns them into a model to sam
 
 A fault pauses the run instead of ending it: on a diverged loss (NaN/inf, or runaway: see
 :class:`~genstudio.faults.LossGuard`) the run has already gone back to its last good state when
-``runHalted("diverged", step, message)`` arrives; on an out-of-memory
-step it stays where it was. Whoever listens answers with ``resume(lr=…)`` / ``resume(batch=…)``
-or :meth:`stop`.
+``runHalted(Paused)`` arrives; on an out-of-memory step it stays where it was. Whoever listens
+answers with ``resume(lr=…)`` / ``resume(batch=…)`` or :meth:`stop`.
+
+The run owns its live settings: a change made on resume is recorded by the run in its
+``config.json`` (:func:`genstudio.faults.apply_changes`), and :attr:`RunController.config` is read
+back from there when the run halts or ends, so a later resume goes on with it.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import shiboken6
-from PySide6.QtCore import QEventLoop, QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from genstudio.config import ConfigError, RunConfig
 from genstudio.faults import with_live_changes
+from genstudio.gui.generator_worker import GeneratorWorker, JobError
 from genstudio.gui.mailbox import Mailbox
-from genstudio.gui.worker import TrainingWorker
+from genstudio.gui.training_job import one_line, training_job
 from genstudio.rundir import RunDir
-from genstudio.training import RunControl
+from genstudio.training import Finished, Paused, RunControl, Snapshot, Started
 
 __all__ = ["RunController"]
 
@@ -48,15 +51,17 @@ class RunController(QObject):
     Signals
     -------
     runStarted(object)
-        ``{"step", "total", "device", "run_dir", "config", "notice"}`` once the run is set up;
-        ``notice`` is "" or a sentence for the user about the data (files of a folder skipped).
-    runFinished(str, int, str, str)
-        ``reason ("done" | "stopped" | "diverged" | "out of memory"), step, message, checkpoint``.
+        The run's :class:`~genstudio.training.Started` once it is set up (``notice`` is "" or a
+        sentence for the user about the data: files of a folder skipped).
+    runFinished(object)
+        The run's :class:`~genstudio.training.Finished` (``reason``: "done" | "stopped" |
+        "diverged" | "out of memory").
     runFailed(str, str, str)
         ``title, message, details``: the run could not start or raised.
-    runHalted(str, int, str)
-        ``reason ("diverged" | "out of memory"), step, message``: a fault paused the run (state
-        "paused"); answer with :meth:`resume` (new ``lr`` / ``batch``) or :meth:`stop`.
+    runHalted(object)
+        A :class:`~genstudio.training.Paused` with a ``reason`` ("diverged" | "out of memory"): a
+        fault paused the run (state "paused"); answer with :meth:`resume` (new ``lr`` / ``batch``)
+        or :meth:`stop`.
     snapshotReady(object, object)
         ``(tensors, meta)`` answering :meth:`request_snapshot`.
     stateChanged(str)
@@ -66,17 +71,17 @@ class RunController(QObject):
     """
 
     runStarted = Signal(object)
-    runFinished = Signal(str, int, str, str)
+    runFinished = Signal(object)
     runFailed = Signal(str, str, str)
-    runHalted = Signal(str, int, str)
+    runHalted = Signal(object)
     snapshotReady = Signal(object, object)
     stateChanged = Signal(str)
     threadFinished = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._thread: QThread | None = None
-        self._worker: TrainingWorker | None = None
+        self._worker: GeneratorWorker | None = None
+        self._started = False
         self._control = RunControl()
         self._mailbox = Mailbox()
         self._state = IDLE
@@ -99,11 +104,11 @@ class RunController(QObject):
     @property
     def thread(self) -> QThread | None:
         """The running thread, or None once it has finished."""
-        return self._thread
+        return self._worker.thread if self._worker is not None else None
 
     def is_running(self) -> bool:
         """True from :meth:`start` until the worker thread has ended."""
-        return self._thread is not None
+        return self._worker is not None
 
     # ------------------------------------------------------------------ commands
     def start(self, config: RunConfig, run_dir: str | Path, *, resume: bool = False) -> None:
@@ -117,27 +122,17 @@ class RunController(QObject):
         RuntimeError
             If a run is already going.
         """
-        if self._thread is not None:
+        if self._worker is not None:
             raise RuntimeError("a run is already in progress")
         self.config, self.run_dir, self.last_result = config, Path(run_dir), None
-        self._control = RunControl()
-        self._mailbox = Mailbox()
-        worker = TrainingWorker(config, run_dir, resume, self._control, self._mailbox)
-        thread = QThread()
-        thread.setObjectName("genstudio-training")
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        worker.started.connect(self._on_started)
-        worker.finished.connect(self._on_finished)
-        worker.failed.connect(self._on_failed)
-        worker.halted.connect(self._on_halted)
-        worker.snapshotReady.connect(self._on_snapshot)
-        worker.done.connect(thread.quit)
-        thread.finished.connect(self._on_thread_finished)  # first: drops our references
-        thread.finished.connect(worker.deleteLater)
-        self._thread, self._worker = thread, worker
+        self._control, self._mailbox, self._started = RunControl(), Mailbox(), False
+        worker = GeneratorWorker("genstudio-training", QThread.Priority.LowPriority, self)  # the GUI stays responsive
+        worker.yielded.connect(self._on_event)
+        worker.errored.connect(self._on_error)
+        worker.finished.connect(self._on_thread_finished)
+        self._worker = worker
         self._set_state(RUNNING)
-        thread.start(QThread.Priority.LowPriority)  # the GUI thread stays responsive
+        worker.start(training_job, config, self.run_dir, resume, self._control, self._mailbox)
 
     def pause(self) -> None:
         """Pause between two steps (no-op unless running)."""
@@ -171,13 +166,13 @@ class RunController(QObject):
 
     def stop(self) -> None:
         """Ask the run to stop: it finishes its step, writes a checkpoint and ends."""
-        if self._thread is not None and self._state != STOPPING:
+        if self._worker is not None and self._state != STOPPING:
             self._control.request_stop()
             self._set_state(STOPPING)
 
     def request_save(self) -> None:
         """Write a checkpoint of the running model between the next two steps (works paused)."""
-        if self._thread is not None:
+        if self._worker is not None:
             self._control.request_save()
 
     def request_snapshot(self) -> bool:
@@ -185,7 +180,7 @@ class RunController(QObject):
 
         Returns False (and nothing is emitted) when no run is going.
         """
-        if self._thread is None or self._state == STOPPING:
+        if self._worker is None or self._state == STOPPING:
             return False
         self._control.request_snapshot()
         return True
@@ -195,58 +190,38 @@ class RunController(QObject):
 
         The GUI keeps painting meanwhile (no frozen ``QThread.wait()``). True if it ended.
         """
-        if self._thread is None:
-            return True
-        loop = QEventLoop()
-        timer = QTimer()
-        timer.setSingleShot(True)
-        timer.timeout.connect(loop.quit)
-        self.threadFinished.connect(loop.quit)
-        deadline = time.monotonic() + timeout_s
-        try:
-            while self._thread is not None and time.monotonic() < deadline:
-                timer.start(max(1, int((deadline - time.monotonic()) * 1000)))
-                loop.exec()
-        finally:
-            timer.stop()
-            self.threadFinished.disconnect(loop.quit)
-        return self._thread is None
+        return self._worker is None or self._worker.wait_finished(timeout_s)
 
-    # ------------------------------------------------------------------ worker signals (queued)
+    # ------------------------------------------------------------------ the run's events (GUI thread)
     @Slot(object)
-    def _on_started(self, info: dict) -> None:
-        self.config = info["config"]  # a resumed run trains the saved model with the new settings
-        self.runStarted.emit(info)
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, Started):
+            self._started = True
+            self.config = event.config  # a resumed run trains the saved model with the new settings
+            self.runStarted.emit(event)
+        elif isinstance(event, Paused):  # a fault paused the run
+            if self._state == STOPPING:  # a stop asked for meanwhile wins; the run ends on its own
+                return
+            self._read_back()
+            self._set_state(PAUSED)
+            self.runHalted.emit(event)
+        elif isinstance(event, Snapshot):
+            self.snapshotReady.emit(event.tensors, event.meta)
+        elif isinstance(event, Finished):
+            self.last_result = (event.reason, event.step, event.message, event.checkpoint or "")
+            self._read_back()
+            self.runFinished.emit(event)
 
-    @Slot(str, int, str)
-    def _on_halted(self, reason: str, step: int, message: str) -> None:
-        if self._state == STOPPING:  # a stop asked for meanwhile wins; the run ends on its own
-            return
-        self._read_back()
-        self._set_state(PAUSED)
-        self.runHalted.emit(reason, step, message)
-
-    @Slot(str, int, str, str)
-    def _on_finished(self, reason: str, step: int, message: str, checkpoint: str) -> None:
-        self.last_result = (reason, step, message, checkpoint)
-        self._read_back()
-        self.runFinished.emit(reason, step, message, checkpoint)
-
-    @Slot(str, str, str)
-    def _on_failed(self, title: str, message: str, details: str) -> None:
-        self.runFailed.emit(title, message, details)
-
-    @Slot(object, object)
-    def _on_snapshot(self, tensors: object, meta: object) -> None:
-        self.snapshotReady.emit(tensors, meta)
+    @Slot(object)
+    def _on_error(self, error: JobError) -> None:
+        title = "The run stopped with an error" if self._started else "Cannot start the run"
+        self.runFailed.emit(title, one_line(error.error), error.details)
 
     @Slot()
     def _on_thread_finished(self) -> None:
-        thread = self._thread
-        if thread is not None and shiboken6.isValid(thread):
-            thread.wait(5000)  # finished() is emitted just before run() returns; let it return
-            thread.deleteLater()
-        self._thread = self._worker = None
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.deleteLater()
         self._set_state(IDLE)
         self.threadFinished.emit()
 
