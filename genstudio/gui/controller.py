@@ -34,7 +34,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from genstudio.config import ConfigError, RunConfig
 from genstudio.faults import with_live_changes
-from genstudio.gui.generator_worker import GeneratorWorker, JobError
+from genstudio.gui.generator_worker import GeneratorWorker, JobError, WorkerHost
 from genstudio.gui.mailbox import Mailbox
 from genstudio.gui.training_job import one_line, training_job
 from genstudio.rundir import RunDir
@@ -45,7 +45,7 @@ __all__ = ["RunController"]
 IDLE, RUNNING, PAUSED, STOPPING = "idle", "running", "paused", "stopping"
 
 
-class RunController(QObject):
+class RunController(WorkerHost):
     """Starts, pauses, resumes and stops one training run at a time.
 
     Signals
@@ -79,8 +79,7 @@ class RunController(QObject):
     threadFinished = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._worker: GeneratorWorker | None = None
+        super().__init__(parent, quit_with_app=False)  # the window stops the run (and waits) on close
         self._started = False
         self._control = RunControl()
         self._mailbox = Mailbox()
@@ -100,11 +99,6 @@ class RunController(QObject):
     def state(self) -> str:
         """"idle", "running", "paused" or "stopping"."""
         return self._state
-
-    @property
-    def thread(self) -> QThread | None:
-        """The running thread, or None once it has finished."""
-        return self._worker.thread if self._worker is not None else None
 
     def is_running(self) -> bool:
         """True from :meth:`start` until the worker thread has ended."""
@@ -126,13 +120,9 @@ class RunController(QObject):
             raise RuntimeError("a run is already in progress")
         self.config, self.run_dir, self.last_result = config, Path(run_dir), None
         self._control, self._mailbox, self._started = RunControl(), Mailbox(), False
-        worker = GeneratorWorker("genstudio-training", QThread.Priority.LowPriority, self)  # the GUI stays responsive
-        worker.yielded.connect(self._on_event)
-        worker.errored.connect(self._on_error)
-        worker.finished.connect(self._on_thread_finished)
-        self._worker = worker
         self._set_state(RUNNING)
-        worker.start(training_job, config, self.run_dir, resume, self._control, self._mailbox)
+        self._run_job("genstudio-training", QThread.Priority.LowPriority,  # the GUI thread stays responsive
+                      training_job, config, self.run_dir, resume, self._control, self._mailbox)
 
     def pause(self) -> None:
         """Pause between two steps (no-op unless running)."""
@@ -217,11 +207,7 @@ class RunController(QObject):
         title = "The run stopped with an error" if self._started else "Cannot start the run"
         self.runFailed.emit(title, one_line(error.error), error.details)
 
-    @Slot()
-    def _on_thread_finished(self) -> None:
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.deleteLater()
+    def _on_job_ended(self, worker: GeneratorWorker) -> None:
         self._set_state(IDLE)
         self.threadFinished.emit()
 

@@ -20,8 +20,11 @@ the worker thread). The thread's life is wired once, here: ``done -> thread.quit
 GUI thread once the references are dropped. :meth:`shutdown` quits and waits (for a window or
 view that closes); no signal is emitted after it.
 
-Controllers (``controller.RunController``, ``sampling_controller.SamplingController``,
-``render_worker.RenderController``) own one worker at a time and keep the strong reference.
+:class:`WorkerHost` is the base of the controllers that own one worker at a time
+(``controller.RunController``, ``sampling_controller.SamplingController``,
+``render_worker.RenderController``): it keeps the strong reference, starts jobs, hands their events
+to the controller's ``_on_event`` / ``_on_error`` on the GUI thread, drops the reference when the
+thread ends and shuts the worker down (with ``QApplication.aboutToQuit`` as a safety net).
 """
 
 from __future__ import annotations
@@ -34,9 +37,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QEventLoop, QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, QTimer, Signal, Slot
 
-__all__ = ["GeneratorWorker", "JobError"]
+__all__ = ["GeneratorWorker", "JobError", "WorkerHost"]
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,12 @@ class GeneratorWorker(QObject):
         self._quit.set()
         self._running.set()  # a paused job wakes to quit
 
+    def send(self, value: object) -> None:
+        """Send ``value`` to the GUI thread as if yielded, from inside a long step of the job (a
+        callback's progress); thread-safe; dropped after :meth:`quit`."""
+        if value is not None and not self._quit.is_set():
+            self._sent.emit(value)
+
     def wait(self, timeout_ms: int = 10000) -> bool:
         """Block until the thread has ended (for shutdown and tests); True if it has."""
         thread = self._thread
@@ -256,3 +265,77 @@ class GeneratorWorker(QObject):
         thread, self._thread, self._runner = self._thread, None, None
         if thread is not None and shiboken6.isValid(thread):
             thread.deleteLater()
+
+
+class WorkerHost(QObject):
+    """Owns at most one :class:`GeneratorWorker` at a time (the base of the three controllers).
+
+    Subclasses start jobs with :meth:`_run_job` and override the GUI-thread hooks
+    :meth:`_on_event` (each yielded object), :meth:`_on_error` (a :class:`JobError`) and
+    :meth:`_on_job_ended` (the thread has ended; the reference is dropped).
+    """
+
+    def __init__(self, parent: QObject | None = None, *, quit_with_app: bool = True) -> None:
+        super().__init__(parent)
+        self._worker: GeneratorWorker | None = None
+        self._closed = False
+        self._quit_with_app = quit_with_app and QCoreApplication.instance() is not None
+        if self._quit_with_app:
+            QCoreApplication.instance().aboutToQuit.connect(self.shutdown)  # owners shut down first
+
+    @property
+    def thread(self) -> QThread | None:
+        """The running job's thread, or None once it has ended."""
+        return self._worker.thread if self._worker is not None else None
+
+    def is_closed(self) -> bool:
+        """True after :meth:`shutdown`: no new jobs."""
+        return self._closed
+
+    def _run_job(self, name: str, priority: QThread.Priority, fn: Callable[..., Iterator[Any]],
+                 *args: Any, send: bool = False) -> GeneratorWorker:
+        """Start ``fn(*args)`` (then ``worker.send`` as a last argument if ``send``) on a new worker."""
+        worker = GeneratorWorker(name, priority, self)
+        worker.yielded.connect(self._on_event)
+        worker.errored.connect(self._on_error)
+        worker.finished.connect(self._on_worker_finished)
+        self._worker = worker
+        worker.start(fn, *args, *((worker.send,) if send else ()))
+        return worker
+
+    @Slot()
+    def shutdown(self) -> None:
+        """Quit any job, wait for its thread and refuse new ones (nothing is emitted after it)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._before_shutdown()
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.shutdown()
+            worker.deleteLater()
+        if self._quit_with_app:
+            try:
+                QCoreApplication.instance().aboutToQuit.disconnect(self.shutdown)
+            except (RuntimeError, TypeError, AttributeError):
+                pass
+
+    @Slot()
+    def _on_worker_finished(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.deleteLater()
+            self._on_job_ended(worker)
+
+    # ------------------------------------------------------------------ hooks
+    def _before_shutdown(self) -> None:
+        """Called first by :meth:`shutdown` (e.g. close a queue the job waits on)."""
+
+    def _on_event(self, event: object) -> None:
+        """A yielded object, on the GUI thread."""
+
+    def _on_error(self, error: JobError) -> None:
+        """The job raised, on the GUI thread."""
+
+    def _on_job_ended(self, worker: GeneratorWorker) -> None:
+        """The job's thread has ended (``worker.is_quitting()``: it was cancelled)."""
