@@ -25,7 +25,6 @@ from genstudio.data import is_points
 from genstudio.gui import dialogs
 from genstudio.gui.checkpoint_loader import CheckpointLoader
 from genstudio.gui.controller import RunController
-from genstudio.gui.gui_gc import collect_on_gui_thread
 from genstudio.gui.run_follower import RunFollower, metrics_until_last_checkpoint
 from genstudio.gui.settings import AppSettings
 from genstudio.gui.view_keys import ViewKeys
@@ -77,7 +76,6 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: AppSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        collect_on_gui_thread()  # never in a worker thread: Qt objects in the garbage would deadlock it
         self.settings = settings or AppSettings()
         self.controller = RunController(self)
         self.follower: RunFollower | None = None
