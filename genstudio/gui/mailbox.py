@@ -92,7 +92,4 @@ class Mailbox:
             status, self._status = self._status, fresh_status
         finally:
             self._lock.release()
-        merged = RunStatusUpdate()
-        for update in status:
-            merged = merged.merged(update)
-        return Drained(metrics=metrics, preview=preview, status=merged)
+        return Drained(metrics=metrics, preview=preview, status=RunStatusUpdate.merge_all(status))

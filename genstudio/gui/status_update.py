@@ -8,6 +8,7 @@ A field left at None was not part of the update, so a plain step tick does not w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -34,8 +35,21 @@ class RunStatusUpdate:
 
     def merged(self, newer: RunStatusUpdate) -> RunStatusUpdate:
         """This update with every field ``newer`` sets replaced by ``newer``'s value."""
-        given = {f.name: getattr(newer, f.name) for f in fields(newer) if getattr(newer, f.name) is not None}
-        return replace(self, **given) if given else self
+        return RunStatusUpdate.merge_all((self, newer))
+
+    @staticmethod
+    def merge_all(updates: Sequence[RunStatusUpdate]) -> RunStatusUpdate:
+        """One update holding the newest value of each field of ``updates`` (oldest first).
+
+        Cheap enough for the GUI thread's drain of a fast run (a hundred updates a tick): one pass,
+        newest first, over plain attribute dicts.
+        """
+        given: dict[str, Any] = {}
+        for update in reversed(updates):
+            for name, value in vars(update).items():
+                if value is not None and name not in given:
+                    given[name] = value
+        return RunStatusUpdate(**given)
 
     def shown(self) -> RunStatusUpdate:
         """Only the fields the status line shows (step, total, rate, elapsed, device, paused, notice)."""
