@@ -22,7 +22,7 @@ view that closes); no signal is emitted after it.
 
 :class:`WorkerHost` is the base of the controllers that own one worker at a time
 (``controller.RunController``, ``sampling_controller.SamplingController``,
-``render_worker.RenderController``): it keeps the strong reference, starts jobs, hands their events
+``render_worker.RenderController``, ``checkpoint_loader.CheckpointLoader``): it keeps the strong reference, starts jobs, hands their events
 to the controller's ``_on_event`` / ``_on_error`` on the GUI thread, drops the reference when the
 thread ends and shuts the worker down (with ``QApplication.aboutToQuit`` as a safety net).
 """
@@ -268,7 +268,7 @@ class GeneratorWorker(QObject):
 
 
 class WorkerHost(QObject):
-    """Owns at most one :class:`GeneratorWorker` at a time (the base of the three controllers).
+    """Owns at most one :class:`GeneratorWorker` at a time (the base of the thread-owning controllers).
 
     Subclasses start jobs with :meth:`_run_job` and override the GUI-thread hooks
     :meth:`_on_event` (each yielded object), :meth:`_on_error` (a :class:`JobError`) and
