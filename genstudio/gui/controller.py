@@ -87,7 +87,7 @@ class RunController(WorkerHost):
         # of the current (or last) run as it now trains: read back from the run's config.json
         self.config: RunConfig | None = None
         self.run_dir: Path | None = None
-        self.last_result: tuple[str, int, str, str] | None = None  # the last runFinished arguments
+        self.last_result: tuple[str, int, str, str] | None = None  # reason, step, message, checkpoint ("" if none)
 
     # ------------------------------------------------------------------ queries
     @property
