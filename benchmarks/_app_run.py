@@ -23,11 +23,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer  # noqa: E402
 
-import genstudio.gui.worker as worker_module  # noqa: E402
+import genstudio.gui.training_job as worker_module  # noqa: E402
 from genstudio.config import RunConfig  # noqa: E402
 from genstudio.gui.app import make_application, warm_up_and_freeze  # noqa: E402
 from genstudio.gui.main_window import MainWindow  # noqa: E402
 from genstudio.gui.settings import AppSettings  # noqa: E402
+from genstudio.gui.status_update import RunStatusUpdate  # noqa: E402
 from genstudio.training import Progress, Tick, train  # noqa: E402
 
 # What the app's worker thread does first (caps torch at cores − 1); the headless side matches it.
@@ -125,10 +126,10 @@ def app_run(app, window: MainWindow, fields: dict, folder: Path, heartbeat: Hear
     status = window.run_status
     original = status.apply
 
-    def recording_apply(fields_: dict) -> None:
-        original(fields_)
-        if "step" in fields_ and _worker_ident:
-            trace.samples.append((time.perf_counter(), _thread_cpu(_worker_ident[-1]), int(fields_["step"])))
+    def recording_apply(update: RunStatusUpdate) -> None:
+        original(update)
+        if update.step is not None and _worker_ident:
+            trace.samples.append((time.perf_counter(), _thread_cpu(_worker_ident[-1]), int(update.step)))
 
     status.apply = recording_apply
     _worker_ident.clear()

@@ -74,6 +74,51 @@ def train_in_window(window: MainWindow, folder: Path, fields: dict, timeout_s: f
 
 
 # ---------------------------------------------------------------------------- shots
+def shot_scrubber(window_or_view: QWidget, out_dir: str | Path, *, t: int = 300, at: float = 1 / 3,
+                  timeout_s: float = 300.0) -> list[Path]:
+    """Save ``scrubber_forward.png`` (t ≈ ``t``) and, with a model, ``scrubber_reverse.png``.
+
+    ``window_or_view`` is a :class:`ScrubberView` or a window holding one (e.g. the main window,
+    after ``add_view("Scrubber", view)`` and ``view.set_model(model)``). The reverse shot samples
+    DDIM 50 (η = 0) unless a recording is already there, and shows the step ``at`` of the way
+    in (a third by default). Returns the paths written.
+    """
+    from genstudio.gui.widgets.scrubber import ScrubberView
+
+    view = window_or_view if isinstance(window_or_view, ScrubberView) else window_or_view.findChild(ScrubberView)
+    if view is None:
+        raise ValueError("no ScrubberView in this window")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    grab = window_or_view
+    show_view = getattr(window_or_view, "show_view", None)
+    if callable(show_view):
+        show_view("Scrubber")  # the main window's tab
+    view.tabs.setCurrentWidget(view.forward)
+    wait_until(lambda: view.forward.process() is not None, timeout_s, "the forward process")
+    view.forward.set_timestep(t)
+    wait_until(view.forward.predictions_idle, timeout_s, "the forward predictions")
+    settle(0.05)
+    paths = [out / "scrubber_forward.png"]
+    grab.grab().save(str(paths[0]))
+    if view.model() is not None:
+        view.tabs.setCurrentWidget(view.reverse)
+        if view.reverse.result() is None:
+            from genstudio.sampling import SampleSpec
+
+            n = 1000 if view.model().is_points else 16
+            view.reverse.sample(SampleSpec(n, 0, "ddim", steps=50))
+            wait_until(lambda: not view.reverse.is_busy(), timeout_s, "the reverse sampling")
+        traj = view.reverse.trajectory()
+        if traj is not None:
+            view.reverse.bar.set_timestep(int(traj.timesteps[int(len(traj) * at)]))
+            wait_until(view.reverse.idle, timeout_s, "the reverse view")
+            settle(0.05)
+        paths.append(out / "scrubber_reverse.png")
+        grab.grab().save(str(paths[-1]))
+    return paths
+
+
 def monitor_gan2d(window: MainWindow, work: Path) -> QWidget:
     """A GAN learning the 8-Gaussian ring: losses, D outputs, points over D's field."""
     train_in_window(window, work / "ring8 GAN", {"kind": "gan", "data": "ring8", "preview_every": 100,
@@ -130,8 +175,6 @@ def latent_ring8(window: MainWindow, work: Path) -> QWidget:
 
 def scrubber_digits(window: MainWindow, work: Path) -> QWidget:
     """Forward and reverse processes of the bundled digits DDPM (also saves scrubber_forward_digits.png)."""
-    from genstudio.gui.widgets.scrubber import shot_scrubber
-
     _open_bundled(window, "ddpm_digits")
     shot_scrubber(window, work / "scrubber", t=300, at=0.8)
     (work / "scrubber" / "scrubber_forward.png").replace(DOCS / "scrubber_forward_digits.png")
@@ -140,8 +183,6 @@ def scrubber_digits(window: MainWindow, work: Path) -> QWidget:
 
 def scrubber_ring8(window: MainWindow, work: Path) -> QWidget:
     """The reverse process of the bundled ring8 diffusion model: points and the ε̂ field."""
-    from genstudio.gui.widgets.scrubber import shot_scrubber
-
     _open_bundled(window, "ddpm_ring8")
     shot_scrubber(window, work / "scrubber2d", t=300, at=0.85)
     return window

@@ -21,11 +21,11 @@ from typing import Any
 
 import torch
 
-from genstudio.config import RunConfig
+from genstudio.config import ConfigError, RunConfig
 from genstudio.rundir import RunDir
 from genstudio.trainer import Trainer
 
-__all__ = ["LIVE_CHANGES", "LOSS_CEILINGS", "GoodState", "LossGuard", "add_note", "apply_changes", "free_memory", "is_out_of_memory",
+__all__ = ["LIVE_CHANGES", "LOSS_CEILINGS", "GoodState", "LossGuard", "add_note", "apply_changes", "check_live_changes", "with_live_changes", "free_memory", "is_out_of_memory",
            "kept_message", "rollback_message", "with_notes"]
 
 #: Settings a paused run can take on when it resumes (they change neither the model nor the data).
@@ -119,14 +119,40 @@ def kept_message(what: str, step: int | None, path: Path | None, lr: float) -> s
             f"last.safetensors), is kept; resume with a lower learning rate than {lr:g}")
 
 
+def check_live_changes(changes: dict[str, Any]) -> None:
+    """Refuse settings other than the :data:`LIVE_CHANGES` (the one place that rule is written).
+
+    Raises
+    ------
+    ConfigError
+        If ``changes`` names another setting.
+    """
+    unknown = sorted(set(changes) - set(LIVE_CHANGES))
+    if unknown:
+        raise ConfigError(f"only {' and '.join(LIVE_CHANGES)} can change during a run, not {unknown}")
+
+
+def with_live_changes(config: RunConfig, changes: dict[str, Any]) -> RunConfig:
+    """``config`` with the :data:`LIVE_CHANGES` in ``changes``, validated.
+
+    Raises
+    ------
+    ConfigError
+        If a changed setting is impossible or not live-changeable.
+    """
+    check_live_changes(changes)
+    return config.replace(**changes).validate() if changes else config
+
+
 def apply_changes(trainer: Trainer, rd: RunDir, changes: dict[str, Any]) -> RunConfig:
     """Give the run the :data:`LIVE_CHANGES` in ``changes`` (validated), record them in
-    ``config.json``, and return the run's config."""
+    ``config.json``, and return the run's config.
+
+    ``config.json`` is the one record of a run's live settings: whoever resumes the run later
+    (the CLI's ``--resume``, the app's run panel) reads them back from it.
+    """
     if changes:
-        unknown = set(changes) - set(LIVE_CHANGES)
-        if unknown:
-            raise ValueError(f"only {', '.join(LIVE_CHANGES)} can change during a run, not {sorted(unknown)}")
-        trainer.config = trainer.config.replace(**changes).validate()
+        trainer.config = with_live_changes(trainer.config, changes)
         set_lr(trainer, trainer.config.lr)
         rd.write_config(trainer.config)
     return trainer.config

@@ -26,7 +26,7 @@ from genstudio.checkpoint import CheckpointError, load_checkpoint
 from genstudio.config import RunConfig
 from genstudio.data import Dataset, load_dataset
 from genstudio.faults import (
-    LIVE_CHANGES, GoodState, add_note, apply_changes, free_memory, is_out_of_memory, kept_message,
+    GoodState, add_note, apply_changes, check_live_changes, free_memory, is_out_of_memory, kept_message,
     rollback_message, set_lr,
 )
 from genstudio.devices import resolve_device
@@ -154,9 +154,7 @@ class RunControl:
     def resume(self, **changes: Any) -> None:
         """Resume a paused run; ``changes`` (``lr``, ``batch``: see :data:`LIVE_CHANGES`) apply
         before its next step, e.g. a lower learning rate after a divergence."""
-        unknown = set(changes) - set(LIVE_CHANGES)
-        if unknown:
-            raise ValueError(f"only {', '.join(LIVE_CHANGES)} can change during a run, not {sorted(unknown)}")
+        check_live_changes(changes)
         with self._lock:
             self._changes.update(changes)
         self._run.set()

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
+from genstudio.gui.gui_gc import collect_on_gui_thread
 from genstudio.gui.main_window import MainWindow
 from genstudio.gui.settings import APP_NAME, organisation
 
@@ -31,10 +32,15 @@ def resource_path(name: str) -> Path:
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
-    """The process's ``QApplication`` (created once) with GenStudio's name, icon and style."""
+    """The process's ``QApplication`` (created once) with GenStudio's name, icon and style.
+
+    The app's start-up: garbage collection moves to the GUI thread here, for the whole process
+    (:mod:`genstudio.gui.gui_gc`), before any window or worker thread exists.
+    """
     app = QApplication.instance()
     if app is None:
         app = QApplication([sys.argv[0] if sys.argv else "genstudio", *(argv or [])])
+    collect_on_gui_thread()  # never in a worker thread: Qt objects in the garbage would deadlock it
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
     app.setOrganizationName(organisation())

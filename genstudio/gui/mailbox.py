@@ -2,7 +2,8 @@
 
 The worker posts as fast as it trains; the GUI drains at ~30 Hz and draws once per drain.
 Metrics accumulate (every step is plotted), a preview is replaced by a newer one (only the
-newest picture is worth drawing) and status fields merge (newest value per field wins).
+newest picture is worth drawing) and status updates (:class:`~genstudio.gui.status_update.RunStatusUpdate`)
+merge (newest value per field wins).
 Nothing here imports Qt, so a test can drive it from plain threads.
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+
+from genstudio.gui.status_update import RunStatusUpdate
 
 __all__ = ["Drained", "Mailbox"]
 
@@ -25,13 +28,13 @@ class Drained:
         ``(step, {name: value})`` in the order they were posted.
     preview : (int, Any) or None
         The newest ``(step, payload)`` preview, if one was posted since the last drain.
-    status : dict
-        Status fields posted since the last drain, newest value per field.
+    status : RunStatusUpdate
+        The status updates posted since the last drain, merged: newest value per field.
     """
 
     metrics: list[tuple[int, dict[str, float]]] = field(default_factory=list)
     preview: tuple[int, Any] | None = None
-    status: dict[str, Any] = field(default_factory=dict)
+    status: RunStatusUpdate = RunStatusUpdate()
 
     def __bool__(self) -> bool:
         return bool(self.metrics) or self.preview is not None or bool(self.status)
@@ -51,7 +54,7 @@ class Mailbox:
         self._lock = threading.Lock()
         self._metrics: list[tuple[int, dict[str, float]]] = []
         self._preview: tuple[int, Any] | None = None
-        self._status: dict[str, Any] = {}
+        self._status: list[RunStatusUpdate] = []
 
     def post_metrics(self, step: int, metrics: dict[str, float]) -> None:
         """Queue one step's metrics (the dict is copied)."""
@@ -65,10 +68,10 @@ class Mailbox:
         with self._lock:
             item, self._preview = self._preview, item  # the replaced one is freed outside the lock
 
-    def post_status(self, **fields: Any) -> None:
-        """Merge status fields; a field posted again replaces its pending value."""
+    def post_status(self, update: RunStatusUpdate) -> None:
+        """Add a status update; a field posted again replaces its pending value at the drain."""
         with self._lock:
-            self._status.update(fields)
+            self._status.append(update)  # merged by the drain, on the consumer's thread
 
     def drain(self) -> Drained:
         """Atomically take everything pending, leaving the mailbox empty; never waits for a poster.
@@ -80,7 +83,7 @@ class Mailbox:
             it posts is taken by the next drain).
         """
         fresh_metrics: list[tuple[int, dict[str, float]]] = []
-        fresh_status: dict[str, Any] = {}
+        fresh_status: list[RunStatusUpdate] = []
         if not self._lock.acquire(blocking=False):
             return Drained()
         try:
@@ -89,4 +92,4 @@ class Mailbox:
             status, self._status = self._status, fresh_status
         finally:
             self._lock.release()
-        return Drained(metrics=metrics, preview=preview, status=status)
+        return Drained(metrics=metrics, preview=preview, status=RunStatusUpdate.merge_all(status))

@@ -25,7 +25,6 @@ from genstudio.data import is_points
 from genstudio.gui import dialogs
 from genstudio.gui.checkpoint_loader import CheckpointLoader
 from genstudio.gui.controller import RunController
-from genstudio.gui.gui_gc import collect_on_gui_thread
 from genstudio.gui.run_follower import RunFollower, metrics_until_last_checkpoint
 from genstudio.gui.settings import AppSettings
 from genstudio.gui.view_keys import ViewKeys
@@ -38,6 +37,7 @@ from genstudio.gui.widgets.run_panel import RunPanel
 from genstudio.gui.widgets.scrubber import ScrubberView
 from genstudio.gui.widgets.status import RunStatus
 from genstudio.safe_text import safe_text
+from genstudio.training import Finished, Paused, Started
 
 __all__ = ["MainWindow"]
 
@@ -47,7 +47,6 @@ DRAIN_MS = 33  # ~30 Hz: the only rate at which training data reach the screen
 #: The one-click first run: a small MLP GAN on eight Gaussians learns visibly within a minute on a CPU,
 #: with the measured ring8 recipe (genstudio.recipes) in every field the form has.
 RING8_TRY = {"kind": "gan", "data": "ring8", "seed": 0, "edited": []}
-_STATUS_ONLY = ("real_points", "reset", "saved", "saved_step", "start_step")
 
 
 class MainWindow(QMainWindow):
@@ -77,7 +76,6 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: AppSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        collect_on_gui_thread()  # never in a worker thread: Qt objects in the garbage would deadlock it
         self.settings = settings or AppSettings()
         self.controller = RunController(self)
         self.follower: RunFollower | None = None
@@ -398,24 +396,26 @@ class MainWindow(QMainWindow):
             drained = box.drain()
             if not drained:
                 continue
-            if drained.status.get("reset") and self.follower is not None:
+            status = drained.status
+            if status.reset and self.follower is not None:
                 self.monitor.begin(self.monitor.kind(), self.monitor.is_points())  # the run was resumed
             self.monitor.apply(drained)
-            status = {k: v for k, v in drained.status.items() if k not in _STATUS_ONLY}
             self.run_status.apply(status)
-            if "saved" in drained.status:
-                self.statusBar().showMessage(f"Checkpoint written at step {drained.status['saved_step']:,}",
-                                             5000)
+            if status.saved is not None:
+                self.statusBar().showMessage(f"Checkpoint written at step {status.saved_step:,}", 5000)
 
     # ------------------------------------------------------------------ controller reactions
     @Slot(object)
-    def _on_run_started(self, info: dict) -> None:
+    def _on_run_started(self, started: Started) -> None:
         self._refollow = None  # the run took the Monitor over
-        self.statusBar().showMessage(f"Training on {info['device']} in {info['run_dir']}", 5000)
+        self.statusBar().showMessage(f"Training on {started.device} in {started.run_dir}", 5000)
 
-    @Slot(str, int, str, str)
-    def _on_run_finished(self, reason: str, step: int, message: str, checkpoint: str) -> None:
+    @Slot(object)
+    def _on_run_finished(self, finished: Finished) -> None:
+        reason, step, message = finished.reason, finished.step, finished.message
         self.drain()
+        if self.controller.config is not None:  # what the run last trained with (a dialog may have changed it)
+            self.panel.show_run_settings(self.controller.config)
         self.run_status.show_ended({"done": "Finished", "stopped": "Stopped"}.get(reason, f"Stopped ({reason})"),
                                    step)
         folder = self.controller.run_dir
@@ -440,9 +440,10 @@ class MainWindow(QMainWindow):
                 self.show_error("Training stopped: " + reason, message, "")
         self._set_subject(f"{folder.name if folder else 'run'} ({reason} at step {step:,})")
 
-    @Slot(str, int, str)
-    def _on_run_halted(self, reason: str, step: int, message: str) -> None:
+    @Slot(object)
+    def _on_run_halted(self, paused: Paused) -> None:
         """A fault paused the run (a divergence has rolled it back): ask how to go on."""
+        reason, step, message = paused.reason, paused.step, paused.message
         self.drain()
         folder = self.controller.run_dir
         if reason == "diverged" and folder is not None:  # the curves go back with the run
@@ -459,6 +460,7 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot resume the run", str(exc), "")
             self.controller.stop()
             return
+        self.panel.show_run_settings(self.controller.config)
         with_ = ", ".join(f"{'learning rate' if k == 'lr' else k} {v:g}" for k, v in changes.items())
         self.panel.set_message(f"Resumed at step {step:,}" + (f" with {with_}." if with_ else "."))
 
@@ -467,7 +469,7 @@ class MainWindow(QMainWindow):
         """Say what went wrong in words; the traceback goes to the log, never into the dialog."""
         if details:
             _log.error("%s: %s\n%s", title, message, details)
-        if self.run_status.fields():  # it had started: no speed or time left for a run that is over
+        if self.run_status.status():  # it had started: no speed or time left for a run that is over
             self.drain()
             self.run_status.show_ended("Stopped by an error", self.run_status.step_value())
         self._set_subject("no run")

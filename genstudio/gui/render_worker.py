@@ -2,9 +2,10 @@
 
 Interactive views (the latent explorer's sliders, pad and scrubbers) ask for a picture many times a
 second; only the newest request of each *kind* matters. :class:`RenderController` owns one
-``QThread`` and its worker. ``submit(kind, fn)`` numbers the job and puts it in a mailbox that
-holds at most one job per kind, so a newer request replaces a queued one before it runs. The
-worker runs ``fn(progress)`` on its thread and sends the result back; the controller's ``@Slot``
+:class:`~genstudio.gui.generator_worker.GeneratorWorker`, whose thread runs :func:`render_loop`.
+``submit(kind, fn)`` numbers the job and puts it in a mailbox that holds at most one job per kind,
+so a newer request replaces a queued one before it runs. The loop waits for a job, runs
+``fn(progress)`` and yields a frozen :class:`Rendered` (or :class:`RenderFailed`); the controller
 passes it on as ``rendered(kind, seq, result)`` only when ``seq`` is still the newest request of
 that kind, so a result that a newer request superseded never reaches the screen (as Orange's
 ``ConcurrentMixin`` drops a cancelled task's result).
@@ -14,8 +15,8 @@ other thread trains) and return numpy arrays or plain Python values. A long job 
 ``progress(fraction)``: that reports progress and raises :class:`JobSuperseded` once a newer job
 of the same kind is waiting or the controller is shutting down, so it stops early.
 
-The thread starts with the first job and stops in :meth:`RenderController.shutdown` (``quit``
-then ``wait``; never ``terminate``); ``thread.finished`` deletes the worker and the thread.
+The thread starts with the first job and stops in :meth:`RenderController.shutdown` (the mailbox
+closes, the loop ends, the worker waits for its thread; never ``terminate``).
 
 Torch ops on the render thread use few intra-op threads (half the cores, at most 4, at least 1):
 one picture is a small job, and on a busy machine a multi-threaded forward pass waits at every
@@ -28,13 +29,16 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-__all__ = ["RenderController", "JobSuperseded", "limit_torch_threads_here"]
+from genstudio.gui.generator_worker import WorkerHost
+
+__all__ = ["RenderController", "JobSuperseded", "Rendered", "RenderFailed", "RenderProgress",
+           "limit_torch_threads_here", "render_loop"]
 
 #: ``fn(progress) -> result``; ``progress(fraction)`` may raise :class:`JobSuperseded`.
 JobFn = Callable[[Callable[[float], None]], Any]
@@ -73,87 +77,101 @@ class _Job:
     fn: JobFn
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """The answer to job ``seq`` of ``kind``."""
+
+    kind: str
+    seq: int
+    result: Any
+
+
+@dataclass(frozen=True)
+class RenderFailed:
+    """Job ``seq`` of ``kind`` raised; ``message`` says what, in one line."""
+
+    kind: str
+    seq: int
+    message: str
+
+
+@dataclass(frozen=True)
+class RenderProgress:
+    """Job ``seq`` of ``kind`` is ``fraction`` done."""
+
+    kind: str
+    seq: int
+    fraction: float
+
+
 class _Mailbox:
-    """Thread-safe: the newest job of each kind, and whether the worker has been woken."""
+    """Thread-safe: the newest job of each kind; the render loop waits on it for the next one."""
 
     def __init__(self, first: tuple[str, ...]) -> None:
-        self._lock = threading.Lock()
+        self._ready = threading.Condition()
         self._jobs: dict[str, _Job] = {}
         self._first = first  # kinds taken before all others (the picture under the pointer)
-        self._awake = False
         self._closed = False
 
-    def put(self, job: _Job) -> bool:
-        """Store ``job`` (replacing a queued one of its kind); True if the worker must be woken."""
-        with self._lock:
-            if self._closed:
-                return False
-            self._jobs[job.kind] = job
-            wake, self._awake = not self._awake, True
-            return wake
+    def put(self, job: _Job) -> None:
+        """Store ``job``, replacing a queued one of its kind."""
+        with self._ready:
+            if not self._closed:
+                self._jobs[job.kind] = job
+                self._ready.notify()
 
-    def take(self) -> _Job | None:
-        """The next job to run, or None (and the worker counts as asleep) when there is none."""
-        with self._lock:
-            if not self._jobs or self._closed:
-                self._awake = False
+    def wait_take(self) -> _Job | None:
+        """The next job to run, waiting for one; None once the mailbox is closed."""
+        with self._ready:
+            while not self._jobs and not self._closed:
+                self._ready.wait()
+            if self._closed:
                 return None
             kind = next((k for k in self._first if k in self._jobs), next(iter(self._jobs)))
             return self._jobs.pop(kind)
 
     def superseded(self, job: _Job) -> bool:
         """True when a newer job of ``job``'s kind waits or the mailbox is closed."""
-        with self._lock:
+        with self._ready:
             return self._closed or job.kind in self._jobs
 
     def discard(self, kind: str) -> None:
-        with self._lock:
+        with self._ready:
             self._jobs.pop(kind, None)
 
     def close(self) -> None:
-        with self._lock:
+        with self._ready:
             self._closed = True
             self._jobs.clear()
+            self._ready.notify_all()
 
 
-class _RenderWorker(QObject):
-    """Lives on the render thread; runs jobs until the mailbox is empty."""
+def render_loop(mailbox: _Mailbox, torch_threads: int,
+                send: Callable[[object], None]) -> Iterator[Rendered | RenderFailed | None]:
+    """Run the mailbox's jobs, newest per kind, until it closes (on the render thread).
 
-    resultReady = Signal(str, int, object)  # kind, seq, result
-    failed = Signal(str, int, str)  # kind, seq, message
-    progressed = Signal(str, int, float)  # kind, seq, fraction
+    ``send`` passes a job's :class:`RenderProgress` on from inside the job (its ``progress()``).
+    """
+    if torch_threads > 0:
+        limit_torch_threads_here(torch_threads)
+    while (job := mailbox.wait_take()) is not None:
 
-    def __init__(self, mailbox: _Mailbox, torch_threads: int) -> None:
-        super().__init__()
-        self._mailbox = mailbox
-        self._torch_threads = torch_threads
+        def progress(fraction: float, job: _Job = job) -> None:
+            if mailbox.superseded(job):
+                raise JobSuperseded
+            send(RenderProgress(job.kind, job.seq, float(fraction)))
 
-    @Slot()
-    def setup(self) -> None:
-        """First thing on the render thread."""
-        if self._torch_threads > 0:
-            limit_torch_threads_here(self._torch_threads)
-
-    @Slot()
-    def drain(self) -> None:
-        while (job := self._mailbox.take()) is not None:
-
-            def progress(fraction: float, job: _Job = job) -> None:
-                if self._mailbox.superseded(job):
-                    raise JobSuperseded
-                self.progressed.emit(job.kind, job.seq, float(fraction))
-
-            try:
-                result = job.fn(progress)
-            except JobSuperseded:
-                continue  # a newer job of this kind is queued (or we are closing)
-            except Exception as exc:  # shown to the person; the thread lives on
-                self.failed.emit(job.kind, job.seq, f"{type(exc).__name__}: {exc}")
-            else:
-                self.resultReady.emit(job.kind, job.seq, result)
+        try:
+            result = job.fn(progress)
+        except JobSuperseded:
+            yield None  # a newer job of this kind is queued (or we are closing)
+        except Exception as exc:  # shown to the person; the thread lives on
+            yield RenderFailed(job.kind, job.seq, f"{type(exc).__name__}: {exc}")
+        else:
+            yield Rendered(job.kind, job.seq, result)
 
 
-class RenderController(QObject):
+class RenderController(WorkerHost):
     """Owns the render thread; the GUI side of the latest-wins renderer.
 
     Parameters
@@ -178,7 +196,6 @@ class RenderController(QObject):
     rendered = Signal(str, int, object)
     failed = Signal(str, int, str)
     progress = Signal(str, float)
-    _wake = Signal()
 
     def __init__(self, parent: QObject | None = None, first: tuple[str, ...] = ("main",),
                  torch_threads: int | None = None) -> None:
@@ -187,15 +204,9 @@ class RenderController(QObject):
             torch_threads = max(1, min(4, (os.cpu_count() or 1) // 2))
         self._torch_threads = torch_threads
         self._mailbox = _Mailbox(first)
-        self._thread: QThread | None = None
-        self._worker: _RenderWorker | None = None
         self._seq = 0
         self._requested: dict[str, int] = {}
         self._done: dict[str, int] = {}
-        self._closed = False
-        app = QCoreApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shutdown)  # a safety net; owners call shutdown() first
 
     # ------------------------------------------------------------------ requests
     def submit(self, kind: str, fn: JobFn) -> int:
@@ -208,8 +219,7 @@ class RenderController(QObject):
         self._seq += 1
         self._requested[kind] = self._seq
         self._start()
-        if self._mailbox.put(_Job(self._seq, kind, fn)):
-            self._wake.emit()
+        self._mailbox.put(_Job(self._seq, kind, fn))
         return self._seq
 
     def cancel(self, kind: str | None = None) -> None:
@@ -238,62 +248,30 @@ class RenderController(QObject):
 
     def is_running(self) -> bool:
         """True while the render thread exists."""
-        return self._thread is not None
+        return self._worker is not None
 
     # ------------------------------------------------------------------ lifetime
     def _start(self) -> None:
-        if self._thread is not None:
-            return
-        thread = QThread()
-        thread.setObjectName("genstudio-render")
-        worker = _RenderWorker(self._mailbox, self._torch_threads)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.setup)
-        self._wake.connect(worker.drain)
-        worker.resultReady.connect(self._on_result)
-        worker.failed.connect(self._on_failed)
-        worker.progressed.connect(self._on_progress)
-        thread.finished.connect(worker.deleteLater)
-        thread.finished.connect(thread.deleteLater)
-        self._thread, self._worker = thread, worker
-        thread.start()
+        if self._worker is None:
+            self._run_job("genstudio-render", QThread.Priority.InheritPriority, render_loop, self._mailbox,
+                          self._torch_threads, send=True)
 
-    @Slot()
-    def shutdown(self) -> None:
-        """Drop waiting jobs, let the running one end, stop the thread and wait for it."""
-        if self._closed:
-            return
-        self._closed = True
-        self._mailbox.close()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.quit()
-            thread.wait()
-        self._worker = None
-        app = QCoreApplication.instance()
-        if app is not None:
-            try:
-                app.aboutToQuit.disconnect(self.shutdown)
-            except (RuntimeError, TypeError):
-                pass
+    def _before_shutdown(self) -> None:
+        self._mailbox.close()  # the loop ends after the running job (whose progress() now raises)
 
-    # ------------------------------------------------------------------ worker signals (queued)
+    # ------------------------------------------------------------------ the loop's events (GUI thread)
     def _current(self, kind: str, seq: int) -> bool:
         return not self._closed and seq == self._requested.get(kind)
 
-    @Slot(str, int, object)
-    def _on_result(self, kind: str, seq: int, result: object) -> None:
-        if self._current(kind, seq):
-            self._done[kind] = seq
-            self.rendered.emit(kind, seq, result)
-
-    @Slot(str, int, str)
-    def _on_failed(self, kind: str, seq: int, message: str) -> None:
-        if self._current(kind, seq):
-            self._done[kind] = seq
-            self.failed.emit(kind, seq, message)
-
-    @Slot(str, int, float)
-    def _on_progress(self, kind: str, seq: int, fraction: float) -> None:
-        if self._current(kind, seq):
-            self.progress.emit(kind, fraction)
+    @Slot(object)
+    def _on_event(self, event: object) -> None:
+        if not isinstance(event, (Rendered, RenderFailed, RenderProgress)) or not self._current(event.kind, event.seq):
+            return  # superseded by a newer request of its kind
+        if isinstance(event, RenderProgress):
+            self.progress.emit(event.kind, event.fraction)
+            return
+        self._done[event.kind] = event.seq
+        if isinstance(event, Rendered):
+            self.rendered.emit(event.kind, event.seq, event.result)
+        else:
+            self.failed.emit(event.kind, event.seq, event.message)

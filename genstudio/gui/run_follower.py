@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from genstudio.config import RunConfig
 from genstudio.gui.mailbox import Mailbox
+from genstudio.gui.status_update import RunStatusUpdate
 from genstudio.rundir import MetricsFollower, RunDir
 from genstudio.trainer import Preview
 
@@ -105,7 +106,8 @@ class RunFollower(QObject):
         """Load what is there now (metrics, newest preview, real points) and keep following."""
         cfg = self.config
         if cfg is not None:
-            self.mailbox.post_status(total=cfg.steps, device=f"{cfg.device} (run on disk)", paused=False)
+            self.mailbox.post_status(RunStatusUpdate(total=cfg.steps, device=f"{cfg.device} (run on disk)",
+                                                     paused=False))
             self._post_real_points(cfg)
         self.poll()
         self._timer.start()
@@ -123,7 +125,7 @@ class RunFollower(QObject):
         records, reset = self._metrics.poll()
         if reset:
             self._first_time, self._last = None, None
-            self.mailbox.post_status(reset=True)
+            self.mailbox.post_status(RunStatusUpdate(reset=True))
         if records:
             self._post_records(records)
         self._check_preview()
@@ -135,19 +137,19 @@ class RunFollower(QObject):
             self.mailbox.post_metrics(step, {k: v for k, v in rec.items() if k not in ("step", "time")})
         newest = records[-1]
         step, t = newest["step"], newest.get("time")
-        status: dict[str, Any] = {"step": step}
+        elapsed = rate = None
         if isinstance(t, (int, float)):
             if self._first_time is None:
                 self._first_time = float(records[0].get("time", t))
-            status["elapsed"] = float(t) - self._first_time
+            elapsed = float(t) - self._first_time
             if self._last is not None and float(t) > self._last[1] and step > self._last[0]:
-                status["rate"] = (step - self._last[0]) / (float(t) - self._last[1])
+                rate = (step - self._last[0]) / (float(t) - self._last[1])
             elif len(records) >= 2 and isinstance(records[0].get("time"), (int, float)):
                 dt = float(t) - float(records[0]["time"])
                 if dt > 0:
-                    status["rate"] = (step - records[0]["step"]) / dt
+                    rate = (step - records[0]["step"]) / dt
             self._last = (step, float(t))
-        self.mailbox.post_status(**status)
+        self.mailbox.post_status(RunStatusUpdate(step=step, elapsed=elapsed, rate=rate))
 
     def _check_preview(self) -> None:
         path = self.run_dir.latest_preview()
@@ -169,7 +171,7 @@ class RunFollower(QObject):
         self.mailbox.post_preview(step, preview)
 
     def _post_real_points(self, cfg: RunConfig) -> None:
-        from genstudio.gui.worker import real_points
+        from genstudio.gui.training_job import real_points
 
         try:
             pts = real_points(cfg)
@@ -177,4 +179,4 @@ class RunFollower(QObject):
             self.failed.emit(str(exc))
             return
         if pts is not None:
-            self.mailbox.post_status(real_points=pts)
+            self.mailbox.post_status(RunStatusUpdate(real_points=pts))

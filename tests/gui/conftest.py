@@ -8,8 +8,16 @@ import pytest
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings  # noqa: E402
 
+from genstudio.gui.gui_gc import collect_on_gui_thread  # noqa: E402
 from genstudio.gui.main_window import MainWindow  # noqa: E402
 from genstudio.gui.settings import AppSettings  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="session")
+def gc_on_the_gui_thread(qapp):
+    """What the app's start-up does (``app.make_application``): garbage collection on the GUI thread
+    only, so a worker thread never runs the destructors of Qt objects in the garbage."""
+    collect_on_gui_thread()
 
 
 @pytest.fixture

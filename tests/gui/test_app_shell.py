@@ -13,6 +13,7 @@ pytest.importorskip("pytestqt")
 from genstudio.checkpoint import read_header  # noqa: E402
 from genstudio.gui.main_window import MainWindow  # noqa: E402
 from genstudio.rundir import RunDir  # noqa: E402
+from genstudio.training import Finished  # noqa: E402
 
 # ring8 GAN: small and fast, long enough to pause and stop it mid-run
 GAN_FIELDS = {"kind": "gan", "data": "ring8", "steps": 20000, "batch": 64, "preview_every": 25,
@@ -39,12 +40,12 @@ def test_gan_run_pause_resume_save_snapshot_stop_and_reopen(qtbot, make_window, 
     first = m.preview_step()
     qtbot.waitUntil(lambda: m.preview_step() > first, timeout=30_000)  # the preview changes
     assert m.points.fake_count() > 0 and m.points.real_count() > 0 and m.points.heatmap_visible()
-    assert w.run_status.fields()["device"] == "cpu"
+    assert w.run_status.status().device == "cpu"
 
     # pause: the step count stops moving
     w.act_pause.trigger()
     assert w.act_pause.text() == "Resume"
-    qtbot.waitUntil(lambda: w.run_status.fields().get("paused") is True, timeout=5_000)
+    qtbot.waitUntil(lambda: w.run_status.status().paused is True, timeout=5_000)
     s1 = w.run_status.step_value()
     qtbot.wait(300)
     assert w.run_status.step_value() == s1
@@ -134,7 +135,7 @@ def test_divergence_shows_its_message_and_sets_the_panel_to_resume(qtbot, make_w
         pass
     w.panel.use_new_folder()
     w.controller.run_dir = run  # what a diverged run reports, replayed through the real slot
-    w.controller.runFinished.emit("diverged", 30, "loss_D became nan at step 30", "")
+    w.controller.runFinished.emit(Finished(30, "diverged", "loss_D became nan at step 30"))
     assert w.errors[-1] == ("diverged", "loss_D became nan at step 30")
     assert w.panel.resume_requested() and w.panel.run_folder() == run
 

@@ -9,6 +9,7 @@ pytest.importorskip("pytestqt")
 
 from genstudio.config import RunConfig  # noqa: E402
 from genstudio.gui.mailbox import Drained  # noqa: E402
+from genstudio.gui.status_update import RunStatusUpdate  # noqa: E402
 from genstudio.gui.widgets.monitor import MonitorView  # noqa: E402
 from genstudio.rundir import RunDir  # noqa: E402
 from genstudio.trainer import Preview  # noqa: E402
@@ -40,7 +41,7 @@ def test_diffusion_loss_and_band_columns(qtbot):
     m.apply(Drained(metrics=[(s, {"loss": 0.5, "bands": bands}) for s in (10, 20, 30)]))
     assert m.diffusion_loss.point_count("loss") == 3 and m.bands.column_count() == 3
     pts = np.random.default_rng(0).normal(size=(100, 2)).astype(np.float32)
-    m.apply(Drained(preview=(30, Preview("points", pts)), status={"real_points": pts}))
+    m.apply(Drained(preview=(30, Preview("points", pts)), status=RunStatusUpdate(real_points=pts)))
     qtbot.waitUntil(lambda: m.points.fake_count() == 100 and m.points.real_count() == 100, timeout=1_000)
     assert not m.points.heatmap_visible()  # diffusion has no discriminator
 

@@ -106,6 +106,27 @@ def test_stopping_a_diverged_run_keeps_the_good_state(qtbot, make_window, tmp_pa
     assert not w.errors
 
 
+def test_a_later_resume_from_the_panel_keeps_the_rate_set_in_the_recovery_dialog(qtbot, make_window, tmp_path):
+    """The run owns its live settings (config.json): after the dialog lowered the rate and the run was
+    stopped, the form shows that rate and Start (Resume ticked) trains with it, not the one that diverged."""
+    w = make_window()
+    run = tmp_path / "lowered"
+    w.ask_recovery = lambda reason, step, message, config: {"lr": 1e-3}
+    _start(w, run, DIFFUSION, lr="1e5")  # wild from the start: the dialog lowers it
+    qtbot.waitUntil(lambda: w.controller.state == "running" and w.run_status.step_value() > 15, timeout=30_000)
+    assert _stop(qtbot, w)[0] == "stopped"
+    assert RunDir(run).read_config().lr == 1e-3
+    assert w.panel.resume_requested() and float(w.panel.lr.text()) == 1e-3  # the form shows the run's rate
+    w.ask_recovery = lambda *args: pytest.fail(f"the rate that diverged came back {args}")
+    w.act_start.trigger()  # Resume from the panel
+    assert w.controller.is_running()
+    with qtbot.waitSignal(w.controller.runStarted, timeout=30_000) as started:
+        pass
+    assert w.controller.config.lr == 1e-3 and RunDir(run).read_config().lr == 1e-3
+    qtbot.waitUntil(lambda: w.run_status.step_value() > 30, timeout=30_000)
+    assert _stop(qtbot, w)[0] == "stopped" and not w.errors
+
+
 # ------------------------------------------------------------------------------------ out of memory
 def _oom_at(monkeypatch, step: int, while_batch_above: int = 0,
             error=lambda: torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")) -> None:

@@ -6,7 +6,9 @@ Tiny untrained models only (an 8 px U-Net, a 16-unit MLP). Every wait is on a co
 
 from __future__ import annotations
 
+import importlib.util
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +20,7 @@ from PySide6.QtGui import QDropEvent
 from genstudio.diffusion.schedule import NoiseSchedule
 from genstudio.diffusion.model import DiffusionModel
 from genstudio.gui.widgets.reverse_view import FINAL
-from genstudio.gui.widgets.scrubber import ScrubberView, shot_scrubber
+from genstudio.gui.widgets.scrubber import ScrubberView
 from genstudio.imaging import make_grid
 from genstudio.models.eps_mlp import EpsMLP
 from genstudio.sampling import SampleSpec
@@ -26,6 +28,15 @@ from genstudio.sampling import SampleSpec
 from tiny_models import tiny_image_model
 
 WAIT_MS = 20_000
+
+
+def shot_scrubber(*args, **kwargs):
+    """docs/screenshots.py's scrubber shot (the screenshot tooling lives with the docs, not in the app)."""
+    path = Path(__file__).resolve().parents[2] / "docs" / "screenshots.py"
+    spec = importlib.util.spec_from_file_location("genstudio_docs_screenshots", path)
+    screenshots = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(screenshots)
+    return screenshots.shot_scrubber(*args, **kwargs)
 
 
 def image_model(num_steps: int = 40, channels: int = 1, size: int = 8) -> DiffusionModel:

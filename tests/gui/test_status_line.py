@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 pytest.importorskip("pytestqt")
+from genstudio.gui.status_update import RunStatusUpdate  # noqa: E402
 from genstudio.gui.widgets.status import RunStatus, format_span  # noqa: E402
 
 FIELDS = {"kind": "gan", "data": "ring8", "batch": 64, "preview_every": 25, "device": "cpu", "seed": 0}
@@ -13,13 +14,13 @@ FIELDS = {"kind": "gan", "data": "ring8", "batch": 64, "preview_every": 25, "dev
 def test_the_line_of_a_stopped_run_shows_where_it_stopped_and_no_rate(qtbot):
     s = RunStatus()
     qtbot.addWidget(s)
-    s.apply({"device": "cpu", "step": 1234, "total": 3000, "rate": 15.0, "elapsed": 80.0})
+    s.apply(RunStatusUpdate(device="cpu", step=1234, total=3000, rate=15.0, elapsed=80.0))
     assert "steps/s" in s.text() and "remaining" in s.text()
     s.show_ended("Stopped", 1234)
     assert s.text() == "device cpu · Stopped at step 1,234 · 1 min 20 s"
     assert s.rate.isHidden() and s.remaining.isHidden() and s.elapsed.isHidden()
     assert s.step_value() == 1234
-    s.apply({"step": 1, "total": 10, "rate": 2.0, "elapsed": 0.5})  # a new run: the live line again
+    s.apply(RunStatusUpdate(step=1, total=10, rate=2.0, elapsed=0.5))  # a new run: the live line again
     assert "steps/s" in s.text()
     assert [format_span(x) for x in (45, 80, 120, 3720)] == ["45 s", "1 min 20 s", "2 min", "1 h 2 min"]
 

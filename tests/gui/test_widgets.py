@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from genstudio.gui.mailbox import Drained, Mailbox
+from genstudio.gui.status_update import RunStatusUpdate
 from genstudio.imaging import make_grid, save_gif, save_png, to_uint8
 from genstudio.series import EmaState, MinMaxPyramid, Series, ema_smooth
 
@@ -141,7 +142,7 @@ def test_mailbox_keeps_all_metrics_in_order_and_newest_preview():
             box.post_metrics(step, {"loss": float(step)})
             if step % 10 == 0:
                 box.post_preview(step, np.full(3, step))
-            box.post_status(step=step, phase="train")
+            box.post_status(RunStatusUpdate(step=step, paused=False))
         done.set()
 
     def consume() -> None:  # drains often (every ~1 ms, vs the GUI's 33 ms), without starving the producer
@@ -162,7 +163,7 @@ def test_mailbox_keeps_all_metrics_in_order_and_newest_preview():
     previews = [d.preview[0] for d in drained if d.preview is not None]
     assert previews == sorted(previews) and previews[-1] == n - 10
     last_status = [d.status for d in drained if d.status][-1]
-    assert last_status == {"step": n - 1, "phase": "train"}
+    assert last_status == RunStatusUpdate(step=n - 1, paused=False)
     assert not box.drain()
 
 
@@ -192,10 +193,10 @@ def test_mailbox_newest_preview_wins_within_one_drain():
     box = Mailbox()
     box.post_preview(1, "old")
     box.post_preview(2, "new")
-    box.post_status(a=1)
-    box.post_status(a=2, b=3)
+    box.post_status(RunStatusUpdate(step=1))
+    box.post_status(RunStatusUpdate(step=2, total=3))
     d = box.drain()
-    assert d.preview == (2, "new") and d.status == {"a": 2, "b": 3} and d.metrics == []
+    assert d.preview == (2, "new") and d.status == RunStatusUpdate(step=2, total=3) and d.metrics == []
 
 
 # --------------------------------------------------------------------------- widgets

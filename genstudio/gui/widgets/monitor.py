@@ -111,7 +111,7 @@ class MonitorView(QWidget):
         """Draw what one mailbox drain brought: metrics, the newest preview, real points."""
         if drained.metrics:
             self.add_metrics(drained.metrics)
-        real = drained.status.get("real_points")
+        real = drained.status.real_points
         if real is not None:
             self._pacer.request("real points", lambda: self.points.set_real(real))
         if drained.preview is not None:

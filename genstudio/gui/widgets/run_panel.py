@@ -295,6 +295,29 @@ class RunPanel(QWidget):
             self.folder.setText(str(values["folder"]))
             self._folder_auto = False
 
+    def show_run_settings(self, config: RunConfig) -> None:
+        """Show a run's live settings (learning rate, batch) as the run recorded them.
+
+        A recovery dialog may have changed them mid-run; the form shows what the run now trains
+        with, so a later Start (Resume ticked) goes on with it. A changed field counts as set by the
+        person (a new recipe leaves it alone); an unchanged one keeps its state.
+        """
+        try:
+            same_lr = float(self.lr.text()) == config.lr
+        except ValueError:
+            same_lr = False
+        self._filling = True
+        try:
+            if not same_lr:
+                self.lr.setText(f"{config.lr:g}")
+                self._edited.add("lr")
+            if self.batch.value() != config.batch:
+                self.batch.setValue(config.batch)
+                self._edited.add("batch")
+        finally:
+            self._filling = False
+        self._revalidate()
+
     def set_data(self, name: str) -> None:
         """Select a built-in data set or add and select a ``folder:PATH`` entry."""
         i = self.data.findData(name)

@@ -6,24 +6,19 @@
 (sample with a recorded trajectory, scrub it, branch, export). The main window hands it a model
 with :meth:`ScrubberView.set_model` (a checkpoint opened, or a snapshot of the model being
 trained, which the "Use model being trained" button asks for through ``snapshotRequested``).
-
-:func:`shot_scrubber` grabs the two documentation screenshots.
 """
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QEventLoop, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.forward_view import ForwardView
 from genstudio.gui.widgets.reverse_view import ReverseView
 
-__all__ = ["ScrubberView", "shot_scrubber"]
+__all__ = ["ScrubberView"]
 
 
 class ScrubberView(QWidget):
@@ -123,54 +118,3 @@ class ScrubberView(QWidget):
     @Slot(object)
     def _noise_sample(self, image: object) -> None:
         self.set_image(np.asarray(image), f"sample #{self.reverse.selected()}")
-
-
-# ---------------------------------------------------------------------------- screenshots
-def _wait(predicate, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not predicate() and time.monotonic() < deadline:
-        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-        time.sleep(0.01)
-    QCoreApplication.processEvents()
-    return predicate()
-
-
-def shot_scrubber(window_or_view: QWidget, out_dir: str | Path, *, t: int = 300, at: float = 1 / 3,
-                  timeout_s: float = 300.0) -> list[Path]:
-    """Save ``scrubber_forward.png`` (t ≈ ``t``) and, with a model, ``scrubber_reverse.png``.
-
-    ``window_or_view`` is a :class:`ScrubberView` or a window holding one (e.g. the main window,
-    after ``add_view("Scrubber", view)`` and ``view.set_model(model)``). The reverse shot samples
-    DDIM 50 (η = 0) unless a recording is already there, and shows the step ``at`` of the way
-    in (a third by default). Returns the paths written.
-    """
-    view = window_or_view if isinstance(window_or_view, ScrubberView) else window_or_view.findChild(ScrubberView)
-    if view is None:
-        raise ValueError("no ScrubberView in this window")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    grab = window_or_view
-    show_view = getattr(window_or_view, "show_view", None)
-    if callable(show_view):
-        show_view("Scrubber")  # the main window's tab
-    view.tabs.setCurrentWidget(view.forward)
-    _wait(lambda: view.forward.process() is not None, timeout_s)
-    view.forward.set_timestep(t)
-    _wait(view.forward.predictions_idle, timeout_s)
-    paths = [out / "scrubber_forward.png"]
-    grab.grab().save(str(paths[0]))
-    if view.model() is not None:
-        view.tabs.setCurrentWidget(view.reverse)
-        if view.reverse.result() is None:
-            from genstudio.sampling import SampleSpec
-
-            n = 1000 if view.model().is_points else 16
-            view.reverse.sample(SampleSpec(n, 0, "ddim", steps=50))
-            _wait(lambda: not view.reverse.is_busy(), timeout_s)
-        traj = view.reverse.trajectory()
-        if traj is not None:
-            view.reverse.bar.set_timestep(int(traj.timesteps[int(len(traj) * at)]))
-            _wait(view.reverse.idle, timeout_s)
-        paths.append(out / "scrubber_reverse.png")
-        grab.grab().save(str(paths[-1]))
-    return paths

@@ -1,9 +1,8 @@
 """Status bar widgets: device, step / total, steps per second, elapsed and remaining time, progress.
 
 :class:`RunStatus` is one permanent widget for the main window's ``QStatusBar``. It is fed the
-merged status dicts drained from the mailbox (``step``, ``total``, ``rate``, ``elapsed``,
-``device``, ``paused``, ``start_step``, ``notice``) and keeps the latest of each, so a partial
-update (a plain step tick) still renders a complete line. A ``notice`` (e.g. image files of a folder
+:class:`~genstudio.gui.status_update.RunStatusUpdate` drained from the mailbox and keeps the latest
+value of each field, so a partial update (a plain step tick) still renders a complete line. A ``notice`` (e.g. image files of a folder
 that were skipped) stays at the left of the line for the whole run ("⚠ 3 files skipped"), its full
 text in the tooltip. When the run ends, :meth:`RunStatus.show_ended` replaces the live line with the
 final state ("Stopped at step 1,234 · 1 min 20 s"): a speed and a time left would describe a run
@@ -14,10 +13,12 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from dataclasses import replace
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QWidget
+
+from genstudio.gui.status_update import RunStatusUpdate
 
 __all__ = ["RunStatus", "format_duration", "format_span"]
 
@@ -55,7 +56,7 @@ class RunStatus(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("RunStatus")
-        self._fields: dict[str, Any] = {}
+        self._status = RunStatusUpdate()
         self.notice = QLabel()
         self.notice.setObjectName("runNotice")
         self.device = QLabel()
@@ -87,7 +88,7 @@ class RunStatus(QWidget):
 
     def reset(self) -> None:
         """Show an idle line (no run)."""
-        self._fields = {}
+        self._status = RunStatusUpdate()
         self._show_notice("")
         self.device.setText("no run")
         for w in (self.step, self.rate, self.elapsed, self.remaining):
@@ -97,29 +98,27 @@ class RunStatus(QWidget):
         self.progress.setFormat("")
         self.progress.setVisible(False)
 
-    def apply(self, status: dict[str, Any]) -> None:
-        """Merge drained status fields and redraw."""
-        if not status:
+    def apply(self, update: RunStatusUpdate) -> None:
+        """Merge a drained status update and redraw (an update of nothing the line shows changes nothing)."""
+        update = update.shown()
+        if not update:
             return
-        self._fields.update(status)
-        f = self._fields
+        f = self._status = self._status.merged(update)
         for w in (self.step, self.rate, self.elapsed, self.remaining, self.progress):
             self._show(w, True)
         self.step.setToolTip("Optimiser steps done / total")
-        if "notice" in status:
-            self._show_notice(str(status["notice"] or ""))
-        if "device" in f:
-            self.device.setText(f"device {f['device']}")
-        step, total = int(f.get("step", 0)), int(f.get("total", 0))
+        if update.notice is not None:
+            self._show_notice(update.notice)
+        if f.device is not None:
+            self.device.setText(f"device {f.device}")
+        step, total = int(f.step or 0), int(f.total or 0)
         self.step.setText(f"step {step:,} / {total:,}" if total else f"step {step:,}")
-        rate = f.get("rate")
-        paused = bool(f.get("paused"))
-        if paused:
+        if f.paused:
             self.rate.setText("paused")
         else:
-            self.rate.setText(f"{rate:,.1f} steps/s" if rate else "– steps/s")
-        self.elapsed.setText(f"elapsed {format_duration(f.get('elapsed'))}")
-        remaining = (total - step) / rate if rate and total else None
+            self.rate.setText(f"{f.rate:,.1f} steps/s" if f.rate else "– steps/s")
+        self.elapsed.setText(f"elapsed {format_duration(f.elapsed)}")
+        remaining = (total - step) / f.rate if f.rate and total else None
         self.remaining.setText(f"remaining {format_duration(remaining)}")
         if total:
             frac = min(max(step / total, 0.0), 1.0)
@@ -150,15 +149,14 @@ class RunStatus(QWidget):
         step : int
             The step the run ended at (its checkpoint's step).
         """
-        self._fields.update(step=int(step), paused=False)
-        self._fields.pop("rate", None)
-        span = format_span(self._fields.get("elapsed"))
+        self._status = replace(self._status, step=int(step), paused=False, rate=None)
+        span = format_span(self._status.elapsed)
         self.step.setText(f"{how} at step {int(step):,}" + (f" · {span}" if span else ""))
         self.step.setToolTip("How the last run ended, and its training time in this session")
         self._show(self.step, True)
         for w in (self.rate, self.elapsed, self.remaining):
             self._show(w, False)
-        total = int(self._fields.get("total", 0))
+        total = int(self._status.total or 0)
         if total:
             frac = min(max(step / total, 0.0), 1.0)
             self.progress.setValue(int(round(frac * 1000)))
@@ -171,11 +169,11 @@ class RunStatus(QWidget):
 
     def step_value(self) -> int:
         """The step shown now (0 before any run)."""
-        return int(self._fields.get("step", 0))
+        return int(self._status.step or 0)
 
-    def fields(self) -> dict[str, Any]:
-        """A copy of the latest status fields."""
-        return dict(self._fields)
+    def status(self) -> RunStatusUpdate:
+        """The latest value of every status field (all None before any run)."""
+        return self._status
 
 
     def _show(self, label: QWidget, visible: bool) -> None:
