@@ -7,10 +7,8 @@ failed on a checkpoint in a folder whose name is not UTF-8.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -18,21 +16,10 @@ from pathlib import Path
 import pytest
 
 from genstudio.safe_text import safe_text
+from header_edits import with_meta
 
 ROOT = Path(__file__).resolve().parents[2]
 RING8 = ROOT / "checkpoints" / "gan_ring8.safetensors"
-
-
-def with_meta(src: Path, dst: Path, **changes) -> Path:
-    data = src.read_bytes()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    meta = json.loads(header["__metadata__"]["genstudio"])
-    meta.update(changes)
-    header["__metadata__"]["genstudio"] = json.dumps(meta)
-    raw = json.dumps(header).encode()
-    dst.write_bytes(struct.pack("<Q", len(raw)) + raw + data[8 + n:])
-    return dst
 
 
 def genstudio(*args: str, encoding: str = "utf-8:strict") -> subprocess.CompletedProcess:

@@ -15,20 +15,9 @@ from pathlib import Path
 
 import pytest
 from genstudio.checkpoint import MAX_TENSORS
+from header_edits import with_meta
 
 BUNDLED = Path(__file__).resolve().parents[2] / "checkpoints"
-
-
-def with_meta(src: Path, dst: Path, **changes) -> Path:
-    data = src.read_bytes()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    meta = json.loads(header["__metadata__"]["genstudio"])
-    meta.update(changes)
-    header["__metadata__"]["genstudio"] = json.dumps(meta)
-    raw = json.dumps(header).encode()
-    dst.write_bytes(struct.pack("<Q", len(raw)) + raw + data[8 + n:])
-    return dst
 
 
 def huge_header(path: Path) -> Path:
