@@ -27,7 +27,7 @@ from typing import Any, Iterator
 
 import torch
 
-from genstudio.atomic import atomic_write_bytes  # noqa: F401 (re-exported: rundir, sampling_cli)
+from genstudio.atomic import atomic_write_bytes  # noqa: F401 (re-exported: runs.folder, sampling_cli)
 
 from genstudio import FORMAT_VERSION, __version__
 from genstudio.checkpoint_checks import check_against_networks, check_finite, dtype_name

@@ -35,11 +35,11 @@ def main(argv: list[str] | None = None) -> int:
         from genstudio.checkpoint import CheckpointError
         from genstudio.config import ConfigError
         from genstudio.data import DataError
-        from genstudio.training import RunError
+        from genstudio.runs.start import RunError
 
         if isinstance(exc, (CheckpointError, ConfigError, DataError, RunError, ValueError, OSError)):
-            from genstudio.distributed import is_main_process
-            from genstudio.faults import with_notes
+            from genstudio.runs.distributed import is_main_process
+            from genstudio.runs.faults import with_notes
 
             from genstudio.safe_text import safe_text
 
@@ -289,7 +289,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 def _saved_config(run_dir: Path) -> RunConfig | None:
     """The run folder's config.json, if it has a readable one."""
-    from genstudio.rundir import RunDir
+    from genstudio.runs.folder import RunDir
 
     try:
         return RunDir(run_dir).read_config()
@@ -298,14 +298,16 @@ def _saved_config(run_dir: Path) -> RunConfig | None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from genstudio import distributed
     from genstudio.progress import ProgressBar
+    from genstudio.runs import distributed
+    from genstudio.runs.control import RunControl
+    from genstudio.runs.events import Finished, Progress, Saved, Started
+    from genstudio.runs.loop import train
     from genstudio.safe_text import safe_text
-    from genstudio.training import Finished, Progress, RunControl, Saved, Started, train
 
     info = distributed.env_info()
     if args.out.exists() and not args.out.is_dir():  # a file (or FIFO, …) where the run folder should be
-        from genstudio.rundir import describe_path
+        from genstudio.runs.folder import describe_path
 
         raise ConfigError(f"--out {args.out} is {describe_path(args.out)}, not a run folder")
     config = config_from_args(args)

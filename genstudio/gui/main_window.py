@@ -25,10 +25,10 @@ from genstudio.data import is_points
 from genstudio.gui import dialogs
 from genstudio.gui.checkpoint_loader import CheckpointLoader
 from genstudio.gui.controller import RunController
+from genstudio.gui.model_router import ModelRouter
 from genstudio.gui.run_follower import RunFollower, metrics_until_last_checkpoint
 from genstudio.gui.settings import AppSettings
 from genstudio.gui.view_keys import ViewKeys
-from genstudio.gui.model_router import ModelRouter
 from genstudio.gui.widgets.hint import RING8_BUTTON, HintBar, latent_hint, monitor_hint, scrubber_hint, with_hint
 from genstudio.gui.widgets.latent_panel import LatentView
 from genstudio.gui.widgets.lazy_view import LazyView
@@ -36,8 +36,8 @@ from genstudio.gui.widgets.monitor import MonitorView
 from genstudio.gui.widgets.run_panel import RunPanel
 from genstudio.gui.widgets.scrubber import ScrubberView
 from genstudio.gui.widgets.status import RunStatus
+from genstudio.runs.events import Finished, Paused, Started
 from genstudio.safe_text import safe_text
-from genstudio.training import Finished, Paused, Started
 
 __all__ = ["MainWindow"]
 
@@ -271,8 +271,8 @@ class MainWindow(QMainWindow):
 
     def _settle_resume(self, config: RunConfig, folder: Path) -> RunConfig | None:
         """The config to start when resuming ``folder`` (the form may change); None to start nothing."""
-        from genstudio.rundir import RunDir
-        from genstudio.run_identity import defining_differences
+        from genstudio.runs.folder import RunDir
+        from genstudio.runs.identity import defining_differences
 
         rd = RunDir(folder)
         try:

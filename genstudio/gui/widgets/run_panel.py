@@ -22,12 +22,12 @@ from PySide6.QtWidgets import (
     QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget,
 )
 
-from genstudio.families import FAMILIES
 from genstudio.config import IMAGE_SIZES, ConfigError, RunConfig
 from genstudio.data import is_points
 from genstudio.devices import available_devices
+from genstudio.families import FAMILIES
 from genstudio.recipes import recipe_config, recipe_for
-from genstudio.rundir import RunDir
+from genstudio.runs.folder import RunDir
 
 __all__ = ["RunPanel", "timestamped_folder"]
 
