@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from genstudio.config import DEVICES
+from genstudio.config import DEVICES, SCHEDULES, ConfigError, parse_lr
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -149,12 +149,9 @@ def _seed(text: str) -> int:
 
 def _rate(text: str) -> float:
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, not {text}")
-    return value
+        return parse_lr(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _eta(text: str) -> float:
@@ -209,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--width", type=int, default=None, help="base width of the networks (default: the recipe's)")
     t.add_argument("--latent-dim", type=int, default=None, help="GAN latent size (0 = 100 for DCGAN, 2 for 2-D)")
     t.add_argument("--timesteps", type=int, default=1000, help="diffusion T")
-    t.add_argument("--schedule", choices=("linear", "cosine"), default=None,
+    t.add_argument("--schedule", choices=SCHEDULES, default=None,
                    help="diffusion noise schedule (default: the recipe's)")
     t.add_argument("--ema", type=float, default=None, help="EMA decay of diffusion weights (default: the recipe's)")
     t.add_argument("--g-ema", type=float, default=None,

@@ -20,8 +20,9 @@ from PySide6.QtWidgets import (
     QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QStackedWidget, QVBoxLayout, QWidget,
 )
 
+from genstudio.config import SCHEDULES
 from genstudio.data import BUILTIN, POINT_SETS
-from genstudio.diffusion.schedule import SCHEDULE_KINDS, NoiseSchedule
+from genstudio.diffusion.schedule import NoiseSchedule
 from genstudio.gui.render_worker import RenderController
 from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.image_source import ITEMS, ImageSource
@@ -82,7 +83,7 @@ class ForwardView(QWidget):
         self.source.datasetChosen.connect(self.set_dataset)
         self.source.fileChosen.connect(self.load_file)
         self._kind = QComboBox()
-        self._kind.addItems(SCHEDULE_KINDS)
+        self._kind.addItems(SCHEDULES)
         self._steps = QSpinBox()
         self._steps.setRange(2, 4000)
         self._steps.setValue(1000)

@@ -10,7 +10,6 @@ and buttons always agree about what is enabled.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from PySide6.QtWidgets import (
     QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget,
 )
 
-from genstudio.config import IMAGE_SIZES, ConfigError, RunConfig
+from genstudio.config import IMAGE_SIZES, ConfigError, RunConfig, parse_lr
 from genstudio.data import is_points
 from genstudio.devices import available_devices
 from genstudio.families import FAMILIES
@@ -198,13 +197,7 @@ class RunPanel(QWidget):
         data = self.data_name()
         if not data:
             raise ConfigError("choose a data set or a folder of images")
-        text = self.lr.text().strip()
-        try:
-            lr = float(text)
-        except ValueError:
-            raise ConfigError(f"learning rate must be a number like 2e-4, not {text!r}") from None
-        if not math.isfinite(lr):
-            raise ConfigError(f"learning rate must be a finite number, not {text!r}")
+        lr = parse_lr(self.lr.text())
         # what the form does not show (width, the averaged G, schedule, EMA, betas) is the recipe's
         return recipe_config(kind, data, size=int(self.size.currentData()), batch=self.batch.value(), lr=lr,
                              steps=self.steps.value(), preview_every=self.preview_every.value(),
