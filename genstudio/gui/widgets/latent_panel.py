@@ -17,7 +17,6 @@ wires ``snapshotRequested``; it calls :meth:`shutdown` on close (``aboutToQuit``
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import numpy as np
@@ -33,9 +32,10 @@ from genstudio.gui.widgets.interpolation import InterpolationPanel
 from genstudio.gui.widgets.latent_files import LatentFiles
 from genstudio.gui.widgets.latent_pad2d import LatentPad2D
 from genstudio.gui.widgets.latent_sliders import LatentSliders
+from genstudio.gui.widgets.latent_z import LatentZ
 from genstudio.gui.widgets.neighbourhood_grid import NeighbourhoodGrid
 from genstudio.gui.widgets.sample_view import SampleView
-from genstudio.latent import latent_grid_lines, map_latents, principal_directions, truncate
+from genstudio.latent import latent_grid_lines, map_latents, principal_directions
 
 __all__ = ["LatentView"]
 
@@ -52,7 +52,7 @@ def _button(text: str, tip: str, slot) -> QPushButton:
     return b
 
 
-class LatentView(LatentFiles, QWidget):
+class LatentView(LatentZ, LatentFiles, QWidget):
     """The latent explorer tab.
 
     Signals
@@ -222,9 +222,6 @@ class LatentView(LatentFiles, QWidget):
     def model(self) -> Any:
         return self._model
 
-    def _draw(self, seed: int) -> np.ndarray:
-        return self._model.noise(1, int(seed))[0].numpy().astype(np.float32)  # (nz,)
-
     def _start_directions(self, model: Any) -> None:
         self._dirs.set_header(f"Finding directions: PCA of G's first block over {N_DRAWS:,} random draws…")
         self._dirs.set_progress(0.0)
@@ -241,88 +238,7 @@ class LatentView(LatentFiles, QWidget):
 
         self._renderer.submit("cloud", job)
 
-    # ------------------------------------------------------------------ the latent
-    def current_z(self) -> np.ndarray:
-        """The latent shown: ``ψ · (z_dims + Σ α_k v_k)``, float32 (nz,)."""
-        z = self._dims.values().astype(np.float32)
-        alpha = self._dirs.values()
-        if self._directions is not None and alpha.size and np.any(alpha):
-            z = (z.astype(np.float64) + alpha @ self._directions.astype(np.float64)).astype(np.float32)
-        return truncate(z, self._psi)
-
-    def seed(self) -> int:
-        return self._seed
-
-    def z_edited(self) -> bool:
-        """Whether z (before ψ) is no longer the seed's draw: a slider, a direction, the pad or a paste
-        moved it. The seed field then reads "seed 123 *" and the picture's caption "seed 123, edited"."""
-        if self._model is None:
-            return False
-        if np.any(self._dirs.values()):
-            return True
-        return not np.array_equal(self._dims.values().astype(np.float32), self._draw(self._seed))
-
-    def set_seed(self, seed: int) -> None:
-        """Draw z for ``seed`` (locked dimensions keep their values)."""
-        if int(seed) == self._seed_box.value():
-            self._on_seed(int(seed))  # the same seed again: draw anyway (locks may have changed)
-        else:
-            self._seed_box.setValue(int(seed))  # -> _on_seed
-
-    @Slot(int)
-    def _on_seed(self, seed: int) -> None:
-        self._seed = int(seed)
-        if self._model is not None:
-            self._dims.set_values(self._draw(seed), respect_locks=True)
-            self._request()
-
-    @Slot()
-    def random(self) -> None:
-        """A fresh random seed and its draw; locked dimensions keep their values."""
-        self.set_seed(random.randrange(2**31 - 1))
-
-    @Slot()
-    def reset(self) -> None:
-        """Back to the seed's draw in every dimension, no direction offsets, ψ = 1."""
-        if self._model is None:
-            return
-        self._dims.set_values(self._draw(self._seed))
-        self._dirs.set_values(np.zeros(self._dirs.count()))
-        self._set_psi(1.0)
-        self._request()
-
-    def set_psi(self, psi: float) -> None:
-        """Set truncation ψ in [0, 1] (as the slider does)."""
-        self._psi_slider.setValue(int(round(float(psi) * 100)))
-
-    def _set_psi(self, psi: float) -> None:
-        self._psi_slider.blockSignals(True)
-        self._psi_slider.setValue(int(round(psi * 100)))
-        self._psi_slider.blockSignals(False)
-        self._psi = float(psi)
-        self._psi_label.setText(f"ψ {psi:.2f}")
-
-    @Slot(int)
-    def _on_psi(self, value: int) -> None:
-        self._psi = value / 100.0
-        self._psi_label.setText(f"ψ {self._psi:.2f}")
-        self._request()
-
-    @Slot(int, float)
-    def _on_dim(self, index: int, value: float) -> None:
-        self._request()
-
-    @Slot(int, float)
-    def _on_dir(self, index: int, value: float) -> None:
-        self._request()
-
-    @Slot(float, float)
-    def _on_pad(self, x: float, y: float) -> None:
-        if self._model is not None:
-            self._dims.set_value(0, x)
-            self._dims.set_value(1, y)
-            self._request()
-
+    # ------------------------------------------------------------------ buttons
     @Slot()
     def _on_snapshot(self) -> None:
         self.snapshotRequested.emit()
