@@ -29,7 +29,8 @@ from genstudio.gui.app import make_application, warm_up_and_freeze  # noqa: E402
 from genstudio.gui.main_window import MainWindow  # noqa: E402
 from genstudio.gui.settings import AppSettings  # noqa: E402
 from genstudio.gui.status_update import RunStatusUpdate  # noqa: E402
-from genstudio.training import Progress, Tick, train  # noqa: E402
+from genstudio.runs.events import Progress, Tick  # noqa: E402
+from genstudio.runs.loop import train  # noqa: E402
 
 # What the app's worker thread does first (caps torch at cores − 1); the headless side matches it.
 _leave_a_core = worker_module.leave_a_core_for_the_gui

@@ -4,7 +4,7 @@ For a DCGAN (32 px RGB, nz 100, ngf = ndf = 64, batch 64, two Adams with betas (
 DDPM U-Net (32 px RGB, width 32, mults (1, 2, 2), attention, batch 64, Adam, gradient clipping to
 norm 1, EMA) on the ``shapes`` data set, it times
 
-* GenStudio: the run loop :func:`genstudio.training.train` (the generator the CLI and the app
+* GenStudio: the run loop :func:`genstudio.runs.loop.train` (the generator the CLI and the app
   drive: metric accumulation, a ``metrics.jsonl`` line every 10 steps, events), with previews and
   checkpoints out of the way (their cost is printed on its own line, per 100 steps);
 * the reference: a bare PyTorch loop written below, on the same model classes, data tensor,
@@ -35,7 +35,8 @@ from genstudio.config import RunConfig
 from genstudio.data import load_dataset
 from genstudio.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from genstudio.models.unet import UNet
-from genstudio.training import Progress, Tick, train
+from genstudio.runs.events import Progress, Tick
+from genstudio.runs.loop import train
 
 GOAL = 0.97
 BATCH = 64

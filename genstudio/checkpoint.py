@@ -27,11 +27,12 @@ from typing import Any, Iterator
 
 import torch
 
-from genstudio.atomic import atomic_write_bytes  # noqa: F401 (re-exported: rundir, sampling_cli)
+from genstudio.atomic import atomic_write_bytes  # noqa: F401 (re-exported: runs.folder, sampling_cli)
 
 from genstudio import FORMAT_VERSION, __version__
 from genstudio.checkpoint_checks import check_against_networks, check_finite, dtype_name
 from genstudio.checkpoint_limits import MAX_HEADER_BYTES, MAX_TENSORS, check_header_size, utf8_path, zip_entry_count
+from genstudio.config import IMAGE_SIZES, SCHEDULES
 
 META_KEY = "genstudio"
 
@@ -67,10 +68,8 @@ def library_versions() -> dict[str, str]:
 # ---------------------------------------------------------------------------- reading
 TORCH_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
 MAX_ARG = 4096  # largest integer an architecture argument may be (widths, latent sizes, depths)
-IMAGE_SIZES = (16, 32, 64)
 CHANNELS = (1, 3)
 MAX_TIMESTEPS = 10000  # diffusion T, as RunConfig.validate allows
-SCHEDULES = ("linear", "cosine")
 _ZIP_MAGIC = b"PK\x03\x04"  # torch.save's format since PyTorch 1.6
 _PICKLE_MAGIC = b"\x80"  # pickle protocol 2+ (raw pickles and PyTorch's legacy format)
 

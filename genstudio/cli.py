@@ -1,5 +1,9 @@
 """The ``genstudio`` command: no verb opens the app; ``train``, ``sample`` and ``info`` work headless.
 
+This module holds the entry point and the argument parser; the commands live in
+:mod:`genstudio.cli_train` (``train``) and :mod:`genstudio.cli_checkpoints` (``sample``,
+``export``, ``score``, ``info``).
+
 Every failure the user can cause (bad arguments, unknown data set, unreadable file) ends with one
 line ``genstudio: error: …`` on stderr and a non-zero exit status, never a traceback.
 """
@@ -12,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from genstudio.config import DEVICES, ConfigError, RunConfig
+from genstudio.config import DEVICES, SCHEDULES, ConfigError, parse_lr
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -35,11 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         from genstudio.checkpoint import CheckpointError
         from genstudio.config import ConfigError
         from genstudio.data import DataError
-        from genstudio.training import RunError
+        from genstudio.runs.start import RunError
 
         if isinstance(exc, (CheckpointError, ConfigError, DataError, RunError, ValueError, OSError)):
-            from genstudio.distributed import is_main_process
-            from genstudio.faults import with_notes
+            from genstudio.runs.distributed import is_main_process
+            from genstudio.runs.faults import with_notes
 
             from genstudio.safe_text import safe_text
 
@@ -145,12 +149,9 @@ def _seed(text: str) -> int:
 
 def _rate(text: str) -> float:
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, not {text}")
-    return value
+        return parse_lr(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _eta(text: str) -> float:
@@ -176,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("app", help="open the desktop app (the default), optionally on a checkpoint or run folder")
     a.add_argument("path", nargs="?", help="a .safetensors checkpoint or a run directory")
 
+    from genstudio.cli_checkpoints import cmd_export, cmd_info, cmd_sample, cmd_score
+    from genstudio.cli_train import cmd_train
     from genstudio.recipes import recipes_table
     from genstudio.families import family_names  # the registries: a registered family or sampler
     from genstudio.sampling import sampler_names  # is a choice
@@ -203,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--width", type=int, default=None, help="base width of the networks (default: the recipe's)")
     t.add_argument("--latent-dim", type=int, default=None, help="GAN latent size (0 = 100 for DCGAN, 2 for 2-D)")
     t.add_argument("--timesteps", type=int, default=1000, help="diffusion T")
-    t.add_argument("--schedule", choices=("linear", "cosine"), default=None,
+    t.add_argument("--schedule", choices=SCHEDULES, default=None,
                    help="diffusion noise schedule (default: the recipe's)")
     t.add_argument("--ema", type=float, default=None, help="EMA decay of diffusion weights (default: the recipe's)")
     t.add_argument("--g-ema", type=float, default=None,
@@ -262,209 +265,6 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("checkpoint", type=Path)
     i.set_defaults(func=cmd_info)
     return p
-
-
-# ---------------------------------------------------------------------------- train
-def config_from_args(args: argparse.Namespace) -> RunConfig:
-    """The run's config: the recipe for (kind, data) (:mod:`genstudio.recipes`), or with ``--resume``
-    the run's own lr, batch and steps, then every flag given on the command line."""
-    from genstudio.recipes import recipe_config
-
-    saved = _saved_config(args.out) if getattr(args, "resume", False) else None
-    given = dict(arch=args.arch, channels=args.channels, timesteps=args.timesteps, seed=args.seed,
-                 device=args.device, size=args.size, width=args.width, latent_dim=args.latent_dim,
-                 schedule=args.schedule, ema_decay=args.ema, g_ema=args.g_ema, lr=args.lr, batch=args.batch, steps=args.steps)
-    if saved is not None:  # a resumed run keeps its own rate, batch and length unless the flags change them
-        for name in ("lr", "batch", "steps"):
-            if given[name] is None:
-                given[name] = getattr(saved, name)
-    extra = {k: v for k, v in (("amp", getattr(args, "amp", "off")), ("compile", getattr(args, "compile", False)))
-             if v not in ("off", False)}
-    if extra:
-        given["extra"] = extra
-    for name in ("log_every", "preview_every", "checkpoint_every"):
-        given[name] = getattr(args, name)
-    return recipe_config(args.kind, args.data, **given)
-
-
-def _saved_config(run_dir: Path) -> RunConfig | None:
-    """The run folder's config.json, if it has a readable one."""
-    from genstudio.rundir import RunDir
-
-    try:
-        return RunDir(run_dir).read_config()
-    except (OSError, ValueError, TypeError, ConfigError):
-        return None
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    from genstudio import distributed
-    from genstudio.progress import ProgressBar
-    from genstudio.safe_text import safe_text
-    from genstudio.training import Finished, Progress, RunControl, Saved, Started, train
-
-    info = distributed.env_info()
-    if args.out.exists() and not args.out.is_dir():  # a file (or FIFO, …) where the run folder should be
-        from genstudio.rundir import describe_path
-
-        raise ConfigError(f"--out {args.out} is {describe_path(args.out)}, not a run folder")
-    config = config_from_args(args)
-    if args.nproc > 1 and not info.enabled:  # start N copies of this command through torchrun
-        if config.batch % args.nproc:
-            raise ConfigError(f"--batch {config.batch} is the global batch and must split evenly over "
-                              f"{args.nproc} processes: use a multiple of {args.nproc}")
-        return distributed.launch(args.nproc, _without_nproc(getattr(args, "argv", sys.argv[1:])), config.device)
-    if args.nproc > 1 and args.nproc not in (info.world_size, distributed.local_world_size()):
-        raise ValueError(f"--nproc {args.nproc} does not match torchrun's {info.world_size} processes: "
-                         f"leave --nproc out when starting with torchrun")
-    bar = ProgressBar(enabled=not args.quiet and info.is_main)
-    control = RunControl()
-    finished = None
-    announced = False
-    # Ctrl-C / SIGTERM stop the run after the current step and save it (under torchrun on every rank
-    # together, and rank 0 saves); a second Ctrl-C ends at once.
-    with distributed.StopOnSignal(control.request_stop) as signals:
-        for event in train(config, args.out, resume=args.resume, control=control):
-            if isinstance(event, Started):
-                if event.notice and info.is_main:
-                    print(f"genstudio: note: {event.notice}", file=sys.stderr, flush=True)
-                where = f"{event.device}, {info.world_size} processes" if info.enabled else event.device
-                bar.start(event.step, event.total, f"{config.kind} on {config.data} ({where})")
-            elif isinstance(event, Progress):
-                bar.update(event.step, event.rate, event.metrics)
-            elif isinstance(event, Saved):
-                bar.note_saved(event.path)
-            elif isinstance(event, Finished):
-                finished = event
-            else:
-                bar.tick(event.step)
-            if info.enabled and distributed.stop_file_exists():  # Ctrl-C in `genstudio train --nproc`
-                control.request_stop()
-            if signals.signum is not None and not announced and finished is None:
-                announced = True  # said here, not in the signal handler: it may interrupt the bar's write
-                if info.is_main:
-                    print("\ngenstudio: stopping after this step (again to end now)", file=sys.stderr, flush=True)
-    bar.close()
-    assert finished is not None
-    if finished.reason in ("diverged", "out of memory"):
-        if info.is_main:
-            print(f"genstudio: error: {safe_text(finished.message)}", file=sys.stderr)
-        return EXIT_FAILED
-    if info.is_main:
-        print(safe_text(f"{finished.reason} at step {finished.step}; checkpoint: {finished.checkpoint}"))
-    if finished.reason == "stopped" and signals.signum is not None and not info.enabled:
-        # as a shell reports a process ended by the signal (130 Ctrl-C, 143 SIGTERM), though the run
-        # saved: a script can tell a stopped run from a finished one. Under torchrun each rank exits 0
-        # (torchrun would report a non-zero rank as failed); `--nproc` itself returns 130.
-        return 128 + signals.signum
-    return 0
-
-
-def _without_nproc(argv: list[str]) -> list[str]:
-    """``argv`` less its ``--nproc N`` (the started processes learn their number from torchrun)."""
-    out, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg == "--nproc":
-            skip = True
-        elif not arg.startswith("--nproc="):
-            out.append(arg)
-    return out
-
-
-# ---------------------------------------------------------------------------- sample / info
-SAMPLE_DEFAULTS = {"sampler": "ddpm", "steps": 50, "eta": 0.0}  # diffusion sampling, when not given
-SCORE_DEFAULTS = {"sampler": "ddim", "steps": 100}
-
-
-def settle_diffusion_flags(args: argparse.Namespace, defaults: dict[str, object]) -> None:
-    """Refuse diffusion-only flags the user gave for a GAN checkpoint; fill in the ones not given.
-
-    Raises
-    ------
-    ValueError
-        ``--sampler`` / ``--steps`` / ``--eta`` given for a GAN (it samples in one pass).
-    """
-    from genstudio.checkpoint import read_header
-    from genstudio.families import get_family
-
-    given = [f"--{name}" for name in defaults if getattr(args, name) is not None]
-    if given and not get_family(read_header(args.checkpoint)["kind"]).uses_samplers:
-        flags = " and ".join((", ".join(given[:-1]), given[-1]) if len(given) > 1 else given)
-        raise ValueError(f"{flags} {'is' if len(given) == 1 else 'are'} for diffusion models; "
-                         f"{args.checkpoint.name} is a GAN, which samples in one pass: leave "
-                         f"{'it' if len(given) == 1 else 'them'} out")
-    for name, value in defaults.items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
-
-
-def cmd_sample(args: argparse.Namespace) -> int:
-    from genstudio.sampling_cli import sample_to_disk
-
-    settle_diffusion_flags(args, SAMPLE_DEFAULTS)
-    return sample_to_disk(args)
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from genstudio.checkpoint import export_for_sampling
-
-    size = export_for_sampling(args.checkpoint, args.out, half=args.half)
-    from genstudio.safe_text import safe_text
-
-    print(safe_text(f"wrote {args.out} ({size / 1e6:.1f} MB)"))
-    return 0
-
-
-def cmd_score(args: argparse.Namespace) -> int:
-    from genstudio.quality import score_checkpoint
-
-    settle_diffusion_flags(args, SCORE_DEFAULTS)
-    score = score_checkpoint(args.checkpoint, args.n, sampler=args.sampler, steps=args.steps, seed=args.seed,
-                             device=args.device)
-    from genstudio.checkpoint import read_header
-    from genstudio.families import get_family
-
-    family = get_family(read_header(args.checkpoint)["kind"])
-    if not family.uses_samplers:
-        how = family.label
-    else:
-        from genstudio.sampling import SampleSpec
-
-        how = SampleSpec(args.n, args.seed, args.sampler, args.steps).short(eta=False)
-    print(f"digits Fréchet distance: {score.fd:.2f}  ({args.n} samples, {how}, seed {args.seed})")
-    print(f"real vs real:            {score.real_vs_real:.2f}  ({args.n} other real digits, same reference)")
-    print(f"ratio:                   {score.ratio:.2f}  (1 = as close as a second real sample)")
-    return 0
-
-
-def cmd_info(args: argparse.Namespace) -> int:
-    """Describe a checkpoint, after the same checks ``sample`` makes (exit 1 with one line if it would refuse)."""
-    import json
-
-    from genstudio.loading import load_model
-    from genstudio.safe_text import safe_text
-
-    meta = load_model(args.checkpoint, "cpu").meta  # builds and loads the networks, as `sample` does
-    cfg = meta.get("config", {})
-    cfg = cfg if isinstance(cfg, dict) else {}
-    shape = f" ({meta.get('channels')}x{meta.get('size')}x{meta.get('size')})" if meta.get("size") else ""
-    lines = [f"file:        {args.checkpoint}",
-             f"kind:        {meta['kind']}",
-             f"format:      {meta.get('format')}",
-             f"step:        {meta.get('step')}",
-             f"data:        {meta.get('data')}{shape}",
-             f"seed:        {meta.get('seed')}"]
-    for role, m in meta["models"].items():
-        lines.append(f"model {role:5s} {m['arch']} {json.dumps(m['args'])}")
-    if "schedule" in meta:
-        lines.append(f"schedule:    {json.dumps(meta['schedule'])}")
-    if cfg:
-        lines.append(f"training:    batch {cfg.get('batch')}, lr {cfg.get('lr')}, steps {cfg.get('steps')}")
-    lines.append(f"versions:    {json.dumps(meta.get('versions', {}))}")
-    print("\n".join(safe_text(line) for line in lines))  # header strings can hold escapes and newlines
-    return 0
 
 
 if __name__ == "__main__":

@@ -14,8 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+#: Image sides in px a run and a checkpoint may have (DCGAN and the U-Net are built for these).
 IMAGE_SIZES = (16, 32, 64)
+#: The diffusion noise schedules (:mod:`genstudio.diffusion.schedule` implements them).
 SCHEDULES = ("linear", "cosine")
+#: The largest learning rate a run takes (the messages say "1e6"): far above any that trains.
+MAX_LR = 1e6
 
 
 class ConfigError(ValueError):
@@ -79,8 +83,7 @@ class RunConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ConfigError(f"{name} must be a finite number, not {value!r}")
-        if not 0 < self.lr <= 1e6:
-            raise ConfigError(f"learning rate must be > 0 and at most 1e6, not {self.lr!r}")
+        check_lr(self.lr)
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ConfigError("Adam betas must lie in [0, 1)")
         if not 0 <= self.ema_decay < 1:
@@ -130,3 +133,35 @@ def default_betas(kind: str) -> tuple[float, float]:
 def _positive_int(name: str, value: Any, upper: int = 10**7) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= upper:
         raise ConfigError(f"{name} must be a whole number from 1 to {upper}, not {value!r}")
+
+
+def check_lr(lr: float) -> float:
+    """``lr`` if a run can take it as its learning rate (0 < lr ≤ :data:`MAX_LR`).
+
+    Raises
+    ------
+    ConfigError
+        Otherwise; the message names the learning rate.
+    """
+    if not 0 < lr <= MAX_LR:
+        raise ConfigError(f"learning rate must be > 0 and at most 1e6, not {lr!r}")
+    return lr
+
+
+def parse_lr(text: str) -> float:
+    """The learning rate a person typed ("2e-4"): the one rule of the run panel, the recovery dialog
+    and ``genstudio train --lr``.
+
+    Raises
+    ------
+    ConfigError
+        ``text`` is not a number, not finite, or not a rate a run takes (:func:`check_lr`).
+    """
+    text = text.strip()
+    try:
+        lr = float(text)
+    except ValueError:
+        raise ConfigError(f"learning rate must be a number like 2e-4, not {text!r}") from None
+    if not math.isfinite(lr):
+        raise ConfigError(f"learning rate must be a finite number, not {text!r}")
+    return check_lr(lr)

@@ -5,7 +5,7 @@ snapshot becomes a ready-to-sample model, which architectures its checkpoints ma
 its trainer logs (name, label, which plot of the Monitor draws it), the view that opens its models
 (a string key the GUI maps to a tab, so the core stays Qt-free) and whether ``genstudio sample`` /
 ``score`` take the sampler flags. Everything that used to branch on ``kind == "gan"`` asks the
-registry: :func:`genstudio.training.make_trainer`, :func:`genstudio.loading.model_from_state`, the
+registry: :func:`genstudio.runs.start.make_trainer`, :func:`genstudio.loading.model_from_state`, the
 checkpoint header checks, ``RunConfig.validate``, the CLI's ``train`` choices and sample flags, the
 run panel's model list, the model router and the Monitor.
 

@@ -2,7 +2,7 @@
 
 A trainer owns its models, optimisers and random streams, and knows how to do one step and
 draw one preview. Everything else (run directory, logging, checkpoints, resume, stop/pause,
-divergence) lives once in :mod:`genstudio.training`, shared by GANs and diffusion models.
+divergence) lives once in :mod:`genstudio.runs.loop`, shared by GANs and diffusion models.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ class DiffusionModel:
     @classmethod
     def from_checkpoint(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any], device: torch.device,
                         name: str = "") -> "DiffusionModel":
-        """From ``(tensors, meta)`` of a checkpoint (or a training :class:`~genstudio.training.Snapshot`)."""
+        """From ``(tensors, meta)`` of a checkpoint (or a training :class:`~genstudio.runs.events.Snapshot`)."""
         label = name or "checkpoint"
         if meta.get("kind") != cls.kind:
             raise CheckpointError(f"{label} holds a {meta.get('kind')} model, not a diffusion model")

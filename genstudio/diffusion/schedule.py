@@ -14,7 +14,7 @@ import math
 import torch
 from torch import nn
 
-SCHEDULE_KINDS = ("linear", "cosine")
+from genstudio.config import SCHEDULES
 
 
 # ---------------------------------------------------------------------------- schedules
@@ -64,8 +64,8 @@ class NoiseSchedule(nn.Module):
                  beta_end: float = 0.02, cosine_s: float = 0.008, max_beta: float = 0.999,
                  dtype: torch.dtype = torch.float32):
         super().__init__()
-        if kind not in SCHEDULE_KINDS:
-            raise ValueError(f"schedule must be one of {', '.join(SCHEDULE_KINDS)}, not {kind!r}")
+        if kind not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, not {kind!r}")
         if not isinstance(num_steps, int) or num_steps < 2:
             raise ValueError(f"num_steps must be a whole number ≥ 2, not {num_steps!r}")
         self.num_steps, self.kind = num_steps, kind

@@ -65,7 +65,7 @@ def band_losses(per_sample: torch.Tensor, t: torch.Tensor, num_steps: int, bands
     sums = torch.zeros(bands, device=per_sample.device).index_add_(0, band, per_sample.float())
     counts = torch.bincount(band, minlength=bands).to(sums.dtype)  # (bands,)
     if across_ranks:
-        from genstudio.distributed import sum_across_ranks
+        from genstudio.runs.distributed import sum_across_ranks
 
         sums, counts = sum_across_ranks([sums, counts])
     return torch.where(counts > 0, sums / counts.clamp(min=1), torch.full_like(sums, float("nan")))
@@ -115,7 +115,7 @@ class DiffusionTrainer(Trainer):
         self.net_run = torch.compile(self.net_run)
 
     def wrap_distributed(self) -> None:
-        from genstudio.distributed import wrap
+        from genstudio.runs.distributed import wrap
 
         self.net_run = wrap(self.net, self.device)
 

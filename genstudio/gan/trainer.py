@@ -93,7 +93,7 @@ class GanTrainer(Trainer):
         self.G_run, self.D_run = torch.compile(self.G_run), torch.compile(self.D_run)
 
     def wrap_distributed(self) -> None:
-        from genstudio.distributed import wrap
+        from genstudio.runs.distributed import wrap
 
         self.G_run, self.D_run = wrap(self.G, self.device), wrap(self.D, self.device)
 

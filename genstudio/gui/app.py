@@ -190,7 +190,7 @@ def _import_what_a_run_imports(then: Callable[[], None]) -> None:
     try:
         import torch
 
-        import genstudio.training  # noqa: F401  (what Start imports)
+        import genstudio.runs.loop  # noqa: F401  (what Start imports)
 
         torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     except Exception:  # only a head start: the first run imports the same and reports any error
@@ -206,7 +206,7 @@ def open_path(window: MainWindow, path: str) -> bool:
     if p.is_file():
         window.loader.load(p)  # on a thread: a dialog says if it cannot be opened
         return True
-    from genstudio.rundir import describe_path
+    from genstudio.runs.folder import describe_path
 
     what = describe_path(p)  # "nothing", or a FIFO, a socket, a device: none can be opened
     text = f"{p} does not exist." if what == "nothing" else f"{p} is {what}, not a run folder or a checkpoint."

@@ -1,5 +1,5 @@
 """``RunController``: the one object that owns the training run's thread (through a
-:class:`~genstudio.gui.generator_worker.GeneratorWorker`) and its :class:`~genstudio.training.RunControl`.
+:class:`~genstudio.gui.generator_worker.GeneratorWorker`) and its :class:`~genstudio.runs.control.RunControl`.
 
 It runs :func:`~genstudio.gui.training_job.training_job` on the worker and never calls
 ``terminate()``. Pause, resume, stop, "save now" and "snapshot please" set flags on the run's
@@ -17,12 +17,12 @@ Other views take the model being trained without disturbing the run::
 device)`` (or ``DiffusionModel.from_checkpoint``) turns them into a model to sample from.
 
 A fault pauses the run instead of ending it: on a diverged loss (NaN/inf, or runaway: see
-:class:`~genstudio.faults.LossGuard`) the run has already gone back to its last good state when
+:class:`~genstudio.runs.faults.LossGuard`) the run has already gone back to its last good state when
 ``runHalted(Paused)`` arrives; on an out-of-memory step it stays where it was. Whoever listens
 answers with ``resume(lr=…)`` / ``resume(batch=…)`` or :meth:`stop`.
 
 The run owns its live settings: a change made on resume is recorded by the run in its
-``config.json`` (:func:`genstudio.faults.apply_changes`), and :attr:`RunController.config` is read
+``config.json`` (:func:`genstudio.runs.faults.apply_changes`), and :attr:`RunController.config` is read
 back from there when the run halts or ends, so a later resume goes on with it.
 """
 
@@ -33,12 +33,13 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from genstudio.config import ConfigError, RunConfig
-from genstudio.faults import with_live_changes
 from genstudio.gui.generator_worker import GeneratorWorker, JobError, WorkerHost
 from genstudio.gui.mailbox import Mailbox
 from genstudio.gui.training_job import one_line, training_job
-from genstudio.rundir import RunDir
-from genstudio.training import Finished, Paused, RunControl, Snapshot, Started
+from genstudio.runs.control import RunControl
+from genstudio.runs.events import Finished, Paused, Snapshot, Started
+from genstudio.runs.faults import with_live_changes
+from genstudio.runs.folder import RunDir
 
 __all__ = ["RunController"]
 
@@ -51,15 +52,15 @@ class RunController(WorkerHost):
     Signals
     -------
     runStarted(object)
-        The run's :class:`~genstudio.training.Started` once it is set up (``notice`` is "" or a
+        The run's :class:`~genstudio.runs.events.Started` once it is set up (``notice`` is "" or a
         sentence for the user about the data: files of a folder skipped).
     runFinished(object)
-        The run's :class:`~genstudio.training.Finished` (``reason``: "done" | "stopped" |
+        The run's :class:`~genstudio.runs.events.Finished` (``reason``: "done" | "stopped" |
         "diverged" | "out of memory").
     runFailed(str, str, str)
         ``title, message, details``: the run could not start or raised.
     runHalted(object)
-        A :class:`~genstudio.training.Paused` with a ``reason`` ("diverged" | "out of memory"): a
+        A :class:`~genstudio.runs.events.Paused` with a ``reason`` ("diverged" | "out of memory"): a
         fault paused the run (state "paused"); answer with :meth:`resume` (new ``lr`` / ``batch``)
         or :meth:`stop`.
     snapshotReady(object, object)

@@ -8,7 +8,6 @@ of clicking a real box.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from PySide6.QtCore import Slot
@@ -16,7 +15,7 @@ from PySide6.QtWidgets import (
     QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QMessageBox, QSpinBox, QVBoxLayout, QWidget,
 )
 
-from genstudio.config import ConfigError, RunConfig
+from genstudio.config import ConfigError, RunConfig, parse_lr
 
 __all__ = ["show_error", "ask_stop_run", "show_diverged", "ask_recovery", "RecoveryDialog",
            "ask_resume_mismatch", "RESUME_AS_SAVED", "START_NEW"]
@@ -130,13 +129,7 @@ class RecoveryDialog(QDialog):
     def changes(self) -> dict[str, Any] | None:
         """The settings that differ from the run's (``lr``, ``batch``); None while one is impossible."""
         try:
-            lr = float(self.lr.text().strip())
-        except ValueError:
-            return None
-        if not math.isfinite(lr):
-            return None
-        try:
-            new = self._config.replace(lr=lr, batch=self.batch.value()).validate()
+            new = self._config.replace(lr=parse_lr(self.lr.text()), batch=self.batch.value()).validate()
         except ConfigError:
             return None
         return {k: getattr(new, k) for k in ("lr", "batch") if getattr(new, k) != getattr(self._config, k)}

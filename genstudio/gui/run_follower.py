@@ -1,6 +1,6 @@
 """Follow a run folder on disk (finished, or still being written by ``genstudio train``).
 
-A ``QTimer`` polls twice a second: :class:`~genstudio.rundir.MetricsFollower` hands over only the
+A ``QTimer`` polls twice a second: :class:`~genstudio.runs.folder.MetricsFollower` hands over only the
 lines appended since the last poll (never re-reading the file), and the previews folder is checked
 for a newer ``step_*.png`` / ``.npz``. Everything goes into a
 :class:`~genstudio.gui.mailbox.Mailbox`, drained by the main window's display timer exactly like a
@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from genstudio.config import RunConfig
 from genstudio.gui.mailbox import Mailbox
 from genstudio.gui.status_update import RunStatusUpdate
-from genstudio.rundir import MetricsFollower, RunDir
+from genstudio.runs.folder import MetricsFollower, RunDir
 from genstudio.trainer import Preview
 
 __all__ = ["RunFollower", "load_preview_file", "metrics_until_last_checkpoint"]

@@ -4,10 +4,10 @@
 :class:`~genstudio.gui.generator_worker.GeneratorWorker`. The job never touches a widget: per-step
 numbers, metrics and the newest preview go into a :class:`~genstudio.gui.mailbox.Mailbox` that one
 GUI timer drains at ~30 Hz (a step is a ``yield None``: nothing crosses as a signal). Only the rare
-events (:class:`~genstudio.training.Started`, a :class:`~genstudio.training.Paused` by a fault,
-:class:`~genstudio.training.Snapshot`, :class:`~genstudio.training.Finished`) are yielded to the
+events (:class:`~genstudio.runs.events.Started`, a :class:`~genstudio.runs.events.Paused` by a fault,
+:class:`~genstudio.runs.events.Snapshot`, :class:`~genstudio.runs.events.Finished`) are yielded to the
 GUI thread, as the frozen objects they are. Pause, resume, stop, save and snapshot requests reach
-the generator through its :class:`~genstudio.training.RunControl` flags, checked between steps.
+the generator through its :class:`~genstudio.runs.control.RunControl` flags, checked between steps.
 
 The app runs the generator with ``on_fault="pause"``: a NaN/inf loss rolls the run back to its
 last good state and pauses it, an out-of-memory step pauses it, and the yielded ``Paused`` (with a
@@ -23,22 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from genstudio.config import RunConfig
-from genstudio.faults import with_notes
 from genstudio.gui.mailbox import Mailbox
 from genstudio.gui.status_update import RunStatusUpdate
-from genstudio.training import (
-    Event,
-    Finished,
-    Paused,
-    PreviewReady,
-    Progress,
-    RunControl,
-    Saved,
-    Snapshot,
-    Started,
-    Tick,
-    train,
-)
+from genstudio.runs.control import RunControl
+from genstudio.runs.events import Event, Finished, Paused, PreviewReady, Progress, Saved, Snapshot, Started, Tick
+from genstudio.runs.faults import with_notes
+from genstudio.runs.loop import train
 
 __all__ = ["training_job", "one_line", "REAL_POINTS", "real_points", "leave_a_core_for_the_gui"]
 

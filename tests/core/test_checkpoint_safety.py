@@ -30,7 +30,7 @@ from genstudio.cli import main
 from genstudio.config import RunConfig
 from genstudio.loading import load_model
 from genstudio.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from genstudio.training import run_to_end
+from genstudio.runs.loop import run_to_end
 
 TINY = RunConfig(kind="gan", data="ring8", steps=2, batch=8, width=8, num_points=200, log_every=1,
                  preview_every=1000, checkpoint_every=1000, seed=1)

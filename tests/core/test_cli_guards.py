@@ -18,7 +18,7 @@ from PIL import Image
 import genstudio
 from genstudio.cli import display_problem, main
 from genstudio.config import RunConfig
-from genstudio.training import run_to_end
+from genstudio.runs.loop import run_to_end
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,7 +19,7 @@ import pytest
 
 from genstudio.checkpoint import read_header
 from genstudio.cli import main
-from genstudio.distributed import StopOnSignal
+from genstudio.runs.distributed import StopOnSignal
 
 ROOT = Path(__file__).resolve().parents[2]
 LOG_EVERY = 50

@@ -18,8 +18,11 @@ from genstudio.metrics import mode_coverage
 from genstudio.models import build
 from genstudio.models.eps_mlp import EpsMLP
 from genstudio.models.unet import UNet
-from genstudio.rundir import RunDir
-from genstudio.training import PreviewReady, RunControl, Snapshot, make_trainer, run_to_end, train
+from genstudio.runs.control import RunControl
+from genstudio.runs.events import PreviewReady, Snapshot
+from genstudio.runs.folder import RunDir
+from genstudio.runs.loop import run_to_end, train
+from genstudio.runs.start import make_trainer
 
 POINTS = RunConfig(kind="diffusion", data="ring8", batch=128, lr=1e-3, beta1=0.9, num_points=2000, width=64,
                    log_every=20, preview_every=1000, checkpoint_every=1000, seed=0)

@@ -21,10 +21,12 @@ import pytest
 import torch
 
 from genstudio.checkpoint import load_checkpoint
-from genstudio.cli import _without_nproc, build_parser, config_from_args, main
+from genstudio.cli import build_parser, main
+from genstudio.cli_train import _without_nproc, config_from_args
 from genstudio.config import ConfigError, RunConfig
-from genstudio.rundir import RunDir
-from genstudio.training import make_trainer, run_to_end
+from genstudio.runs.folder import RunDir
+from genstudio.runs.loop import run_to_end
+from genstudio.runs.start import make_trainer
 
 pytestmark = pytest.mark.skipif(not (torch.distributed.is_available() and torch.distributed.is_gloo_available()),
                                 reason="torch.distributed with gloo is not available")

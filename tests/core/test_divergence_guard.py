@@ -13,9 +13,11 @@ from genstudio.checkpoint import load_checkpoint
 from genstudio.cli import main
 from genstudio.config import RunConfig
 from genstudio.diffusion.trainer import DiffusionTrainer
-from genstudio.faults import LossGuard
-from genstudio.rundir import RunDir
-from genstudio.training import Finished, Paused, RunControl, run_to_end, train
+from genstudio.runs.control import RunControl
+from genstudio.runs.events import Finished, Paused
+from genstudio.runs.faults import LossGuard
+from genstudio.runs.folder import RunDir
+from genstudio.runs.loop import run_to_end, train
 
 DIFFUSION = ["train", "diffusion", "--data", "ring8", "--checkpoint-every", "20", "--quiet"]
 

@@ -16,8 +16,8 @@ from genstudio.config import RunConfig
 from genstudio.families import FAMILIES, Family, family_names, get_family, register_family
 from genstudio.loading import load_model
 from genstudio.models import ARCHS
-from genstudio.rundir import RunDir
-from genstudio.training import make_trainer
+from genstudio.runs.folder import RunDir
+from genstudio.runs.start import make_trainer
 
 
 def test_gan_and_diffusion_are_registered_and_every_architecture_belongs_to_one():

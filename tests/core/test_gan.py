@@ -55,8 +55,8 @@ def test_dcgan_init_is_normal_002():
 
 @pytest.mark.quality
 def test_gan_run_on_ring8_moves_towards_the_data(tmp_path):
-    from genstudio.training import run_to_end
-    from genstudio.rundir import RunDir
+    from genstudio.runs.folder import RunDir
+    from genstudio.runs.loop import run_to_end
 
     cfg = RunConfig(kind="gan", data="ring8", steps=300, batch=128, lr=1e-3, log_every=50,
                     preview_every=150, checkpoint_every=1000, num_points=2000, seed=1)
@@ -75,8 +75,9 @@ def test_gan_run_on_ring8_moves_towards_the_data(tmp_path):
 
 
 def test_dcgan_run_writes_previews_and_checkpoints(tmp_path):
-    from genstudio.rundir import RunDir
-    from genstudio.training import PreviewReady, Saved, train
+    from genstudio.runs.events import PreviewReady, Saved
+    from genstudio.runs.folder import RunDir
+    from genstudio.runs.loop import train
 
     cfg = RunConfig(kind="gan", data="digits", size=16, width=8, latent_dim=16, steps=4, batch=8,
                     log_every=2, preview_every=2, checkpoint_every=2, n_preview=4)
@@ -95,7 +96,7 @@ def test_averaged_generator_samples_is_checkpointed_exported_and_resumed(tmp_pat
     exports and resumes carry; the raw G goes on training beside it."""
     from genstudio.checkpoint import export_for_sampling, load_checkpoint
     from genstudio.loading import load_model
-    from genstudio.training import train
+    from genstudio.runs.loop import train
 
     cfg = RunConfig(kind="gan", data="ring8", steps=30, batch=16, lr=1e-3, g_ema=0.9, num_points=500,
                     checkpoint_every=30, log_every=10, preview_every=30).validate()
@@ -121,7 +122,7 @@ def test_averaged_generator_samples_is_checkpointed_exported_and_resumed(tmp_pat
 
 def test_without_g_ema_a_gan_file_holds_only_the_raw_generator(tmp_path):
     from genstudio.checkpoint import load_checkpoint
-    from genstudio.training import train
+    from genstudio.runs.loop import train
 
     cfg = RunConfig(kind="gan", data="ring8", steps=5, batch=16, num_points=500).validate()
     list(train(cfg, tmp_path / "run"))

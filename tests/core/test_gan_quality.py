@@ -21,7 +21,7 @@ import torch
 from genstudio.devices import sample_noise
 from genstudio.metrics import mode_coverage
 from genstudio.recipes import recipe_config
-from genstudio.training import make_trainer
+from genstudio.runs.start import make_trainer
 
 STEPS, SEED = 1500, 1
 MIN_MODES, MIN_SHARE = 7, 0.25  # worst of 30 measured runs: 8 modes, 43.6 %

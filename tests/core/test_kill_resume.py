@@ -23,8 +23,9 @@ import torch
 from genstudio.checkpoint import load_checkpoint
 from genstudio.config import RunConfig
 from genstudio.loading import load_model
-from genstudio.rundir import RunDir
-from genstudio.training import Started, run_to_end, train
+from genstudio.runs.events import Started
+from genstudio.runs.folder import RunDir
+from genstudio.runs.loop import run_to_end, train
 
 ROOT = Path(__file__).resolve().parents[2]
 N, K, L = 600, 50, 10  # steps, checkpoint every K, log every L (about 4 ms a step on one core)

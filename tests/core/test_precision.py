@@ -10,7 +10,8 @@ import torch
 from genstudio.checkpoint import read_header
 from genstudio.cli import main
 from genstudio.config import ConfigError, RunConfig
-from genstudio.training import Progress, train
+from genstudio.runs.events import Progress
+from genstudio.runs.loop import train
 
 
 @pytest.mark.parametrize("kind, data", [("gan", "ring8"), ("diffusion", "digits")])
@@ -25,7 +26,7 @@ def test_bf16_autocast_trains_with_finite_float32_losses(kind, data, tmp_path):
 
 
 def test_bf16_really_autocasts_the_forward_pass(tmp_path):
-    from genstudio.training import make_trainer
+    from genstudio.runs.start import make_trainer
 
     seen = []
     cfg = RunConfig(kind="gan", data="ring8", steps=1, batch=8, device="cpu", extra={"amp": "bf16"})

@@ -25,8 +25,8 @@ SCRIPT = textwrap.dedent('''
     for name in core:  # every module outside genstudio/gui/, not a hand-picked list
         importlib.import_module(name)
     from genstudio.config import RunConfig
-    from genstudio.training import run_to_end
     from genstudio.loading import load_model
+    from genstudio.runs.loop import run_to_end
     fin = run_to_end(RunConfig(kind="gan", data="ring8", steps=6, batch=16, log_every=2,
                                preview_every=3, checkpoint_every=3, num_points=200), sys.argv[1])
     assert fin.reason == "done", fin

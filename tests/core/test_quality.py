@@ -112,7 +112,7 @@ def test_genstudio_score_prints_both_figures(tmp_path, capsys):
     """`genstudio score` on a two-step digits run: the numbers are bad, but both are printed."""
     from genstudio.cli import main
     from genstudio.config import RunConfig
-    from genstudio.training import run_to_end
+    from genstudio.runs.loop import run_to_end
 
     cfg = RunConfig(kind="diffusion", data="digits", size=16, steps=2, batch=8, lr=2e-4, beta1=0.9, width=8,
                     timesteps=20, log_every=1, preview_every=100, checkpoint_every=100, device="cpu")
@@ -127,7 +127,7 @@ def test_genstudio_score_prints_both_figures(tmp_path, capsys):
 def test_genstudio_score_refuses_a_model_of_other_data(tmp_path, capsys):
     from genstudio.cli import main
     from genstudio.config import RunConfig
-    from genstudio.training import run_to_end
+    from genstudio.runs.loop import run_to_end
 
     cfg = RunConfig(kind="diffusion", data="ring8", steps=1, batch=8, lr=1e-3, beta1=0.9, width=8, timesteps=20,
                     num_points=100, log_every=1, preview_every=100, checkpoint_every=100, device="cpu")

@@ -32,7 +32,7 @@ def test_train_with_no_tuning_flags_uses_the_recipe(tmp_path):
 
 def test_steps_default_to_the_recipe_and_resume_keeps_the_runs_own(tmp_path):
     parser = build_parser()
-    from genstudio.cli import config_from_args
+    from genstudio.cli_train import config_from_args
 
     args = parser.parse_args(["train", "diffusion", "--data", "digits", "--out", str(tmp_path / "r")])
     cfg = config_from_args(args)

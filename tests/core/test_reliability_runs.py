@@ -11,10 +11,12 @@ import torch
 from genstudio.checkpoint import load_checkpoint
 from genstudio.cli import main
 from genstudio.config import RunConfig
-from genstudio.faults import is_out_of_memory
 from genstudio.gan.trainer import GanTrainer
-from genstudio.rundir import RunDir
-from genstudio.training import Finished, Paused, Progress, RunControl, run_to_end, train
+from genstudio.runs.control import RunControl
+from genstudio.runs.events import Finished, Paused, Progress
+from genstudio.runs.faults import is_out_of_memory
+from genstudio.runs.folder import RunDir
+from genstudio.runs.loop import run_to_end, train
 
 CFG = RunConfig(kind="gan", data="ring8", steps=40, batch=32, log_every=5, preview_every=20,
                 checkpoint_every=10, num_points=500, seed=3)

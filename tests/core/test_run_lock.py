@@ -22,9 +22,11 @@ import pytest
 
 from genstudio.cli import main
 from genstudio.config import RunConfig
-from genstudio.rundir import RunDir
-from genstudio.runlock import RunLocked, lock_run
-from genstudio.training import RunError, Started, run_to_end, train
+from genstudio.runs.events import Started
+from genstudio.runs.folder import RunDir
+from genstudio.runs.lock import RunLocked, lock_run
+from genstudio.runs.loop import run_to_end, train
+from genstudio.runs.start import RunError
 
 ROOT = Path(__file__).resolve().parents[2]
 ARGS = ["train", "gan", "--data", "ring8", "--steps", "100000", "--checkpoint-every", "20", "--quiet"]

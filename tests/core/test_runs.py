@@ -10,8 +10,11 @@ import torch
 
 from genstudio.checkpoint import load_checkpoint
 from genstudio.config import RunConfig
-from genstudio.rundir import MetricsFollower, RunDir
-from genstudio.training import Finished, Paused, RunControl, RunError, Tick, run_to_end, train
+from genstudio.runs.control import RunControl
+from genstudio.runs.events import Finished, Paused, Tick
+from genstudio.runs.folder import MetricsFollower, RunDir
+from genstudio.runs.loop import run_to_end, train
+from genstudio.runs.start import RunError
 
 CFG = RunConfig(kind="gan", data="ring8", steps=40, batch=32, log_every=5, preview_every=20,
                 checkpoint_every=20, num_points=500, seed=3)

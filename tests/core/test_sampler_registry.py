@@ -15,8 +15,8 @@ import torch
 from genstudio.cli import build_parser, main
 from genstudio.config import RunConfig
 from genstudio.diffusion.samplers import ddim_sample, ddpm_sample
+from genstudio.runs.loop import run_to_end
 from genstudio.sampling import SAMPLERS, SampleSpec, get_sampler, register_sampler, sample, sampler_names
-from genstudio.training import run_to_end
 
 from tiny_models import tiny_image_model
 

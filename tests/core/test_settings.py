@@ -7,7 +7,7 @@ import math
 import pytest
 
 from genstudio.cli import main
-from genstudio.config import ConfigError, RunConfig
+from genstudio.config import ConfigError, RunConfig, parse_lr
 
 IMPOSSIBLE = {  # field -> (value, words the message must contain)
     "batch 0": ("batch", 0, "batch"),
@@ -66,6 +66,8 @@ CLI = {  # flags -> (exit status, words of the error line)
     "lr negative": (["--lr", "-0.001"], 2, "--lr"),
     "lr NaN": (["--lr", "nan"], 2, "--lr"),
     "lr infinite": (["--lr", "inf"], 2, "--lr"),
+    "lr text": (["--lr", "fast"], 2, "--lr"),
+    "lr huge": (["--lr", "2e6"], 2, "--lr"),
     "steps 0": (["--steps", "0"], 2, "--steps"),
     "size 48": (["--size", "48"], 1, "size"),
     "T 1": (["--timesteps", "1"], 1, "timesteps"),
@@ -99,3 +101,12 @@ def test_the_command_refuses_an_impossible_setting_with_one_error_line(case, cap
         assert all(line.startswith("genstudio: error: ") for line in errors)
     assert len(errors) == 1 and words in errors[0], errors
     assert not (tmp_path / "never_written").exists()  # nothing was started
+
+
+@pytest.mark.parametrize("text", ["fast", "", "nan", "inf", "-1e-3", "0", "2e6"])
+def test_a_typed_learning_rate_has_one_rule(text):
+    """The run panel, the recovery dialog and ``--lr`` read a typed rate with ``parse_lr``: the
+    same refusals, with RunConfig's bounds."""
+    with pytest.raises(ConfigError, match="learning rate"):
+        parse_lr(text)
+    assert parse_lr(" 2e-4 ") == 2e-4 and parse_lr("1e6") == 1e6

@@ -12,8 +12,8 @@ import torch
 pytest.importorskip("pytestqt")
 from genstudio.checkpoint import read_header  # noqa: E402
 from genstudio.gui.main_window import MainWindow  # noqa: E402
-from genstudio.rundir import RunDir  # noqa: E402
-from genstudio.training import Finished  # noqa: E402
+from genstudio.runs.events import Finished  # noqa: E402
+from genstudio.runs.folder import RunDir  # noqa: E402
 
 # ring8 GAN: small and fast, long enough to pause and stop it mid-run
 GAN_FIELDS = {"kind": "gan", "data": "ring8", "steps": 20000, "batch": 64, "preview_every": 25,

@@ -4,7 +4,7 @@ opens in the view it names (issue 15's done-when test, app half)."""
 
 from __future__ import annotations
 
-from genstudio.rundir import RunDir
+from genstudio.runs.folder import RunDir
 
 
 def test_a_registered_family_trains_in_the_app_is_plotted_and_opens_in_its_view(qtbot, make_window, tmp_path,

@@ -1,6 +1,6 @@
 """The monitor follows a run that another process writes (a remote run over a synced folder).
 
-A separate Python process appends to ``metrics.jsonl`` through :class:`~genstudio.rundir.RunDir`, as
+A separate Python process appends to ``metrics.jsonl`` through :class:`~genstudio.runs.folder.RunDir`, as
 ``genstudio train`` on a server would; the window opened with "Open run folder" must show each new
 point within 2 seconds of its line being written, reading only what was appended.
 """
@@ -20,13 +20,13 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from genstudio.config import RunConfig  # noqa: E402
 from genstudio.gui.main_window import MainWindow  # noqa: E402
 from genstudio.gui.settings import AppSettings  # noqa: E402
-from genstudio.rundir import RunDir  # noqa: E402
+from genstudio.runs.folder import RunDir  # noqa: E402
 
 N_OLD, N_NEW = 5, 4
 
 WRITER = """
 import sys, time
-from genstudio.rundir import RunDir
+from genstudio.runs.folder import RunDir
 rd = RunDir(sys.argv[1])
 print("ready", flush=True)
 sys.stdin.readline()  # go

@@ -11,7 +11,7 @@ from genstudio.config import RunConfig  # noqa: E402
 from genstudio.gui.mailbox import Drained  # noqa: E402
 from genstudio.gui.status_update import RunStatusUpdate  # noqa: E402
 from genstudio.gui.widgets.monitor import MonitorView  # noqa: E402
-from genstudio.rundir import RunDir  # noqa: E402
+from genstudio.runs.folder import RunDir  # noqa: E402
 from genstudio.trainer import Preview  # noqa: E402
 
 

@@ -24,8 +24,8 @@ from genstudio.config import RunConfig  # noqa: E402
 from genstudio.gan.trainer import GanTrainer  # noqa: E402
 from genstudio.gui import dialogs  # noqa: E402
 from genstudio.gui.main_window import MainWindow  # noqa: E402
-from genstudio.rundir import RunDir  # noqa: E402
-from genstudio.training import run_to_end  # noqa: E402
+from genstudio.runs.folder import RunDir  # noqa: E402
+from genstudio.runs.loop import run_to_end  # noqa: E402
 
 GAN = {"kind": "gan", "data": "ring8", "steps": 20000, "batch": 64, "lr": "2e-4", "preview_every": 50,
        "device": "cpu", "seed": 0}

@@ -17,9 +17,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from genstudio.config import RunConfig  # noqa: E402
 from genstudio.gui import dialogs  # noqa: E402
-from genstudio.rundir import RunDir  # noqa: E402
-from genstudio.run_identity import defining_differences  # noqa: E402
-from genstudio.training import run_to_end  # noqa: E402
+from genstudio.runs.folder import RunDir  # noqa: E402
+from genstudio.runs.identity import defining_differences  # noqa: E402
+from genstudio.runs.loop import run_to_end  # noqa: E402
 
 RING8 = RunConfig(kind="gan", data="ring8", steps=4, batch=16, log_every=1, preview_every=100,
                   checkpoint_every=100, device="cpu", seed=0)

@@ -12,9 +12,9 @@ pytest.importorskip("pytestqt")
 
 from genstudio.config import RunConfig  # noqa: E402
 from genstudio.gui.app import open_path  # noqa: E402
-from genstudio.rundir import RunDir  # noqa: E402
-from genstudio.runlock import lock_run  # noqa: E402
-from genstudio.training import run_to_end  # noqa: E402
+from genstudio.runs.folder import RunDir  # noqa: E402
+from genstudio.runs.lock import lock_run  # noqa: E402
+from genstudio.runs.loop import run_to_end  # noqa: E402
 
 CFG = RunConfig(kind="gan", data="ring8", steps=20, batch=32, log_every=5, checkpoint_every=10, num_points=500,
                 seed=1, device="cpu")

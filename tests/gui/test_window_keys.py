@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from genstudio.config import RunConfig  # noqa: E402
-from genstudio.rundir import RunDir  # noqa: E402
-from genstudio.training import run_to_end  # noqa: E402
+from genstudio.runs.folder import RunDir  # noqa: E402
+from genstudio.runs.loop import run_to_end  # noqa: E402
 
 TINY = RunConfig(kind="gan", data="ring8", steps=2, batch=16, log_every=1, preview_every=100,
                  checkpoint_every=100, device="cpu", seed=0)

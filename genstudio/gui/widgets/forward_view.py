@@ -20,10 +20,12 @@ from PySide6.QtWidgets import (
     QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QStackedWidget, QVBoxLayout, QWidget,
 )
 
+from genstudio.config import SCHEDULES
 from genstudio.data import BUILTIN, POINT_SETS
-from genstudio.diffusion.schedule import SCHEDULE_KINDS, NoiseSchedule
+from genstudio.diffusion.schedule import NoiseSchedule
 from genstudio.gui.render_worker import RenderController
 from genstudio.gui.widgets.elided_label import ElidedLabel
+from genstudio.gui.widgets.forward_errors import ForwardErrorCurve
 from genstudio.gui.widgets.image_source import ITEMS, ImageSource
 from genstudio.gui.widgets.points2d import Points2DView
 from genstudio.gui.widgets.sample_view import SampleView
@@ -31,8 +33,8 @@ from genstudio.gui.widgets.schedule_plot import SchedulePlot
 from genstudio.gui.widgets.timestep_bar import TimestepBar
 from genstudio.imaging import cloud_extent, make_grid
 from genstudio.scrub import (
-    EPS_DISPLAY_RANGE, ForwardProcess, dataset_items, error_curve_steps, eps_field, even_timesteps, field_arrows,
-    fit_image, load_image_file, predict, schedule_curves,
+    EPS_DISPLAY_RANGE, ForwardProcess, dataset_items, eps_field, field_arrows, fit_image, load_image_file, predict,
+    schedule_curves,
 )
 
 __all__ = ["ForwardView", "DEFAULT_SIZE", "FIELD_EXTENT"]
@@ -42,7 +44,7 @@ FIELD_EXTENT = (-3.0, 3.0, -3.0, 3.0)  # a 2-D plot's box before it is fitted to
 _IMAGE_SETS = tuple(n for n in BUILTIN if n not in POINT_SETS)
 
 
-class ForwardView(QWidget):
+class ForwardView(ForwardErrorCurve, QWidget):
     """x_0, ε, x_t, ε̂ and x̂_0 at the slider's t, the schedule and the model's error over t.
 
     Signals
@@ -82,7 +84,7 @@ class ForwardView(QWidget):
         self.source.datasetChosen.connect(self.set_dataset)
         self.source.fileChosen.connect(self.load_file)
         self._kind = QComboBox()
-        self._kind.addItems(SCHEDULE_KINDS)
+        self._kind.addItems(SCHEDULES)
         self._steps = QSpinBox()
         self._steps.setRange(2, 4000)
         self._steps.setValue(1000)
@@ -370,41 +372,9 @@ class ForwardView(QWidget):
             self._panels[k].set_images(np.zeros((1, 1, 3), np.uint8) + 22, f"{name}: {why}")
         self._points.set_arrows(np.empty((0, 2)), np.empty((0, 2)))
 
-    # ------------------------------------------------------------------ error curve
-    def _start_error_curve(self) -> None:
-        self._curve.cancel("errors")
-        if self._process is None or not self._uses_model():
-            self.plot.clear_errors("compare mode: the model's error belongs to its own schedule" if self._compare
-                                   else "load a diffusion model to see where it struggles")
-            self._progress.setVisible(False)
-            return
-        model, x0, eps, version = self._model, self._process.x0, self._process.eps.copy(), self._version
-        ts = even_timesteps(self._schedule.num_steps, 100)
-        self.plot.clear_errors("computing …")
-        self._progress.setValue(0)
-        self._progress.setVisible(True)
-
-        def job(progress):
-            parts_t, parts_e = [], []
-            for chunk_t, chunk_e in error_curve_steps(model, x0, eps, ts):
-                parts_t.append(chunk_t)
-                parts_e.append(chunk_e)
-                progress(sum(len(p) for p in parts_t) / len(ts))  # raises once superseded
-            return ("errors", version, np.concatenate(parts_t), np.concatenate(parts_e))
-
-        self._curve.submit("errors", job)
-
-    def errors_idle(self) -> bool:
-        """True when no error curve is being computed."""
-        return self._curve.idle()
-
     def predictions_idle(self) -> bool:
         """True when every requested picture, ε̂ and error curve has arrived."""
         return self._jobs.idle() and self._curve.idle()
-
-    @Slot(str, float)
-    def _on_curve_progress(self, _kind: str, fraction: float) -> None:
-        self._progress.setValue(int(round(100 * fraction)))
 
     @Slot(str, int, object)
     def _on_rendered(self, _kind: str, _seq: int, result: object) -> None:

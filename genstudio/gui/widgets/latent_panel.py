@@ -17,36 +17,30 @@ wires ``snapshotRequested``; it calls :meth:`shutdown` on close (``aboutToQuit``
 
 from __future__ import annotations
 
-import random
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QHBoxLayout, QLabel, QMenu, QPushButton, QSlider, QSpinBox,
-    QSplitter, QStackedWidget, QTabWidget, QToolButton, QVBoxLayout, QWidget,
+    QHBoxLayout, QLabel, QMenu, QPushButton, QSlider, QSpinBox, QSplitter, QStackedWidget, QTabWidget,
+    QToolButton, QVBoxLayout, QWidget,
 )
 
-from genstudio.data import POINT_SETS
 from genstudio.gui.render_worker import RenderController
 from genstudio.gui.widgets.interpolation import InterpolationPanel
+from genstudio.gui.widgets.latent_files import LatentFiles
 from genstudio.gui.widgets.latent_pad2d import LatentPad2D
 from genstudio.gui.widgets.latent_sliders import LatentSliders
+from genstudio.gui.widgets.latent_z import LatentZ
+from genstudio.gui.widgets.neighbourhood_grid import NeighbourhoodGrid
 from genstudio.gui.widgets.sample_view import SampleView
-from genstudio.imaging import DEFAULT_EXPORT_SIZE, cloud_extent, make_grid, resize_long_side, save_png, scatter_image
-from genstudio.latent import (
-    decode_z, encode_z, latent_grid_lines, map_latents, neighbourhood, principal_directions, save_latent,
-    truncate,
-)
-from genstudio.scrub import dataset_items
+from genstudio.latent import latent_grid_lines, map_latents, principal_directions
 
 __all__ = ["LatentView"]
 
 N_DRAWS = 2000  # random draws for the principal directions (GANSpace uses 2,000-10,000)
 N_DIRECTIONS = 20
-SIGMAS = np.linspace(-3.0, 3.0, 7)  # neighbourhood columns, in prior standard deviations
 EXTENT_2D = 3.0  # the 2-D pad shows z in [-3, 3]²
 EMPTY = "Open a GAN checkpoint, or take a snapshot of the model being trained."
 
@@ -58,7 +52,7 @@ def _button(text: str, tip: str, slot) -> QPushButton:
     return b
 
 
-class LatentView(QWidget):
+class LatentView(LatentZ, LatentFiles, QWidget):
     """The latent explorer tab.
 
     Signals
@@ -152,26 +146,11 @@ class LatentView(QWidget):
         self._side.addTab(self._dirs, "Directions")
 
         # --- neighbourhood grid (a tab beside the picture) and interpolation (below)
-        self._hood_rows = QComboBox()
-        self._hood_rows.currentIndexChanged.connect(self._schedule_grid)
-        self._hood = SampleView(pad=1)
-        hood = QWidget()
-        hl = QVBoxLayout(hood)
-        hl.setContentsMargins(0, 4, 0, 0)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Rows:"))
-        row.addWidget(self._hood_rows)
-        row.addWidget(QLabel("columns: −3σ … +3σ along each direction, from the current z"), 1)
-        hl.addLayout(row)
-        hl.addWidget(self._hood, 1)
+        self._hood = NeighbourhoodGrid(self._renderer, self.current_z, lambda: self._left.currentIndex() == 1)
         self._left = QTabWidget()
         self._left.addTab(self._stack, "Picture")
-        self._left.addTab(hood, "Neighbourhood")
-        self._left.currentChanged.connect(self._schedule_grid)
-        self._grid_timer = QTimer(self)
-        self._grid_timer.setSingleShot(True)
-        self._grid_timer.setInterval(120)  # 35 images: render once the slider rests
-        self._grid_timer.timeout.connect(self._request_grid)
+        self._left.addTab(self._hood, "Neighbourhood")
+        self._left.currentChanged.connect(self._hood.schedule)
         self._interp = InterpolationPanel(self._renderer)
         self._interp.endpointRequested.connect(self._on_endpoint)
         self._interp.pathChanged.connect(self._pad.set_path)
@@ -217,8 +196,7 @@ class LatentView(QWidget):
             w.setEnabled(model is not None)
         self._interp.set_model(model, keep_ends=keep)
         self._dirs.set_rows([], np.zeros(0), empty_text="no directions yet")
-        self._hood_rows.clear()
-        self._hood.clear()
+        self._hood.set_model(model)
         self._image.clear()
         if model is None:
             self._dims.set_rows([], np.zeros(0))
@@ -244,9 +222,6 @@ class LatentView(QWidget):
     def model(self) -> Any:
         return self._model
 
-    def _draw(self, seed: int) -> np.ndarray:
-        return self._model.noise(1, int(seed))[0].numpy().astype(np.float32)  # (nz,)
-
     def _start_directions(self, model: Any) -> None:
         self._dirs.set_header(f"Finding directions: PCA of G's first block over {N_DRAWS:,} random draws…")
         self._dirs.set_progress(0.0)
@@ -263,88 +238,7 @@ class LatentView(QWidget):
 
         self._renderer.submit("cloud", job)
 
-    # ------------------------------------------------------------------ the latent
-    def current_z(self) -> np.ndarray:
-        """The latent shown: ``ψ · (z_dims + Σ α_k v_k)``, float32 (nz,)."""
-        z = self._dims.values().astype(np.float32)
-        alpha = self._dirs.values()
-        if self._directions is not None and alpha.size and np.any(alpha):
-            z = (z.astype(np.float64) + alpha @ self._directions.astype(np.float64)).astype(np.float32)
-        return truncate(z, self._psi)
-
-    def seed(self) -> int:
-        return self._seed
-
-    def z_edited(self) -> bool:
-        """Whether z (before ψ) is no longer the seed's draw: a slider, a direction, the pad or a paste
-        moved it. The seed field then reads "seed 123 *" and the picture's caption "seed 123, edited"."""
-        if self._model is None:
-            return False
-        if np.any(self._dirs.values()):
-            return True
-        return not np.array_equal(self._dims.values().astype(np.float32), self._draw(self._seed))
-
-    def set_seed(self, seed: int) -> None:
-        """Draw z for ``seed`` (locked dimensions keep their values)."""
-        if int(seed) == self._seed_box.value():
-            self._on_seed(int(seed))  # the same seed again: draw anyway (locks may have changed)
-        else:
-            self._seed_box.setValue(int(seed))  # -> _on_seed
-
-    @Slot(int)
-    def _on_seed(self, seed: int) -> None:
-        self._seed = int(seed)
-        if self._model is not None:
-            self._dims.set_values(self._draw(seed), respect_locks=True)
-            self._request()
-
-    @Slot()
-    def random(self) -> None:
-        """A fresh random seed and its draw; locked dimensions keep their values."""
-        self.set_seed(random.randrange(2**31 - 1))
-
-    @Slot()
-    def reset(self) -> None:
-        """Back to the seed's draw in every dimension, no direction offsets, ψ = 1."""
-        if self._model is None:
-            return
-        self._dims.set_values(self._draw(self._seed))
-        self._dirs.set_values(np.zeros(self._dirs.count()))
-        self._set_psi(1.0)
-        self._request()
-
-    def set_psi(self, psi: float) -> None:
-        """Set truncation ψ in [0, 1] (as the slider does)."""
-        self._psi_slider.setValue(int(round(float(psi) * 100)))
-
-    def _set_psi(self, psi: float) -> None:
-        self._psi_slider.blockSignals(True)
-        self._psi_slider.setValue(int(round(psi * 100)))
-        self._psi_slider.blockSignals(False)
-        self._psi = float(psi)
-        self._psi_label.setText(f"ψ {psi:.2f}")
-
-    @Slot(int)
-    def _on_psi(self, value: int) -> None:
-        self._psi = value / 100.0
-        self._psi_label.setText(f"ψ {self._psi:.2f}")
-        self._request()
-
-    @Slot(int, float)
-    def _on_dim(self, index: int, value: float) -> None:
-        self._request()
-
-    @Slot(int, float)
-    def _on_dir(self, index: int, value: float) -> None:
-        self._request()
-
-    @Slot(float, float)
-    def _on_pad(self, x: float, y: float) -> None:
-        if self._model is not None:
-            self._dims.set_value(0, x)
-            self._dims.set_value(1, y)
-            self._request()
-
+    # ------------------------------------------------------------------ buttons
     @Slot()
     def _on_snapshot(self) -> None:
         self.snapshotRequested.emit()
@@ -366,24 +260,7 @@ class LatentView(QWidget):
         if model.is_points:
             self._pad.set_latent_point(*self._dims.values()[:2], emit=False)
         self._renderer.submit("main", lambda progress: ((z, seed, psi), map_latents(model, z[None])[0], edited))
-        self._schedule_grid()
-
-    @Slot()
-    def _schedule_grid(self, *_: object) -> None:
-        if self._left.currentIndex() == 1 and self._directions is not None and not self._model.is_points:
-            self._grid_timer.start()
-
-    @Slot()
-    def _request_grid(self) -> None:
-        if self._directions is None or self._model is None:
-            return
-        choice = self._hood_rows.currentData()
-        picked = range(min(5, len(self._directions))) if choice is None or choice < 0 else [choice]
-        names = [f"PC{i + 1}" for i in picked]
-        rows = self._directions[list(picked)]  # (R, nz)
-        model, zs = self._model, neighbourhood(self.current_z(), rows, SIGMAS)  # (R * 7, nz)
-        self._renderer.submit("grid", lambda progress: (
-            make_grid(map_latents(model, zs), nrow=len(SIGMAS), pad=1), names))
+        self._hood.schedule()
 
     @Slot(str, int, object)
     def _on_rendered(self, kind: str, seq: int, result: object) -> None:
@@ -403,15 +280,9 @@ class LatentView(QWidget):
             self._dirs.set_header(
                 f"{k} principal directions of G's first block over {N_DRAWS:,} draws (GANSpace), "
                 f"most variance first ({var[0]:.3g} … {var[-1]:.3g}). Slider units: prior σ.")
-            self._hood_rows.blockSignals(True)
-            self._hood_rows.addItem("top 5 directions", -1)
-            for i in range(k):
-                self._hood_rows.addItem(f"PC{i + 1}", i)
-            self._hood_rows.blockSignals(False)
-            self._schedule_grid()
+            self._hood.set_directions(self._directions)
         elif kind == "grid":
-            grid, names = result
-            self._hood.set_images(grid, f"rows, top to bottom: {', '.join(names)}")
+            self._hood.show_result(result)
         elif kind == "cloud":
             cloud, lines, warped = result
             self._cloud = np.asarray(cloud)
@@ -432,84 +303,6 @@ class LatentView(QWidget):
         if kind == "directions":
             self._dirs.set_progress(fraction)
 
-    # ------------------------------------------------------------------ clipboard and files
-    def copy_z(self) -> str:
-        """Put the current z on the clipboard as a JSON list; returns the text."""
-        text = encode_z(self.current_z())
-        QGuiApplication.clipboard().setText(text)
-        self._say("Copied z to the clipboard.")
-        return text
-
-    def paste_z(self, text: str | None = None) -> bool:
-        """Set z from ``text`` (default: the clipboard). Bad text leaves z unchanged and says why."""
-        if self._model is None:
-            return False
-        text = QGuiApplication.clipboard().text() if text is None else text
-        try:
-            z = decode_z(text, self._model.latent_dim)
-        except ValueError as exc:
-            self._say(f"Paste z: {exc}", error=True)
-            return False
-        self._dims.set_values(z)
-        self._dirs.set_values(np.zeros(self._dirs.count()))
-        self._set_psi(1.0)
-        self._request()
-        self._say("Pasted z.")
-        return True
-
-    def save_image(self, path: str | Path) -> Path:
-        """Write the picture shown as PNG with its z, seed and ψ in text chunks.
-
-        Written at the export size (the interpolation row's ⤢ button, also in the z ▾ menu); a 2-D
-        model writes a scatter plot: the real data faint, G's cloud, and the current G(z) in yellow.
-        """
-        if self._shown is None:
-            raise RuntimeError("nothing rendered yet")
-        z, seed, psi = self._shown
-        size, smooth = self._interp.export_size.long_side(), self._interp.export_size.smooth()
-        if self._model.is_points:
-            data = self._model.meta.get("data", "")
-            real = dataset_items(data, count=1000) if data in POINT_SETS else None
-            out_point = self._pad.output_point()[None]  # (1, 2)
-            picture = scatter_image(self._cloud if self._cloud is not None else np.empty((0, 2)),
-                                    cloud_extent(real, self._cloud, out_point), size or DEFAULT_EXPORT_SIZE,
-                                    real=real, title=f"G(z), seed {seed}", highlight=out_point)
-        else:
-            picture = resize_long_side(self._image.current_grid(), size, smooth)
-        meta = {"z": encode_z(z), "seed": str(seed), "psi": f"{psi:g}", "model": self._model.describe(),
-                "Software": "GenStudio"}
-        out = save_png(path, picture, meta)
-        self._say(f"Saved {out.name}.")
-        return out
-
-    def save_z(self, path: str | Path) -> Path:
-        """Write the current z as a float32 ``.npy`` (atomically); returns the path."""
-        out = Path(save_latent(path, self.current_z()))
-        self._say(f"Saved {out.name}.")
-        return out
-
-    @Slot()
-    def _on_paste(self) -> None:
-        self.paste_z()  # (clicked(bool) must not reach paste_z's text argument)
-
-    @Slot()
-    def _ask_save_image(self) -> None:
-        if self._shown is not None:
-            self._ask_save("the image", f"seed{self._seed}.png", "PNG (*.png)", self.save_image)
-
-    @Slot()
-    def _ask_save_z(self) -> None:
-        self._ask_save("z", f"seed{self._seed}.npy", "NumPy (*.npy)", self.save_z)
-
-    def _ask_save(self, what: str, name: str, file_filter: str, save) -> None:
-        """A save dialog for ``what``; ``save(path)`` writes it, and a failure is said in the status line."""
-        path, _ = QFileDialog.getSaveFileName(self, f"Save {what}", name, file_filter)
-        try:
-            if path:
-                save(path)
-        except OSError as exc:
-            self._say(f"Could not save {what}: {exc}", error=True)
-
     @Slot(str)
     def _say(self, text: str, error: bool = False) -> None:
         self._status.setStyleSheet("color: #ff7070;" if error else "color: #a0a0a0;")
@@ -525,7 +318,7 @@ class LatentView(QWidget):
         return None if self._shown is None or self._model.is_points else self._image.current_grid()
 
     def neighbourhood_image(self) -> np.ndarray | None:
-        return self._hood.current_grid()
+        return self._hood.image()
 
     def directions(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(directions (K, nz), variances (K,)) once computed."""
@@ -558,7 +351,7 @@ class LatentView(QWidget):
 
     def idle(self) -> bool:
         """True when every render asked for has arrived (tests wait on this)."""
-        return self._renderer.idle() and not self._grid_timer.isActive()
+        return self._renderer.idle() and not self._hood.waiting()
 
     def z_action(self, text: str):
         """The z menu's action called ``text`` ("Copy z", "Paste z", "Save image…", "Save z…")."""
@@ -566,7 +359,7 @@ class LatentView(QWidget):
 
     def shutdown(self) -> None:
         """Stop the render thread (waits for the job in hand; never terminates it)."""
-        self._grid_timer.stop()
+        self._hood.stop()
         self._renderer.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)

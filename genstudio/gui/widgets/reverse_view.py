@@ -16,10 +16,9 @@ import math
 from dataclasses import replace
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox,
+    QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox,
     QStackedWidget, QVBoxLayout, QWidget,
 )
 
@@ -32,13 +31,14 @@ from genstudio.gui.widgets.click_grid import ClickGrid
 from genstudio.gui.widgets.export_size import ExportSizeButton
 from genstudio.gui.widgets.forward_view import FIELD_EXTENT
 from genstudio.gui.widgets.points2d import Points2DView
+from genstudio.gui.widgets.reverse_export import ReverseExport
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.gui.widgets.sampler_controls import SamplerControls
 from genstudio.gui.widgets.timestep_bar import TimestepBar
 from genstudio.imaging import cloud_extent, make_grid
 from genstudio.sampling import SampleSpec, SamplingResult, branch_start, record_dtype_for
 from genstudio.scrub import (
-    EPS_DISPLAY_RANGE, dataset_items, eps_field, export_frames, export_gif, field_arrows, mean_abs_difference,
+    EPS_DISPLAY_RANGE, dataset_items, eps_field, field_arrows, mean_abs_difference,
 )
 
 __all__ = ["ReverseView", "FINAL"]
@@ -47,7 +47,7 @@ FINAL = -1  # the slider's "timestep" of the sampler's output
 MAX_RECORD_BYTES = 2 * 2**30  # a recording larger than this is refused (lower N, or use DDIM)
 
 
-class ReverseView(QWidget):
+class ReverseView(ReverseExport, QWidget):
     """Sample with a recorded trajectory and scrub it; branch and export.
 
     Signals
@@ -396,50 +396,6 @@ class ReverseView(QWidget):
         else:
             self.branch_panel.show_endings(r.final, b[1], b[0], b[2], self._extent)
         self.layout().setStretchFactor(self.branch_panel, 0 if b is None else 2)
-
-    # ------------------------------------------------------------------ export
-    def _export_options(self) -> dict:
-        """What the exports share: x_t or x̂_0, the size and scaling chosen, a 2-D model's extent and data."""
-        return {"what": "x0" if self._grid_what.currentIndex() == 1 else "x_t", "extent": self._extent,
-                "size": self.export_size.long_side(), "smooth": self.export_size.smooth(), "real": self._real}
-
-    def export_gif(self, path: str, fps: float = 15.0) -> bool:
-        """Write the reverse process (the grid, or a 2-D model's scatter plot) as a GIF at the export size."""
-        traj = self.trajectory()
-        if traj is None:
-            return False
-        export_gif(path, traj, fps=fps, **self._export_options())
-        self.message.emit(f"saved {path}")
-        return True
-
-    def export_frames(self, folder: str) -> bool:
-        """Write one PNG per step (and final.png) at the export size."""
-        traj = self.trajectory()
-        if traj is None:
-            return False
-        paths = export_frames(folder, traj, **self._export_options())
-        self.message.emit(f"saved {len(paths)} frames in {folder}")
-        return True
-
-    @Slot()
-    def _ask_gif(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export the reverse process as a GIF", "reverse.gif", "GIF (*.gif)")
-        if path:
-            QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-            try:
-                self.export_gif(path)
-            finally:
-                QGuiApplication.restoreOverrideCursor()
-
-    @Slot()
-    def _ask_frames(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder for the frames (PNG)")
-        if folder:
-            QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-            try:
-                self.export_frames(folder)
-            finally:
-                QGuiApplication.restoreOverrideCursor()
 
     @Slot()
     def _send_sample(self) -> None:

@@ -10,7 +10,6 @@ and buttons always agree about what is enabled.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,17 +21,17 @@ from PySide6.QtWidgets import (
     QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget,
 )
 
-from genstudio.families import FAMILIES
-from genstudio.config import IMAGE_SIZES, ConfigError, RunConfig
+from genstudio.config import IMAGE_SIZES, ConfigError, RunConfig, parse_lr
 from genstudio.data import is_points
 from genstudio.devices import available_devices
-from genstudio.recipes import recipe_config, recipe_for
-from genstudio.rundir import RunDir
+from genstudio.families import FAMILIES
+from genstudio.gui.widgets.recipe_fields import RecipeFields
+from genstudio.recipes import recipe_config
+from genstudio.runs.folder import RunDir
 
 __all__ = ["RunPanel", "timestamped_folder"]
 
 _FOLDER_ITEM = "Folder of images…"
-_RECIPE_KEYS = ("lr", "batch", "steps", "size")  # the form's fields that come from genstudio.recipes
 _INT_MAX = 2**31 - 1
 
 
@@ -48,7 +47,7 @@ def timestamped_folder(parent: Path, kind: str, data: str) -> Path:
     return path
 
 
-class RunPanel(QWidget):
+class RunPanel(RecipeFields, QWidget):
     """Run settings and run buttons.
 
     Parameters
@@ -198,13 +197,7 @@ class RunPanel(QWidget):
         data = self.data_name()
         if not data:
             raise ConfigError("choose a data set or a folder of images")
-        text = self.lr.text().strip()
-        try:
-            lr = float(text)
-        except ValueError:
-            raise ConfigError(f"learning rate must be a number like 2e-4, not {text!r}") from None
-        if not math.isfinite(lr):
-            raise ConfigError(f"learning rate must be a finite number, not {text!r}")
+        lr = parse_lr(self.lr.text())
         # what the form does not show (width, the averaged G, schedule, EMA, betas) is the recipe's
         return recipe_config(kind, data, size=int(self.size.currentData()), batch=self.batch.value(), lr=lr,
                              steps=self.steps.value(), preview_every=self.preview_every.value(),
@@ -266,58 +259,6 @@ class RunPanel(QWidget):
         finally:
             self._filling = False
 
-    def _fill(self, values: dict[str, Any]) -> None:
-        # the recipe fields given count as the person's (the run's own, a restored form), beside
-        # those already set, unless "edited" lists which are: "edited": [] is a fresh recipe run
-        if isinstance(values.get("edited"), list):
-            self._edited = {k for k in values["edited"] if k in _RECIPE_KEYS}
-        else:
-            self._edited |= {k for k in _RECIPE_KEYS if k in values}
-            if values.get("lr_edited") is False:  # settings written before "edited" existed
-                self._edited.discard("lr")
-        self._applying = True
-        if "kind" in values:
-            _select(self.kind, values["kind"])
-        if values.get("data"):
-            self.set_data(str(values["data"]))
-        if "size" in values:
-            _select(self.size, values["size"])
-        if "device" in values:
-            _select(self.device, values["device"])
-        for key in ("batch", "steps", "preview_every", "seed"):
-            if isinstance(values.get(key), int):
-                getattr(self, key).setValue(values[key])
-        if isinstance(values.get("lr"), (str, float)) and "lr" in self._edited:
-            self.lr.setText(str(values["lr"]))
-        self._applying = False
-        self._on_kind_or_data()
-        if "folder" in values:
-            self.folder.setText(str(values["folder"]))
-            self._folder_auto = False
-
-    def show_run_settings(self, config: RunConfig) -> None:
-        """Show a run's live settings (learning rate, batch) as the run recorded them.
-
-        A recovery dialog may have changed them mid-run; the form shows what the run now trains
-        with, so a later Start (Resume ticked) goes on with it. A changed field counts as set by the
-        person (a new recipe leaves it alone); an unchanged one keeps its state.
-        """
-        try:
-            same_lr = float(self.lr.text()) == config.lr
-        except ValueError:
-            same_lr = False
-        self._filling = True
-        try:
-            if not same_lr:
-                self.lr.setText(f"{config.lr:g}")
-                self._edited.add("lr")
-            if self.batch.value() != config.batch:
-                self.batch.setValue(config.batch)
-                self._edited.add("batch")
-        finally:
-            self._filling = False
-        self._revalidate()
-
     def set_data(self, name: str) -> None:
         """Select a built-in data set or add and select a ``folder:PATH`` entry."""
         i = self.data.findData(name)
@@ -360,47 +301,6 @@ class RunPanel(QWidget):
         if not self._filling:
             self.set_message(f"The model or data changed, so Start begins a new run in a new folder. "
                              f"To continue “{old}” instead, choose that folder again (…).")
-
-    def _apply_recipe(self) -> None:
-        """Put the recipe for the form's kind and data into the fields the person has not set."""
-        recipe = recipe_for(self.kind.currentData(), self.data_name() or "ring8")
-        self._applying = True
-        try:
-            if "lr" not in self._edited:
-                self.lr.setText(f"{recipe.lr:g}")
-            if "batch" not in self._edited:
-                self.batch.setValue(recipe.batch)
-            if "steps" not in self._edited:
-                self.steps.setValue(recipe.steps)
-            if "size" not in self._edited and self.data_name() and not is_points(self.data_name()):
-                _select(self.size, recipe.size)
-        finally:
-            self._applying = False
-
-    def edited_fields(self) -> set[str]:
-        """The recipe fields the person set (kind and data changes keep them)."""
-        return set(self._edited)
-
-    def _mark_edited(self, name: str) -> None:
-        if not (self._applying or self._filling):
-            self._edited.add(name)
-
-    @Slot(str)
-    def _on_lr_edited(self, _text: str) -> None:
-        self._mark_edited("lr")
-        self._revalidate()
-
-    @Slot(int)
-    def _on_size_chosen(self, _index: int) -> None:
-        self._mark_edited("size")
-
-    @Slot(int)
-    def _on_batch_edited(self, _value: int) -> None:
-        self._mark_edited("batch")
-
-    @Slot(int)
-    def _on_steps_edited(self, _value: int) -> None:
-        self._mark_edited("steps")
 
     @Slot(str)
     def _on_folder_edited(self, _text: str) -> None:
@@ -473,9 +373,3 @@ def _tool(text: str, tip: str) -> QToolButton:
     button.setText(text)
     button.setToolTip(tip)
     return button
-
-
-def _select(combo: QComboBox, value: Any) -> None:
-    i = combo.findData(value)
-    if i >= 0:
-        combo.setCurrentIndex(i)

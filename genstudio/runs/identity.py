@@ -1,6 +1,6 @@
 """What makes two run configs "the same run": the fields that define the model and its data.
 
-Resuming a run keeps its model and data (``training._continued`` takes them from the saved config)
+Resuming a run keeps its model and data (``runs.start._continued`` takes them from the saved config)
 and may change only its steps, learning rate, batch, device and cadence. Before resuming, the app
 compares the folder's saved config with what the form describes, so a changed model kind or data
 set is never silently ignored (the saved run would resume) or fatal (the checkpoint would not load).

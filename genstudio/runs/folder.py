@@ -3,7 +3,7 @@
 ::
 
     RUN/
-      .lock                        held by the one process writing the run (see genstudio.runlock)
+      .lock                        held by the one process writing the run (see genstudio.runs.lock)
       config.json                  the RunConfig (JSON)
       metrics.jsonl                one JSON object per logged step: step, time, metrics; append-only
       checkpoints/step_000500.safetensors … and last.safetensors

@@ -1,5 +1,5 @@
 """The metrics of the steps since the last logged one (Qt-free): summed on the device, averaged over
-every rank when logged, and judged by a :class:`~genstudio.faults.LossGuard`, also before a
+every rank when logged, and judged by a :class:`~genstudio.runs.faults.LossGuard`, also before a
 checkpoint between two logged steps.
 
 Summing on the device and reading only when logging avoids a GPU sync every step.
@@ -11,8 +11,8 @@ from typing import Any
 
 import torch
 
-from genstudio import distributed
-from genstudio.faults import LossGuard
+from genstudio.runs import distributed
+from genstudio.runs.faults import LossGuard
 
 __all__ = ["StepLosses", "across_ranks", "mean_metrics"]
 

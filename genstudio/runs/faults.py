@@ -1,6 +1,6 @@
 """What a training run does when a step goes wrong (Qt-free): divergence and out-of-memory.
 
-The run loop in :mod:`genstudio.training` catches the faults; this module holds what it does about
+The run loop in :mod:`genstudio.runs.loop` catches the faults; this module holds what it does about
 them. A loss diverges when :class:`LossGuard` says so: it is NaN/inf, above the ceiling no sane run
 of that loss reaches (:data:`LOSS_CEILINGS`), or over :data:`SPIKE_FACTOR` times its median over
 the last logged values. A diverged state is never saved. A run that pauses on faults (the app's)
@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from genstudio.config import ConfigError, RunConfig
-from genstudio.rundir import RunDir
+from genstudio.runs.folder import RunDir
 from genstudio.trainer import Trainer
 
 __all__ = ["LIVE_CHANGES", "LOSS_CEILINGS", "GoodState", "LossGuard", "add_note", "apply_changes", "check_live_changes", "with_live_changes", "free_memory", "is_out_of_memory",

@@ -1,0 +1,99 @@
+"""``genstudio sample``, ``export``, ``score`` and ``info``: the commands that read a checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+
+
+SAMPLE_DEFAULTS = {"sampler": "ddpm", "steps": 50, "eta": 0.0}  # diffusion sampling, when not given
+SCORE_DEFAULTS = {"sampler": "ddim", "steps": 100}
+
+
+def settle_diffusion_flags(args: argparse.Namespace, defaults: dict[str, object]) -> None:
+    """Refuse diffusion-only flags the user gave for a GAN checkpoint; fill in the ones not given.
+
+    Raises
+    ------
+    ValueError
+        ``--sampler`` / ``--steps`` / ``--eta`` given for a GAN (it samples in one pass).
+    """
+    from genstudio.checkpoint import read_header
+    from genstudio.families import get_family
+
+    given = [f"--{name}" for name in defaults if getattr(args, name) is not None]
+    if given and not get_family(read_header(args.checkpoint)["kind"]).uses_samplers:
+        flags = " and ".join((", ".join(given[:-1]), given[-1]) if len(given) > 1 else given)
+        raise ValueError(f"{flags} {'is' if len(given) == 1 else 'are'} for diffusion models; "
+                         f"{args.checkpoint.name} is a GAN, which samples in one pass: leave "
+                         f"{'it' if len(given) == 1 else 'them'} out")
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from genstudio.sampling_cli import sample_to_disk
+
+    settle_diffusion_flags(args, SAMPLE_DEFAULTS)
+    return sample_to_disk(args)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from genstudio.checkpoint import export_for_sampling
+
+    size = export_for_sampling(args.checkpoint, args.out, half=args.half)
+    from genstudio.safe_text import safe_text
+
+    print(safe_text(f"wrote {args.out} ({size / 1e6:.1f} MB)"))
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from genstudio.quality import score_checkpoint
+
+    settle_diffusion_flags(args, SCORE_DEFAULTS)
+    score = score_checkpoint(args.checkpoint, args.n, sampler=args.sampler, steps=args.steps, seed=args.seed,
+                             device=args.device)
+    from genstudio.checkpoint import read_header
+    from genstudio.families import get_family
+
+    family = get_family(read_header(args.checkpoint)["kind"])
+    if not family.uses_samplers:
+        how = family.label
+    else:
+        from genstudio.sampling import SampleSpec
+
+        how = SampleSpec(args.n, args.seed, args.sampler, args.steps).short(eta=False)
+    print(f"digits Fréchet distance: {score.fd:.2f}  ({args.n} samples, {how}, seed {args.seed})")
+    print(f"real vs real:            {score.real_vs_real:.2f}  ({args.n} other real digits, same reference)")
+    print(f"ratio:                   {score.ratio:.2f}  (1 = as close as a second real sample)")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """Describe a checkpoint, after the same checks ``sample`` makes (exit 1 with one line if it would refuse)."""
+    import json
+
+    from genstudio.loading import load_model
+    from genstudio.safe_text import safe_text
+
+    meta = load_model(args.checkpoint, "cpu").meta  # builds and loads the networks, as `sample` does
+    cfg = meta.get("config", {})
+    cfg = cfg if isinstance(cfg, dict) else {}
+    shape = f" ({meta.get('channels')}x{meta.get('size')}x{meta.get('size')})" if meta.get("size") else ""
+    lines = [f"file:        {args.checkpoint}",
+             f"kind:        {meta['kind']}",
+             f"format:      {meta.get('format')}",
+             f"step:        {meta.get('step')}",
+             f"data:        {meta.get('data')}{shape}",
+             f"seed:        {meta.get('seed')}"]
+    for role, m in meta["models"].items():
+        lines.append(f"model {role:5s} {m['arch']} {json.dumps(m['args'])}")
+    if "schedule" in meta:
+        lines.append(f"schedule:    {json.dumps(meta['schedule'])}")
+    if cfg:
+        lines.append(f"training:    batch {cfg.get('batch')}, lr {cfg.get('lr')}, steps {cfg.get('steps')}")
+    lines.append(f"versions:    {json.dumps(meta.get('versions', {}))}")
+    print("\n".join(safe_text(line) for line in lines))  # header strings can hold escapes and newlines
+    return 0
+

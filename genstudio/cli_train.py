@@ -1,0 +1,121 @@
+"""``genstudio train``: a run's config from the command line, and the run driven to its end with a
+progress bar (one process, or N through torchrun)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from genstudio.cli import EXIT_FAILED
+from genstudio.config import ConfigError, RunConfig
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The run's config: the recipe for (kind, data) (:mod:`genstudio.recipes`), or with ``--resume``
+    the run's own lr, batch and steps, then every flag given on the command line."""
+    from genstudio.recipes import recipe_config
+
+    saved = _saved_config(args.out) if getattr(args, "resume", False) else None
+    given = dict(arch=args.arch, channels=args.channels, timesteps=args.timesteps, seed=args.seed,
+                 device=args.device, size=args.size, width=args.width, latent_dim=args.latent_dim,
+                 schedule=args.schedule, ema_decay=args.ema, g_ema=args.g_ema, lr=args.lr, batch=args.batch, steps=args.steps)
+    if saved is not None:  # a resumed run keeps its own rate, batch and length unless the flags change them
+        for name in ("lr", "batch", "steps"):
+            if given[name] is None:
+                given[name] = getattr(saved, name)
+    extra = {k: v for k, v in (("amp", getattr(args, "amp", "off")), ("compile", getattr(args, "compile", False)))
+             if v not in ("off", False)}
+    if extra:
+        given["extra"] = extra
+    for name in ("log_every", "preview_every", "checkpoint_every"):
+        given[name] = getattr(args, name)
+    return recipe_config(args.kind, args.data, **given)
+
+
+def _saved_config(run_dir: Path) -> RunConfig | None:
+    """The run folder's config.json, if it has a readable one."""
+    from genstudio.runs.folder import RunDir
+
+    try:
+        return RunDir(run_dir).read_config()
+    except (OSError, ValueError, TypeError, ConfigError):
+        return None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from genstudio.progress import ProgressBar
+    from genstudio.runs import distributed
+    from genstudio.runs.control import RunControl
+    from genstudio.runs.events import Finished, Progress, Saved, Started
+    from genstudio.runs.loop import train
+    from genstudio.safe_text import safe_text
+
+    info = distributed.env_info()
+    if args.out.exists() and not args.out.is_dir():  # a file (or FIFO, …) where the run folder should be
+        from genstudio.runs.folder import describe_path
+
+        raise ConfigError(f"--out {args.out} is {describe_path(args.out)}, not a run folder")
+    config = config_from_args(args)
+    if args.nproc > 1 and not info.enabled:  # start N copies of this command through torchrun
+        if config.batch % args.nproc:
+            raise ConfigError(f"--batch {config.batch} is the global batch and must split evenly over "
+                              f"{args.nproc} processes: use a multiple of {args.nproc}")
+        return distributed.launch(args.nproc, _without_nproc(getattr(args, "argv", sys.argv[1:])), config.device)
+    if args.nproc > 1 and args.nproc not in (info.world_size, distributed.local_world_size()):
+        raise ValueError(f"--nproc {args.nproc} does not match torchrun's {info.world_size} processes: "
+                         f"leave --nproc out when starting with torchrun")
+    bar = ProgressBar(enabled=not args.quiet and info.is_main)
+    control = RunControl()
+    finished = None
+    announced = False
+    # Ctrl-C / SIGTERM stop the run after the current step and save it (under torchrun on every rank
+    # together, and rank 0 saves); a second Ctrl-C ends at once.
+    with distributed.StopOnSignal(control.request_stop) as signals:
+        for event in train(config, args.out, resume=args.resume, control=control):
+            if isinstance(event, Started):
+                if event.notice and info.is_main:
+                    print(f"genstudio: note: {event.notice}", file=sys.stderr, flush=True)
+                where = f"{event.device}, {info.world_size} processes" if info.enabled else event.device
+                bar.start(event.step, event.total, f"{config.kind} on {config.data} ({where})")
+            elif isinstance(event, Progress):
+                bar.update(event.step, event.rate, event.metrics)
+            elif isinstance(event, Saved):
+                bar.note_saved(event.path)
+            elif isinstance(event, Finished):
+                finished = event
+            else:
+                bar.tick(event.step)
+            if info.enabled and distributed.stop_file_exists():  # Ctrl-C in `genstudio train --nproc`
+                control.request_stop()
+            if signals.signum is not None and not announced and finished is None:
+                announced = True  # said here, not in the signal handler: it may interrupt the bar's write
+                if info.is_main:
+                    print("\ngenstudio: stopping after this step (again to end now)", file=sys.stderr, flush=True)
+    bar.close()
+    assert finished is not None
+    if finished.reason in ("diverged", "out of memory"):
+        if info.is_main:
+            print(f"genstudio: error: {safe_text(finished.message)}", file=sys.stderr)
+        return EXIT_FAILED
+    if info.is_main:
+        print(safe_text(f"{finished.reason} at step {finished.step}; checkpoint: {finished.checkpoint}"))
+    if finished.reason == "stopped" and signals.signum is not None and not info.enabled:
+        # as a shell reports a process ended by the signal (130 Ctrl-C, 143 SIGTERM), though the run
+        # saved: a script can tell a stopped run from a finished one. Under torchrun each rank exits 0
+        # (torchrun would report a non-zero rank as failed); `--nproc` itself returns 130.
+        return 128 + signals.signum
+    return 0
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    """``argv`` less its ``--nproc N`` (the started processes learn their number from torchrun)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            out.append(arg)
+    return out

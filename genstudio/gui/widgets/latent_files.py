@@ -1,0 +1,101 @@
+"""The latent explorer's clipboard and files: copy / paste z as text, save the picture (PNG with z,
+seed and ψ in its text chunks) and z (``.npy``): a part of
+:class:`~genstudio.gui.widgets.latent_panel.LatentView`, mixed into it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Slot
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFileDialog
+
+from genstudio.data import POINT_SETS
+from genstudio.imaging import DEFAULT_EXPORT_SIZE, cloud_extent, resize_long_side, save_png, scatter_image
+from genstudio.latent import decode_z, encode_z, save_latent
+from genstudio.scrub import dataset_items
+
+__all__ = ["LatentFiles"]
+
+
+class LatentFiles:
+    """Copy, paste and save z and the picture (a :class:`~genstudio.gui.widgets.latent_panel.LatentView`
+    part: it uses the view's model, sliders, picture, pad, interpolation panel and status line)."""
+
+    def copy_z(self) -> str:
+        """Put the current z on the clipboard as a JSON list; returns the text."""
+        text = encode_z(self.current_z())
+        QGuiApplication.clipboard().setText(text)
+        self._say("Copied z to the clipboard.")
+        return text
+
+    def paste_z(self, text: str | None = None) -> bool:
+        """Set z from ``text`` (default: the clipboard). Bad text leaves z unchanged and says why."""
+        if self._model is None:
+            return False
+        text = QGuiApplication.clipboard().text() if text is None else text
+        try:
+            z = decode_z(text, self._model.latent_dim)
+        except ValueError as exc:
+            self._say(f"Paste z: {exc}", error=True)
+            return False
+        self._dims.set_values(z)
+        self._dirs.set_values(np.zeros(self._dirs.count()))
+        self._set_psi(1.0)
+        self._request()
+        self._say("Pasted z.")
+        return True
+
+    def save_image(self, path: str | Path) -> Path:
+        """Write the picture shown as PNG with its z, seed and ψ in text chunks.
+
+        Written at the export size (the interpolation row's ⤢ button, also in the z ▾ menu); a 2-D
+        model writes a scatter plot: the real data faint, G's cloud, and the current G(z) in yellow.
+        """
+        if self._shown is None:
+            raise RuntimeError("nothing rendered yet")
+        z, seed, psi = self._shown
+        size, smooth = self._interp.export_size.long_side(), self._interp.export_size.smooth()
+        if self._model.is_points:
+            data = self._model.meta.get("data", "")
+            real = dataset_items(data, count=1000) if data in POINT_SETS else None
+            out_point = self._pad.output_point()[None]  # (1, 2)
+            picture = scatter_image(self._cloud if self._cloud is not None else np.empty((0, 2)),
+                                    cloud_extent(real, self._cloud, out_point), size or DEFAULT_EXPORT_SIZE,
+                                    real=real, title=f"G(z), seed {seed}", highlight=out_point)
+        else:
+            picture = resize_long_side(self._image.current_grid(), size, smooth)
+        meta = {"z": encode_z(z), "seed": str(seed), "psi": f"{psi:g}", "model": self._model.describe(),
+                "Software": "GenStudio"}
+        out = save_png(path, picture, meta)
+        self._say(f"Saved {out.name}.")
+        return out
+
+    def save_z(self, path: str | Path) -> Path:
+        """Write the current z as a float32 ``.npy`` (atomically); returns the path."""
+        out = Path(save_latent(path, self.current_z()))
+        self._say(f"Saved {out.name}.")
+        return out
+
+    @Slot()
+    def _on_paste(self) -> None:
+        self.paste_z()  # (clicked(bool) must not reach paste_z's text argument)
+
+    @Slot()
+    def _ask_save_image(self) -> None:
+        if self._shown is not None:
+            self._ask_save("the image", f"seed{self._seed}.png", "PNG (*.png)", self.save_image)
+
+    @Slot()
+    def _ask_save_z(self) -> None:
+        self._ask_save("z", f"seed{self._seed}.npy", "NumPy (*.npy)", self.save_z)
+
+    def _ask_save(self, what: str, name: str, file_filter: str, save) -> None:
+        """A save dialog for ``what``; ``save(path)`` writes it, and a failure is said in the status line."""
+        path, _ = QFileDialog.getSaveFileName(self, f"Save {what}", name, file_filter)
+        try:
+            if path:
+                save(path)
+        except OSError as exc:
+            self._say(f"Could not save {what}: {exc}", error=True)
