@@ -23,7 +23,15 @@ MAX_LR = 1e6
 
 
 class ConfigError(ValueError):
-    """A setting is impossible; the message names the setting and what is allowed."""
+    """A setting is impossible; the message names the setting and what is allowed.
+
+    ``field`` is the :class:`RunConfig` field it is about ("" when none is), so a form can show the
+    message under that field without reading the text.
+    """
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 #: Mixed precision of the training step (``extra["amp"]``): off, or bfloat16 autocast (CUDA, and
 #: CPUs with bfloat16 support). bfloat16 keeps float32's range, so no loss scaling is needed.
@@ -65,11 +73,13 @@ class RunConfig:
         from genstudio.families import family_names  # the model-family registry
 
         if self.kind not in family_names():
-            raise ConfigError(f"kind must be one of {', '.join(family_names())}, not {self.kind!r}")
+            raise ConfigError(f"kind must be one of {', '.join(family_names())}, not {self.kind!r}",
+                              field="kind")
         if self.device not in DEVICES:
-            raise ConfigError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
+            raise ConfigError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}", field="device")
         if self.schedule not in SCHEDULES:
-            raise ConfigError(f"schedule must be one of {', '.join(SCHEDULES)}, not {self.schedule!r}")
+            raise ConfigError(f"schedule must be one of {', '.join(SCHEDULES)}, not {self.schedule!r}",
+                              field="schedule")
         _positive_int("batch", self.batch, upper=65536)
         _positive_int("steps", self.steps, upper=10**9)
         _positive_int("log_every", self.log_every)
@@ -78,30 +88,33 @@ class RunConfig:
         _positive_int("n_preview", self.n_preview, upper=1024)
         _positive_int("num_points", self.num_points, upper=10**7)
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**63:
-            raise ConfigError(f"seed must be a whole number from 0 to 2**63-1, not {self.seed!r}")
+            raise ConfigError(f"seed must be a whole number from 0 to 2**63-1, not {self.seed!r}", field="seed")
         for name in ("lr", "beta1", "beta2", "ema_decay", "g_ema"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ConfigError(f"{name} must be a finite number, not {value!r}")
+                raise ConfigError(f"{name} must be a finite number, not {value!r}", field=name)
         check_lr(self.lr)
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
-            raise ConfigError("Adam betas must lie in [0, 1)")
+            raise ConfigError("Adam betas must lie in [0, 1)", field="beta1")
         if not 0 <= self.ema_decay < 1:
-            raise ConfigError("ema_decay must lie in [0, 1)")
+            raise ConfigError("ema_decay must lie in [0, 1)", field="ema_decay")
         if not 0 <= self.g_ema < 1:
-            raise ConfigError("g_ema (the averaged generator's decay) must lie in [0, 1)")
+            raise ConfigError("g_ema (the averaged generator's decay) must lie in [0, 1)", field="g_ema")
         if self.size not in IMAGE_SIZES:
-            raise ConfigError(f"size must be one of {IMAGE_SIZES} px, not {self.size!r}")
+            raise ConfigError(f"size must be one of {IMAGE_SIZES} px, not {self.size!r}", field="size")
         if self.channels not in (0, 1, 3):
-            raise ConfigError(f"channels must be 1, 3 or 0 (the data's own), not {self.channels!r}")
+            raise ConfigError(f"channels must be 1, 3 or 0 (the data's own), not {self.channels!r}",
+                              field="channels")
         if not isinstance(self.timesteps, int) or not 2 <= self.timesteps <= 10000:
-            raise ConfigError(f"timesteps T must be a whole number from 2 to 10000, not {self.timesteps!r}")
+            raise ConfigError(f"timesteps T must be a whole number from 2 to 10000, not {self.timesteps!r}",
+                              field="timesteps")
         if not 0 <= self.latent_dim <= 4096 or not 0 <= self.width <= 4096:
-            raise ConfigError("latent_dim and width must lie in [0, 4096]")
+            raise ConfigError("latent_dim and width must lie in [0, 4096]", field="width")
         if self.extra.get("amp", "off") not in AMP_MODES:
-            raise ConfigError(f"amp must be one of {', '.join(AMP_MODES)}, not {self.extra.get('amp')!r}")
+            raise ConfigError(f"amp must be one of {', '.join(AMP_MODES)}, not {self.extra.get('amp')!r}",
+                              field="extra")
         if not isinstance(self.extra.get("compile", False), bool):
-            raise ConfigError("compile must be true or false")
+            raise ConfigError("compile must be true or false", field="extra")
         return self
 
     # ------------------------------------------------------------------ JSON round trip
@@ -132,7 +145,7 @@ def default_betas(kind: str) -> tuple[float, float]:
 
 def _positive_int(name: str, value: Any, upper: int = 10**7) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= upper:
-        raise ConfigError(f"{name} must be a whole number from 1 to {upper}, not {value!r}")
+        raise ConfigError(f"{name} must be a whole number from 1 to {upper}, not {value!r}", field=name)
 
 
 def check_lr(lr: float) -> float:
@@ -144,7 +157,7 @@ def check_lr(lr: float) -> float:
         Otherwise; the message names the learning rate.
     """
     if not 0 < lr <= MAX_LR:
-        raise ConfigError(f"learning rate must be > 0 and at most 1e6, not {lr!r}")
+        raise ConfigError(f"learning rate must be > 0 and at most 1e6, not {lr!r}", field="lr")
     return lr
 
 
@@ -161,7 +174,7 @@ def parse_lr(text: str) -> float:
     try:
         lr = float(text)
     except ValueError:
-        raise ConfigError(f"learning rate must be a number like 2e-4, not {text!r}") from None
+        raise ConfigError(f"learning rate must be a number like 2e-4, not {text!r}", field="lr") from None
     if not math.isfinite(lr):
-        raise ConfigError(f"learning rate must be a finite number, not {text!r}")
+        raise ConfigError(f"learning rate must be a finite number, not {text!r}", field="lr")
     return check_lr(lr)

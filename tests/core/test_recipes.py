@@ -61,3 +61,15 @@ def test_the_readme_shows_the_table_the_code_uses():
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert recipes_table() in readme, "README's recipe table is out of date: paste recipes_table()"
+
+
+@pytest.mark.parametrize("field,value", [("batch", 0), ("steps", -1), ("lr", 0.0), ("seed", -5), ("size", 48),
+                                         ("preview_every", 0), ("device", "tpu"), ("schedule", "zigzag"),
+                                         ("timesteps", 1), ("channels", 2), ("g_ema", 1.0)])
+def test_a_config_error_names_its_field(field, value):
+    """A form shows the message under the field the error carries, not one guessed from its words."""
+    from genstudio.config import ConfigError, RunConfig
+
+    with pytest.raises(ConfigError) as info:
+        RunConfig(**{field: value}).validate()
+    assert info.value.field == field

@@ -196,7 +196,7 @@ class RunPanel(RecipeFields, QWidget):
         kind = self.kind.currentData()
         data = self.data_name()
         if not data:
-            raise ConfigError("choose a data set or a folder of images")
+            raise ConfigError("choose a data set or a folder of images", field="data")
         lr = parse_lr(self.lr.text())
         # what the form does not show (width, the averaged G, schedule, EMA, betas) is the recipe's
         return recipe_config(kind, data, size=int(self.size.currentData()), batch=self.batch.value(), lr=lr,
@@ -324,7 +324,8 @@ class RunPanel(RecipeFields, QWidget):
         try:
             self.config()
         except ConfigError as exc:
-            problems[_field_of(str(exc))] = str(exc)
+            # the field the error names, if the form shows it; else the general slot under Model
+            problems[exc.field if exc.field in self._errors else "kind"] = str(exc)
         holds_run = False
         folder_text = self.folder.text().strip()
         if not folder_text:
@@ -347,17 +348,6 @@ class RunPanel(RecipeFields, QWidget):
         if valid != self._valid:
             self._valid = valid
             self.validityChanged.emit(valid)
-
-
-def _field_of(message: str) -> str:
-    """Which form field a ``ConfigError`` message is about (the general slot is "kind")."""
-    m = message.lower()
-    for key, words in (("lr", ("learning rate", "lr ")), ("batch", ("batch",)), ("steps", ("steps",)),
-                       ("preview_every", ("preview_every",)), ("seed", ("seed",)), ("size", ("size",)),
-                       ("device", ("device",)), ("data", ("data", "folder"))):
-        if any(m.startswith(w) or f" {w}" in m for w in words):
-            return key
-    return "kind"
 
 
 def _spin(lo: int, hi: int, value: int) -> QSpinBox:
