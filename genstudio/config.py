@@ -139,8 +139,11 @@ class RunConfig:
 
 
 def default_betas(kind: str) -> tuple[float, float]:
-    """Adam betas: (0.5, 0.999) for GANs (DCGAN paper), (0.9, 0.999) for diffusion."""
-    return (0.5, 0.999) if kind == "gan" else (0.9, 0.999)
+    """Adam betas of a new ``kind`` run, as its family declares them: (0.5, 0.999) for GANs (DCGAN
+    paper), (0.9, 0.999) for diffusion."""
+    from genstudio.families import get_family
+
+    return get_family(kind).adam_betas
 
 
 def _positive_int(name: str, value: Any, upper: int = 10**7) -> None:

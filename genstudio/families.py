@@ -54,6 +54,7 @@ class Family:
     sampling_weights: tuple[str, ...] = ("model/",)
     # (path, meta) -> None, raising CheckpointError: checks of what only this family's header holds
     header: Any = field(default=None, repr=False)
+    adam_betas: tuple[float, float] = (0.9, 0.999)  # Adam's (β1, β2) for a new run of this family
 
     def check_header(self, path: Any, meta: dict) -> None:
         """Run the family's own header check, if it has one (after the checks every header gets)."""
@@ -135,7 +136,8 @@ register_family(Family(
     metrics=(Metric("loss_D", "discriminator loss", "losses"), Metric("loss_G", "generator loss", "losses"),
              Metric("D(x)", "D's mean output on real data", "discriminator"),
              Metric("D(G(z))", "D's mean output on generated data", "discriminator")),
-    view="latent", sampling_weights=("ema/G/", "model/G/")))  # the averaged G when the run kept one
+    view="latent", sampling_weights=("ema/G/", "model/G/"),  # the averaged G when the run kept one
+    adam_betas=(0.5, 0.999)))  # DCGAN paper: β1 = 0.5 stabilises the two-player game
 register_family(Family(
     "diffusion", "Diffusion", "diffusion", "genstudio.diffusion.trainer:DiffusionTrainer",
     "genstudio.diffusion.model:DiffusionModel", archs=("unet", "mlp_eps"),

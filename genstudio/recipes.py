@@ -80,9 +80,14 @@ def _family(data: str) -> str:
     return name if name in ("digits", "faces", "shapes") else "images"  # folder:PATH and the rest
 
 
+#: a family with no measured recipe (a newly registered one) starts from RunConfig's own defaults
+_UNMEASURED = Recipe(lr=RunConfig.lr, batch=RunConfig.batch, steps=RunConfig.steps,
+                     note="no measured recipe: RunConfig's defaults")
+
+
 def recipe_for(kind: str, data: str) -> Recipe:
     """The recipe a new ``kind`` run on ``data`` starts from (a folder of images gets the paper's)."""
-    return _TABLE[(kind if kind in ("gan", "diffusion") else "gan", _family(data))]
+    return _TABLE.get((kind, _family(data)), _UNMEASURED)
 
 
 def recipe_config(kind: str, data: str, **given: Any) -> RunConfig:

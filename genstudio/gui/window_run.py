@@ -76,8 +76,9 @@ class RunWiring:
         self.controller.start(config, folder, resume=resume)
         self.panel.set_running(True)
         verb = "resuming" if resume else "training"
-        name = "GAN" if config.kind == "gan" else "diffusion"
-        self._set_subject(f"{verb} {name} on {config.data} · {folder.name}")
+        from genstudio.families import get_family
+
+        self._set_subject(f"{verb} {get_family(config.kind).noun} on {config.data} · {folder.name}")
         return True
 
     def _settle_resume(self, config: RunConfig, folder: Path) -> RunConfig | None:

@@ -73,3 +73,14 @@ def test_a_config_error_names_its_field(field, value):
     with pytest.raises(ConfigError) as info:
         RunConfig(**{field: value}).validate()
     assert info.value.field == field
+
+
+def test_a_new_family_starts_from_its_own_defaults_not_a_gans_recipe(toy_family):
+    """A registered family with no measured recipe gets RunConfig's defaults and its declared betas."""
+    from genstudio.config import RunConfig
+    from genstudio.families import get_family
+
+    r = recipe_for(toy_family, "ring8")
+    assert (r.lr, r.batch, r.steps, r.g_ema) == (RunConfig.lr, RunConfig.batch, RunConfig.steps, 0.0)
+    cfg = recipe_config(toy_family, "ring8")
+    assert (cfg.beta1, cfg.beta2) == get_family(toy_family).adam_betas
