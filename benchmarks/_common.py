@@ -44,3 +44,21 @@ def median_ratio(numer: list[float], denom: list[float]) -> float:
     """Median over rounds of numer[i] / denom[i]."""
     return float(np.median(np.asarray(numer) / np.asarray(denom)))
 
+
+
+def split_passthrough(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``argv`` before a ``--`` (this script's own arguments) and after it (passed to the command)."""
+    if "--" not in argv:
+        return argv, []
+    i = argv.index("--")
+    return argv[:i], argv[i + 1:]
+
+
+def kernel_env(cap: str) -> dict[str, str]:
+    """This process's environment, one thread, with PyTorch's CPU kernel set ``cap``
+    (``ATEN_CPU_CAPABILITY``: "default", "avx2", …; "native" = what this CPU picks)."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env.pop("ATEN_CPU_CAPABILITY", None)
+    if cap != "native":
+        env["ATEN_CPU_CAPABILITY"] = cap
+    return env

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -33,16 +32,15 @@ from pathlib import Path
 
 import numpy as np
 
+from _common import kernel_env, split_passthrough
+
 
 def one_run(kind: str, seed: int, cap: str, steps: int | None, extra: list[str], tmp: Path) -> dict:
     """Train and sample as the CLI does in a fresh process under kernel set ``cap``; score the samples."""
     from genstudio.data.toy2d import ring8_centers
     from genstudio.metrics import mode_coverage
 
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    env.pop("ATEN_CPU_CAPABILITY", None)
-    if cap != "native":
-        env["ATEN_CPU_CAPABILITY"] = cap
+    env = kernel_env(cap)
     run = tmp / f"{kind}-s{seed}-{cap}"
     train = [sys.executable, "-m", "genstudio", "train", kind, "--data", "ring8", "--seed", str(seed),
              "--out", str(run), "--quiet", "--device", "cpu", *(["--steps", str(steps)] if steps else []), *extra]
@@ -67,11 +65,7 @@ def summary(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    extra: list[str] = []
-    if "--" in argv:
-        i = argv.index("--")
-        argv, extra = argv[:i], argv[i + 1:]
+    argv, extra = split_passthrough(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("kind", choices=("gan", "diffusion"))
     p.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))

@@ -15,7 +15,6 @@ sets; ``--seeds``, ``--caps``, ``--jobs``; extra score flags after ``--``).
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
 import subprocess
@@ -23,13 +22,12 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from _common import kernel_env, split_passthrough
+
 
 def one_score(path: Path, seed: int, cap: str, extra: list[str]) -> tuple[float, float, float]:
     """``(fd, real_vs_real, ratio)`` of ``genstudio score path --seed seed`` under kernel set ``cap``."""
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    env.pop("ATEN_CPU_CAPABILITY", None)
-    if cap != "native":
-        env["ATEN_CPU_CAPABILITY"] = cap
+    env = kernel_env(cap)
     out = subprocess.run([sys.executable, "-m", "genstudio", "score", str(path), "--seed", str(seed),
                           "--device", "cpu", *extra], env=env, check=True, capture_output=True, text=True).stdout
     fd, rr, ratio = (float(re.search(rf"{label}:\s+([\d.]+)", out).group(1))
@@ -38,11 +36,7 @@ def one_score(path: Path, seed: int, cap: str, extra: list[str]) -> tuple[float,
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    extra: list[str] = []
-    if "--" in argv:
-        i = argv.index("--")
-        argv, extra = argv[:i], argv[i + 1:]
+    argv, extra = split_passthrough(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoint", type=Path)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
