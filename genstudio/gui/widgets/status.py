@@ -74,7 +74,7 @@ class RunStatus(QWidget):
         self.elapsed.setToolTip("Training time in this session")
         self.remaining.setToolTip("Estimated time to the last step at the recent speed")
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 4, 0)
+        layout.setContentsMargins(16, 0, 4, 0)  # a gap after a long status message on its left
         layout.setSpacing(10)
         layout.addWidget(self.notice)
         self._separators: dict[QWidget, QFrame] = {}  # the line before each label but the first
