@@ -61,7 +61,8 @@ class SamplerControls(QWidget):
         # elided, not wrapped: a wrapped label made the Scrubber's page height-for-width, and its
         # scroll area then asked for the preferred height (the timeline fell below the fold)
         self._note = ElidedLabel("", min_chars=3)
-        self._progress.setMinimumWidth(70)
+        # wide enough for the longest count (DDPM's "1000 / 1000 steps" was cut at 1280 px)
+        self._progress.setMinimumWidth(self._progress.fontMetrics().horizontalAdvance("1000 / 1000 steps") + 12)
         self._seed.setMaximumWidth(130)
         for box in (self._steps, self._n, self._eta):
             box.setMaximumWidth(100)
