@@ -70,11 +70,9 @@ def _picture(samples: np.ndarray, model, args: argparse.Namespace) -> np.ndarray
 
     px = getattr(args, "px", DEFAULT_EXPORT_SIZE)
     if model.is_points:
-        from genstudio.data import POINT_SETS
-        from genstudio.scrub import dataset_items
+        from genstudio.scrub import real_points
 
-        data = model.meta.get("data", "")
-        real = dataset_items(data, count=1000) if data in POINT_SETS else None
+        real = real_points(model.meta.get("data", ""))
         return scatter_image(samples, cloud_extent(real, samples), px or DEFAULT_EXPORT_SIZE, real=real,
                              title=f"{len(samples):,} samples, seed {args.seed}")
     return resize_long_side(make_grid(samples), px or None, smooth=getattr(args, "smooth", False))

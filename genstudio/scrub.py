@@ -316,6 +316,14 @@ def fit_image(x: np.ndarray, size: int, channels: int) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float32)
 
 
+def real_points(data: str, count: int = 1000) -> np.ndarray | None:
+    """(count, 2) points of the built-in 2-D set a model was trained on, to draw behind its samples;
+    None for any other data (a folder, images)."""
+    from genstudio.data import is_points
+
+    return dataset_items(data, count=count) if data and is_points(data) else None
+
+
 @functools.lru_cache(maxsize=8)
 def dataset_items(name: str, size: int = 32, channels: int = 3, count: int = 256) -> np.ndarray:
     """The first ``count`` items of a built-in set, cached: images (count, C, H, W) or points (count, 2)."""

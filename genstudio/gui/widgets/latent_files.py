@@ -11,10 +11,9 @@ from PySide6.QtCore import Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
-from genstudio.data import POINT_SETS
 from genstudio.imaging import DEFAULT_EXPORT_SIZE, cloud_extent, resize_long_side, save_png, scatter_image
 from genstudio.latent import decode_z, encode_z, save_latent
-from genstudio.scrub import dataset_items
+from genstudio.scrub import real_points
 
 __all__ = ["LatentFiles"]
 
@@ -58,8 +57,7 @@ class LatentFiles:
         z, seed, psi = self._shown
         size, smooth = self._interp.export_size.long_side(), self._interp.export_size.smooth()
         if self._model.is_points:
-            data = self._model.meta.get("data", "")
-            real = dataset_items(data, count=1000) if data in POINT_SETS else None
+            real = real_points(self._model.meta.get("data", ""))
             out_point = self._pad.output_point()[None]  # (1, 2)
             picture = scatter_image(self._cloud if self._cloud is not None else np.empty((0, 2)),
                                     cloud_extent(real, self._cloud, out_point), size or DEFAULT_EXPORT_SIZE,

@@ -23,23 +23,29 @@ from genstudio.gui.status_update import RunStatusUpdate
 __all__ = ["RunStatus", "format_duration", "format_span"]
 
 
+def _hms(seconds: float | None) -> tuple[int, int, int] | None:
+    """Whole hours, minutes and seconds of ``seconds``; None when it is unknown (None, not finite, < 0)."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return None
+    h, rem = divmod(int(round(seconds)), 3600)
+    return (h, *divmod(rem, 60))
+
+
 def format_duration(seconds: float | None) -> str:
     """``75`` → "1:15", ``3700`` → "1:01:40", None or not finite → "–"."""
-    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+    hms = _hms(seconds)
+    if hms is None:
         return "–"
-    s = int(round(seconds))
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
+    h, m, s = hms
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def format_span(seconds: float | None) -> str:
     """``80`` → "1 min 20 s", ``45`` → "45 s", ``3720`` → "1 h 2 min"; "" when unknown."""
-    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+    hms = _hms(seconds)
+    if hms is None:
         return ""
-    s = int(round(seconds))
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
+    h, m, s = hms
     if h:
         return f"{h} h {m} min" if m else f"{h} h"
     if m:
