@@ -30,6 +30,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(argv)  # `train --nproc N` starts N copies of this command
+    code = _run_command(args)
+    from genstudio.cli_train import cmd_train
+    from genstudio.runs import distributed
+
+    if args.func is cmd_train and distributed.env_info().enabled:  # a torchrun rank, its run saved
+        distributed.leave_rank(code)  # does not return
+    return code
+
+
+def _run_command(args: argparse.Namespace) -> int:
     try:
         return args.func(args)
     except KeyboardInterrupt:
