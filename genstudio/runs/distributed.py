@@ -161,7 +161,7 @@ def launch(nproc: int, argv: list[str], device_name: str = "auto") -> int:
             if proc.poll() is None:  # this process is being torn down by an error: do not orphan the run
                 proc.send_signal(signal.SIGTERM)
                 proc.wait()
-    return 130 if asked and code == 0 else code
+    return 128 + asked[0] if asked and code == 0 else code  # as one process reports a stop: 130 / 143
 
 
 def stop_file_exists() -> bool:
