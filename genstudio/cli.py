@@ -15,6 +15,7 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 from genstudio.config import DEVICES, SCHEDULES, ConfigError, parse_lr
 
@@ -86,17 +87,28 @@ def _open_app(argv: list[str]) -> int:
     return run_app(argv)
 
 
-def display_problem(environ: dict[str, str] | None = None, platform: str | None = None) -> str:
+def display_problem(environ: dict[str, str] | None = None, platform: str | None = None,
+                    find_library: Callable[[str], str | None] | None = None) -> str:
     """Why the app cannot open a window here, in one sentence; "" when it can (or Qt decides).
 
     On Linux and other X11/Wayland systems a window needs ``DISPLAY`` or ``WAYLAND_DISPLAY``; a set
     ``QT_QPA_PLATFORM`` (e.g. ``offscreen`` for scripts) means the user chose a platform themselves.
+    On X11 alone, Qt's xcb plugin (Qt 6.5 on) also needs the system library libxcb-cursor, which
+    minimal systems lack; without it Qt aborts (exit 134) with a hint that does not name the package.
     """
     env = os.environ if environ is None else environ
     platform = sys.platform if platform is None else platform
     if platform.startswith(("win", "darwin", "cygwin")):
         return ""
-    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"):
+    if env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"):
+        return ""
+    if env.get("DISPLAY"):
+        if find_library is None:
+            from ctypes.util import find_library
+        if find_library("xcb-cursor") is None:
+            return ("the app's window system library libxcb-cursor is missing (Qt needs it for X11): install "
+                    "it, e.g. `sudo apt-get install libxcb-cursor0` on Debian and Ubuntu; `genstudio train`, "
+                    "`sample` and `score` need no display")
         return ""
     return ("no display to open the app on (DISPLAY and WAYLAND_DISPLAY are not set): run genstudio in a "
             "desktop session, under a virtual display with `xvfb-run -a genstudio`, or with "
