@@ -264,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--smooth", action="store_true",
                    help="scale a grid with Lanczos instead of nearest neighbour (which keeps pixels crisp)")
     s.add_argument("--trajectory", type=Path, default=None, help="save the recorded trajectory to FILE.npz")
+    s.add_argument("--exact", action="store_true",
+                   help="2-D diffusion only: sample the exact denoiser of the model's data set (its ideal ε*, in "
+                        "closed form) instead of the network, with the same schedule, sampler and noise")
     s.add_argument("--device", choices=DEVICES, default="auto")
     s.set_defaults(func=cmd_sample)
 
