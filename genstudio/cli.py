@@ -139,6 +139,22 @@ class _Version(argparse.Action):
 
 
 # ---------------------------------------------------------------------------- parser
+def _arena(args: argparse.Namespace) -> int:
+    from genstudio.arena import cmd_arena
+
+    return cmd_arena(args)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text.removesuffix("s"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError(f"{text} is not a budget: give 0 < seconds ≤ 86400")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -269,6 +285,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "closed form) instead of the network, with the same schedule, sampler and noise")
     s.add_argument("--device", choices=DEVICES, default="auto")
     s.set_defaults(func=cmd_sample)
+
+    a = sub.add_parser("arena", help="train a GAN and a diffusion model on the same 2-D data with the same "
+                                     "CPU budget and compare them over training (modes, sliced Wasserstein)")
+    a.add_argument("--data", default="ring8", help="a 2-D point set: ring8, grid25, spiral or moons")
+    a.add_argument("--budget", type=_seconds, default=30.0, help="CPU-seconds of training for each model (default 30)")
+    a.add_argument("--seeds", type=_seed, nargs="+", default=[0], help="training seeds (default 0)")
+    a.add_argument("--evals", type=_positive_int, default=10, help="evaluations over the budget (default 10)")
+    a.add_argument("--n", type=_positive_int, default=2000, help="samples per evaluation (default 2000)")
+    a.add_argument("--out", required=True, type=Path, help="a folder for the table, plot, log and run folders")
+    a.set_defaults(func=_arena)
 
     e = sub.add_parser("export", help="write a small sampling-only copy of a checkpoint (no optimiser state, no GAN discriminator)")
     e.add_argument("checkpoint", type=Path)
