@@ -150,15 +150,15 @@ def latent_faces(window: MainWindow, work: Path) -> QWidget:
     """The latent explorer on the bundled faces DCGAN: a principal direction pushed, A and B set."""
     _open_bundled(window, "dcgan_faces")
     view = window.latent
-    wait_until(lambda: view.directions() is not None and view.idle(), 120, "the principal directions")
-    view.set_seed(7)
-    view.interpolation().set_endpoint("A", view.current_z())
-    view.set_seed(3)
-    view.interpolation().set_endpoint("B", view.current_z())
-    view.set_seed(7)
+    wait_until(lambda: view.state.directions is not None and view.idle(), 120, "the principal directions")
+    view.state.set_seed(7)
+    view.state.set_endpoint("A")
+    view.state.set_seed(3)
+    view.state.set_endpoint("B")
+    view.state.set_seed(7)
     view._side.setCurrentIndex(1)  # the Directions tab
     view.direction_sliders().set_value(0, 0.5)
-    view.interpolation().set_t(0.5)
+    view.state.set_t(0.5)
     wait_until(view.idle, 60, "the renders")
     settle(0.8)
     return window
@@ -227,7 +227,7 @@ def size_shots(window: MainWindow, work: Path, out: Path, monitor_steps: int) ->
         train_in_window(window, work / "ring8 GAN", {"kind": "gan", "data": "ring8", "steps": monitor_steps,
                                                      "preview_every": 50, "seed": 0, "edited": ["steps"]}, 300)
     _open_bundled(window, "dcgan_faces")
-    wait_until(lambda: window.latent.directions() is not None and window.latent.idle(), 120, "the latent renders")
+    wait_until(lambda: window.latent.state.directions is not None and window.latent.idle(), 120, "the latent renders")
     _open_bundled(window, "ddpm_digits")
     scrub = window.scrubber
     window.show_view("Scrubber")
