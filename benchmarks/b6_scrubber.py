@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     rev.sample(spec)
     wait(app, lambda: not rev.is_busy(), 3600)
-    traj = rev.trajectory()
+    traj = rev.state.result.trajectory
     print(f"   sampled {spec.describe()} in {time.monotonic() - started:.1f} s; recording "
           f"{traj.nbytes / 2**20:.0f} MB ({traj.x_t.dtype})")
     positions = range(len(rev.bar.timesteps()))

@@ -103,13 +103,13 @@ def shot_scrubber(window_or_view: QWidget, out_dir: str | Path, *, t: int = 300,
     grab.grab().save(str(paths[0]))
     if view.model() is not None:
         view.tabs.setCurrentWidget(view.reverse)
-        if view.reverse.result() is None:
+        if view.reverse.state.result is None:
             from genstudio.sampling import SampleSpec
 
             n = 1000 if view.model().is_points else 16
             view.reverse.sample(SampleSpec(n, 0, "ddim", steps=50))
             wait_until(lambda: not view.reverse.is_busy(), timeout_s, "the reverse sampling")
-        traj = view.reverse.trajectory()
+        traj = view.reverse.state.result.trajectory
         if traj is not None:
             view.reverse.bar.set_timestep(int(traj.timesteps[int(len(traj) * at)]))
             wait_until(view.reverse.idle, timeout_s, "the reverse view")
@@ -236,9 +236,9 @@ def size_shots(window: MainWindow, work: Path, out: Path, monitor_steps: int) ->
     rv = scrub.reverse
     rv.sample(SampleSpec(16, 0, "ddim", steps=50))
     wait_until(lambda: not rv.is_busy(), 300, "sampling")
-    rv.bar.set_timestep(int(rv.trajectory().timesteps[20]))
+    rv.bar.set_timestep(int(rv.state.result.trajectory.timesteps[20]))
     rv.branch(seed=5, eta=1.0)
-    wait_until(lambda: rv.branch_result() is not None and not rv.is_busy(), 300, "the branch")
+    wait_until(lambda: rv.state.branch is not None and not rv.is_busy(), 300, "the branch")
     views = (("monitor", "Monitor", None), ("latent", "Latent", None),
              ("scrubber_forward", "Scrubber", scrub.forward), ("scrubber_reverse", "Scrubber", rv))
     paths = []

@@ -71,14 +71,14 @@ def test_every_view_fits_without_scrolling(qtbot, make_window, size):
     s.tabs.setCurrentWidget(s.reverse)
     rv = s.reverse
     assert rv.sample(SampleSpec(4, 0, "ddim", steps=5))
-    qtbot.waitUntil(lambda: not rv.is_busy() and rv.result() is not None, timeout=WAIT_MS)
-    rv.bar.set_timestep(int(rv.trajectory().timesteps[1]))
+    qtbot.waitUntil(lambda: not rv.is_busy() and rv.state.result is not None, timeout=WAIT_MS)
+    rv.bar.set_timestep(int(rv.state.result.trajectory.timesteps[1]))
     assert rv.branch(seed=3, eta=1.0)
-    qtbot.waitUntil(lambda: not rv.is_busy() and rv.branch_result() is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not rv.is_busy() and rv.state.branch is not None, timeout=WAIT_MS)
     assert "mean |difference|" in rv.branch_panel.summary()
     assert_fits(qtbot, w, "Scrubber reverse (after a branch)",
                 (rv.bar.slider(), rv.controls.go, rv.branch_panel.button))
-    assert np.all(np.isfinite(rv.result().final))
+    assert np.all(np.isfinite(rv.state.result.final))
     s.shutdown()
 
 

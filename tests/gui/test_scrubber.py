@@ -68,8 +68,8 @@ def wait_forward(qtbot, v: ScrubberView) -> None:
 def sample(qtbot, v: ScrubberView, spec: SampleSpec):
     assert v.reverse.sample(spec)
     qtbot.waitUntil(lambda: not v.reverse.is_busy(), timeout=WAIT_MS)
-    assert v.reverse.result() is not None
-    return v.reverse.result()
+    assert v.reverse.state.result is not None
+    return v.reverse.state.result
 
 
 # ---------------------------------------------------------------------------- forward
@@ -152,12 +152,12 @@ def test_final_step_shows_exactly_the_samples_and_clicks_select(qtbot, view):
     np.testing.assert_array_equal(result.final, ref.numpy())
     assert rev.bar.timestep() == FINAL  # the samples are shown first
     np.testing.assert_array_equal(rev.shown_grid(), make_grid(ref.numpy(), pad=1))
-    rev.select(4)
+    rev.state.select(4)
     np.testing.assert_array_equal(rev.shown_selected(), make_grid(ref.numpy()[4:5], pad=1))
-    traj = rev.trajectory()
+    traj = rev.state.result.trajectory
     for t in traj.timesteps:  # every recorded step can be shown
         rev.bar.set_timestep(int(t))
-        k = rev.step_index()
+        k = rev.state.step_index()
         assert traj.timesteps[k] == t
     np.testing.assert_array_equal(rev.shown_grid(), make_grid(traj.x_t[-1].astype(np.float32), pad=1))
     # clicking a cell of the grid selects that sample
@@ -166,7 +166,7 @@ def test_final_step_shows_exactly_the_samples_and_clicks_select(qtbot, view):
     cell = rect.width() / rev.shown_grid().shape[1] * (8 + 1)  # 3 columns of 8 px + 1 px gaps
     p = canvas.mapTo(rev._grid, QPoint(int(rect.x() + 1.5 * cell), int(rect.y() + 1.5 * cell)))
     qtbot.mouseClick(rev._grid, Qt.MouseButton.LeftButton, pos=p)
-    assert rev.selected() == 4  # row 1, column 1 of 3
+    assert rev.state.selected == 4  # row 1, column 1 of 3
     rev._use.click()  # "Noise this sample" (synchronous)
     assert view.tabs.currentWidget() is view.forward
     np.testing.assert_allclose(view.forward.process().x0[0], result.final[4])
@@ -183,11 +183,11 @@ def test_cancel_stops_sampling_promptly(qtbot, view):
         rev.cancel()
     assert time.monotonic() - started < 2.0
     assert not rev.is_busy() and rev.sampler.thread is None
-    assert rev.result() is None and rev.shown_grid() is None
+    assert rev.state.result is None and rev.shown_grid() is None
     assert rev.controls.go.isEnabled() and not rev.controls.cancel_button.isEnabled() and not rev.branch_panel.button.isEnabled()
     assert "cancelled" in view.status()
     qtbot.wait(50)  # nothing of the cancelled run arrives later
-    assert rev.result() is None
+    assert rev.state.result is None
     # a recording that would not fit in memory is refused up front (4,096 × 3×8×8 × 1,000 steps: 4.7 GB)
     view.set_model(image_model(num_steps=1000, channels=3))
     assert not rev.sample(SampleSpec(4096, 0, "ddpm")) and "lower N" in view.status() and not rev.is_busy()
@@ -199,18 +199,18 @@ def test_branch_from_last_step_reproduces_and_from_first_differs(qtbot, view):
     result = sample(qtbot, view, SampleSpec(4, 1, "ddpm"))
     traj = result.trajectory
     rev.bar.set_timestep(0)  # the last recorded step
-    assert rev.step_index() == len(traj) - 1
+    assert rev.state.step_index() == len(traj) - 1
     assert rev.branch(seed=2)
-    qtbot.waitUntil(lambda: rev.branch_result() is not None and not rev.is_busy(), timeout=WAIT_MS)
-    t, final, diff = rev.branch_result()
+    qtbot.waitUntil(lambda: rev.state.branch is not None and not rev.is_busy(), timeout=WAIT_MS)
+    t, final, diff = rev.state.branch
     assert t == 0 and diff == 0.0
     np.testing.assert_array_equal(final, result.final)
     assert "mean |difference| = 0.0000" in rev.branch_panel.summary()
     rev.bar.set_timestep(int(traj.timesteps[0]))  # the first step, t = T−1
     assert rev.branch(seed=2)
-    qtbot.waitUntil(lambda: rev.branch_result()[0] == 39 and not rev.is_busy(), timeout=WAIT_MS)
-    assert rev.branch_result()[2] > 0.1
-    assert rev.result() is result  # branching keeps the recording
+    qtbot.waitUntil(lambda: rev.state.branch[0] == 39 and not rev.is_busy(), timeout=WAIT_MS)
+    assert rev.state.branch[2] > 0.1
+    assert rev.state.result is result  # branching keeps the recording
 
 
 def test_export_gif_and_frames(qtbot, view, tmp_path):
@@ -243,7 +243,7 @@ def test_exports_come_out_at_the_chosen_size(qtbot, view, tmp_path):
         assert final.shape[:2] == ((size, size) if size else (19, 19))
         if size == 256:  # nearest: the same colours as the grid, only bigger blocks
             assert {tuple(c) for c in final.reshape(-1, 3)} <= {tuple(c) for c in make_grid(
-                rev.result().final, pad=1).reshape(-1, 3)}
+                rev.state.result.final, pad=1).reshape(-1, 3)}
         if smooth:  # Lanczos makes in-between colours
             assert len(np.unique(final.reshape(-1, 3), axis=0)) > len(np.unique(native.reshape(-1, 3), axis=0))
 
@@ -276,10 +276,10 @@ def test_points_model_forward_cloud_and_reverse_field(qtbot, view):
     assert fwd._points.fake_count() == 1000 and fwd.plot.errors()[0].size == 30
     sample(qtbot, view, SampleSpec(200, 0, "ddim", steps=5))
     assert rev._cloud.fake_count() == 200
-    rev.bar.set_timestep(int(rev.trajectory().timesteps[1]))
+    rev.bar.set_timestep(int(rev.state.result.trajectory.timesteps[1]))
     qtbot.waitUntil(lambda: rev._cloud.arrow_count() == 400, timeout=WAIT_MS)
     assert rev.branch(seed=5)
-    qtbot.waitUntil(lambda: rev.branch_result() is not None and not rev.is_busy(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: rev.state.branch is not None and not rev.is_busy(), timeout=WAIT_MS)
     assert view.status() == ""
 
 
@@ -356,7 +356,7 @@ def test_shutdown_while_sampling_ends_the_thread(qtbot):
     started = time.monotonic()
     v.close()  # closeEvent -> shutdown: cancel, wait
     assert time.monotonic() - started < 2.0
-    assert not v.reverse.is_busy() and v.reverse.result() is None
+    assert not v.reverse.is_busy() and v.reverse.state.result is None
     assert not v.reverse.sample()  # refused after shutdown
 
 
@@ -387,7 +387,7 @@ def test_a_preview_is_shown_while_sampling(qtbot, view, sampler):
     seen = []  # (t, caption of the grid, still busy) when each preview had been drawn
 
     def spy(job, t, x_t, x0):  # connected after the view: runs once the view has drawn it
-        seen.append((t, rev.grid_view().caption(), rev.is_busy(), rev.result() is None, x_t.shape, x0.dtype))
+        seen.append((t, rev.grid_view().caption(), rev.is_busy(), rev.state.result is None, x_t.shape, x0.dtype))
 
     rev.sampler.preview.connect(spy)
     started = time.monotonic()
