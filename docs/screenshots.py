@@ -95,7 +95,7 @@ def shot_scrubber(window_or_view: QWidget, out_dir: str | Path, *, t: int = 300,
     if callable(show_view):
         show_view("Scrubber")  # the main window's tab
     view.tabs.setCurrentWidget(view.forward)
-    wait_until(lambda: view.forward.process() is not None, timeout_s, "the forward process")
+    wait_until(lambda: view.forward.state.process is not None, timeout_s, "the forward process")
     view.forward.set_timestep(t)
     wait_until(view.forward.predictions_idle, timeout_s, "the forward predictions")
     settle(0.05)
@@ -231,7 +231,7 @@ def size_shots(window: MainWindow, work: Path, out: Path, monitor_steps: int) ->
     _open_bundled(window, "ddpm_digits")
     scrub = window.scrubber
     window.show_view("Scrubber")
-    wait_until(lambda: scrub.forward.process() is not None, 120, "the forward process")
+    wait_until(lambda: scrub.forward.state.process is not None, 120, "the forward process")
     scrub.forward.set_schedule("cosine", 1000)
     rv = scrub.reverse
     rv.sample(SampleSpec(16, 0, "ddim", steps=50))

@@ -64,8 +64,8 @@ def test_every_view_fits_without_scrolling(qtbot, make_window, size):
     s.set_model(tiny_image_model(num_steps=40))
     s.tabs.setCurrentWidget(s.forward)
     s.forward.set_schedule("cosine", 1000)  # compare mode: the widest forward row
-    assert s.forward.compare_mode()
-    qtbot.waitUntil(lambda: s.forward.process() is not None and s.forward.predictions_idle(), timeout=WAIT_MS)
+    assert s.forward.state.compare
+    qtbot.waitUntil(lambda: s.forward.state.process is not None and s.forward.predictions_idle(), timeout=WAIT_MS)
     assert_fits(qtbot, w, "Scrubber forward (compare mode)", (s.forward.bar.slider(),))
 
     s.tabs.setCurrentWidget(s.reverse)

@@ -62,7 +62,7 @@ def view(qtbot):
 
 
 def wait_forward(qtbot, v: ScrubberView) -> None:
-    qtbot.waitUntil(lambda: v.forward.process() is not None and v.forward.predictions_idle(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: v.forward.state.process is not None and v.forward.predictions_idle(), timeout=WAIT_MS)
 
 
 def sample(qtbot, v: ScrubberView, spec: SampleSpec):
@@ -80,7 +80,7 @@ def test_forward_shows_the_image_at_0_and_noise_at_the_end(qtbot, view):
     x0[:, 8:24, 8:24] = 0.7  # a square: structure to correlate with
     fwd.set_image(x0, "test")
     fwd.set_timestep(0)
-    assert fwd.timestep() == 0 and fwd.plot.cursor() == 0
+    assert fwd.state.timestep == 0 and fwd.plot.cursor() == 0
     shown = fwd.shown_xt().astype(int)
     want = make_grid(x0[None], pad=1).astype(int)
     diff = np.abs(shown - want)  # x_0 = 0.99995·x_0 + 0.01·ε: within a few levels, mostly 0–1
@@ -88,16 +88,16 @@ def test_forward_shows_the_image_at_0_and_noise_at_the_end(qtbot, view):
     fwd.set_timestep(999)
     # the readout is throttled to ~30 Hz: a move within 33 ms of the last one is drawn by a timer
     qtbot.waitUntil(lambda: "t = 999" in fwd.plot.readout(), timeout=1000)
-    last = fwd.current_frame()
+    last = fwd.state.frame()
     assert abs(np.corrcoef(last.ravel(), x0.ravel())[0, 1]) < 0.1
     assert abs(last.std() - 1.0) < 0.05
-    before = fwd.current_frame().copy()
+    before = fwd.state.frame().copy()
     fwd.new_noise()
-    assert not np.array_equal(before, fwd.current_frame())
+    assert not np.array_equal(before, fwd.state.frame())
     # another schedule without a model is not "compare mode"
     fwd.set_schedule("cosine", 200)
-    assert fwd.schedule().kind == "cosine" and fwd.schedule().num_steps == 200 and not fwd.compare_mode()
-    assert fwd.timestep() == 199  # the slider kept its place (the end)
+    assert fwd.state.schedule.kind == "cosine" and fwd.state.schedule.num_steps == 200 and not fwd.state.compare
+    assert fwd.state.timestep == 199  # the slider kept its place (the end)
 
 
 def test_model_predictions_error_curve_and_compare_mode(qtbot, view):
@@ -105,21 +105,21 @@ def test_model_predictions_error_curve_and_compare_mode(qtbot, view):
     view.set_model(model)
     fwd = view.forward
     wait_forward(qtbot, view)
-    assert fwd.process().x0.shape == (1, 1, 8, 8)  # the model's size and channels
+    assert fwd.state.process.x0.shape == (1, 1, 8, 8)  # the model's size and channels
     ts, errs = fwd.plot.errors()
     assert len(ts) == 100 and ts[0] == 0 and ts[-1] == 299 and np.all(np.isfinite(errs))
     fwd.set_timestep(150)
     qtbot.waitUntil(lambda: fwd.prediction() is not None and fwd.prediction()[0] == 150, timeout=WAIT_MS)
     t, eps_hat, x0_hat = fwd.prediction()
-    x_t = fwd.current_frame()
+    x_t = fwd.state.frame()
     ref = model.eps(torch.from_numpy(x_t), torch.full((1,), 150)).numpy()
     np.testing.assert_allclose(eps_hat, ref, atol=1e-5)
-    a, b = fwd.process().coefficients(150)
+    a, b = fwd.state.process.coefficients(150)
     np.testing.assert_allclose(x0_hat, (x_t - b * eps_hat) / a, atol=1e-4)
     fwd.set_schedule("cosine", 300)
-    assert fwd.compare_mode() and fwd.prediction() is None and fwd.plot.errors()[0].size == 0
+    assert fwd.state.compare and fwd.prediction() is None and fwd.plot.errors()[0].size == 0
     fwd.set_schedule("linear", 300)
-    assert not fwd.compare_mode()
+    assert not fwd.state.compare
     qtbot.waitUntil(lambda: fwd.predictions_idle() and fwd.plot.errors()[0].size == 100, timeout=WAIT_MS)
     assert view.status() == ""  # no job failed on the way
 
@@ -134,7 +134,7 @@ def test_drop_a_file_and_a_bad_file(qtbot, view, tmp_path):
     event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
                        Qt.KeyboardModifier.NoModifier)
     view.forward.dropEvent(event)
-    x0 = view.forward.process().x0
+    x0 = view.forward.state.process.x0
     assert x0.shape == (1, 3, 32, 32) and x0[0, 0].min() > 0.9 and x0[0, 1].max() < -0.9
     (tmp_path / "bad.png").write_bytes(b"nope")
     assert not view.forward.load_file(str(tmp_path / "bad.png"))
@@ -169,7 +169,7 @@ def test_final_step_shows_exactly_the_samples_and_clicks_select(qtbot, view):
     assert rev.state.selected == 4  # row 1, column 1 of 3
     rev._use.click()  # "Noise this sample" (synchronous)
     assert view.tabs.currentWidget() is view.forward
-    np.testing.assert_allclose(view.forward.process().x0[0], result.final[4])
+    np.testing.assert_allclose(view.forward.state.process.x0[0], result.final[4])
 
 
 def test_cancel_stops_sampling_promptly(qtbot, view):
@@ -270,7 +270,7 @@ def test_points_model_forward_cloud_and_reverse_field(qtbot, view):
     view.set_model(points_model())
     fwd, rev = view.forward, view.reverse
     wait_forward(qtbot, view)
-    assert fwd.process().x0.shape == (1000, 2)
+    assert fwd.state.process.x0.shape == (1000, 2)
     fwd.set_timestep(10)
     qtbot.waitUntil(lambda: fwd._points.arrow_count() == 400 and fwd.predictions_idle(), timeout=WAIT_MS)
     assert fwd._points.fake_count() == 1000 and fwd.plot.errors()[0].size == 30
@@ -293,7 +293,7 @@ def test_2d_plots_are_framed_on_the_data_and_arrows_have_heads(qtbot, view):
     fwd, rev = view.forward, view.reverse
     wait_forward(qtbot, view)
     # the forward view: ring8 (radius 2) and ε (x_T ≈ ε), not a fixed ±3 or an auto-range of ±9
-    ring, eps = fwd.process().x0, fwd.process().eps
+    ring, eps = fwd.state.process.x0, fwd.state.process.eps
     box = fwd._points.view_range()
     assert contains(box, ring.min(axis=0), ring.max(axis=0))
     assert contains(box, np.percentile(eps, 1, axis=0), np.percentile(eps, 99, axis=0))
