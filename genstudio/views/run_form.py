@@ -25,14 +25,15 @@ from genstudio.recipes import recipe_config, recipe_for
 from genstudio.runs.folder import RunDir
 from genstudio.views.events import Event
 
-__all__ = ["RunForm", "FIELDS", "RECIPE_KEYS", "timestamped_folder"]
+__all__ = ["RunForm", "FIELDS", "RECIPE_KEYS", "RANGES", "timestamped_folder"]
 
 #: The form's fields, in the order shown; an error goes under one of them.
 FIELDS = ("kind", "data", "size", "batch", "lr", "steps", "preview_every", "device", "seed", "folder")
 RECIPE_KEYS = ("lr", "batch", "steps", "size")  # the fields that come from genstudio.recipes
 _DEFINING = ("kind", "data", "size")  # a change means another run than the folder's
 _INT_MAX = 2**31 - 1
-_RANGES = {"batch": (1, 65536), "steps": (1, _INT_MAX), "preview_every": (1, _INT_MAX), "seed": (0, _INT_MAX)}
+#: the whole-number fields and the values a run takes (the panel's spin boxes use the same ranges)
+RANGES = {"batch": (1, 65536), "steps": (1, _INT_MAX), "preview_every": (1, _INT_MAX), "seed": (0, _INT_MAX)}
 
 
 def timestamped_folder(parent: Path, kind: str, data: str) -> Path:
@@ -122,8 +123,8 @@ class RunForm:
         self._put(name, value)
 
     def _put(self, name: str, value: Any) -> None:
-        if name in _RANGES:
-            lo, hi = _RANGES[name]
+        if name in RANGES:
+            lo, hi = RANGES[name]
             value = min(hi, max(lo, int(value)))
         if self.values[name] == value:
             return self._revalidate()
@@ -203,7 +204,7 @@ class RunForm:
                 self._put("size", values["size"])
             if values.get("device") in self.devices:
                 self._put("device", values["device"])
-            for key in _RANGES:
+            for key in RANGES:
                 if isinstance(values.get(key), int) and not isinstance(values[key], bool):
                     self._put(key, values[key])
             if isinstance(values.get("lr"), (str, float)) and "lr" in self.edited:

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from genstudio.diffusion.trajectory import Trajectory
-from genstudio.sampling import SAMPLERS, SampleSpec, SamplingResult, branch_start, record_dtype_for
+from genstudio.sampling import SAMPLERS, SampleSpec, SamplingResult, branch_start, get_sampler, record_dtype_for
 from genstudio.scrub import mean_abs_difference
 from genstudio.views.events import Event
 
@@ -85,7 +85,7 @@ class ScrubberState:
 
     def set_spec(self, spec: SampleSpec) -> None:
         """The spec the next sampling run takes (the sampling fields show it)."""
-        spec.definition  # noqa: B018 (ValueError for a sampler that is not registered)
+        get_sampler(spec.sampler)  # ValueError naming the choices for a sampler that is not registered
         if self.model is not None:
             spec = replace(spec, steps=max(1, min(spec.steps, self.model.schedule.num_steps)))
         self.spec = spec

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from genstudio.config import IMAGE_SIZES, RunConfig
 from genstudio.data import BUILTIN
 from genstudio.families import FAMILIES
-from genstudio.views.run_form import _RANGES, RunForm, timestamped_folder
+from genstudio.views.run_form import RANGES, RunForm, timestamped_folder
 
 __all__ = ["RunPanel", "timestamped_folder"]
 
@@ -64,17 +64,17 @@ class RunPanel(QWidget):
         self.size = QComboBox()
         for s in IMAGE_SIZES:
             self.size.addItem(f"{s} × {s} px", s)
-        self.batch = _spin(*_RANGES["batch"])
+        self.batch = _spin(*RANGES["batch"])
         self.lr = QLineEdit()
         self.lr.setPlaceholderText("e.g. 2e-4")
-        self.steps = _spin(*_RANGES["steps"])
+        self.steps = _spin(*RANGES["steps"])
         self.steps.setSingleStep(500)
         self.steps.setGroupSeparatorShown(True)
-        self.preview_every = _spin(*_RANGES["preview_every"])
+        self.preview_every = _spin(*RANGES["preview_every"])
         self.device = QComboBox()
         for name in self.form.devices:
             self.device.addItem(name, name)
-        self.seed = _spin(*_RANGES["seed"])
+        self.seed = _spin(*RANGES["seed"])
         self.folder = QLineEdit()
         self.browse = _tool("…", "Choose the run folder")
         self.new_folder = _tool("New", "A fresh timestamped folder for a new run")
