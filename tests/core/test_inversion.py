@@ -60,14 +60,13 @@ def test_invert_command_writes_image_reconstruction_and_variation(tmp_path, caps
         assert picture.size == (3 * 17 + 1, 18) and "variation" in picture.text["genstudio:panels"]
 
 
-@pytest.mark.parametrize("stem, says", [("dcgan_digits", "image diffusion models"),
-                                        ("ddpm_ring8", "a 2-D point model")])
+@pytest.mark.parametrize("stem, says", [("gan_ring8", "a 2-D point model"), ("ddpm_ring8", "a 2-D point model")])
 def test_invert_refuses_models_it_cannot_invert(tmp_path, capsys, stem, says):
     save_png(tmp_path / "x.png", np.zeros((8, 8, 3), np.uint8))
     assert main(["invert", str(bundled_path(stem)), str(tmp_path / "x.png"), "--out", str(tmp_path / "o.png"),
                  "--device", "cpu"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("genstudio: error: invert works on") and says in err, err
+    assert err.startswith("genstudio: error: invert works on image models") and says in err, err
 
 
 def test_invert_says_what_is_wrong_with_a_broken_image(tmp_path, capsys):
@@ -76,3 +75,33 @@ def test_invert_says_what_is_wrong_with_a_broken_image(tmp_path, capsys):
                  "--out", str(tmp_path / "o.png"), "--device", "cpu"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "broken.png" in err and "not an image, or a corrupt one" in err, err
+
+
+def test_gan_projection_descends_and_finds_an_image_the_gan_made():
+    """On 3 images G itself made, from the best of 64 random z: 37.7 dB measured on the first."""
+    from genstudio.gan.projection import project
+
+    model = load_model(bundled_path("dcgan_digits"), "cpu")
+    target = model.sample(1, seed=123).numpy()[0]
+    result = project(model, target, steps=150)
+    losses = np.array(result.losses)
+    assert losses[-1] < 0.25 * losses[0]
+    # descends on average: every 30-step window ends lower than the one before
+    windows = losses[1:].reshape(5, 30).mean(1)
+    assert (np.diff(windows) < 0).all(), windows
+    assert psnr(result.image, target) > 28 and result.z.shape == (model.latent_dim,)
+    with pytest.raises(ValueError, match="does not fit"):
+        project(model, np.zeros((3, 32, 32), np.float32))
+
+
+def test_invert_on_a_gan_projects_and_saves_z(tmp_path, capsys):
+    digit = load_dataset("digits", size=64).tensor[3:4].numpy()
+    save_png(tmp_path / "three.png", to_uint8(digit)[0])
+    assert main(["invert", str(bundled_path("dcgan_digits")), str(tmp_path / "three.png"), "--steps", "60",
+                 "--out", str(tmp_path / "p.png"), "--noise-out", str(tmp_path / "z.npy"), "--device", "cpu"]) == 0
+    said = capsys.readouterr().out
+    assert "GAN projection, 60 Adam steps" in said and "dB PSNR" in said
+    assert np.load(tmp_path / "z.npy").shape == (1, 100)
+    assert main(["invert", str(bundled_path("dcgan_digits")), str(tmp_path / "three.png"), "--eta", "1",
+                 "--out", str(tmp_path / "p.png"), "--device", "cpu"]) == 1
+    assert "--eta is for diffusion models" in capsys.readouterr().err
