@@ -8,11 +8,7 @@ import time
 
 import numpy as np
 
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """Peak signal-to-noise ratio in dB of two images in [−1, 1] (peak-to-peak 2, as 8-bit PSNR)."""
-    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(4.0 / mse)
+from genstudio.metrics import psnr
 
 
 def cmd_invert(args: argparse.Namespace) -> int:

@@ -113,3 +113,9 @@ def sliced_wasserstein(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tenso
     px, _ = torch.sort(x @ theta, dim=0)  # (N, P)
     py, _ = torch.sort(y @ theta, dim=0)
     return float((px - py).abs().mean())
+
+
+def psnr(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> float:
+    """Peak signal-to-noise ratio in dB of two images in [−1, 1] (peak-to-peak 2, as 8-bit PSNR)."""
+    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
+    return float("inf") if mse == 0 else float(10 * np.log10(4.0 / mse))

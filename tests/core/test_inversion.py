@@ -8,7 +8,7 @@ import pytest
 
 from genstudio.bundled import bundled_path
 from genstudio.cli import main
-from genstudio.cli_invert import psnr
+from genstudio.metrics import psnr
 from genstudio.data import load_dataset
 from genstudio.diffusion.inversion import ddim_invert
 from genstudio.imaging import save_png, to_uint8

@@ -370,3 +370,31 @@ def test_closing_the_view_stops_its_thread(qtbot):
     assert v.renderer().is_running()
     v.close()
     assert not v.renderer().is_running()
+
+
+def test_project_a_picture_finds_its_z_and_the_sliders_then_edit_it(qtbot, view, tmp_path):
+    """File-free GAN inversion in the app: a picture G made from an unknown z comes back as the
+    explorer's z (rendered, its sliders moved), off the GUI thread; a 2-D model cannot project."""
+    from genstudio.imaging import save_png
+    from genstudio.metrics import psnr
+
+    model = image_model()
+    target = model.generate(torch.randn(1, model.latent_dim, generator=torch.Generator().manual_seed(9)))
+    save_png(tmp_path / "mine.png", to_uint8(target.numpy())[0])
+    view.set_model(model)
+    settle(qtbot, view)
+    before = psnr(model.generate(torch.from_numpy(view.state.current_z()[None]).float()).numpy(), target.numpy())
+    assert view.project_image(tmp_path / "mine.png", steps=60)
+    qtbot.waitUntil(lambda: "Projected mine.png" in view.message(), timeout=60_000)
+    settle(qtbot, view)
+    z = view.state.current_z()
+    after = psnr(model.generate(torch.from_numpy(z[None]).float()).numpy(), target.numpy())
+    assert after > before + 5, (before, after)
+    np.testing.assert_array_equal(view.image(), shown_for(model, z))  # the picture shows the found z
+    assert view.dimension_sliders().values() == pytest.approx(z, abs=0.01)
+
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    assert not view.project_image(tmp_path / "broken.png")
+    assert "not an image, or a corrupt one" in view.message()
+    view.set_model(points_model())
+    assert not view.z_action("Project a picture…").isEnabled()

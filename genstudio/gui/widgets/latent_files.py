@@ -76,6 +76,43 @@ class LatentFiles:
     def _on_paste(self) -> None:
         self.paste_z()  # (clicked(bool) must not reach paste_z's text argument)
 
+    def project_image(self, path: str | Path, steps: int = 300) -> bool:
+        """Start finding the z whose image matches the picture at ``path`` (a GAN of images): when it
+        is found it becomes the explorer's z, so the sliders edit the person's own picture."""
+        from genstudio.data import DataError, uint8_to_tensor
+        from genstudio.data.folder import read_one_image
+
+        if self._model is None or self._model.is_points:
+            self._say("Projecting a picture needs a GAN of images.", error=True)
+            return False
+        channels, size = self._model.sample(1, seed=0).shape[1::2]  # (1, C, H, W): one look at G's output
+        try:
+            pixels = read_one_image(path, int(size), gray=channels == 1)  # (size, size, C) uint8
+        except DataError as exc:
+            self._say(str(exc), error=True)
+            return False
+        image = uint8_to_tensor(pixels[None].copy()).numpy()[0]  # (C, size, size) in [-1, 1]
+        self._projecting = (self._model, Path(path).name, image)
+        return self._projector.start(self._model, image, Path(path).name, steps)
+
+    @Slot(object)
+    def _on_projected(self, projection) -> None:
+        from genstudio.metrics import psnr
+
+        model, name, image = self._projecting
+        if model is not self._model:  # another model is shown now: its latent is another space
+            return
+        self.state.set_z(projection.z)
+        self._say(f"Projected {name}: {psnr(projection.image, image):.1f} dB PSNR at {image.shape[-1]} px; "
+                  "the sliders now edit it.")
+
+    @Slot()
+    def _ask_project(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Project a picture into the GAN", "",
+                                              "Images (*.png *.jpg *.jpeg *.bmp *.webp *.gif *.tif *.tiff)")
+        if path:
+            self.project_image(path)
+
     @Slot()
     def _ask_save_image(self) -> None:
         if self._shown is not None:

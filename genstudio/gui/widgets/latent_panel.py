@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QToolButton, QVBoxLayout, QWidget,
 )
 
+from genstudio.gui.projection_runner import ProjectionRunner
 from genstudio.gui.render_worker import RenderController
 from genstudio.gui.widgets.interpolation import InterpolationPanel
 from genstudio.gui.widgets.latent_files import LatentFiles
@@ -73,6 +74,10 @@ class LatentView(LatentZ, LatentFiles, QWidget):
         self.state.changed.connect(self._on_state)
         self._shown: tuple[np.ndarray, int, float] | None = None  # z, seed, ψ of the picture shown
         self._renderer = RenderController(self)
+        self._projector = ProjectionRunner(self)  # "Project a picture…": off the GUI thread, with Cancel
+        self._projector.done.connect(self._on_projected)
+        self._projector.failed.connect(lambda text: self._say(text, error=True))
+        self._projecting: tuple | None = None
         self._renderer.rendered.connect(self._on_rendered)
         self._renderer.failed.connect(self._on_failed)
         self._renderer.progress.connect(self._on_progress)
@@ -114,14 +119,16 @@ class LatentView(LatentZ, LatentFiles, QWidget):
         for text, tip, slot in (("Copy z", "Copy z as text (Ctrl+Shift+C)", self.copy_z),
                                 ("Paste z", "Set z from text on the clipboard (Ctrl+Shift+V)", self._on_paste),
                                 ("Save image…", "PNG, z and seed in its metadata (Ctrl+E)", self._ask_save_image),
-                                ("Save z…", "z as a .npy file", self._ask_save_z)):
+                                ("Save z…", "z as a .npy file", self._ask_save_z),
+                                ("Project a picture…", "Find the z whose image matches a picture of yours "
+                                 "(GAN projection); the sliders then edit it", self._ask_project)):
             act = self._z_menu.addAction(text, slot)
             act.setToolTip(tip)
         self._z_menu.setToolTipsVisible(True)
         self._z_menu.addSeparator()  # the export size submenu goes below (added with the interpolation panel)
         z_button = QToolButton()
         z_button.setText("z ▾")
-        z_button.setToolTip("Copy or paste z; save the image or z")
+        z_button.setToolTip("Copy or paste z; save the image or z; project a picture of yours")
         z_button.setMenu(self._z_menu)
         z_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self._controls.append(z_button)
@@ -206,6 +213,7 @@ class LatentView(LatentZ, LatentFiles, QWidget):
             self._dirs.set_progress(None)
             return
         points = bool(model.is_points)
+        self.z_action("Project a picture…").setEnabled(not points)
         self._stack.setCurrentWidget(self._pad if points else self._image)
         self._left.setTabText(0, "Latent pad" if points else "Picture")
         self._left.setTabEnabled(1, not points)
@@ -355,6 +363,7 @@ class LatentView(LatentZ, LatentFiles, QWidget):
     def shutdown(self) -> None:
         """Stop the render thread (waits for the job in hand; never terminates it)."""
         self._hood.stop()
+        self._projector.shutdown()
         self._renderer.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
