@@ -161,6 +161,17 @@ def _eta(text: str) -> float:
     return value
 
 
+def _guidances(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"guidance scales are numbers separated by commas, e.g. 0,1,3,7, "
+                                         f"not {text!r}") from None
+    if not values or any(v != v or v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"guidance scales must be numbers ≥ 0, e.g. 0,1,3,7, not {text!r}")
+    return values
+
+
 def _is_float(text: str) -> bool:
     try:
         float(text)
@@ -252,9 +263,17 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_export)
 
     q = sub.add_parser("score", help="digits quality: Fréchet distance in a digits classifier's features, "
-                       "next to the real-vs-real figure")
+                       "next to the real-vs-real figure; for a text-to-image model, prompt accuracy and "
+                       "diversity against guidance")
     q.add_argument("checkpoint", type=Path)
-    q.add_argument("--n", type=_positive_int, default=500, help="samples, and real digits per set (at most 898)")
+    q.add_argument("--n", type=_positive_int, default=None,
+                   help="samples, and real digits per set (at most 898; default 500); text-to-image: "
+                        "samples per prompt and guidance scale (default 50)")
+    q.add_argument("--prompt", action="append", default=None, dest="prompts",
+                   help="text-to-image only: a prompt to score (repeat for more; default: every digit, "
+                        "or seven shapes prompts with the held-out one)")
+    q.add_argument("--guidances", type=_guidances, default=None,
+                   help="text-to-image only: guidance scales to compare, e.g. 0,1,3,7 (the default)")
     q.add_argument("--seed", type=_seed, default=0)
     q.add_argument("--sampler", choices=sampler_names(), default=None, help="diffusion only (default ddim)")
     q.add_argument("--steps", type=_positive_int, default=None, help="DDIM steps (diffusion only; default 100)")

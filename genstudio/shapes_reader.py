@@ -42,6 +42,7 @@ CLASSIFIER_FILE = "shapes_classifier.safetensors"
 INPUT_SIZE = 32  # silhouettes are resized to 32 x 32 for the shape classifier
 TRAIN_SEED = 1  # the shapes drawn for training (the default data set is seed 0)
 CHECK_SEED = 2  # held-out real shapes for check_reader: never trained on
+TRAIN_SIZES = (16, 32, 64)  # the image sizes GenStudio trains at
 CORE = 0.8  # colour is read from pixels at >= this fraction of the largest distance from the background
 _LUMA = (0.299, 0.587, 0.114)
 
@@ -181,7 +182,8 @@ def train_shape_classifier(n: int = 12_000, epochs: int = 8, batch: int = 128, l
                            seed: int = TRAIN_SEED, log: Callable[[str], None] = print) -> ShapeNet:
     """Train :class:`ShapeNet` on the silhouettes of ``n`` drawn shapes (seed ``seed``), deterministically.
 
-    Half the images are drawn at 32 px and half at 64 px (then brought to 32 like any input), and
+    A third of the images are drawn at each of 16, 32 and 64 px (the sizes GenStudio trains at; then
+    brought to 32 like any input), and
     each gets pixel noise of its own strength (σ from 0 to 0.12) before its silhouette is taken, so
     the classifier does not hinge on perfectly clean edges, as a generated image's are not.
     """
@@ -190,11 +192,11 @@ def train_shape_classifier(n: int = 12_000, epochs: int = 8, batch: int = 128, l
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     parts, labels = [], []
-    for k, size in enumerate((32, 64)):
-        data = load_dataset("shapes", size=size, num_images=n // 2, seed=seed * 100 + k)
-        sigma = 0.12 * torch.rand(len(data), 1, 1, 1, generator=gen)  # (n/2, 1, 1, 1): 0 (clean) .. 0.12
+    for k, size in enumerate(TRAIN_SIZES):
+        data = load_dataset("shapes", size=size, num_images=n // len(TRAIN_SIZES), seed=seed * 100 + k)
+        sigma = 0.12 * torch.rand(len(data), 1, 1, 1, generator=gen)  # (n/3, 1, 1, 1): 0 (clean) .. 0.12
         noisy = (data.tensor + sigma * torch.randn(data.tensor.shape, generator=gen)).clamp(-1.0, 1.0)
-        parts.append(classifier_input(silhouettes(noisy)[0]))  # (n/2, 1, 32, 32)
+        parts.append(classifier_input(silhouettes(noisy)[0]))  # (n/3, 1, 32, 32)
         labels.append(data.labels)
     x, y = torch.cat(parts), torch.cat(labels)
     net = ShapeNet()
@@ -236,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         load_shape_classifier.cache_clear()
         print(json.dumps({"out": str(args.out), "seconds": round(time.time() - start, 1)}))
     if args.check:
-        for size in (32, 64):
+        for size in TRAIN_SIZES:
             print(json.dumps({"size": size, "n": 2000, "seed": CHECK_SEED, **check_reader(size=size)}))
     return 0
 

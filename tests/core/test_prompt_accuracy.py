@@ -117,3 +117,35 @@ def test_accuracy_against_guidance_with_a_sampling_function(real_shapes):
     with pytest.raises(PromptError):
         accuracy_vs_guidance(sample, ["a red circle", "a red kite"], [1], "shapes")
     assert calls == []
+
+
+# ---------------------------------------------------------------------------- `genstudio score` of a text-to-image model
+@pytest.fixture(scope="module")
+def t2i_digits_ckpt(tmp_path_factory):
+    from genstudio.config import RunConfig
+    from genstudio.runs.loop import run_to_end
+
+    cfg = RunConfig(kind="text2image", data="digits", size=16, steps=1, batch=4, lr=1e-3, beta1=0.9, width=8,
+                    timesteps=10, log_every=1, preview_every=1000, checkpoint_every=1000, n_preview=4)
+    return run_to_end(cfg, tmp_path_factory.mktemp("t2i") / "run").checkpoint
+
+
+def test_score_reports_prompt_accuracy_against_guidance_for_a_text_to_image_model(t2i_digits_ckpt, capsys):
+    from genstudio.cli import main
+
+    assert main(["score", str(t2i_digits_ckpt), "--n", "3", "--steps", "2", "--guidances", "0,3",
+                 "--prompt", "a handwritten 7", "--prompt", "the digit two"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("prompt accuracy (ddim 2 steps, 3 per prompt)")
+    assert out[1].split() == ["guidance", "digit", "all", "diversity"]
+    assert [line.split()[0] for line in out[2:5]] == ["0", "3", "real"]
+    assert int(out[4].split()[1].rstrip("%")) >= 80  # 3 real sevens and 3 real twos the classifier never saw
+    assert out[-2].startswith("“a handwritten 7”") and out[-1].startswith("“the digit two”")
+
+
+def test_score_refuses_a_prompt_it_cannot_measure_before_sampling(t2i_digits_ckpt, capsys):
+    from genstudio.cli import main
+
+    assert main(["score", str(t2i_digits_ckpt), "--prompt", "a red circle"]) != 0
+    err = capsys.readouterr().err
+    assert "unknown word 'red' in the prompt" in err and "sampled" not in err
