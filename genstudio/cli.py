@@ -137,6 +137,17 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _guidances(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"guidance scales are numbers separated by commas, e.g. 0,1,3,7, "
+                                         f"not {text!r}") from None
+    if not values or any(v != v or v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"guidance scales must be numbers ≥ 0, e.g. 0,1,3,7, not {text!r}")
+    return values
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -159,17 +170,6 @@ def _eta(text: str) -> float:
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"eta must lie in [0, 1], not {text}")
     return value
-
-
-def _guidances(text: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"guidance scales are numbers separated by commas, e.g. 0,1,3,7, "
-                                         f"not {text!r}") from None
-    if not values or any(v != v or v < 0 for v in values):
-        raise argparse.ArgumentTypeError(f"guidance scales must be numbers ≥ 0, e.g. 0,1,3,7, not {text!r}")
-    return values
 
 
 def _is_float(text: str) -> bool:
@@ -271,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "samples per prompt and guidance scale (default 50)")
     q.add_argument("--prompt", action="append", default=None, dest="prompts",
                    help="text-to-image only: a prompt to score (repeat for more; default: every digit, "
-                        "or seven shapes prompts with the held-out one)")
+                        "seven shapes prompts with the held-out one, or six faces prompts)")
     q.add_argument("--guidances", type=_guidances, default=None,
                    help="text-to-image only: guidance scales to compare, e.g. 0,1,3,7 (the default)")
     q.add_argument("--seed", type=_seed, default=0)

@@ -29,12 +29,15 @@ import torch.nn.functional as F
 
 from genstudio.data.captions import COLOURS, DIGIT_WORDS, HOLD_OUT, POSITIONS, holds
 
-MEASURED = ("digits", "shapes")  # the data sets prompt accuracy can read back
+MEASURED = ("digits", "shapes", "faces")  # the data sets prompt accuracy can read back
 DIVERSITY_SIZE = 16  # images are compared at 16 x 16 px for diversity
 _FILLER = {"digits": ("a", "an", "the", "handwritten", "digit"),
-           "shapes": ("a", "an", "the", "on", "at", "in", "background")}
+           "shapes": ("a", "an", "the", "on", "at", "in", "background"),
+           "faces": ("a", "an", "the", "face", "with", "and")}
 _SYNONYMS = {"center": "centre", "middle": "centre", "grey": "gray", "violet": "purple", "magenta": "pink"}
-FACTORS = {"digits": ("digit",), "shapes": ("colour", "shape", "position", "background")}
+FACTORS = {"digits": ("digit",), "shapes": ("colour", "shape", "position", "background"),
+           "faces": ("hair_style", "hair_colour", "skin", "eyes")}
+UNMEASURED = ("expression",)  # faces: a smile or frown is parsed but not read (faces_reader says why)
 
 
 class PromptError(ValueError):
@@ -49,6 +52,12 @@ class Request:
     prompt: str
     wants: dict[str, str]
     held_out: tuple[str, ...] = ()  # held-out phrases the prompt holds: training never saw them together
+    unmeasured: dict[str, str] = field(default_factory=dict)  # asked for, but no reader sees it (a smile)
+
+
+def _listed(names) -> str:
+    """("a", "b", "c") → "a, b and c"."""
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
 
 
 def _vocabulary(data: str) -> dict[str, tuple[str, str]]:
@@ -78,13 +87,15 @@ def parse_prompt(prompt: str, data: str, hold_out: tuple[str, ...] | None = None
     """
     data = data.lower()
     if data not in MEASURED:
-        raise PromptError(f"prompt accuracy is measured for {' and '.join(MEASURED)} models, not {data}")
+        raise PromptError(f"prompt accuracy is measured for {_listed(MEASURED)} models, not {data}")
     vocab = _vocabulary(data)
     wants: dict[str, str] = {}
-    for word in re.findall(r"[^\s,.;:!?]+", prompt.lower()):
+    words = [w for w in re.findall(r"[^\s,.;:!?]+", prompt.lower()) if w not in _FILLER[data]]
+    if data == "faces":
+        wants = _parse_face(words)
+        words = []
+    for word in words:
         word = _SYNONYMS.get(word, word)
-        if word in _FILLER[data]:
-            continue
         if word not in vocab:
             known = sorted({w for w in vocab if not w.isdigit()})
             raise PromptError(f"unknown word {word!r} in the prompt: a {data} prompt uses "
@@ -94,7 +105,49 @@ def parse_prompt(prompt: str, data: str, hold_out: tuple[str, ...] | None = None
             raise PromptError(f"the prompt asks for two {factor}s ({wants[factor]} and {value})")
         wants[factor] = value
     phrases = HOLD_OUT.get(data, ()) if hold_out is None else tuple(hold_out)
-    return Request(data, prompt, wants, tuple(p for p in phrases if holds(prompt, p)))
+    unmeasured = {f: wants.pop(f) for f in UNMEASURED if f in wants}
+    return Request(data, prompt, wants, tuple(p for p in phrases if holds(prompt, p)), unmeasured)
+
+
+def _parse_face(words: list[str]) -> dict[str, str]:
+    """Face words → factors: adjectives wait for their noun ("long red hair", "dark skin", "blue eyes")."""
+    from genstudio.faces_reader import _names
+
+    names = _names()
+    expressions = {"smiling": "smiling", "frowning": "frowning"}
+    wants: dict[str, str] = {}
+
+    def put(factor: str, value: str) -> None:
+        if factor in wants and wants[factor] != value:
+            raise PromptError(f"the prompt asks for two {factor.replace('_', ' ')}s ({wants[factor]} and {value})")
+        wants[factor] = value
+
+    pending: list[str] = []
+    for word in words:
+        if word in expressions:
+            put("expression", expressions[word])
+        elif word == "bald":
+            put("hair_style", "bald")
+        elif word in ("hair", "skin", "eyes", "eye"):
+            if word == "hair" and pending and pending[0] in names["hair_style"]:
+                put("hair_style", pending.pop(0))
+            text = " ".join(pending).replace("gray", "grey" if word == "hair" else "gray")
+            factor = {"hair": "hair_colour", "skin": "skin", "eyes": "eyes", "eye": "eyes"}[word]
+            if text:
+                if text not in names[factor]:
+                    raise PromptError(f"{text!r} is not a {word} colour the faces know: "
+                                      f"{', '.join(names[factor])}")
+                put(factor, text)
+            pending = []
+        else:
+            pending.append(word)
+    if pending:
+        known = sorted({w for v in names.values() for n in v for w in n.split()}
+                       | {"hair", "skin", "eyes", *expressions})
+        bad = next((w for w in pending if w not in known), None)
+        raise PromptError(f"unknown word {bad!r} in the prompt: a faces prompt uses {', '.join(known)}" if bad else
+                          f"{' '.join(pending)!r} says nothing without hair, skin or eyes after it")
+    return wants
 
 
 def read_images(images, data: str) -> list[dict[str, str]]:
@@ -109,7 +162,11 @@ def read_images(images, data: str) -> list[dict[str, str]]:
         from genstudio.shapes_reader import read_shapes
 
         return [vars(r).copy() for r in read_shapes(images)]
-    raise PromptError(f"prompt accuracy is measured for {' and '.join(MEASURED)} models, not {data}")
+    if data == "faces":
+        from genstudio.faces_reader import read_faces
+
+        return read_faces(images)
+    raise PromptError(f"prompt accuracy is measured for {_listed(MEASURED)} models, not {data}")
 
 
 def diversity(images) -> float:
@@ -138,6 +195,7 @@ class PromptScore:
     diversity: float
     read: dict[str, dict[str, int]] = field(default_factory=dict)  # factor → value read → count
     held_out: tuple[str, ...] = ()
+    unmeasured: tuple[str, ...] = ()  # words asked for that no reader checks (e.g. "smiling")
 
     def describe(self) -> str:
         """One line: ``'"a red circle": colour 98%, shape 91%, all 90% (n=100, diversity 0.41)'``."""
@@ -147,6 +205,7 @@ class PromptScore:
         else:  # nothing asked: say what came out
             parts += [f"{f}: " + " ".join(f"{k}×{v}" for k, v in sorted(c.items())) for f, c in self.read.items()]
         note = f" [held out of training: {', '.join(self.held_out)}]" if self.held_out else ""
+        note += f" [not measured: {', '.join(self.unmeasured)}]" if self.unmeasured else ""
         return f'"{self.prompt}": {", ".join(parts)} (n={self.n}, diversity {self.diversity:.2f}){note}'
 
 
@@ -163,7 +222,7 @@ def prompt_accuracy(images, prompt: str, data: str, hold_out: tuple[str, ...] | 
     right = [all(r[f] == v for f, v in request.wants.items()) for r in readings]
     read = {f: _count(r[f] for r in readings) for f in FACTORS[request.data]}
     return PromptScore(prompt, n, factors, float(np.mean(right)) if n and request.wants else float("nan"),
-                       diversity(images), read, request.held_out)
+                       diversity(images), read, request.held_out, tuple(request.unmeasured.values()))
 
 
 def _count(values) -> dict[str, int]:
@@ -222,7 +281,7 @@ def real_reference(prompts: list[str], data: str, n: int = 50, size: int = 32, s
                    hold_out: tuple[str, ...] | None = None) -> GuidanceRow:
     """The same figures for up to ``n`` real images that match each prompt (``guidance`` is nan).
 
-    Real shapes come from a fresh draw of the data set (``seed``), real digits from the 300 the
+    Real shapes and faces come from a fresh draw of the data set (``seed``), real digits from the 300 the
     digits classifier never trained on; a prompt's real images are those whose known factors are
     what the prompt asks for.
     """
@@ -236,6 +295,11 @@ def real_reference(prompts: list[str], data: str, n: int = 50, size: int = 32, s
         keep = torch.from_numpy(held_out_split()[1])
         real = Dataset(real.name, real.kind, real.tensor[keep], real.labels[keep])
         truth = [{"digit": str(int(d))} for d in real.labels]
+    elif data == "faces":
+        from genstudio.faces_reader import truth as faces_truth
+
+        real = load_dataset("faces", size=size, num_images=max(2000, 40 * n), seed=seed)
+        truth = faces_truth(real)
     else:
         from genstudio.shapes_reader import truth as shapes_truth
 
@@ -252,10 +316,12 @@ def real_reference(prompts: list[str], data: str, n: int = 50, size: int = 32, s
 def format_rows(rows: list[GuidanceRow], reference: GuidanceRow | None = None) -> list[str]:
     """A plain table: one line per guidance scale (and the real images), mean accuracy per factor."""
     every = rows + ([reference] if reference else [])
-    factors = [f for f in FACTORS["digits"] + FACTORS["shapes"]
+    factors = [f for f in sum(FACTORS.values(), ())
                if any(f in s.factors for r in every for s in r.scores)] + ["all"]
-    lines = ["guidance  " + "  ".join(f"{f:>10s}" for f in factors) + "   diversity"]
+    widths = [max(10, len(f)) for f in factors]
+    lines = ["guidance  " + "  ".join(f"{f:>{w}s}" for f, w in zip(factors, widths)) + "   diversity"]
     for r in every:
         label = "real" if r.guidance != r.guidance else f"{r.guidance:g}"
-        lines.append(f"{label:8s}  " + "  ".join(f"{r.mean(f):10.0%}" for f in factors) + f"   {r.diversity:9.2f}")
+        cells = "  ".join(f"{r.mean(f):{w}.0%}" for f, w in zip(factors, widths))
+        lines.append(f"{label:8s}  {cells}   {r.diversity:9.2f}")
     return lines

@@ -14,16 +14,18 @@ from typing import Callable
 
 import torch
 
-from genstudio.prompt_accuracy import (GuidanceRow, PromptError, accuracy_vs_guidance, format_rows, parse_prompt,
+from genstudio.prompt_accuracy import (FACTORS, GuidanceRow, PromptError, accuracy_vs_guidance, format_rows, parse_prompt,
                                        real_reference)
 
 DEFAULT_GUIDANCES = (0.0, 1.0, 3.0, 7.0)
-#: The prompts scored when none are given: every digit; the issue's four shapes, two more, and the
-#: default held-out combination (reported as such).
+#: The prompts scored when none are given: every digit and the empty prompt; the issue's four shapes, two more, and the
+#: default held-out combination (reported as such); faces by the factors the faces reader sees.
 DEFAULT_PROMPTS = {
-    "digits": tuple(f"a handwritten {d}" for d in range(10)),
+    "digits": tuple(f"a handwritten {d}" for d in range(10)) + ("",),
     "shapes": ("a red circle", "a blue square", "a green triangle", "a yellow star", "a purple cross",
                "a pink circle on the left", "a blue triangle"),
+    "faces": ("a face with long red hair", "a face with short black hair", "a face with curly blond hair",
+              "a bald face", "a face with dark skin", "a face with blue eyes"),
 }
 
 
@@ -43,14 +45,25 @@ class PromptReport:
                "(the paper's w = s − 1)"]
         out += format_rows(list(self.rows), self.reference)
         out.append("")
-        width = max(len(s.prompt) for s in self.reference.scores) + 2
+        width = max(24, *(len(s.prompt) for s in self.reference.scores)) + 4
         out.append(f"{'prompt (all asked right)':{width}s}" + "".join(f"{'s=' + format(r.guidance, 'g'):>8s}"
                                                                    for r in self.rows) + "    real")
         for i, ref in enumerate(self.reference.scores):
-            cells = "".join(f"{r.scores[i].all_right:8.0%}" for r in self.rows)
+            cells = "".join(_cell(r.scores[i]) for r in self.rows + (self.reference,))
             mark = "   held out of training" if ref.held_out else ""
-            out.append(f"{'“' + ref.prompt + '”':{width}s}{cells}{ref.all_right:8.0%}{mark}")
+            mark += f"   ({', '.join(ref.unmeasured)} not measured)" if ref.unmeasured else ""
+            out.append(f"{'“' + ref.prompt + '”':{width}s}{cells}{mark}")
+        if any(not s.factors for s in self.reference.scores):
+            out.append("(a prompt that asks for nothing, such as \"\", shows how many different "
+                       f"{FACTORS[self.data][0].replace('_', ' ')}s its samples show)")
         return out
+
+
+def _cell(score) -> str:
+    """A prompt's share of samples with everything asked right; for the empty prompt, the kinds seen."""
+    if score.factors:
+        return f"{score.all_right:8.0%}"
+    return f"{len(next(iter(score.read.values()), {})):8d}"
 
 
 def score_text2image(path: str | Path, prompts: list[str] | None = None,
@@ -74,7 +87,8 @@ def score_text2image(path: str | Path, prompts: list[str] | None = None,
         raise PromptError(f"{name} is not a text-to-image model: prompt accuracy needs one")
     data = str(model.meta.get("data", "")).lower()
     if data not in DEFAULT_PROMPTS:
-        raise PromptError(f"{name} was trained on {data!r}; prompt accuracy is measured for digits and shapes")
+        raise PromptError(f"{name} was trained on {data!r}; prompt accuracy is measured for "
+                          f"{', '.join(DEFAULT_PROMPTS)}")
     held_out = tuple(model.meta.get("held_out", ()))
     prompts = list(prompts or DEFAULT_PROMPTS[data])
     for p in prompts:  # the measuring stick's words, then the model's own vocabulary, before sampling

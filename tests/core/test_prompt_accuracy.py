@@ -38,13 +38,22 @@ def test_prompts_parse_into_what_they_ask_for():
     assert parse_prompt("", "digits").wants == {}
     assert parse_prompt("a blue triangle at the top", "shapes").held_out == ("blue triangle",)
     assert parse_prompt("a blue square", "shapes").held_out == ()
+    smiling = parse_prompt("a smiling face with long dark brown hair, very light skin and blue eyes", "faces")
+    assert smiling.wants == {"hair_style": "long", "hair_colour": "dark brown", "skin": "very light", "eyes": "blue"}
+    assert smiling.unmeasured == {"expression": "smiling"}  # parsed, said, but no reader checks it
+    assert parse_prompt("a bald frowning face with dark eyes", "faces").wants == {"hair_style": "bald", "eyes": "dark"}
+    assert parse_prompt("a face with gray hair", "faces").wants == {"hair_colour": "grey"}
 
 
 @pytest.mark.parametrize("prompt, data, message", [
     ("a red dog", "shapes", "unknown word 'dog' in the prompt: a shapes prompt uses black, blue"),
     ("a handwritten seventeen", "digits", "unknown word 'seventeen'"),
     ("a red blue circle", "shapes", r"asks for two colours \(red and blue\)"),
-    ("a smiling face", "faces", "measured for digits and shapes models, not faces")])
+    ("a smiling face with red", "faces", "'red' says nothing without hair, skin or eyes after it"),
+    ("a face with purple hair", "faces", "'purple' is not a hair colour the faces know: black, dark brown"),
+    ("a smiling frowning face", "faces", r"two expressions \(smiling and frowning\)"),
+    ("a face with a hat", "faces", "unknown word 'hat' in the prompt: a faces prompt uses bald, black"),
+    ("two rings", "ring8", "measured for digits, shapes and faces models, not ring8")])
 def test_bad_prompts_are_one_line_errors(prompt, data, message):
     with pytest.raises(PromptError, match=message) as err:
         parse_prompt(prompt, data)
@@ -119,7 +128,7 @@ def test_accuracy_against_guidance_with_a_sampling_function(real_shapes):
     assert calls == []
 
 
-# ---------------------------------------------------------------------------- `genstudio score` of a text-to-image model
+# ---------------------------------------------------------------------------- `genstudio score`, text to image
 @pytest.fixture(scope="module")
 def t2i_digits_ckpt(tmp_path_factory):
     from genstudio.config import RunConfig
@@ -149,3 +158,24 @@ def test_score_refuses_a_prompt_it_cannot_measure_before_sampling(t2i_digits_ckp
     assert main(["score", str(t2i_digits_ckpt), "--prompt", "a red circle"]) != 0
     err = capsys.readouterr().err
     assert "unknown word 'red' in the prompt" in err and "sampled" not in err
+
+
+# ---------------------------------------------------------------------------- faces
+def test_faces_reader_on_held_out_real_faces():
+    from genstudio.faces_reader import check_reader as check_faces
+
+    acc = check_faces(n=300, size=32)
+    assert acc["hair_style"] >= 0.95 and acc["hair_colour"] >= 0.9 and acc["skin"] >= 0.95, acc
+
+
+def test_real_faces_of_a_prompt_score_high_and_wrong_ones_low():
+    ref = real_reference(["a face with long red hair", "a smiling face with short black hair", "a bald face"],
+                         "faces", n=20)
+    for s in ref.scores:
+        assert s.all_right >= 0.85, s.describe()
+    assert ref.scores[1].unmeasured == ("smiling",) and "[not measured: smiling]" in ref.scores[1].describe()
+    from genstudio.faces_reader import truth as face_truth
+
+    data = load_dataset("faces", size=32, num_images=300, seed=2)
+    blond = [i for i, t in enumerate(face_truth(data)) if t["hair_colour"] == "blond"][:20]
+    assert prompt_accuracy(data.tensor[blond], "a face with red hair", "faces").factors["hair_colour"] <= 0.1
