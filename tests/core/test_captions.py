@@ -119,6 +119,7 @@ def test_folder_captions_from_txt_and_jsonl_and_uncaptioned_images_reported(tmp_
     blue = ready.info["paths"].index("sub/b.png")
     assert ready.tensor[blue, 2].mean() > 0.9 and ready.info["captions"][blue] == ("a blue square",)
     assert caption_notice(ready) == f"1 image in {tmp_path} has no caption and was left out (e.g. c.png)"
+    assert ready.notice == caption_notice(ready)  # what the CLI's note and the app's status bar say
 
 
 def test_folder_without_captions_or_with_a_bad_jsonl_line_is_a_clear_error(tmp_path):
