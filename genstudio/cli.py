@@ -172,6 +172,16 @@ def _eta(text: str) -> float:
     return value
 
 
+def _guidance(text: str) -> float:
+    from genstudio.diffusion.guidance import check_guidance
+
+    try:
+        return check_guidance(float(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc) if _is_float(text) else f"guidance must be a number, not {text!r}") \
+            from None
+
+
 def _is_float(text: str) -> bool:
     try:
         float(text)
@@ -247,6 +257,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sampler", choices=sampler_names(), default=None, help="diffusion only (default ddpm)")
     s.add_argument("--steps", type=_positive_int, default=None, help="DDIM steps (diffusion only; default 50)")
     s.add_argument("--eta", type=_eta, default=None, help="DDIM eta (diffusion only; default 0)")
+    s.add_argument("--prompt", default=None,
+                   help="text-to-image only: the caption to draw (\"\" = the null caption, unconditional)")
+    s.add_argument("--guidance", type=_guidance, default=None,
+                   help="text-to-image only: classifier-free guidance scale s, ε̂ = ε̂_∅ + s·(ε̂_c − ε̂_∅): "
+                        "0 = unconditional, 1 = conditional, >1 stronger (the paper's w is s − 1; "
+                        "diffusers' guidance_scale = s); default 3")
+    s.add_argument("--negative-prompt", dest="negative", default=None,
+                   help="text-to-image only: a caption to steer away from (it replaces the null caption)")
     s.add_argument("--px", type=_non_negative_int, default=512,
                    help="long side in pixels of a FILE.png picture (a grid, or a 2-D model's scatter plot); "
                         "0 = the grid's own size (default 512)")

@@ -22,7 +22,7 @@ from genstudio.data import Dataset
 from genstudio.diffusion.guidance import DEFAULT_GUIDANCE
 from genstudio.diffusion.samplers import ddim_sample
 from genstudio.diffusion.schedule import q_sample
-from genstudio.diffusion.trainer import PREVIEW_STEPS, DiffusionTrainer, band_losses
+from genstudio.diffusion.trainer import ADAM_BETAS, PREVIEW_STEPS, DiffusionTrainer, band_losses
 from genstudio.text.tokenizer import Tokenizer
 from genstudio.text2image.model import guided
 from genstudio.trainer import Preview
@@ -74,6 +74,8 @@ class Text2ImageTrainer(DiffusionTrainer):
         captions: list[tuple[str, ...]] = data.info["captions"]
         self.tokenizer = Tokenizer.build(c for caps in captions for c in caps)
         super().__init__(config, data, device, rank=rank, world_size=world_size)
+        # the text encoder brings many small tensors: one multi-tensor Adam update instead of a loop
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=config.lr, betas=ADAM_BETAS, foreach=True)
         # every caption of every item as ids, item i's at offsets[i] … offsets[i] + counts[i] − 1
         self.caption_ids = torch.stack([self.tokenizer.encode(c) for caps in captions for c in caps])  # (M, L)
         self.counts = torch.tensor([len(caps) for caps in captions])  # (N,)
