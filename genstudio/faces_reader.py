@@ -8,8 +8,8 @@ real faces (a seed training never used): a factor the reader cannot see at a siz
 16 px is about one pixel) shows up there, and is worth less as a score.
 
 A smile or a frown is *not* read: the mouth's curve is about half a pixel at 32 px, and neither a
-head of this network (39 % right, chance) nor a rule on the lips' pixels (87 % at 64 px, chance at
-32 px) read it reliably at the sizes models are trained at. A bald face's hair colour is not read
+head of this network (39 % right, chance) nor a rule on the lips' pixels (at best 87 % at 64 px,
+chance at 32 px) read it reliably at the sizes models are trained at. A bald face's hair colour is not read
 either (there is no hair to see); it is left out of training and of the check.
 """
 
