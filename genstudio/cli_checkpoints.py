@@ -120,6 +120,10 @@ def cmd_info(args: argparse.Namespace) -> int:
         lines.append(f"model {role:5s} {m['arch']} {json.dumps(m['args'])}")
     if "schedule" in meta:
         lines.append(f"schedule:    {json.dumps(meta['schedule'])}")
+    if isinstance(meta.get("text"), dict):  # a text-to-image model: the words a prompt may use
+        vocab = meta["text"]["words"][2:]
+        lines.append(f"vocabulary:  {len(vocab)} words, prompts of at most {meta['text']['max_len']}: "
+                     + " ".join(vocab[:60]) + (" …" if len(vocab) > 60 else ""))
     if cfg:
         lines.append(f"training:    batch {cfg.get('batch')}, lr {cfg.get('lr')}, steps {cfg.get('steps')}")
     lines.append(f"versions:    {json.dumps(meta.get('versions', {}))}")

@@ -56,8 +56,9 @@ _DIFF_POINTS = Recipe(lr=3e-3, batch=256, steps=2000, width=128, schedule="cosin
 _DIFF_DIGITS = Recipe(lr=5e-4, batch=64, steps=4000, size=16, width=32, note="bundled ddpm_digits")
 _DIFF_SHAPES = Recipe(lr=5e-4, batch=64, steps=3000, size=16, width=32, note="bundled ddpm_shapes")
 _DIFF_IMAGES = Recipe(lr=2e-4, batch=64, steps=20000, size=32, width=32, note="DDPM's U-Net learning rate")
-# text to image: the DDPM digits U-Net with a caption (cross-attention, 10 % null captions)
-_T2I_DIGITS = Recipe(lr=1e-3, batch=64, steps=2000, size=16, width=32, note="bundled t2i_digits")
+# text to image: a narrow U-Net with a caption (cross-attention, 10 % null captions), cut to what a
+# busy 2-core CPU trains in tens of minutes (checkpoints/README.md: the t2i_digits run)
+_T2I_DIGITS = Recipe(lr=2e-3, batch=32, steps=1500, size=16, width=16, ema_decay=0.99, note="t2i_digits run")
 
 _TABLE: dict[tuple[str, str], Recipe] = {
     ("gan", "points"): _GAN_POINTS,

@@ -157,22 +157,22 @@ def test_a_vocabulary_of_the_wrong_size_for_the_network_is_refused(tmp_path):
 
 
 # ---------------------------------------------------------------------------- training
-def _bright_side_data(n: int = 64) -> Dataset:
-    """16 px images lit on the left or the right half, captioned "bright left" / "bright right"."""
-    x = -torch.ones(n, 1, 16, 16)
-    left = torch.arange(n) % 2 == 0
-    x[left, :, :, :8] = 1.0
-    x[~left, :, :, 8:] = 1.0
-    captions = [("bright left",) if l else ("bright right",) for l in left.tolist()]
-    return Dataset("toy", "images", x, left.long(), {"captions": captions})
+def _light_dark_data(n: int = 64) -> Dataset:
+    """16 px textured images, light or dark, captioned "a light square" / "a dark square"."""
+    g = torch.Generator().manual_seed(0)
+    light = torch.arange(n) % 2 == 0
+    x = (0.2 * torch.randn(n, 1, 16, 16, generator=g) + torch.where(light, 0.6, -0.6)[:, None, None, None]).clamp(-1, 1)
+    captions = [("a light square",) if lit else ("a dark square",) for lit in light.tolist()]
+    return Dataset("toy", "images", x, light.long(), {"captions": captions})
 
 
-def test_a_tiny_model_learns_to_follow_a_two_word_prompt(tmp_path):
-    cfg = RunConfig(kind="text2image", data="toy", size=16, width=8, batch=32, lr=3e-3, steps=150, timesteps=50,
-                    ema_decay=0.9, n_preview=4, device="cpu", seed=0).validate()
+def test_a_tiny_model_learns_to_follow_a_prompt():
+    """Two captions that differ in one word; a short run, then 8 samples per prompt at s = 3."""
+    cfg = RunConfig(kind="text2image", data="toy", size=16, width=8, batch=32, lr=5e-3, steps=STEPS, timesteps=20,
+                    ema_decay=0.8, n_preview=4, device="cpu", seed=0).validate()
     torch.manual_seed(0)
-    trainer = Text2ImageTrainer(cfg, _bright_side_data(), torch.device("cpu"))
-    assert trainer.tokenizer.vocab == ["<pad>", "<null>", "bright", "left", "right"]
+    trainer = Text2ImageTrainer(cfg, _light_dark_data(), torch.device("cpu"))
+    assert trainer.tokenizer.vocab == ["<pad>", "<null>", "a", "dark", "light", "square"]
     batch = trainer.next_batch()
     assert (batch.ids[:, 0] == 1).any() and (batch.ids[:, 0] == 2).any()  # some null captions, most real
     for _ in range(cfg.steps):
@@ -183,8 +183,10 @@ def test_a_tiny_model_learns_to_follow_a_two_word_prompt(tmp_path):
     from genstudio.loading import model_from_state
 
     model = model_from_state(tensors, meta, torch.device("cpu"))
-    for prompt, lit in (("bright left", slice(0, 8)), ("bright right", slice(8, 16))):
-        x = sample(model, SampleSpec(8, 0, "ddim", 10, prompt=prompt, guidance=3, record=False)).final
-        dark = slice(8, 16) if lit.start == 0 else slice(0, 8)
-        followed = x[..., lit].mean(axis=(1, 2, 3)) > x[..., dark].mean(axis=(1, 2, 3))  # (8,)
-        assert followed.sum() >= 7, (prompt, followed)
+    light = sample(model, SampleSpec(8, 0, "ddim", 10, prompt="a light square", guidance=3, record=False)).final
+    dark = sample(model, SampleSpec(8, 0, "ddim", 10, prompt="a dark square", guidance=3, record=False)).final
+    assert (light.mean(axis=(1, 2, 3)) > 0.3).all() and (dark.mean(axis=(1, 2, 3)) < -0.3).all(), \
+        (light.mean(axis=(1, 2, 3)), dark.mean(axis=(1, 2, 3)))
+
+
+STEPS = 60
