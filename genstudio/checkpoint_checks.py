@@ -34,7 +34,8 @@ _TORCH_NAMES = {torch.float16: "F16", torch.bfloat16: "BF16", torch.float32: "F3
                 torch.int8: "I8", torch.int16: "I16", torch.int32: "I32", torch.int64: "I64", torch.uint8: "U8",
                 torch.bool: "BOOL"}
 # the argument holding the sample's channels / image size / point dimension, per architecture
-IMAGE_ARGS = {"dcgan_g": ("nc", "size"), "dcgan_d": ("nc", "size"), "unet": ("channels", None)}
+IMAGE_ARGS = {"dcgan_g": ("nc", "size"), "dcgan_d": ("nc", "size"), "unet": ("channels", None),
+              "cond_unet": ("channels", None)}
 POINT_ARGS = {"mlp_g": "out_dim", "mlp_d": "in_dim", "mlp_eps": "dim"}
 POINT_DIM = 2  # every points data set (and the app's 2-D views) is two-dimensional
 
@@ -133,7 +134,7 @@ def _check_sample(path: Path, meta: dict[str, Any]) -> None:
             size = _arg(spec, s_arg)
             if not _same(meta.setdefault("size", size), size):
                 raise _error(f"{path.name}: header size = {_brief(meta['size'])}, but {label} has {s_arg} = {size}")
-        if arch == "unet":
+        if arch in ("unet", "cond_unet"):
             _check_unet_depth(path, meta, spec, label)
 
 

@@ -181,6 +181,17 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _guidances(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"guidance scales are numbers separated by commas, e.g. 0,1,3,7, "
+                                         f"not {text!r}") from None
+    if not values or any(v != v or v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"guidance scales must be numbers ≥ 0, e.g. 0,1,3,7, not {text!r}")
+    return values
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -203,6 +214,16 @@ def _eta(text: str) -> float:
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"eta must lie in [0, 1], not {text}")
     return value
+
+
+def _guidance(text: str) -> float:
+    from genstudio.diffusion.guidance import check_guidance
+
+    try:
+        return check_guidance(float(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc) if _is_float(text) else f"guidance must be a number, not {text!r}") \
+            from None
 
 
 def _is_float(text: str) -> bool:
@@ -280,6 +301,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sampler", choices=sampler_names(), default=None, help="diffusion only (default ddpm)")
     s.add_argument("--steps", type=_positive_int, default=None, help="DDIM steps (diffusion only; default 50)")
     s.add_argument("--eta", type=_eta, default=None, help="DDIM eta (diffusion only; default 0)")
+    s.add_argument("--prompt", default=None,
+                   help="text-to-image only: the caption to draw (\"\" = the null caption, unconditional)")
+    s.add_argument("--guidance", type=_guidance, default=None,
+                   help="text-to-image only: classifier-free guidance scale s, ε̂ = ε̂_∅ + s·(ε̂_c − ε̂_∅): "
+                        "0 = unconditional, 1 = conditional, >1 stronger (the paper's w is s − 1; "
+                        "diffusers' guidance_scale = s); default 3")
+    s.add_argument("--negative-prompt", dest="negative", default=None,
+                   help="text-to-image only: a caption to steer away from (it replaces the null caption)")
     s.add_argument("--px", type=_non_negative_int, default=512,
                    help="long side in pixels of a FILE.png picture (a grid, or a 2-D model's scatter plot); "
                         "0 = the grid's own size (default 512)")
@@ -325,9 +354,17 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_export)
 
     q = sub.add_parser("score", help="digits quality: Fréchet distance in a digits classifier's features, "
-                       "next to the real-vs-real figure")
+                       "next to the real-vs-real figure; for a text-to-image model, prompt accuracy and "
+                       "diversity against guidance")
     q.add_argument("checkpoint", type=Path)
-    q.add_argument("--n", type=_positive_int, default=500, help="samples, and real digits per set (at most 898)")
+    q.add_argument("--n", type=_positive_int, default=None,
+                   help="samples, and real digits per set (at most 898; default 500); text-to-image: "
+                        "samples per prompt and guidance scale (default 50)")
+    q.add_argument("--prompt", action="append", default=None, dest="prompts",
+                   help="text-to-image only: a prompt to score (repeat for more; default: every digit, "
+                        "seven shapes prompts with the held-out one, or six faces prompts)")
+    q.add_argument("--guidances", type=_guidances, default=None,
+                   help="text-to-image only: guidance scales to compare, e.g. 0,1,3,7 (the default)")
     q.add_argument("--seed", type=_seed, default=0)
     q.add_argument("--sampler", choices=sampler_names(), default=None, help="diffusion only (default ddim)")
     q.add_argument("--steps", type=_positive_int, default=None, help="DDIM steps (diffusion only; default 100)")

@@ -163,3 +163,11 @@ register_family(Family(
                    "Scrubber to scrub through the sampling step by step.",
                    "watch the sampled points (pink) gather onto the real ones (green) of {data} as the "
                    "denoising loss falls; open the Scrubber to see each step of the sampling.")))
+register_family(Family(  # its own family, not a diffusion option: its network, header (a vocabulary) and
+    # sampling (a prompt and a guidance scale) differ, and the diffusion family's checkpoints stay as they are
+    "text2image", "Text to image", "text-to-image", "genstudio.text2image.trainer:Text2ImageTrainer",
+    "genstudio.text2image.model:Text2ImageModel", archs=("cond_unet",),
+    metrics=(Metric("loss", "ε-prediction MSE, 10 % of captions null (Ho & Salimans)", "eps_loss"),
+             Metric("bands", "the loss per timestep band", "bands")),
+    view="scrubber", uses_samplers=True, sampling_weights=("ema/", "model/"),
+    header="genstudio.text2image.model:check_text_header"))

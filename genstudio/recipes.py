@@ -56,6 +56,9 @@ _DIFF_POINTS = Recipe(lr=3e-3, batch=256, steps=2000, width=128, schedule="cosin
 _DIFF_DIGITS = Recipe(lr=5e-4, batch=64, steps=4000, size=16, width=32, note="bundled ddpm_digits")
 _DIFF_SHAPES = Recipe(lr=5e-4, batch=64, steps=3000, size=16, width=32, note="bundled ddpm_shapes")
 _DIFF_IMAGES = Recipe(lr=2e-4, batch=64, steps=20000, size=32, width=32, note="DDPM's U-Net learning rate")
+# text to image: a narrow U-Net with a caption (cross-attention, 10 % null captions), cut to what a
+# busy 2-core CPU trains in tens of minutes (checkpoints/README.md: the t2i_digits run)
+_T2I_DIGITS = Recipe(lr=2e-3, batch=32, steps=1500, size=16, width=16, ema_decay=0.99, note="t2i_digits run")
 
 _TABLE: dict[tuple[str, str], Recipe] = {
     ("gan", "points"): _GAN_POINTS,
@@ -68,6 +71,7 @@ _TABLE: dict[tuple[str, str], Recipe] = {
     ("diffusion", "shapes"): _DIFF_SHAPES,
     ("diffusion", "faces"): _DIFF_SHAPES,
     ("diffusion", "images"): _DIFF_IMAGES,
+    ("text2image", "digits"): _T2I_DIGITS,
 }
 
 
@@ -108,7 +112,7 @@ def recipes_table() -> str:
     seen = {"points": "ring8 grid25 spiral moons", "digits": "digits", "faces": "faces", "shapes": "shapes",
             "images": "folder:PATH"}
     for (kind, fam), r in _TABLE.items():
-        diffusion = kind == "diffusion"
+        diffusion = kind != "gan"  # diffusion and text2image: a schedule and an EMA
         rows.append((kind, seen[fam], f"{r.lr:g}", str(r.batch), str(r.steps), "-" if fam == "points" else str(r.size),
                      str(r.width or "auto"), r.schedule if diffusion else "-",
                      f"{r.ema_decay:g}" if diffusion else (f"G {r.g_ema:g}" if r.g_ema else "-")))

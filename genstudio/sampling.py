@@ -56,8 +56,15 @@ class SampleSpec:
     eta: float = 0.0
     variance: str = "beta"  # DDPM's σ²: "beta" (diffusers "fixed_large") or "beta_tilde" ("fixed_small")
     record: bool = True  # keep the Trajectory (x_t, ε̂, x̂_0 of every step)
-    prompt: str | None = None  # conditioning, for the conditional families to come (ignored today)
-    guidance: float | None = None  # classifier-free guidance scale, likewise
+    # conditioning (a text-conditioned model only: its ``guided_eps``); all None = the model's plain ε̂
+    prompt: str | None = None  # the caption to follow; "" = the null caption
+    guidance: float | None = None  # classifier-free guidance scale s (diffusion.guidance: 0 uncond., 1 cond.)
+    negative: str | None = None  # a negative prompt: takes the null caption's place in guidance
+
+    @property
+    def guided(self) -> bool:
+        """True when the spec asks for conditioning (a prompt, a scale or a negative prompt)."""
+        return self.prompt is not None or self.guidance is not None or self.negative is not None
 
     @property
     def definition(self) -> "Sampler":
@@ -73,7 +80,16 @@ class SampleSpec:
         d = self.definition
         what = d.label + (f" {self.steps} steps" if d.takes_steps else "")
         what += f", η = {self.eta:g}" if d.takes_eta else ""
-        return f"{what}, {self.n} samples, seed {self.seed}"
+        return f"{what}, {self.n} samples, seed {self.seed}" + self._conditioning()
+
+    def _conditioning(self) -> str:
+        if not self.guided:
+            return ""
+        from genstudio.diffusion.guidance import DEFAULT_GUIDANCE
+
+        s = DEFAULT_GUIDANCE if self.guidance is None else self.guidance
+        text = f", prompt {self.prompt or ''!r}, guidance s = {s:g}"
+        return text + (f", negative {self.negative!r}" if self.negative else "")
 
     def short(self, *, eta: bool = True) -> str:
         """The sampler and its options for a file's metadata or a terminal: "ddim 50 steps eta 0"."""
@@ -207,21 +223,22 @@ def sampling_run(model: Any, spec: SampleSpec, *, record: bool | None = None, st
     """
     record = spec.record if record is None else record
     sampler = spec.definition
+    eps_model, guided = _eps_model(model, spec)
     total = sampler.network_steps(model.schedule.num_steps, spec)
     left = total - start_index
     shape = (spec.n, *model.sample_shape)
     dtype = record_dtype if record_dtype is not None else record_dtype_for(left, shape)
-    recorder = Trajectory.recorder(left, shape, dtype) if record else None
+    recorder = Trajectory.recorder(left, shape, dtype, guidance=guided is not None) if record else None
     sx = None
     if start_x is not None:
         sx = start_x if isinstance(start_x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(start_x, np.float32))
         sx = sx.to(model.schedule.device)
     x = None
     done = 0
-    for step in sampler.run_steps(model.eps, shape, model.schedule, spec, start=start, start_x=sx,
-                              start_index=start_index):
-        if recorder is not None:
-            recorder.add(step.t, step.x_t, step.eps, step.x0)
+    for step in sampler.run_steps(eps_model, shape, model.schedule, spec, start=start, start_x=sx,
+                                  start_index=start_index):
+        if recorder is not None:  # a guided ε̂ keeps this step's ε̂_c − ε̂_∅ until its next call
+            recorder.add(step.t, step.x_t, step.eps, step.x0, *(() if guided is None else (guided.direction,)))
         x = step.x_prev
         done += 1
         yield SamplingProgress(done, left, int(step.t), step.x_t, step.x0)
@@ -230,8 +247,26 @@ def sampling_run(model: Any, spec: SampleSpec, *, record: bool | None = None, st
     final = x.float().cpu()
     info = {"sampler": spec.sampler, "steps": total, "eta": spec.eta, "seed": spec.seed, "start": start,
             "variance": spec.variance, "start_index": start_index, "schedule": model.schedule.to_meta()}
+    if guided is not None:
+        info.update(prompt=spec.prompt or "", guidance=guided.scale, negative=spec.negative or "")
     traj = recorder.finish(final, info) if recorder is not None else None
     yield SamplingResult(final.numpy().copy(), traj, spec, start_index, info)
+
+
+def _eps_model(model: Any, spec: SampleSpec) -> tuple[Callable, Any]:
+    """The ε-function the sampler runs: the model's own, or (a guided spec) its guided ε̂ and that again.
+
+    A guided ε̂ (:class:`~genstudio.diffusion.guidance.GuidedEps`) keeps the samplers' step
+    arithmetic as it is: they call it like any ε-network.
+    """
+    if not spec.guided:
+        return model.eps, None
+    make = getattr(model, "guided_eps", None)
+    if make is None:
+        raise ValueError("a prompt, guidance or a negative prompt needs a text-conditioned model "
+                         f"(text2image); this one takes none: {model.describe()}")
+    guided = make(spec)
+    return guided, guided
 
 
 def sample(model: Any, spec: SampleSpec, *, progress: Callable[[int, int], None] | None = None,

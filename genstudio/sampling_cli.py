@@ -18,7 +18,18 @@ from genstudio.sampling import SampleSpec, sample
 def spec_of(args: argparse.Namespace) -> SampleSpec:
     """The :class:`~genstudio.sampling.SampleSpec` of ``genstudio sample``'s flags (diffusion)."""
     return SampleSpec(args.n, args.seed, args.sampler, args.steps, args.eta,
-                      record=getattr(args, "trajectory", None) is not None)
+                      record=getattr(args, "trajectory", None) is not None, prompt=getattr(args, "prompt", None),
+                      guidance=getattr(args, "guidance", None), negative=getattr(args, "negative", None))
+
+
+def check_prompt_flags(model, args: argparse.Namespace) -> None:
+    """Refuse --prompt / --guidance / --negative-prompt for a model that takes no text (ValueError)."""
+    given = [flag for flag, name in (("--prompt", "prompt"), ("--guidance", "guidance"),
+                                     ("--negative-prompt", "negative")) if getattr(args, name, None) is not None]
+    if given and not hasattr(model, "guided_eps"):
+        flags = " and ".join((", ".join(given[:-1]), given[-1]) if len(given) > 1 else given)
+        raise ValueError(f"{flags} {'is' if len(given) == 1 else 'are'} for text-to-image models; "
+                         f"{args.checkpoint.name} holds a {get_family(model.kind).noun} model, which takes no text")
 
 
 def sample_to_disk(args: argparse.Namespace) -> int:
@@ -35,6 +46,7 @@ def sample_to_disk(args: argparse.Namespace) -> int:
     if model.is_points and out.suffix not in (".npy", ".png"):
         raise ValueError(f"{args.checkpoint.name} makes 2-D points: give --out FILE.npy (the points) or "
                          f"FILE.png (a scatter plot)")
+    check_prompt_flags(model, args)
     check_memory(model, args)
     family = get_family(model.kind)
     if not family.uses_samplers:  # one pass (a GAN)
@@ -57,6 +69,9 @@ def sample_to_disk(args: argparse.Namespace) -> int:
     text = {"genstudio:model": model.describe(), "genstudio:step": str(model.meta.get("step")),
             "genstudio:seed": str(args.seed), "genstudio:sampler": how,
             "genstudio:checkpoint": args.checkpoint.name}
+    if family.uses_samplers and spec.guided:  # what the picture was asked for
+        text.update({"genstudio:prompt": result.info["prompt"], "genstudio:guidance": f"{result.info['guidance']:g}",
+                     "genstudio:negative_prompt": result.info["negative"]})
     if out.suffix == ".png":
         save_png(out, _picture(samples, model, args), text)
     else:
@@ -110,7 +125,8 @@ def bytes_per_sample(model, args: argparse.Namespace) -> int:
             total += 4 * 16 * int(args_.get("hidden", 256))
         else:
             pixels = elems // shape[0]
-            total += 4 * 16 * pixels * int(args_.get("width", 32)) * max(args_.get("mults", [1, 2, 2]))
+            guided = 2 if spec_of(args).guided else 1  # classifier-free guidance runs 2N rows a step
+            total += guided * 4 * 16 * pixels * int(args_.get("width", 32)) * max(args_.get("mults", [1, 2, 2]))
         if args.trajectory is not None:
             steps = min(spec_of(args).total_steps(model.schedule.num_steps), model.schedule.num_steps)
             total += 3 * 2 * elems * (steps + 1)

@@ -19,3 +19,23 @@ def tiny_image_model(num_steps: int = 40, channels: int = 1, size: int = 8, data
             "step": 0, "models": {"eps": {"arch": "unet", "args": {}}},
             "schedule": {"kind": "linear", "num_steps": num_steps}}
     return DiffusionModel(net, NoiseSchedule(num_steps), meta, torch.device("cpu"))
+
+
+def tiny_text_model(num_steps: int = 20, size: int = 16, captions=("a red star", "a blue star", "a red circle")):
+    """An untrained 16 px text-conditioned U-Net with every weight randomised (ε̂ depends on the caption)."""
+    from genstudio.models.cond_unet import CondUNet
+    from genstudio.text.tokenizer import Tokenizer
+    from genstudio.text2image.model import Text2ImageModel
+
+    torch.manual_seed(0)
+    tok = Tokenizer.build(captions)
+    args = {"channels": 1, "width": 8, "mults": [1, 2], "vocab_size": len(tok), "max_len": tok.max_len,
+            "text_dim": 16, "text_layers": 1, "heads": 2, "groups": 4}
+    net = CondUNet(**args)
+    with torch.no_grad():
+        for p in net.parameters():  # the zero-initialised outputs too, so the caption changes ε̂
+            p.add_(torch.randn_like(p) * 0.1)
+    meta = {"kind": "text2image", "data_kind": "images", "channels": 1, "size": size, "data": "toy",
+            "step": 0, "models": {"eps": {"arch": "cond_unet", "args": args}},
+            "schedule": {"kind": "linear", "num_steps": num_steps}, "text": tok.to_meta()}
+    return Text2ImageModel(net, NoiseSchedule(num_steps), meta, torch.device("cpu"))

@@ -186,6 +186,7 @@ def load_folder(path: str, size: int, *, gray: bool = False, num_images: int = 0
         files = [files[i] for i in np.random.default_rng(seed).permutation(len(files))]
 
     images: list[np.ndarray] = []
+    paths: list[str] = []  # each loaded image's path relative to root (captions are found by it)
     reasons: dict[str, int] = {}
     example: tuple[str, str] | None = None  # the first skipped file (relative to root) and why
     tried = 0
@@ -199,6 +200,7 @@ def load_folder(path: str, size: int, *, gray: bool = False, num_images: int = 0
             tried += 1
             try:
                 images.append(read_image(f, size, gray))  # (size, size, C)
+                paths.append(_relative(f, root))
             except _Skip as skip:
                 reasons[skip.args[0]] = reasons.get(skip.args[0], 0) + 1
                 if example is None:
@@ -208,5 +210,6 @@ def load_folder(path: str, size: int, *, gray: bool = False, num_images: int = 0
         raise DataError(f"no usable image in {root} ({skipped} files skipped: {describe_skips(reasons)})")
     tensor = uint8_to_tensor(np.stack(images))  # (N, C, size, size)
     info = {"root": str(root), "files": tried, "loaded": len(images), "skipped": skipped,
-            "skip_reasons": {r: reasons[r] for r in REASONS if r in reasons}, "skip_example": example}
+            "skip_reasons": {r: reasons[r] for r in REASONS if r in reasons}, "skip_example": example,
+            "paths": paths}
     return Dataset(name=name or f"folder:{path}", kind="images", tensor=tensor, labels=None, info=info)

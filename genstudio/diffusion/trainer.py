@@ -95,7 +95,7 @@ class DiffusionTrainer(Trainer):
     def __init__(self, config: RunConfig, data: Dataset, device: torch.device, *, rank: int = 0,
                  world_size: int = 1):
         super().__init__(config, data, device, rank=rank, world_size=world_size)
-        self.specs = diffusion_specs(config, data)
+        self.specs = self.network_specs(config, data)
         self.schedule = NoiseSchedule(config.timesteps, config.schedule).to(device)
         self.net = build(**self.specs["eps"]).to(device)
         self.channels_last = data.kind == "images"  # faster convolutions on CPU (oneDNN) and CUDA
@@ -107,6 +107,10 @@ class DiffusionTrainer(Trainer):
         shape = (2,) if data.kind == "points" else (data.channels, data.size, data.size)
         n_fixed = PREVIEW_POINTS if data.kind == "points" else config.n_preview
         self.fixed_noise = sample_noise(shape, n_fixed, seed=config.seed + 1).to(device)  # (N, ...) x_T
+
+    def network_specs(self, config: RunConfig, data: Dataset) -> dict[str, dict[str, Any]]:
+        """``{"eps": {"arch", "args"}}``: the ε-network to build (a conditional subclass builds its own)."""
+        return diffusion_specs(config, data)
 
     # -- Trainer interface ---------------------------------------------------------------
     def modules(self) -> dict[str, nn.Module]:

@@ -39,6 +39,12 @@ class Trajectory:
     x0: np.ndarray  # (K, N, ...)
     final: np.ndarray  # (N, ...) float32: the samples
     info: dict = field(default_factory=dict)  # sampler, steps, eta, variance, seed, start_index, schedule
+    # (K, N, ...) classifier-free guidance's direction ε̂_c − ε̂_∅ at each step; None when unguided
+    guidance: np.ndarray | None = None
+
+    def direction(self, k: int) -> np.ndarray | None:
+        """Recorded step ``k``'s guidance direction ε̂_c − ε̂_∅ (float32 (N, ...)); None when unguided."""
+        return None if self.guidance is None else self.guidance[k].astype(np.float32)
 
     def __len__(self) -> int:
         return int(self.timesteps.shape[0])
@@ -50,7 +56,8 @@ class Trajectory:
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.timesteps, self.x_t, self.eps, self.x0, self.final))
+        extra = self.guidance.nbytes if self.guidance is not None else 0
+        return extra + sum(a.nbytes for a in (self.timesteps, self.x_t, self.eps, self.x0, self.final))
 
     @staticmethod
     def estimate_nbytes(steps: int, shape: tuple[int, ...], dtype: torch.dtype = torch.float16) -> int:
@@ -63,27 +70,33 @@ class Trajectory:
 
         path = Path(path)
         with atomic_open(path) as fh:
+            more = {} if self.guidance is None else {"guidance": self.guidance}
             np.savez(fh, timesteps=self.timesteps, x_t=self.x_t, eps=self.eps, x0=self.x0,
-                     final=self.final, info=np.array(json.dumps(self.info)))
+                     final=self.final, info=np.array(json.dumps(self.info)), **more)
         return path
 
     @classmethod
     def load_npz(cls, path: str | os.PathLike) -> "Trajectory":
         with np.load(path, allow_pickle=False) as f:
-            return cls(f["timesteps"], f["x_t"], f["eps"], f["x0"], f["final"], json.loads(str(f["info"])))
+            guidance = f["guidance"] if "guidance" in f.files else None
+            return cls(f["timesteps"], f["x_t"], f["eps"], f["x0"], f["final"], json.loads(str(f["info"])),
+                       guidance)
 
     @staticmethod
-    def recorder(steps: int, shape: tuple[int, ...], dtype: torch.dtype = torch.float16) -> "_Recorder":
-        return _Recorder(steps, shape, dtype)
+    def recorder(steps: int, shape: tuple[int, ...], dtype: torch.dtype = torch.float16, *,
+                 guidance: bool = False) -> "_Recorder":
+        """Buffers for ``steps`` steps; ``guidance``: a fourth array, the guidance direction."""
+        return _Recorder(steps, shape, dtype, 4 if guidance else 3)
 
 
 class _Recorder:
     """Preallocated CPU buffers a sampler's steps are copied into."""
 
-    def __init__(self, steps: int, shape: tuple[int, ...], dtype: torch.dtype):
+    def __init__(self, steps: int, shape: tuple[int, ...], dtype: torch.dtype, arrays: int = 3):
         self.k = 0
         self.timesteps = np.zeros(steps, dtype=np.int64)
-        self.arrays = [torch.empty((steps, *shape), dtype=dtype) for _ in range(3)]  # x_t, eps, x0
+        # x_t, eps, x0 (and the guidance direction)
+        self.arrays = [torch.empty((steps, *shape), dtype=dtype) for _ in range(arrays)]
         self.limit = torch.finfo(dtype).max
 
     def add(self, t: int, *tensors: torch.Tensor) -> None:
@@ -93,5 +106,6 @@ class _Recorder:
         self.k += 1
 
     def finish(self, final: torch.Tensor, info: dict) -> Trajectory:
-        x_t, eps, x0 = (a[:self.k].numpy() for a in self.arrays)
-        return Trajectory(self.timesteps[:self.k], x_t, eps, x0, final.float().cpu().numpy(), info)
+        x_t, eps, x0, *guidance = (a[:self.k].numpy() for a in self.arrays)
+        return Trajectory(self.timesteps[:self.k], x_t, eps, x0, final.float().cpu().numpy(), info,
+                          guidance[0] if guidance else None)

@@ -19,6 +19,7 @@ ARCHS: dict[str, str] = {
     "mlp_d": "genstudio.models.mlp:MLPDiscriminator",
     "unet": "genstudio.models.unet:UNet",
     "mlp_eps": "genstudio.models.eps_mlp:EpsMLP",
+    "cond_unet": "genstudio.models.cond_unet:CondUNet",  # text-to-image: U-Net + its text encoder
 }
 
 
