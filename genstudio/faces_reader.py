@@ -15,11 +15,8 @@ either (there is no hair to see); it is left out of training and of the check.
 
 from __future__ import annotations
 
-import argparse
 import functools
-import json
 import sys
-import time
 from importlib import resources
 from pathlib import Path
 from typing import Callable
@@ -28,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from genstudio.reader_training import fit, reader_main
 
 CLASSIFIER_FILE = "faces_classifier.safetensors"
 INPUT_SIZE = 32
@@ -151,48 +149,22 @@ def train_face_classifier(n: int = 12_000, epochs: int = 10, batch: int = 128, l
             ys[f].append(torch.from_numpy(v.astype(np.int64)))
     x, y = torch.cat(xs), {f: torch.cat(v) for f, v in ys.items()}
     net = FaceNet()
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    for epoch in range(epochs):
-        net.train()
-        order = torch.randperm(len(x), generator=gen)
-        for i in range(0, len(x), batch):
-            idx = order[i:i + batch]
-            out = net(x[idx])
-            loss = sum(F.cross_entropy(out[f], y[f][idx]) for f in out)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        sched.step()
-        log(f"epoch {epoch + 1}: loss {loss.item():.4f}")
-    return net.eval().requires_grad_(False)
+
+    def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+        out = net(x[idx])
+        return sum(F.cross_entropy(out[f], y[f][idx]) for f in out)
+
+    return fit(net, len(x), batch_loss, epochs=epochs, batch=batch, lr=lr, gen=gen,
+               after_epoch=lambda epoch, loss: log(f"epoch {epoch}: loss {loss:.4f}"))
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m genstudio.faces_reader --train [--out FILE]`` or ``--check``."""
-    p = argparse.ArgumentParser(prog="python -m genstudio.faces_reader", description=__doc__.splitlines()[0])
-    p.add_argument("--train", action="store_true", help="train the faces classifier and save it")
-    p.add_argument("--check", action="store_true", help="measure the reader on held-out real faces")
-    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "resources" / CLASSIFIER_FILE)
-    args = p.parse_args(argv)
-    if not (args.train or args.check):
-        p.print_help()
-        return 2
-    torch.set_num_threads(1)
-    if args.train:
-        from genstudio.quality import save_classifier
-
-        start = time.time()
-        net = train_face_classifier()
-        meta = {"genstudio": "faces_classifier", "input_size": str(INPUT_SIZE), "seed": str(TRAIN_SEED),
-                "made_by": "python -m genstudio.faces_reader --train", "torch": torch.__version__}
-        save_classifier(net, args.out, meta)
-        load_face_classifier.cache_clear()
-        print(json.dumps({"out": str(args.out), "seconds": round(time.time() - start, 1)}))
-    if args.check:
-        for size in TRAIN_SIZES:
-            print(json.dumps({"size": size, "n": 2000, "seed": CHECK_SEED, **check_reader(size=size)}))
-    return 0
+    return reader_main(argv, module="faces_reader", what="faces classifier",
+                       out=Path(__file__).resolve().parent.parent / "resources" / CLASSIFIER_FILE,
+                       train=train_face_classifier, loaded=load_face_classifier, check=check_reader,
+                       meta={"genstudio": "faces_classifier", "input_size": str(INPUT_SIZE), "seed": str(TRAIN_SEED)},
+                       sizes=TRAIN_SIZES, check_seed=CHECK_SEED)
 
 
 if __name__ == "__main__":

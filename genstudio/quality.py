@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genstudio.metrics import frechet_distance
+from genstudio.reader_training import fit
 
 CLASSIFIER_FILE = "digits_classifier.safetensors"
 INPUT_SIZE = 16  # the classifier's input side: the 8x8 digits upsampled once, as the data sets do
@@ -219,27 +220,21 @@ def train_classifier(seed: int = SEED, epochs: int = 30, batch: int = 64, lr: fl
     train_idx, test_idx = held_out_split(seed)
     x, y = data.tensor[train_idx], data.labels[train_idx]  # (N, 1, 16, 16), (N,)
     net = DigitsNet()
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     padded = F.pad(x, (1, 1, 1, 1), value=-1.0)  # (N, 1, 18, 18)
-    for epoch in range(epochs):
-        net.train()
-        order = torch.randperm(len(x), generator=gen)
-        for i in range(0, len(x), batch):
-            idx = order[i:i + batch]
-            dx, dy = torch.randint(0, 3, (2,), generator=gen).tolist()
-            xb = padded[idx, :, dy:dy + INPUT_SIZE, dx:dx + INPUT_SIZE]  # (b, 1, 16, 16), shifted
-            xb = (xb + 0.05 * torch.randn(xb.shape, generator=gen)).clamp(-1.0, 1.0)
-            loss = F.cross_entropy(net(xb), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        sched.step()
-        if (epoch + 1) % 10 == 0:
+
+    def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+        dx, dy = torch.randint(0, 3, (2,), generator=gen).tolist()
+        xb = padded[idx, :, dy:dy + INPUT_SIZE, dx:dx + INPUT_SIZE]  # (b, 1, 16, 16), shifted
+        xb = (xb + 0.05 * torch.randn(xb.shape, generator=gen)).clamp(-1.0, 1.0)
+        return F.cross_entropy(net(xb), y[idx])
+
+    def after_epoch(epoch: int, loss: float) -> None:
+        if epoch % 10 == 0:
             net.eval()
-            log(f"epoch {epoch + 1}: loss {loss.item():.4f}, held-out accuracy "
+            log(f"epoch {epoch}: loss {loss:.4f}, held-out accuracy "
                 f"{accuracy(net, data.tensor[test_idx], data.labels[test_idx]):.4f}")
-    net.eval().requires_grad_(False)
+
+    fit(net, len(x), batch_loss, epochs=epochs, batch=batch, lr=lr, gen=gen, after_epoch=after_epoch)
     return net, accuracy(net, data.tensor[test_idx], data.labels[test_idx])
 
 

@@ -21,11 +21,8 @@ measures all four readings on held-out real images (a seed training never used).
 
 from __future__ import annotations
 
-import argparse
 import functools
-import json
 import sys
-import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -37,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genstudio.data.captions import colour_name, position_name
+from genstudio.reader_training import fit, reader_main
 
 CLASSIFIER_FILE = "shapes_classifier.safetensors"
 INPUT_SIZE = 32  # silhouettes are resized to 32 x 32 for the shape classifier
@@ -200,47 +198,17 @@ def train_shape_classifier(n: int = 12_000, epochs: int = 8, batch: int = 128, l
         labels.append(data.labels)
     x, y = torch.cat(parts), torch.cat(labels)
     net = ShapeNet()
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    for epoch in range(epochs):
-        net.train()
-        order = torch.randperm(len(x), generator=gen)
-        for i in range(0, len(x), batch):
-            idx = order[i:i + batch]
-            loss = F.cross_entropy(net(x[idx]), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        sched.step()
-        log(f"epoch {epoch + 1}: loss {loss.item():.4f}")
-    return net.eval().requires_grad_(False)
+    return fit(net, len(x), lambda idx: F.cross_entropy(net(x[idx]), y[idx]), epochs=epochs, batch=batch,
+               lr=lr, gen=gen, after_epoch=lambda epoch, loss: log(f"epoch {epoch}: loss {loss:.4f}"))
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m genstudio.shapes_reader --train [--out FILE]`` or ``--check``."""
-    p = argparse.ArgumentParser(prog="python -m genstudio.shapes_reader", description=__doc__.splitlines()[0])
-    p.add_argument("--train", action="store_true", help="train the shape classifier and save it")
-    p.add_argument("--check", action="store_true", help="measure the reader on held-out real shapes")
-    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "resources" / CLASSIFIER_FILE)
-    args = p.parse_args(argv)
-    if not (args.train or args.check):
-        p.print_help()
-        return 2
-    torch.set_num_threads(1)  # bit-for-bit repeatable, and polite on a shared machine
-    if args.train:
-        from genstudio.quality import save_classifier
-
-        start = time.time()
-        net = train_shape_classifier()
-        meta = {"genstudio": "shapes_classifier", "input_size": str(INPUT_SIZE), "seed": str(TRAIN_SEED),
-                "made_by": "python -m genstudio.shapes_reader --train", "torch": torch.__version__}
-        save_classifier(net, args.out, meta)
-        load_shape_classifier.cache_clear()
-        print(json.dumps({"out": str(args.out), "seconds": round(time.time() - start, 1)}))
-    if args.check:
-        for size in TRAIN_SIZES:
-            print(json.dumps({"size": size, "n": 2000, "seed": CHECK_SEED, **check_reader(size=size)}))
-    return 0
+    return reader_main(argv, module="shapes_reader", what="shape classifier",
+                       out=Path(__file__).resolve().parent.parent / "resources" / CLASSIFIER_FILE,
+                       train=train_shape_classifier, loaded=load_shape_classifier, check=check_reader,
+                       meta={"genstudio": "shapes_classifier", "input_size": str(INPUT_SIZE), "seed": str(TRAIN_SEED)},
+                       sizes=TRAIN_SIZES, check_seed=CHECK_SEED)
 
 
 if __name__ == "__main__":
