@@ -49,7 +49,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    from genstudio.checkpoint import read_header
+    from genstudio.families import get_family
     from genstudio.quality import score_checkpoint
+
+    own = get_family(read_header(args.checkpoint)["kind"]).score_command()
+    if own is not None:  # a family that scores in its own way (super-resolution: PSNR / SSIM)
+        return own(args)
 
     settle_diffusion_flags(args, SCORE_DEFAULTS)
     score = score_checkpoint(args.checkpoint, args.n, sampler=args.sampler, steps=args.steps, seed=args.seed,

@@ -19,6 +19,9 @@ ARCHS: dict[str, str] = {
     "mlp_d": "genstudio.models.mlp:MLPDiscriminator",
     "unet": "genstudio.models.unet:UNet",
     "mlp_eps": "genstudio.models.eps_mlp:EpsMLP",
+    "srresnet": "genstudio.models.srresnet:SRResNet",
+    "srgan_g": "genstudio.models.srresnet:SRResNet",  # the same network, trained as SRGAN's generator
+    "sr_d": "genstudio.models.srresnet:SRDiscriminator",
 }
 
 
