@@ -59,7 +59,7 @@ def upscale_image(model, img: Image.Image, tile: int | None = None) -> Image.Ima
                          f"{MAX_PIXELS / 1e6:g} megapixels")
     alpha = img.getchannel("A") if img.mode in ("LA", "RGBA") else None
     base = img.convert("L" if img.mode in ("L", "LA") else "RGB")
-    x = _to_tensor(np.asarray(base).reshape(h, w, -1))  # (1, C, h, w)
+    x = _to_tensor(np.array(base).reshape(h, w, -1))  # (1, C, h, w), a writable copy
     kw = {} if tile is None else {"tile": tile}
     if model.channels == x.shape[1]:
         y = model.upscale(x, **kw)
