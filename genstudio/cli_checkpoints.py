@@ -32,7 +32,14 @@ def settle_diffusion_flags(args: argparse.Namespace, defaults: dict[str, object]
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    from genstudio.checkpoint import read_header
+    from genstudio.families import get_family
     from genstudio.sampling_cli import sample_to_disk
+
+    family = get_family(read_header(args.checkpoint)["kind"])
+    if family.view == "superres":
+        raise ValueError(f"{args.checkpoint.name} is an {family.label}, which upscales images rather than "
+                         "sampling them: use genstudio upscale CKPT IMAGE --out OUT.png")
 
     settle_diffusion_flags(args, SAMPLE_DEFAULTS)
     return sample_to_disk(args)
