@@ -47,6 +47,10 @@ class ModelRouter(QObject):
         self._asked: list[QWidget] = []
         controller.snapshotReady.connect(self._on_snapshot)
 
+    def add_view(self, key: str, getter: Callable[[], QWidget]) -> None:
+        """Route the models of the families whose view is ``key`` (a ``families.VIEWS`` entry) to ``getter()``."""
+        self._views[key] = getter
+
     def attach(self, view: QWidget) -> None:
         """Take snapshot requests from ``view`` (once it exists)."""
         view.snapshotRequested.connect(lambda: self.request_snapshot(view))

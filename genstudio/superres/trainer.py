@@ -11,7 +11,8 @@ LR inputs are made on the fly from the HR batch (:func:`~genstudio.superres.degr
 every tenth image is held out and never trained on. Settings beyond ``RunConfig`` live in
 ``config.extra``: ``blocks`` (B, default 6), ``bicubic_skip`` (default true: see
 :mod:`genstudio.models.srresnet`), and for SRGAN ``content`` (default ``random``),
-``adv_weight`` (default 10⁻³), ``init`` (an SRResNet checkpoint) and ``ae_steps`` (300).
+``adv_weight`` (default 10⁻³), ``init`` (an SRResNet checkpoint), ``ae_steps`` (300) and ``d_width``
+(D's base width, default half G's).
 """
 
 from __future__ import annotations
@@ -171,7 +172,12 @@ class SRGANTrainer(SRResNetTrainer):
             raise ConfigError(f"adv_weight must be a number from 0 to 1000, not {self.adv_weight!r}", field="extra")
         self.content_kind = contents.check_kind(str(cfg.extra.get("content", DEFAULT_CONTENT)))
         c = self.data.channels
-        self.specs["D"] = {"arch": "sr_d", "args": {"channels": c, "width": self.specs["G"]["args"]["width"]}}
+        # D's base width: half G's by default (16 for the default G): the paper's D has 64 channels to G's 64,
+        # but D runs three times a step, and at 16–64 px a CPU-sized run cannot pay for that
+        d_width = cfg.extra.get("d_width", max(8, self.specs["G"]["args"]["width"] // 2))
+        if not isinstance(d_width, int) or isinstance(d_width, bool) or not 1 <= d_width <= 256:
+            raise ConfigError(f"d_width must be a whole number from 1 to 256, not {d_width!r}", field="extra")
+        self.specs["D"] = {"arch": "sr_d", "args": {"channels": c, "width": d_width}}
         self.D = build(**self.specs["D"]).to(self.device)
         self.D_run = self.D
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
