@@ -59,8 +59,8 @@ _DIFF_IMAGES = Recipe(lr=2e-4, batch=64, steps=20000, size=32, width=32, note="D
 
 # SRResNet / SRGAN ×4 (Ledig et al.): 16 → 64 px, 32 channels × 6 blocks; the paper's Adam lr 1e-4
 # for 10⁶ steps is raised for a CPU-sized run; SRGAN fine-tunes a trained SRResNet at 1e-4 (--init)
-_SRRESNET = Recipe(lr=5e-4, batch=16, steps=1500, size=64, width=32, note="bundled srresnet_faces")
-_SRGAN = Recipe(lr=1e-4, batch=16, steps=500, size=64, width=32, note="bundled srgan_faces (from srresnet_faces)")
+_SRRESNET = Recipe(lr=5e-4, batch=8, steps=400, size=64, width=32, note="bundled srresnet_faces")
+_SRGAN = Recipe(lr=1e-4, batch=8, steps=200, size=64, width=32, note="bundled srgan_faces (from srresnet_faces)")
 
 _TABLE: dict[tuple[str, str], Recipe] = {
     ("gan", "points"): _GAN_POINTS,
