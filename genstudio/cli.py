@@ -312,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_export)
 
     q = sub.add_parser("score", help="digits quality: Fréchet distance in a digits classifier's features, "
-                       "next to the real-vs-real figure")
+                       "next to the real-vs-real figure; super-resolution: PSNR, SSIM and sharpness on "
+                       "held-out images beside bicubic")
     q.add_argument("checkpoint", type=Path)
     q.add_argument("--n", type=_positive_int, default=500, help="samples, and real digits per set (at most 898)")
     q.add_argument("--seed", type=_seed, default=0)

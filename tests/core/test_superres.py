@@ -136,3 +136,21 @@ def test_each_feature_space_gives_a_finite_content_loss_and_the_header_says_whic
     metrics = t.train_step(data.tensor[:16])
     assert all(math.isfinite(v.item()) for v in metrics.values())
     assert t.state()[1]["content"] == {"kind": content}
+
+
+def test_photos_are_full_resolution_crops_and_held_out_ones_come_from_their_own_strip():
+    from genstudio.data.photos import load_photos, sample_photos
+
+    d = load_photos(32, 40, seed=0)
+    assert d.tensor.shape == (40, 3, 32, 32) and d.name == "photos"
+    assert torch.equal(d.tensor, load_photos(32, 40, seed=0).tensor)  # deterministic
+    photos = sample_photos()
+    split = [int(p.shape[0] * 0.8) for p in photos]
+    for i in range(40):  # find each crop in its photograph: held-out ones lie below the split
+        img = photos[i % 2]
+        crop = ((d.tensor[i].permute(1, 2, 0) + 1) * 127.5).round().to(torch.uint8).numpy()
+        h, w = img.shape[:2]
+        ys, xs = np.nonzero((img[: h - 31, : w - 31] == crop[0, 0]).all(-1))  # candidate corners
+        rows = [y for y, x in zip(ys, xs) if (img[y:y + 32, x:x + 32] == crop).all()]
+        assert rows, f"crop {i} is not a piece of its photograph"
+        assert (min(rows) >= split[i % 2]) == bool(held_out(40)[i])
