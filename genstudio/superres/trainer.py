@@ -11,8 +11,8 @@ LR inputs are made on the fly from the HR batch (:func:`~genstudio.superres.degr
 every tenth image is held out and never trained on. Settings beyond ``RunConfig`` live in
 ``config.extra``: ``blocks`` (B, default 6), ``bicubic_skip`` (default true: see
 :mod:`genstudio.models.srresnet`), and for SRGAN ``content`` (default ``random``),
-``adv_weight`` (default 10⁻³), ``init`` (an SRResNet checkpoint), ``ae_steps`` (300) and ``d_width``
-(D's base width, default half G's).
+``adv_weight`` (default 10⁻³), ``init`` (an SRResNet checkpoint), ``ae_steps`` (300), ``d_width``
+(D's base width, default half G's) and ``d_lr`` (D's learning rate, default G's).
 """
 
 from __future__ import annotations
@@ -180,7 +180,11 @@ class SRGANTrainer(SRResNetTrainer):
         self.specs["D"] = {"arch": "sr_d", "args": {"channels": c, "width": d_width}}
         self.D = build(**self.specs["D"]).to(self.device)
         self.D_run = self.D
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        # D's own learning rate (two time-scale updates, Heusel et al. 2017); default G's, as the paper
+        d_lr = cfg.extra.get("d_lr", cfg.lr)
+        if not isinstance(d_lr, (int, float)) or isinstance(d_lr, bool) or not 0 < d_lr <= 1:
+            raise ConfigError(f"d_lr must be a number in (0, 1], not {d_lr!r}", field="extra")
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=d_lr, betas=(cfg.beta1, cfg.beta2))
         self.phi: nn.Module | None = None  # a fixed feature network (random, ae, vgg19), checkpointed
         probe = self.train_data[:32]
         if self.content_kind == "mse":
