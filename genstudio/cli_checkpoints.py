@@ -102,6 +102,11 @@ def cmd_info(args: argparse.Namespace) -> int:
              f"seed:        {meta.get('seed')}"]
     for role, m in meta["models"].items():
         lines.append(f"model {role:5s} {m['arch']} {json.dumps(m['args'])}")
+    if meta["kind"] in ("srresnet", "srgan"):  # super-resolution: how it was trained
+        lines.append(f"content:     {json.dumps(meta.get('content', {'kind': 'mse'}))}"
+                     + (f", adversarial weight {meta['adv_weight']:g}" if "adv_weight" in meta else ""))
+        if "init" in meta:
+            lines.append(f"init:        {json.dumps(meta['init'])}")
     if "schedule" in meta:
         lines.append(f"schedule:    {json.dumps(meta['schedule'])}")
     if cfg:

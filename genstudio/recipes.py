@@ -58,8 +58,9 @@ _DIFF_SHAPES = Recipe(lr=5e-4, batch=64, steps=3000, size=16, width=32, note="bu
 _DIFF_IMAGES = Recipe(lr=2e-4, batch=64, steps=20000, size=32, width=32, note="DDPM's U-Net learning rate")
 
 # SRResNet / SRGAN ×4 (Ledig et al.): 16 → 64 px, 32 channels × 6 blocks; the paper's Adam lr 1e-4
-# for 10⁶ steps is raised for a CPU-sized run; SRGAN fine-tunes a trained SRResNet at 1e-4 (--init)
-_SRRESNET = Recipe(lr=5e-4, batch=8, steps=400, size=64, width=32, note="bundled srresnet_faces")
+# for 10⁶ steps is raised for a CPU-sized run; SRGAN fine-tunes a trained SRResNet at 1e-4 (--init;
+# the bundled one also took --adv-weight 1e-2 --d-lr 4e-4: see checkpoints/README.md)
+_SRRESNET = Recipe(lr=5e-4, batch=8, steps=600, size=64, width=32, note="bundled srresnet_faces")
 _SRGAN = Recipe(lr=1e-4, batch=8, steps=200, size=64, width=32, note="bundled srgan_faces (from srresnet_faces)")
 
 _TABLE: dict[tuple[str, str], Recipe] = {
