@@ -105,6 +105,8 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, QMainWindow):
                            on_action=self.try_ring8 if monitor else None)
             self.hints[name] = hint
             self.tabs.addTab(with_hint(view, hint), name)
+        self.hints["Super-resolution"].set_text("drag the wipe between two columns, zoom in, tick |SR − HR| for "
+                                                "the error map, or Open image… to try a picture of your own.")
         self.refresh_hints()
         self.setCentralWidget(self.tabs)
 

@@ -152,8 +152,11 @@ class SuperResView(QWidget):
             combo.blockSignals(False)
         while self.strip.count():
             item = self.strip.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            old_widget = item.widget()
+            if old_widget is not None:  # out of sight now: deleteLater waits for the event loop
+                old_widget.hide()
+                old_widget.setParent(None)
+                old_widget.deleteLater()
         for col, p in enumerate(self.panels):
             thumb = QLabel()
             factor = max(1, THUMB // p.image.shape[0])
