@@ -157,7 +157,7 @@ register_family(Family(
     "srresnet", "SRResNet", "SRResNet", "genstudio.superres.trainer:SRResNetTrainer", _SR_MODEL,
     archs=("srresnet",), metrics=(Metric("loss_G", "pixel-wise MSE of SR against HR", "losses"),),
     view="superres", sampling_weights=("model/G/",), adam_betas=(0.9, 0.999),  # the paper's Adam β1 = 0.9
-    score="genstudio.superres.score:cmd_score"))
+    score="genstudio.superres.score:cmd_score", header="genstudio.superres.model:check_sr_header"))
 register_family(Family(
     "srgan", "SRGAN", "SRGAN", "genstudio.superres.trainer:SRGANTrainer", _SR_MODEL,
     archs=("srgan_g", "sr_d"),  # srgan_g: SRResNet's network under SRGAN's name (an arch has one family)
@@ -168,4 +168,4 @@ register_family(Family(
              Metric("D(x)", "D's mean output on HR images", "discriminator"),
              Metric("D(G(z))", "D's mean output on SR images", "discriminator")),
     view="superres", sampling_weights=("model/G/",), adam_betas=(0.9, 0.999),
-    score="genstudio.superres.score:cmd_score"))
+    score="genstudio.superres.score:cmd_score", header="genstudio.superres.model:check_sr_header"))

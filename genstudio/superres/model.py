@@ -87,3 +87,30 @@ class SRModel:
         label = "SRGAN" if self.kind == "srgan" else "SRResNet"
         return (f"{label} ×{self.scale} ({a['width']} ch × {a['blocks']} blocks, content: {self.content}) "
                 f"on {self.meta.get('data')}, step {self.meta.get('step')}")
+
+
+def check_sr_header(path: Any, meta: dict[str, Any]) -> None:
+    """An SRResNet / SRGAN header's own entries (``Family.header``): the scale, and how it was trained
+    (content loss, adversarial weight, the checkpoint it started from), so that ``genstudio info``
+    and the app show only well-formed values."""
+    import math
+
+    def bad(what: str) -> CheckpointError:
+        from genstudio.checkpoint import _brief
+
+        return CheckpointError(f"{path.name} has an invalid {what} {_brief(meta.get(what.split()[0]))}")
+
+    if meta.get("scale", SCALE) != SCALE or isinstance(meta.get("scale"), bool):
+        raise bad("scale")
+    w = meta.get("adv_weight", 0.0)
+    if not isinstance(w, (int, float)) or isinstance(w, bool) or not math.isfinite(w) or not 0 <= w <= 1e3:
+        raise bad("adv_weight")
+    content = meta.get("content", {"kind": "mse"})
+    if (not isinstance(content, dict) or content.get("kind") not in ("mse", "random", "ae", "disc", "vgg19")
+            or not isinstance(content.get("file", ""), str) or len(content.get("file", "")) > 300):
+        raise bad("content")
+    init = meta.get("init", {})
+    if (not isinstance(init, dict) or not all(isinstance(init.get(k, ""), str) and len(init.get(k, "")) <= 300
+                                              for k in ("file", "kind", "data"))
+            or not isinstance(init.get("step", 0), int) or isinstance(init.get("step", 0), bool)):
+        raise bad("init")

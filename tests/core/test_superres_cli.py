@@ -58,6 +58,11 @@ def test_sr_checkpoints_are_refused_clearly_when_foreign_or_damaged(two_stages, 
     save_checkpoint(tmp_path / "wide.safetensors", tensors, meta)
     with pytest.raises(CheckpointError, match="has shape"):
         load_checkpoint(tmp_path / "wide.safetensors")
+    _, meta = load_checkpoint(first)
+    meta["adv_weight"] = [1]  # a header value info and the app would print
+    save_checkpoint(tmp_path / "odd.safetensors", tensors, meta)
+    with pytest.raises(CheckpointError, match="invalid adv_weight"):
+        read_header(tmp_path / "odd.safetensors")
     data = first.read_bytes()
     (tmp_path / "cut.safetensors").write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="truncated|damaged"):
