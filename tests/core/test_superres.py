@@ -95,6 +95,7 @@ def _shapes(n: int = 400) -> Dataset:
     return load_dataset("shapes", size=32, num_images=n, seed=0)
 
 
+@pytest.mark.quality
 def test_a_tiny_srresnet_beats_bicubic_after_a_short_run():
     data = _shapes()
     torch.manual_seed(0)
