@@ -139,6 +139,12 @@ class _Version(argparse.Action):
 
 
 # ---------------------------------------------------------------------------- parser
+def _invert(args: argparse.Namespace) -> int:
+    from genstudio.cli_invert import cmd_invert
+
+    return cmd_invert(args)
+
+
 def _arena(args: argparse.Namespace) -> int:
     from genstudio.arena import cmd_arena
 
@@ -306,6 +312,22 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--n", type=_positive_int, default=2000, help="samples per evaluation (default 2000)")
     a.add_argument("--out", required=True, type=Path, help="a folder for the table, plot, log and run folders")
     a.set_defaults(func=_arena)
+
+    v = sub.add_parser("invert", help="run an image back to a model's noise and regenerate it: DDIM inversion "
+                                      "for a diffusion model, projection into z for a GAN")
+    v.add_argument("checkpoint", type=Path)
+    v.add_argument("image", type=Path, help="an image file (centre-cropped and resized to the model's size)")
+    v.add_argument("--out", required=True, type=Path,
+                   help="FILE.png: image | reconstruction (| variation with --eta); a GAN: image | G(z)")
+    v.add_argument("--steps", type=_positive_int, default=None,
+                   help="DDIM steps of the inversion (default 50), or a GAN projection's Adam steps (default 300)")
+    v.add_argument("--eta", type=_eta, default=0.0,
+                   help="also regenerate with this DDIM eta from the inverted noise: a variation (default 0: none)")
+    v.add_argument("--seed", type=_seed, default=0, help="seed of the variation's fresh noise")
+    v.add_argument("--noise-out", type=Path, default=None, help="save the inverted x_T (a GAN: its z) to FILE.npy")
+    v.add_argument("--px", type=_non_negative_int, default=512, help="long side of the PNG (0 = native)")
+    v.add_argument("--device", choices=DEVICES, default="auto")
+    v.set_defaults(func=_invert)
 
     e = sub.add_parser("export", help="write a small sampling-only copy of a checkpoint (no optimiser state, no GAN discriminator)")
     e.add_argument("checkpoint", type=Path)

@@ -58,6 +58,11 @@ class Family:
     # "module:function" (argparse args) -> exit status: `genstudio score` for this family (None: the
     # digits Fréchet distance of genstudio.quality, which samples)
     score: Any = field(default=None, repr=False)
+    # (config) -> [(label, value), …]: what defines one of its runs beyond kind, data and size, with
+    # defaults resolved as its trainer resolves them; resuming compares these (runs.identity)
+    defining: Any = field(default=None, repr=False)
+    # the Monitor's "Try this" for a run on (images, points); "{thing}" and "{data}" are filled in
+    monitor_hints: tuple[str, str] = ("", "")
 
     def check_header(self, path: Any, meta: dict) -> None:
         """Run the family's own header check, if it has one (after the checks every header gets)."""
@@ -81,6 +86,10 @@ class Family:
     def model_from_state(self, tensors: dict, meta: dict, device: Any, name: str = "") -> Any:
         """The model held by a checkpoint's (or a snapshot's) ``(tensors, meta)``."""
         return self.model_class().from_checkpoint(tensors, meta, device, name)
+
+    def defining_values(self, config: Any) -> list[tuple[str, Any]]:
+        """``[(label, value), …]`` that define a run of ``config`` beyond kind, data and size (see ``defining``)."""
+        return [] if self.defining is None else list(_resolve(self.defining)(config))
 
     def plot_of(self, metric: str) -> str | None:
         """The plot key of ``metric``; None for a number this family does not plot."""
@@ -144,20 +153,32 @@ register_family(Family(
              Metric("D(x)", "D's mean output on real data", "discriminator"),
              Metric("D(G(z))", "D's mean output on generated data", "discriminator")),
     view="latent", sampling_weights=("ema/G/", "model/G/"),  # the averaged G when the run kept one
-    adam_betas=(0.5, 0.999)))  # DCGAN paper: β1 = 0.5 stabilises the two-player game
+    adam_betas=(0.5, 0.999),  # DCGAN paper: β1 = 0.5 stabilises the two-player game
+    defining="genstudio.gan.trainer:defining",
+    monitor_hints=("watch the grid of {thing}s from a fixed noise batch sharpen while the losses settle; "
+                   "D(x) and D(G(z)) show how the two players balance.",
+                   "watch a GAN learn eight Gaussians in under a minute — the generated points (pink) "
+                   "move onto the real ones (green) while the curves settle.")))
 register_family(Family(
     "diffusion", "Diffusion", "diffusion", "genstudio.diffusion.trainer:DiffusionTrainer",
     "genstudio.diffusion.model:DiffusionModel", archs=("unet", "mlp_eps"),
     metrics=(Metric("loss", "ε-prediction MSE (Ho et al. eq. 14)", "eps_loss"),
              Metric("bands", "the loss per timestep band", "bands")),
     view="scrubber", uses_samplers=True, sampling_weights=("ema/", "model/"),
-    header="genstudio.checkpoint:check_schedule_header"))
+    header="genstudio.checkpoint:check_schedule_header", defining="genstudio.diffusion.trainer:defining",
+    monitor_hints=("watch the samples turn from noise into {thing}s as the denoising loss falls; open the "
+                   "Scrubber to scrub through the sampling step by step.",
+                   "watch the sampled points (pink) gather onto the real ones (green) of {data} as the "
+                   "denoising loss falls; open the Scrubber to see each step of the sampling.")))
 _SR_MODEL = "genstudio.superres.model:SRModel"
 register_family(Family(
     "srresnet", "SRResNet", "SRResNet", "genstudio.superres.trainer:SRResNetTrainer", _SR_MODEL,
     archs=("srresnet",), metrics=(Metric("loss_G", "pixel-wise MSE of SR against HR", "losses"),),
     view="superres", sampling_weights=("model/G/",), adam_betas=(0.9, 0.999),  # the paper's Adam β1 = 0.9
-    score="genstudio.superres.score:cmd_score", header="genstudio.superres.model:check_sr_header"))
+    score="genstudio.superres.score:cmd_score", header="genstudio.superres.model:check_sr_header",
+    defining="genstudio.superres.trainer:defining",
+    monitor_hints=("the preview shows held-out images as bicubic | super-resolved | original, two to a row; "
+                   "the loss falls as SR pulls away from bicubic.",) * 2))
 register_family(Family(
     "srgan", "SRGAN", "SRGAN", "genstudio.superres.trainer:SRGANTrainer", _SR_MODEL,
     archs=("srgan_g", "sr_d"),  # srgan_g: SRResNet's network under SRGAN's name (an arch has one family)
@@ -168,4 +189,7 @@ register_family(Family(
              Metric("D(x)", "D's mean output on HR images", "discriminator"),
              Metric("D(G(z))", "D's mean output on SR images", "discriminator")),
     view="superres", sampling_weights=("model/G/",), adam_betas=(0.9, 0.999),
-    score="genstudio.superres.score:cmd_score", header="genstudio.superres.model:check_sr_header"))
+    score="genstudio.superres.score:cmd_score", header="genstudio.superres.model:check_sr_header",
+    defining="genstudio.superres.trainer:defining",
+    monitor_hints=("the preview shows held-out images as bicubic | super-resolved | original, two to a row; "
+                   "the loss falls as SR pulls away from bicubic.",) * 2))

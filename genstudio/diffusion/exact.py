@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from genstudio.data import Dataset
-from genstudio.diffusion.schedule import NoiseSchedule
+from genstudio.diffusion.schedule import NoiseSchedule, q_sample
 
 __all__ = ["GaussianMixture", "mixture_of", "mixture_of_model", "posterior_weights", "exact_eps", "exact_x0",
            "ExactDenoiser", "eps_error_by_band", "log_density"]
@@ -179,9 +179,8 @@ def eps_error_by_band(eps_model, schedule: NoiseSchedule, mix: GaussianMixture, 
         t = torch.randint(lo, hi, (n,), generator=g)  # (n,)
         x0 = mix.sample(n, g)  # (n, D)
         noise = torch.randn(x0.shape, dtype=torch.float64, generator=g)
-        ab = torch.as_tensor(schedule.alphas_cumprod_f64)[t][:, None]  # (n, 1)
-        x_t = (ab.sqrt() * x0 + (1 - ab).sqrt() * noise).float()
         dev = schedule.device
+        x_t = q_sample(x0.to(dev), t.to(dev), noise.to(dev), schedule).float().cpu()  # (n, D)
         learned = eps_model(x_t.to(dev), t.to(dev)).double().cpu()
         ideal = exact_eps(x_t.double(), t, schedule, mix)
         out[b] = float(((learned - ideal) ** 2).mean())

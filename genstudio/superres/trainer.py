@@ -265,3 +265,16 @@ class SRGANTrainer(SRResNetTrainer):
         return {"loss_G": loss_G.detach(), "content": content.detach(), "adv": adv.detach(),
                 "loss_D": loss_D.detach(), "D(x)": torch.sigmoid(real_logits).mean().detach(),
                 "D(G(z))": torch.sigmoid(fake_logits).mean().detach()}
+
+
+def defining(config: RunConfig) -> list[tuple[str, Any]]:
+    """What defines an SRResNet / SRGAN run beyond kind, data and size (``Family.defining``): resuming
+    compares these, defaults resolved as the trainers resolve them."""
+    extra = config.extra
+    rows: list[tuple[str, Any]] = [("width", config.width or DEFAULT_WIDTH),
+                                   ("residual blocks", extra.get("blocks", DEFAULT_BLOCKS)),
+                                   ("bicubic skip", extra.get("bicubic_skip", True))]
+    if config.kind == "srgan":
+        rows += [("content loss", extra.get("content", DEFAULT_CONTENT)),
+                 ("adversarial weight", extra.get("adv_weight", DEFAULT_ADV_WEIGHT))]
+    return rows

@@ -12,7 +12,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
 from genstudio.imaging import DEFAULT_EXPORT_SIZE, cloud_extent, resize_long_side, save_png, scatter_image
-from genstudio.latent import decode_z, encode_z, save_latent
+from genstudio.latent import encode_z, save_latent
 from genstudio.scrub import real_points
 
 __all__ = ["LatentFiles"]
@@ -24,7 +24,7 @@ class LatentFiles:
 
     def copy_z(self) -> str:
         """Put the current z on the clipboard as a JSON list; returns the text."""
-        text = encode_z(self.current_z())
+        text = encode_z(self.state.current_z())
         QGuiApplication.clipboard().setText(text)
         self._say("Copied z to the clipboard.")
         return text
@@ -35,14 +35,10 @@ class LatentFiles:
             return False
         text = QGuiApplication.clipboard().text() if text is None else text
         try:
-            z = decode_z(text, self._model.latent_dim)
+            self.state.paste(text)
         except ValueError as exc:
             self._say(f"Paste z: {exc}", error=True)
             return False
-        self._dims.set_values(z)
-        self._dirs.set_values(np.zeros(self._dirs.count()))
-        self._set_psi(1.0)
-        self._request()
         self._say("Pasted z.")
         return True
 
@@ -72,7 +68,7 @@ class LatentFiles:
 
     def save_z(self, path: str | Path) -> Path:
         """Write the current z as a float32 ``.npy`` (atomically); returns the path."""
-        out = Path(save_latent(path, self.current_z()))
+        out = Path(save_latent(path, self.state.current_z()))
         self._say(f"Saved {out.name}.")
         return out
 
@@ -83,11 +79,11 @@ class LatentFiles:
     @Slot()
     def _ask_save_image(self) -> None:
         if self._shown is not None:
-            self._ask_save("the image", f"seed{self._seed}.png", "PNG (*.png)", self.save_image)
+            self._ask_save("the image", f"seed{self.state.seed}.png", "PNG (*.png)", self.save_image)
 
     @Slot()
     def _ask_save_z(self) -> None:
-        self._ask_save("z", f"seed{self._seed}.npy", "NumPy (*.npy)", self.save_z)
+        self._ask_save("z", f"seed{self.state.seed}.npy", "NumPy (*.npy)", self.save_z)
 
     def _ask_save(self, what: str, name: str, file_filter: str, save) -> None:
         """A save dialog for ``what``; ``save(path)`` writes it, and a failure is said in the status line."""
