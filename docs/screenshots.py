@@ -188,6 +188,18 @@ def scrubber_ring8(window: MainWindow, work: Path) -> QWidget:
     return window
 
 
+def superres_faces(window: MainWindow, work: Path) -> QWidget:
+    """The Super-resolution view on the bundled SRResNet and SRGAN: a held-out face, wiped at 4×."""
+    _open_bundled(window, "srresnet_faces")
+    _open_bundled(window, "srgan_faces")
+    view = window._pages["Super-resolution"].view()
+    view.index.setValue(5)
+    view.left.setCurrentText("SRResNet")
+    view.right.setCurrentText("SRGAN")
+    settle(0.5)
+    return window
+
+
 #: (name, function) pairs; a shot's picture is saved as docs/<name>.png.
 SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
     ("monitor_gan2d", monitor_gan2d),
@@ -196,6 +208,7 @@ SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
     ("latent_ring8", latent_ring8),
     ("scrubber_digits", scrubber_digits),
     ("scrubber_ring8", scrubber_ring8),
+    ("superres_faces", superres_faces),
 ]
 
 

@@ -18,6 +18,7 @@ __all__ = ["BUNDLED", "bundled_dir", "bundled_path", "available"]
 BUNDLED: dict[str, tuple[str, ...]] = {
     "latent": ("dcgan_faces", "dcgan_digits", "gan_ring8"),
     "scrubber": ("ddpm_digits", "ddpm_shapes", "ddpm_ring8"),
+    "superres": ("srresnet_faces", "srgan_faces"),  # the view compares all of them
 }
 
 

@@ -280,6 +280,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--amp", choices=("off", "bf16"), default="off",
                    help="mixed precision: bf16 autocast for the forward passes (CUDA; CPUs with bf16)")
     t.add_argument("--compile", action="store_true", help="torch.compile the networks (pays on long GPU runs)")
+    t.add_argument("--blocks", type=_positive_int, default=None,
+                   help="SRResNet / SRGAN: residual blocks B (default 6; the paper's 16 with --width 64)")
+    t.add_argument("--init", type=Path, default=None,
+                   help="SRGAN: start the generator from this SRResNet checkpoint (the paper's stage two)")
+    t.add_argument("--content", default=None,
+                   help="SRGAN: content loss: mse, random (fixed random CNN), ae (autoencoder trained on "
+                        "the data), disc (D's features) or vgg19:PATH (your VGG19 .safetensors); default random")
+    t.add_argument("--adv-weight", type=float, default=None,
+                   help="SRGAN: weight of the adversarial loss (default 1e-3, the paper's)")
+    t.add_argument("--d-lr", type=_rate, default=None,
+                   help="SRGAN: the discriminator's learning rate (default: --lr, as the paper)")
     t.add_argument("--device", choices=DEVICES, default="auto")
     t.add_argument("--seed", type=_seed, default=0)
     t.add_argument("--log-every", type=_positive_int, default=None)
@@ -355,7 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("score", help="digits quality: Fréchet distance in a digits classifier's features, "
                        "next to the real-vs-real figure; for a text-to-image model, prompt accuracy and "
-                       "diversity against guidance")
+                       "diversity against guidance; super-resolution: PSNR, SSIM and sharpness on "
+                       "held-out images beside bicubic")
     q.add_argument("checkpoint", type=Path)
     q.add_argument("--n", type=_positive_int, default=None,
                    help="samples, and real digits per set (at most 898; default 500); text-to-image: "
@@ -369,12 +381,34 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--sampler", choices=sampler_names(), default=None, help="diffusion only (default ddim)")
     q.add_argument("--steps", type=_positive_int, default=None, help="DDIM steps (diffusion only; default 100)")
     q.add_argument("--device", choices=DEVICES, default="auto")
+    q.add_argument("--data", default=None, help="super-resolution: the data set whose held-out images are "
+                   "scored (default: the checkpoint's)")
+    q.add_argument("--also", type=Path, action="append", default=None,
+                   help="super-resolution: another checkpoint scored on the same images (repeatable)")
+    q.add_argument("--crops", type=Path, default=None,
+                   help="super-resolution: write a PNG of held-out crops, bicubic | each model | original")
     q.set_defaults(func=cmd_score)
+
+    u = sub.add_parser("upscale", help="×4 super-resolution of an image with an SRResNet or SRGAN checkpoint")
+    u.add_argument("checkpoint", type=Path)
+    u.add_argument("image", type=Path, help="an image file of any size: RGB, grayscale or with alpha")
+    u.add_argument("--out", required=True, type=Path, help="the result, a .png (or .webp, .tif, .bmp)")
+    u.add_argument("--tile", type=_positive_int, default=None,
+                   help="LR pixels a side per tile for large images (default 128; overlapping tiles give "
+                        "the untiled result)")
+    u.add_argument("--device", choices=DEVICES, default="auto")
+    u.set_defaults(func=_upscale)
 
     i = sub.add_parser("info", help="show what a checkpoint holds")
     i.add_argument("checkpoint", type=Path)
     i.set_defaults(func=cmd_info)
     return p
+
+
+def _upscale(args: argparse.Namespace) -> int:
+    from genstudio.superres.upscale import cmd_upscale
+
+    return cmd_upscale(args)
 
 
 if __name__ == "__main__":

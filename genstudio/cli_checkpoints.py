@@ -32,7 +32,14 @@ def settle_diffusion_flags(args: argparse.Namespace, defaults: dict[str, object]
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    from genstudio.checkpoint import read_header
+    from genstudio.families import get_family
     from genstudio.sampling_cli import sample_to_disk
+
+    family = get_family(read_header(args.checkpoint)["kind"])
+    if family.view == "superres":
+        raise ValueError(f"{args.checkpoint.name} is an {family.label}, which upscales images rather than "
+                         "sampling them: use genstudio upscale CKPT IMAGE --out OUT.png")
 
     settle_diffusion_flags(args, SAMPLE_DEFAULTS)
     return sample_to_disk(args)
@@ -49,7 +56,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    from genstudio.checkpoint import read_header
+    from genstudio.families import get_family
     from genstudio.quality import score_checkpoint
+
+    own = get_family(read_header(args.checkpoint)["kind"]).score_command()
+    if own is not None:  # a family that scores in its own way (super-resolution: PSNR / SSIM)
+        return own(args)
 
     settle_diffusion_flags(args, SCORE_DEFAULTS)
     if _is_text2image(args.checkpoint):
@@ -118,6 +131,11 @@ def cmd_info(args: argparse.Namespace) -> int:
              f"seed:        {meta.get('seed')}"]
     for role, m in meta["models"].items():
         lines.append(f"model {role:5s} {m['arch']} {json.dumps(m['args'])}")
+    if meta["kind"] in ("srresnet", "srgan"):  # super-resolution: how it was trained
+        lines.append(f"content:     {json.dumps(meta.get('content', {'kind': 'mse'}))}"
+                     + (f", adversarial weight {meta['adv_weight']:g}" if "adv_weight" in meta else ""))
+        if "init" in meta:
+            lines.append(f"init:        {json.dumps(meta['init'])}")
     if "schedule" in meta:
         lines.append(f"schedule:    {json.dumps(meta['schedule'])}")
     if isinstance(meta.get("text"), dict):  # a text-to-image model: the words a prompt may use

@@ -26,11 +26,29 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                 given[name] = getattr(saved, name)
     extra = {k: v for k, v in (("amp", getattr(args, "amp", "off")), ("compile", getattr(args, "compile", False)))
              if v not in ("off", False)}
+    extra.update(_superres_extra(args))
     if extra:
         given["extra"] = extra
     for name in ("log_every", "preview_every", "checkpoint_every"):
         given[name] = getattr(args, name)
     return recipe_config(args.kind, args.data, **given)
+
+
+def _superres_extra(args: argparse.Namespace) -> dict:
+    """``--blocks``, ``--init``, ``--content``, ``--adv-weight``, ``--d-lr`` as ``config.extra`` entries (SRResNet /
+    SRGAN); one line for a flag given to a family that does not take it."""
+    sr = {"blocks": getattr(args, "blocks", None), "content": getattr(args, "content", None),
+          "adv_weight": getattr(args, "adv_weight", None), "init": getattr(args, "init", None),
+          "d_lr": getattr(args, "d_lr", None)}
+    sr = {k: v for k, v in sr.items() if v is not None}
+    takes = {"srresnet": ("blocks",), "srgan": ("blocks", "content", "adv_weight", "init", "d_lr")}.get(args.kind, ())
+    wrong = [k for k in sr if k not in takes]
+    if wrong:
+        flags = ", ".join("--" + k.replace("_", "-") for k in wrong)
+        raise ConfigError(f"{flags} {'is' if len(wrong) == 1 else 'are'} not a setting of {args.kind} runs")
+    if "init" in sr:
+        sr["init"] = str(Path(sr["init"]).expanduser().resolve())
+    return sr
 
 
 def _saved_config(run_dir: Path) -> RunConfig | None:

@@ -25,7 +25,7 @@ __all__ = ["Metric", "Family", "FAMILIES", "PLOTS", "VIEWS", "register_family", 
 #: The Monitor's plots a metric can go to (the GUI maps each key to a widget).
 PLOTS = ("losses", "discriminator", "eps_loss", "bands")
 #: The views a family's models open in (the GUI maps each key to a tab).
-VIEWS = ("latent", "scrubber")
+VIEWS = ("latent", "scrubber", "superres")
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,9 @@ class Family:
     # (path, meta) -> None, raising CheckpointError: checks of what only this family's header holds
     header: Any = field(default=None, repr=False)
     adam_betas: tuple[float, float] = (0.9, 0.999)  # Adam's (β1, β2) for a new run of this family
+    # "module:function" (argparse args) -> exit status: `genstudio score` for this family (None: the
+    # digits Fréchet distance of genstudio.quality, which samples)
+    score: Any = field(default=None, repr=False)
     # (config) -> [(label, value), …]: what defines one of its runs beyond kind, data and size, with
     # defaults resolved as its trainer resolves them; resuming compares these (runs.identity)
     defining: Any = field(default=None, repr=False)
@@ -65,6 +68,10 @@ class Family:
         """Run the family's own header check, if it has one (after the checks every header gets)."""
         if self.header is not None:
             _resolve(self.header)(path, meta)
+
+    def score_command(self) -> Any:
+        """The family's own ``genstudio score`` function, or None."""
+        return _resolve(self.score) if self.score is not None else None
 
     def trainer_class(self) -> type:
         return _resolve(self.trainer)
@@ -171,3 +178,26 @@ register_family(Family(  # its own family, not a diffusion option: its network, 
              Metric("bands", "the loss per timestep band", "bands")),
     view="scrubber", uses_samplers=True, sampling_weights=("ema/", "model/"),
     header="genstudio.text2image.model:check_text_header"))
+_SR_MODEL = "genstudio.superres.model:SRModel"
+register_family(Family(
+    "srresnet", "SRResNet", "SRResNet", "genstudio.superres.trainer:SRResNetTrainer", _SR_MODEL,
+    archs=("srresnet",), metrics=(Metric("loss_G", "pixel-wise MSE of SR against HR", "losses"),),
+    view="superres", sampling_weights=("model/G/",), adam_betas=(0.9, 0.999),  # the paper's Adam β1 = 0.9
+    score="genstudio.superres.score:cmd_score", header="genstudio.superres.model:check_sr_header",
+    defining="genstudio.superres.trainer:defining",
+    monitor_hints=("the preview shows held-out images as bicubic | super-resolved | original, two to a row; "
+                   "the loss falls as SR pulls away from bicubic.",) * 2))
+register_family(Family(
+    "srgan", "SRGAN", "SRGAN", "genstudio.superres.trainer:SRGANTrainer", _SR_MODEL,
+    archs=("srgan_g", "sr_d"),  # srgan_g: SRResNet's network under SRGAN's name (an arch has one family)
+    metrics=(Metric("loss_G", "perceptual loss: content + adv_weight × adversarial", "losses"),
+             Metric("content", "content loss in its feature space", "losses"),
+             Metric("adv", "adversarial loss −log D(G(LR))", "losses"),
+             Metric("loss_D", "discriminator loss", "losses"),
+             Metric("D(x)", "D's mean output on HR images", "discriminator"),
+             Metric("D(G(z))", "D's mean output on SR images", "discriminator")),
+    view="superres", sampling_weights=("model/G/",), adam_betas=(0.9, 0.999),
+    score="genstudio.superres.score:cmd_score", header="genstudio.superres.model:check_sr_header",
+    defining="genstudio.superres.trainer:defining",
+    monitor_hints=("the preview shows held-out images as bicubic | super-resolved | original, two to a row; "
+                   "the loss falls as SR pulls away from bicubic.",) * 2))

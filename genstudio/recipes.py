@@ -60,6 +60,12 @@ _DIFF_IMAGES = Recipe(lr=2e-4, batch=64, steps=20000, size=32, width=32, note="D
 # busy 2-core CPU trains in tens of minutes (checkpoints/README.md: the t2i_digits run)
 _T2I_DIGITS = Recipe(lr=2e-3, batch=32, steps=1500, size=16, width=16, ema_decay=0.99, note="t2i_digits run")
 
+# SRResNet / SRGAN ×4 (Ledig et al.): 16 → 64 px, 32 channels × 6 blocks; the paper's Adam lr 1e-4
+# for 10⁶ steps is raised for a CPU-sized run; SRGAN fine-tunes a trained SRResNet at 1e-4 (--init;
+# the bundled one also took --adv-weight 1e-2 --d-lr 4e-4: see checkpoints/README.md)
+_SRRESNET = Recipe(lr=5e-4, batch=8, steps=600, size=64, width=32, note="bundled srresnet_faces")
+_SRGAN = Recipe(lr=1e-4, batch=8, steps=200, size=64, width=32, note="bundled srgan_faces (from srresnet_faces)")
+
 _TABLE: dict[tuple[str, str], Recipe] = {
     ("gan", "points"): _GAN_POINTS,
     ("gan", "digits"): _GAN_DIGITS,
@@ -72,6 +78,14 @@ _TABLE: dict[tuple[str, str], Recipe] = {
     ("diffusion", "faces"): _DIFF_SHAPES,
     ("diffusion", "images"): _DIFF_IMAGES,
     ("text2image", "digits"): _T2I_DIGITS,
+    ("srresnet", "faces"): _SRRESNET,
+    ("srresnet", "digits"): _SRRESNET,
+    ("srresnet", "shapes"): _SRRESNET,
+    ("srresnet", "images"): _SRRESNET,
+    ("srgan", "faces"): _SRGAN,
+    ("srgan", "digits"): _SRGAN,
+    ("srgan", "shapes"): _SRGAN,
+    ("srgan", "images"): _SRGAN,
 }
 
 
@@ -81,7 +95,7 @@ def _family(data: str) -> str:
     name = data.strip().lower()
     if is_points(name):
         return "points"
-    return name if name in ("digits", "faces", "shapes") else "images"  # folder:PATH and the rest
+    return name if name in ("digits", "faces", "shapes") else "images"  # photos, folder:PATH and the rest
 
 
 #: a family with no measured recipe (a newly registered one) starts from RunConfig's own defaults
@@ -110,10 +124,15 @@ def recipes_table() -> str:
     """The table as text, for ``genstudio train --help``."""
     rows = [("kind", "data", "lr", "batch", "steps", "size", "width", "schedule", "EMA")]
     seen = {"points": "ring8 grid25 spiral moons", "digits": "digits", "faces": "faces", "shapes": "shapes",
-            "images": "folder:PATH"}
+            "images": "photos folder:PATH"}
+    merged: dict[tuple[str, int], list[str]] = {}  # one row per (kind, recipe): data sets that share it
     for (kind, fam), r in _TABLE.items():
-        diffusion = kind != "gan"  # diffusion and text2image: a schedule and an EMA
-        rows.append((kind, seen[fam], f"{r.lr:g}", str(r.batch), str(r.steps), "-" if fam == "points" else str(r.size),
+        merged.setdefault((kind, id(r)), []).append(seen[fam])
+    recipes = {(kind, id(r)): (kind, fam, r) for (kind, fam), r in _TABLE.items()}
+    for key, names in merged.items():
+        kind, fam, r = recipes[key]
+        diffusion = kind in ("diffusion", "text2image")  # a schedule and an EMA
+        rows.append((kind, " ".join(names), f"{r.lr:g}", str(r.batch), str(r.steps), "-" if fam == "points" else str(r.size),
                      str(r.width or "auto"), r.schedule if diffusion else "-",
                      f"{r.ema_decay:g}" if diffusion else (f"G {r.g_ema:g}" if r.g_ema else "-")))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

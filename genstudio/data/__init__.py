@@ -4,11 +4,11 @@ Every data set lives in memory as one float32 tensor:
 
 * 2-D point sets (``ring8``, ``grid25``, ``spiral``, ``moons``): shape ``(N, 2)`` in data units
   (roughly [-2, 2]), so a mode-coverage metric can compare samples with ``centers`` directly;
-* image sets (``digits``, ``shapes``, ``faces`` and ``folder:PATH``): shape ``(N, C, H, W)``
+* image sets (``digits``, ``shapes``, ``faces``, ``photos`` and ``folder:PATH``): shape ``(N, C, H, W)``
   with values in [-1, 1].
 
 The loaders are Qt-free and need no network: ``digits`` is the 8x8 handwritten digits set shipped
-inside scikit-learn, ``shapes`` and ``faces`` are drawn procedurally, and ``folder:PATH`` reads the
+inside scikit-learn, ``shapes`` and ``faces`` are drawn procedurally, ``photos`` are crops of scikit-learn's two sample photographs, and ``folder:PATH`` reads the
 user's own images, skipping (and counting) anything it cannot use.
 
 Example
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-BUILTIN = ("ring8", "grid25", "spiral", "moons", "digits", "shapes", "faces")
+BUILTIN = ("ring8", "grid25", "spiral", "moons", "digits", "shapes", "faces", "photos")
 POINT_SETS = ("ring8", "grid25", "spiral", "moons")
 FOLDER_PREFIX = "folder:"
 
@@ -170,6 +170,10 @@ def load_dataset(name: str, *, size: int = 32, channels: int = 0, num_points: in
         from genstudio.data.faces import load_faces
 
         data = load_faces(size, num_images or 10_000, seed)
+    elif lower == "photos":
+        from genstudio.data.photos import load_photos
+
+        data = load_photos(size, num_images or 2000, seed)
     else:
         from genstudio.data.folder import load_folder
 

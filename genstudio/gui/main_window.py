@@ -35,6 +35,7 @@ from genstudio.gui.widgets.lazy_view import LazyView
 from genstudio.gui.widgets.monitor import MonitorView
 from genstudio.gui.widgets.run_panel import RunPanel
 from genstudio.gui.widgets.scrubber import ScrubberView
+from genstudio.gui.widgets.superres_view import SuperResView
 from genstudio.gui.widgets.status import RunStatus
 from genstudio.gui.window_menus import MenusAndActions
 from genstudio.gui.window_open import OpenAndFollow
@@ -95,7 +96,8 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, QMainWindow):
         self.tabs.setDocumentMode(True)
         self.tabs.tabBar().setDrawBase(False)
         # built when first shown or asked for (see the latent / scrubber properties): a faster start
-        self._pages = {"Latent": LazyView(LatentView), "Scrubber": LazyView(ScrubberView)}
+        self._pages = {"Latent": LazyView(LatentView), "Scrubber": LazyView(ScrubberView),
+                       "Super-resolution": LazyView(SuperResView)}
         self.hints: dict[str, HintBar] = {}
         for name, view in (("Monitor", self.monitor), *self._pages.items()):
             monitor = name == "Monitor"
@@ -103,6 +105,8 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, QMainWindow):
                            on_action=self.try_ring8 if monitor else None)
             self.hints[name] = hint
             self.tabs.addTab(with_hint(view, hint), name)
+        self.hints["Super-resolution"].set_text("drag the wipe between two columns, zoom in, tick |SR − HR| for "
+                                                "the error map, or Open image… to try a picture of your own.")
         self.refresh_hints()
         self.setCentralWidget(self.tabs)
 
@@ -134,6 +138,7 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, QMainWindow):
         c.threadFinished.connect(self._on_thread_finished)
         self.router = ModelRouter(c, self.tabs, lambda: self.latent, lambda: self.scrubber,
                                   lambda text: self.statusBar().showMessage(text, 8000), self)
+        self.router.add_view("superres", self._pages["Super-resolution"].view)
         for page in self._pages.values():
             page.when_built(self.router.attach)
         self.checkpointOpened.connect(lambda _path, model: self.router.show_model(model))

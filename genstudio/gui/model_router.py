@@ -23,7 +23,7 @@ from genstudio.loading import model_from_state
 __all__ = ["ModelRouter", "VIEW_NAMES"]
 
 #: What each of the family registry's view keys is called in a message.
-VIEW_NAMES = {"latent": "the latent explorer", "scrubber": "the scrubber"}
+VIEW_NAMES = {"latent": "the latent explorer", "scrubber": "the scrubber", "superres": "the super-resolution view"}
 
 
 class ModelRouter(QObject):
@@ -47,17 +47,27 @@ class ModelRouter(QObject):
         self._asked: list[QWidget] = []
         controller.snapshotReady.connect(self._on_snapshot)
 
+    def add_view(self, key: str, getter: Callable[[], QWidget]) -> None:
+        """Route the models of the families whose view is ``key`` (a ``families.VIEWS`` entry) to ``getter()``."""
+        self._views[key] = getter
+
     def attach(self, view: QWidget) -> None:
         """Take snapshot requests from ``view`` (once it exists)."""
         view.snapshotRequested.connect(lambda: self.request_snapshot(view))
 
-    def view_for(self, model: Any) -> QWidget:
-        """The view that shows ``model``: the one its family names (latent explorer, scrubber)."""
-        return self._views[get_family(model.kind).view]()
+    def view_for(self, model: Any) -> QWidget | None:
+        """The view that shows ``model``: the one its family names (latent explorer, scrubber); None
+        when the window has no such view."""
+        getter = self._views.get(get_family(model.kind).view)
+        return getter() if getter is not None else None
 
-    def show_model(self, model: Any, *, focus: bool = True) -> QWidget:
+    def show_model(self, model: Any, *, focus: bool = True) -> QWidget | None:
         """Give ``model`` to its view (and bring that tab forward when ``focus``)."""
         view = self.view_for(model)
+        if view is None:
+            self._say(f"{get_family(model.kind).label} models have no view in the app yet: use "
+                      "`genstudio upscale` and `genstudio score`.")
+            return None
         view.set_model(model)
         if focus:
             self._focus(view)
@@ -85,6 +95,8 @@ class ModelRouter(QObject):
             return
         target = self.view_for(model)
         self.show_model(model)
+        if target is None:
+            return
         if target in views:
             self._say(f"Showing the model being trained, as of step {step:,}.")
         else:

@@ -50,7 +50,7 @@ class MenusAndActions:
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.dock.toggleViewAction())
         view_menu.addSeparator()
-        for i, name in enumerate(("Monitor", "Latent", "Scrubber"), start=1):
+        for i, name in enumerate(("Monitor", "Latent", "Scrubber", "Super-resolution"), start=1):
             act = view_menu.addAction(name, lambda n=name: self.show_view(n))
             act.setShortcut(QKeySequence(f"Ctrl+{i}"))
         view_menu.addSeparator()

@@ -33,7 +33,7 @@ class OpenAndFollow:
 
         opened = []
         for view_name, stems in BUNDLED.items():
-            page = self._pages["Latent" if view_name == "latent" else "Scrubber"]
+            page = self._pages[{"latent": "Latent", "scrubber": "Scrubber"}.get(view_name, "Super-resolution")]
             for stem in stems:
                 path = bundled_path(stem)
                 if path is None:
@@ -46,7 +46,8 @@ class OpenAndFollow:
                 page.when_built(lambda view, model=model: view.set_model(model))
                 page.when_built(self.refresh_hints)  # then its hint speaks of that model
                 opened.append(path.name)
-                break
+                if view_name != "superres":  # the super-resolution view compares all of its models
+                    break
         return opened
 
     def open_checkpoint(self, path: str | Path) -> Any | None:

@@ -20,6 +20,9 @@ ARCHS: dict[str, str] = {
     "unet": "genstudio.models.unet:UNet",
     "mlp_eps": "genstudio.models.eps_mlp:EpsMLP",
     "cond_unet": "genstudio.models.cond_unet:CondUNet",  # text-to-image: U-Net + its text encoder
+    "srresnet": "genstudio.models.srresnet:SRResNet",
+    "srgan_g": "genstudio.models.srresnet:SRResNet",  # the same network, trained as SRGAN's generator
+    "sr_d": "genstudio.models.srresnet:SRDiscriminator",
 }
 
 
