@@ -103,7 +103,7 @@ def main() -> int:
     t_model = time.perf_counter()
     view.set_model(model)
     deadline = time.monotonic() + 120
-    while view.directions() is None and time.monotonic() < deadline:  # computed in the background
+    while view.state.directions is None and time.monotonic() < deadline:  # computed in the background
         app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
     directions_s = time.perf_counter() - t_model
     while not view.idle() and time.monotonic() < deadline:
@@ -139,7 +139,7 @@ def main() -> int:
     print(f"the rest (thread hand-offs, showing, painting): median "
           f"{median - float(np.median(worker_ms[WARMUP:])):.1f} ms; "
           f"GUI-thread CPU per move: median {np.median(gui_cpu_ms):.1f} ms")
-    print(f"principal directions ({latent_panel.N_DRAWS:,} draws, {len(view.directions()[0])} directions) "
+    print(f"principal directions ({latent_panel.N_DRAWS:,} draws, {len(view.state.directions)} directions) "
           f"ready {directions_s:.2f} s after set_model, computed on the render thread")
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other work slows this)")
     verdict = "MET" if met else "NOT MET"

@@ -115,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     view.resize(1400, 900)
     view.show()
     fwd = view.forward
-    wait(app, lambda: fwd.process() is not None and fwd.predictions_idle())
-    assert fwd.process().x0.shape == (1, 3, 32, 32)
+    wait(app, lambda: fwd.state.process is not None and fwd.predictions_idle())
+    assert fwd.state.process.x0.shape == (1, 3, 32, 32)
     xt_panel = fwd.panel("xt")
     sweep(app, view, fwd.bar, range(0, 1000, 50), xt_panel)  # warm-up
     report("B6 forward (no model, 32 px RGB, T = 1000)",
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model = tiny_model()
     view.set_model(model)
-    wait(app, lambda: fwd.process() is not None and fwd.predictions_idle())
+    wait(app, lambda: fwd.state.process is not None and fwd.predictions_idle())
     times = sweep(app, view, fwd.bar, range(1000), xt_panel)
     report("   forward with a tiny model (ε̂ requested per move, latest wins; info)", [times], None)
     wait(app, fwd.predictions_idle)
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     rev.sample(spec)
     wait(app, lambda: not rev.is_busy(), 3600)
-    traj = rev.trajectory()
+    traj = rev.state.result.trajectory
     print(f"   sampled {spec.describe()} in {time.monotonic() - started:.1f} s; recording "
           f"{traj.nbytes / 2**20:.0f} MB ({traj.x_t.dtype})")
     positions = range(len(rev.bar.timesteps()))

@@ -95,7 +95,7 @@ def shot_scrubber(window_or_view: QWidget, out_dir: str | Path, *, t: int = 300,
     if callable(show_view):
         show_view("Scrubber")  # the main window's tab
     view.tabs.setCurrentWidget(view.forward)
-    wait_until(lambda: view.forward.process() is not None, timeout_s, "the forward process")
+    wait_until(lambda: view.forward.state.process is not None, timeout_s, "the forward process")
     view.forward.set_timestep(t)
     wait_until(view.forward.predictions_idle, timeout_s, "the forward predictions")
     settle(0.05)
@@ -103,13 +103,13 @@ def shot_scrubber(window_or_view: QWidget, out_dir: str | Path, *, t: int = 300,
     grab.grab().save(str(paths[0]))
     if view.model() is not None:
         view.tabs.setCurrentWidget(view.reverse)
-        if view.reverse.result() is None:
+        if view.reverse.state.result is None:
             from genstudio.sampling import SampleSpec
 
             n = 1000 if view.model().is_points else 16
             view.reverse.sample(SampleSpec(n, 0, "ddim", steps=50))
             wait_until(lambda: not view.reverse.is_busy(), timeout_s, "the reverse sampling")
-        traj = view.reverse.trajectory()
+        traj = view.reverse.state.result.trajectory
         if traj is not None:
             view.reverse.bar.set_timestep(int(traj.timesteps[int(len(traj) * at)]))
             wait_until(view.reverse.idle, timeout_s, "the reverse view")
@@ -150,15 +150,15 @@ def latent_faces(window: MainWindow, work: Path) -> QWidget:
     """The latent explorer on the bundled faces DCGAN: a principal direction pushed, A and B set."""
     _open_bundled(window, "dcgan_faces")
     view = window.latent
-    wait_until(lambda: view.directions() is not None and view.idle(), 120, "the principal directions")
-    view.set_seed(7)
-    view.interpolation().set_endpoint("A", view.current_z())
-    view.set_seed(3)
-    view.interpolation().set_endpoint("B", view.current_z())
-    view.set_seed(7)
+    wait_until(lambda: view.state.directions is not None and view.idle(), 120, "the principal directions")
+    view.state.set_seed(7)
+    view.state.set_endpoint("A")
+    view.state.set_seed(3)
+    view.state.set_endpoint("B")
+    view.state.set_seed(7)
     view._side.setCurrentIndex(1)  # the Directions tab
     view.direction_sliders().set_value(0, 0.5)
-    view.interpolation().set_t(0.5)
+    view.state.set_t(0.5)
     wait_until(view.idle, 60, "the renders")
     settle(0.8)
     return window
@@ -227,18 +227,18 @@ def size_shots(window: MainWindow, work: Path, out: Path, monitor_steps: int) ->
         train_in_window(window, work / "ring8 GAN", {"kind": "gan", "data": "ring8", "steps": monitor_steps,
                                                      "preview_every": 50, "seed": 0, "edited": ["steps"]}, 300)
     _open_bundled(window, "dcgan_faces")
-    wait_until(lambda: window.latent.directions() is not None and window.latent.idle(), 120, "the latent renders")
+    wait_until(lambda: window.latent.state.directions is not None and window.latent.idle(), 120, "the latent renders")
     _open_bundled(window, "ddpm_digits")
     scrub = window.scrubber
     window.show_view("Scrubber")
-    wait_until(lambda: scrub.forward.process() is not None, 120, "the forward process")
+    wait_until(lambda: scrub.forward.state.process is not None, 120, "the forward process")
     scrub.forward.set_schedule("cosine", 1000)
     rv = scrub.reverse
     rv.sample(SampleSpec(16, 0, "ddim", steps=50))
     wait_until(lambda: not rv.is_busy(), 300, "sampling")
-    rv.bar.set_timestep(int(rv.trajectory().timesteps[20]))
+    rv.bar.set_timestep(int(rv.state.result.trajectory.timesteps[20]))
     rv.branch(seed=5, eta=1.0)
-    wait_until(lambda: rv.branch_result() is not None and not rv.is_busy(), 300, "the branch")
+    wait_until(lambda: rv.state.branch is not None and not rv.is_busy(), 300, "the branch")
     views = (("monitor", "Monitor", None), ("latent", "Latent", None),
              ("scrubber_forward", "Scrubber", scrub.forward), ("scrubber_reverse", "Scrubber", rv))
     paths = []

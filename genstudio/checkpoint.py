@@ -33,6 +33,8 @@ from genstudio import FORMAT_VERSION, __version__
 from genstudio.checkpoint_checks import check_against_networks, check_finite, dtype_name
 from genstudio.checkpoint_limits import MAX_HEADER_BYTES, MAX_TENSORS, check_header_size, utf8_path, zip_entry_count
 from genstudio.config import IMAGE_SIZES, SCHEDULES
+# how live modules and optimisers become tensors and back (re-exported: trainers and models import them here)
+from genstudio.checkpoint_state import load_module, load_optimizer, module_tensors, optimizer_tensors  # noqa: F401
 
 META_KEY = "genstudio"
 
@@ -325,60 +327,6 @@ def _brief(value: Any) -> str:
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:160]
-
-
-# ---------------------------------------------------------------------------- state helpers
-def module_tensors(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """``{prefix/name: tensor}`` for a module's parameters and buffers."""
-    return {f"{prefix}/{k}": v for k, v in module.state_dict().items()}
-
-
-def load_module(module: torch.nn.Module, prefix: str, tensors: dict[str, torch.Tensor], name: str = "") -> None:
-    """Load ``prefix/*`` tensors into ``module``; CheckpointError on missing/mismatched weights."""
-    sub = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + "/")}
-    own = module.state_dict()
-    missing = sorted(set(own) - set(sub))
-    if missing:
-        raise CheckpointError(f"{name or 'checkpoint'}: weights for {prefix} are missing ({missing[0]} …)")
-    for k, v in own.items():
-        w = sub[k]
-        if tuple(w.shape) != tuple(v.shape):
-            raise CheckpointError(f"{name or 'checkpoint'}: {prefix}/{k} has shape {tuple(w.shape)}, "
-                                  f"the architecture needs {tuple(v.shape)}")
-        if w.dtype.is_complex or w.dtype == torch.bool or (v.is_floating_point() and not w.is_floating_point()):
-            raise CheckpointError(f"{name or 'checkpoint'}: {prefix}/{k} holds {w.dtype} values, "
-                                  f"the architecture needs {v.dtype}")
-        if w.is_floating_point() and not bool(torch.isfinite(w).all()):
-            raise CheckpointError(f"{name or 'checkpoint'}: {prefix}/{k} holds NaN or infinite weights")
-    with torch.no_grad():
-        for k, v in own.items():
-            v.copy_(sub[k].to(dtype=v.dtype))
-
-
-def optimizer_tensors(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Flatten an optimiser's state into tensors plus a JSON-able description (param groups)."""
-    sd = opt.state_dict()
-    tensors: dict[str, torch.Tensor] = {}
-    scalars: dict[str, dict[str, Any]] = {}
-    for idx, state in sd["state"].items():
-        for key, value in state.items():
-            if isinstance(value, torch.Tensor):
-                tensors[f"{prefix}/{idx}/{key}"] = value
-            else:
-                scalars.setdefault(str(idx), {})[key] = value
-    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
-
-
-def load_optimizer(opt: torch.optim.Optimizer, prefix: str, tensors: dict[str, torch.Tensor], desc: dict[str, Any]) -> None:
-    """Inverse of :func:`optimizer_tensors`."""
-    state: dict[int, dict[str, Any]] = {}
-    for k, v in tensors.items():
-        if k.startswith(prefix + "/"):
-            idx, key = k[len(prefix) + 1:].split("/", 1)
-            state.setdefault(int(idx), {})[key] = v
-    for idx, extra in desc.get("scalars", {}).items():
-        state.setdefault(int(idx), {}).update(extra)
-    opt.load_state_dict({"state": state, "param_groups": desc["param_groups"]})
 
 
 def export_for_sampling(src: str | os.PathLike, dst: str | os.PathLike, *, half: bool = False) -> int:

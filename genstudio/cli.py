@@ -15,6 +15,7 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 from genstudio.config import DEVICES, SCHEDULES, ConfigError, parse_lr
 
@@ -30,6 +31,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(argv)  # `train --nproc N` starts N copies of this command
+    code = _run_command(args)
+    from genstudio.cli_train import cmd_train
+    from genstudio.runs import distributed
+
+    if args.func is cmd_train and distributed.env_info().enabled:  # a torchrun rank, its run saved
+        distributed.leave_rank(code)  # does not return
+    return code
+
+
+def _run_command(args: argparse.Namespace) -> int:
     try:
         return args.func(args)
     except KeyboardInterrupt:
@@ -76,17 +87,28 @@ def _open_app(argv: list[str]) -> int:
     return run_app(argv)
 
 
-def display_problem(environ: dict[str, str] | None = None, platform: str | None = None) -> str:
+def display_problem(environ: dict[str, str] | None = None, platform: str | None = None,
+                    find_library: Callable[[str], str | None] | None = None) -> str:
     """Why the app cannot open a window here, in one sentence; "" when it can (or Qt decides).
 
     On Linux and other X11/Wayland systems a window needs ``DISPLAY`` or ``WAYLAND_DISPLAY``; a set
     ``QT_QPA_PLATFORM`` (e.g. ``offscreen`` for scripts) means the user chose a platform themselves.
+    On X11 alone, Qt's xcb plugin (Qt 6.5 on) also needs the system library libxcb-cursor, which
+    minimal systems lack; without it Qt aborts (exit 134) with a hint that does not name the package.
     """
     env = os.environ if environ is None else environ
     platform = sys.platform if platform is None else platform
     if platform.startswith(("win", "darwin", "cygwin")):
         return ""
-    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"):
+    if env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"):
+        return ""
+    if env.get("DISPLAY"):
+        if find_library is None:
+            from ctypes.util import find_library
+        if find_library("xcb-cursor") is None:
+            return ("the app's window system library libxcb-cursor is missing (Qt needs it for X11): install "
+                    "it, e.g. `sudo apt-get install libxcb-cursor0` on Debian and Ubuntu; `genstudio train`, "
+                    "`sample` and `score` need no display")
         return ""
     return ("no display to open the app on (DISPLAY and WAYLAND_DISPLAY are not set): run genstudio in a "
             "desktop session, under a virtual display with `xvfb-run -a genstudio`, or with "
@@ -117,6 +139,28 @@ class _Version(argparse.Action):
 
 
 # ---------------------------------------------------------------------------- parser
+def _invert(args: argparse.Namespace) -> int:
+    from genstudio.cli_invert import cmd_invert
+
+    return cmd_invert(args)
+
+
+def _arena(args: argparse.Namespace) -> int:
+    from genstudio.arena import cmd_arena
+
+    return cmd_arena(args)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text.removesuffix("s"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError(f"{text} is not a budget: give 0 < seconds ≤ 86400")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -135,6 +179,17 @@ def _non_negative_int(text: str) -> int:
     if not 0 <= value <= 8192:
         raise argparse.ArgumentTypeError(f"must lie in [0, 8192], not {value}")
     return value
+
+
+def _guidances(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"guidance scales are numbers separated by commas, e.g. 0,1,3,7, "
+                                         f"not {text!r}") from None
+    if not values or any(v != v or v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"guidance scales must be numbers ≥ 0, e.g. 0,1,3,7, not {text!r}")
+    return values
 
 
 def _seed(text: str) -> int:
@@ -260,8 +315,37 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--smooth", action="store_true",
                    help="scale a grid with Lanczos instead of nearest neighbour (which keeps pixels crisp)")
     s.add_argument("--trajectory", type=Path, default=None, help="save the recorded trajectory to FILE.npz")
+    s.add_argument("--exact", action="store_true",
+                   help="2-D diffusion only: sample the exact denoiser of the model's data set (its ideal ε*, in "
+                        "closed form) instead of the network, with the same schedule, sampler and noise")
     s.add_argument("--device", choices=DEVICES, default="auto")
     s.set_defaults(func=cmd_sample)
+
+    a = sub.add_parser("arena", help="train a GAN and a diffusion model on the same 2-D data with the same "
+                                     "CPU budget and compare them over training (modes, sliced Wasserstein)")
+    a.add_argument("--data", default="ring8", help="a 2-D point set: ring8, grid25, spiral or moons")
+    a.add_argument("--budget", type=_seconds, default=30.0, help="CPU-seconds of training for each model (default 30)")
+    a.add_argument("--seeds", type=_seed, nargs="+", default=[0], help="training seeds (default 0)")
+    a.add_argument("--evals", type=_positive_int, default=10, help="evaluations over the budget (default 10)")
+    a.add_argument("--n", type=_positive_int, default=2000, help="samples per evaluation (default 2000)")
+    a.add_argument("--out", required=True, type=Path, help="a folder for the table, plot, log and run folders")
+    a.set_defaults(func=_arena)
+
+    v = sub.add_parser("invert", help="run an image back to a model's noise and regenerate it: DDIM inversion "
+                                      "for a diffusion model, projection into z for a GAN")
+    v.add_argument("checkpoint", type=Path)
+    v.add_argument("image", type=Path, help="an image file (centre-cropped and resized to the model's size)")
+    v.add_argument("--out", required=True, type=Path,
+                   help="FILE.png: image | reconstruction (| variation with --eta); a GAN: image | G(z)")
+    v.add_argument("--steps", type=_positive_int, default=None,
+                   help="DDIM steps of the inversion (default 50), or a GAN projection's Adam steps (default 300)")
+    v.add_argument("--eta", type=_eta, default=0.0,
+                   help="also regenerate with this DDIM eta from the inverted noise: a variation (default 0: none)")
+    v.add_argument("--seed", type=_seed, default=0, help="seed of the variation's fresh noise")
+    v.add_argument("--noise-out", type=Path, default=None, help="save the inverted x_T (a GAN: its z) to FILE.npy")
+    v.add_argument("--px", type=_non_negative_int, default=512, help="long side of the PNG (0 = native)")
+    v.add_argument("--device", choices=DEVICES, default="auto")
+    v.set_defaults(func=_invert)
 
     e = sub.add_parser("export", help="write a small sampling-only copy of a checkpoint (no optimiser state, no GAN discriminator)")
     e.add_argument("checkpoint", type=Path)
@@ -270,9 +354,17 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_export)
 
     q = sub.add_parser("score", help="digits quality: Fréchet distance in a digits classifier's features, "
-                       "next to the real-vs-real figure")
+                       "next to the real-vs-real figure; for a text-to-image model, prompt accuracy and "
+                       "diversity against guidance")
     q.add_argument("checkpoint", type=Path)
-    q.add_argument("--n", type=_positive_int, default=500, help="samples, and real digits per set (at most 898)")
+    q.add_argument("--n", type=_positive_int, default=None,
+                   help="samples, and real digits per set (at most 898; default 500); text-to-image: "
+                        "samples per prompt and guidance scale (default 50)")
+    q.add_argument("--prompt", action="append", default=None, dest="prompts",
+                   help="text-to-image only: a prompt to score (repeat for more; default: every digit, "
+                        "seven shapes prompts with the held-out one, or six faces prompts)")
+    q.add_argument("--guidances", type=_guidances, default=None,
+                   help="text-to-image only: guidance scales to compare, e.g. 0,1,3,7 (the default)")
     q.add_argument("--seed", type=_seed, default=0)
     q.add_argument("--sampler", choices=sampler_names(), default=None, help="diffusion only (default ddim)")
     q.add_argument("--steps", type=_positive_int, default=None, help="DDIM steps (diffusion only; default 100)")

@@ -52,6 +52,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     from genstudio.quality import score_checkpoint
 
     settle_diffusion_flags(args, SCORE_DEFAULTS)
+    if _is_text2image(args.checkpoint):
+        return _score_prompts(args)
+    if args.prompts is not None or args.guidances is not None:
+        raise ValueError(f"--prompt and --guidances are for text-to-image models; {args.checkpoint.name} is not one")
+    args.n = 500 if args.n is None else args.n
     score = score_checkpoint(args.checkpoint, args.n, sampler=args.sampler, steps=args.steps, seed=args.seed,
                              device=args.device)
     from genstudio.checkpoint import read_header
@@ -67,6 +72,30 @@ def cmd_score(args: argparse.Namespace) -> int:
     print(f"digits Fréchet distance: {score.fd:.2f}  ({args.n} samples, {how}, seed {args.seed})")
     print(f"real vs real:            {score.real_vs_real:.2f}  ({args.n} other real digits, same reference)")
     print(f"ratio:                   {score.ratio:.2f}  (1 = as close as a second real sample)")
+    return 0
+
+
+def _is_text2image(path) -> bool:
+    from genstudio.checkpoint import read_header
+
+    return read_header(path)["kind"] == "text2image"
+
+
+def _score_prompts(args: argparse.Namespace) -> int:
+    """``genstudio score`` of a text-to-image checkpoint: prompt accuracy and diversity against guidance."""
+    import sys
+
+    from genstudio.prompt_scores import DEFAULT_GUIDANCES, score_text2image
+    from genstudio.safe_text import safe_text
+
+    def progress(done: int, total: int) -> None:  # one line per prompt and scale: each is seconds of sampling
+        print(f"sampled {done}/{total} (prompt, guidance) pairs", file=sys.stderr, flush=True)
+
+    report = score_text2image(args.checkpoint, args.prompts, args.guidances or DEFAULT_GUIDANCES,
+                              50 if args.n is None else args.n, sampler=args.sampler, steps=args.steps,
+                              seed=args.seed, device=args.device, progress=progress)
+
+    print("\n".join(safe_text(line) for line in report.lines()))
     return 0
 
 

@@ -103,7 +103,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if finished.reason == "stopped" and signals.signum is not None and not info.enabled:
         # as a shell reports a process ended by the signal (130 Ctrl-C, 143 SIGTERM), though the run
         # saved: a script can tell a stopped run from a finished one. Under torchrun each rank exits 0
-        # (torchrun would report a non-zero rank as failed); `--nproc` itself returns 130.
+        # (torchrun would report a non-zero rank as failed); `--nproc` itself returns 130 / 143.
         return 128 + signals.signum
     return 0
 

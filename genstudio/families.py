@@ -55,6 +55,11 @@ class Family:
     # (path, meta) -> None, raising CheckpointError: checks of what only this family's header holds
     header: Any = field(default=None, repr=False)
     adam_betas: tuple[float, float] = (0.9, 0.999)  # Adam's (β1, β2) for a new run of this family
+    # (config) -> [(label, value), …]: what defines one of its runs beyond kind, data and size, with
+    # defaults resolved as its trainer resolves them; resuming compares these (runs.identity)
+    defining: Any = field(default=None, repr=False)
+    # the Monitor's "Try this" for a run on (images, points); "{thing}" and "{data}" are filled in
+    monitor_hints: tuple[str, str] = ("", "")
 
     def check_header(self, path: Any, meta: dict) -> None:
         """Run the family's own header check, if it has one (after the checks every header gets)."""
@@ -74,6 +79,10 @@ class Family:
     def model_from_state(self, tensors: dict, meta: dict, device: Any, name: str = "") -> Any:
         """The model held by a checkpoint's (or a snapshot's) ``(tensors, meta)``."""
         return self.model_class().from_checkpoint(tensors, meta, device, name)
+
+    def defining_values(self, config: Any) -> list[tuple[str, Any]]:
+        """``[(label, value), …]`` that define a run of ``config`` beyond kind, data and size (see ``defining``)."""
+        return [] if self.defining is None else list(_resolve(self.defining)(config))
 
     def plot_of(self, metric: str) -> str | None:
         """The plot key of ``metric``; None for a number this family does not plot."""
@@ -137,14 +146,23 @@ register_family(Family(
              Metric("D(x)", "D's mean output on real data", "discriminator"),
              Metric("D(G(z))", "D's mean output on generated data", "discriminator")),
     view="latent", sampling_weights=("ema/G/", "model/G/"),  # the averaged G when the run kept one
-    adam_betas=(0.5, 0.999)))  # DCGAN paper: β1 = 0.5 stabilises the two-player game
+    adam_betas=(0.5, 0.999),  # DCGAN paper: β1 = 0.5 stabilises the two-player game
+    defining="genstudio.gan.trainer:defining",
+    monitor_hints=("watch the grid of {thing}s from a fixed noise batch sharpen while the losses settle; "
+                   "D(x) and D(G(z)) show how the two players balance.",
+                   "watch a GAN learn eight Gaussians in under a minute — the generated points (pink) "
+                   "move onto the real ones (green) while the curves settle.")))
 register_family(Family(
     "diffusion", "Diffusion", "diffusion", "genstudio.diffusion.trainer:DiffusionTrainer",
     "genstudio.diffusion.model:DiffusionModel", archs=("unet", "mlp_eps"),
     metrics=(Metric("loss", "ε-prediction MSE (Ho et al. eq. 14)", "eps_loss"),
              Metric("bands", "the loss per timestep band", "bands")),
     view="scrubber", uses_samplers=True, sampling_weights=("ema/", "model/"),
-    header="genstudio.checkpoint:check_schedule_header"))
+    header="genstudio.checkpoint:check_schedule_header", defining="genstudio.diffusion.trainer:defining",
+    monitor_hints=("watch the samples turn from noise into {thing}s as the denoising loss falls; open the "
+                   "Scrubber to scrub through the sampling step by step.",
+                   "watch the sampled points (pink) gather onto the real ones (green) of {data} as the "
+                   "denoising loss falls; open the Scrubber to see each step of the sampling.")))
 register_family(Family(  # its own family, not a diffusion option: its network, header (a vocabulary) and
     # sampling (a prompt and a guidance scale) differ, and the diffusion family's checkpoints stay as they are
     "text2image", "Text to image", "text-to-image", "genstudio.text2image.trainer:Text2ImageTrainer",

@@ -50,19 +50,21 @@ def sample_to_disk(args: argparse.Namespace) -> int:
     check_memory(model, args)
     family = get_family(model.kind)
     if not family.uses_samplers:  # one pass (a GAN)
-        if args.trajectory is not None:
-            raise ValueError(f"--trajectory is for diffusion models; this is a {family.noun}")
+        if args.trajectory is not None or getattr(args, "exact", False):
+            flag = "--trajectory" if args.trajectory is not None else "--exact"
+            raise ValueError(f"{flag} is for diffusion models; this is a {family.noun}")
         samples = model.sample(args.n, seed=args.seed).numpy()
         how = model.kind
     else:
         spec = spec_of(args)
-        result = sample(model, spec, progress=_progress(args), record_dtype=torch.float16)
+        source = exact_stand_in(model) if getattr(args, "exact", False) else model
+        result = sample(source, spec, progress=_progress(args), record_dtype=torch.float16)
         if result.trajectory is not None:
             trajectory = result.trajectory
             trajectory.save_npz(args.trajectory)
             print(safe_text(f"trajectory ({len(trajectory.timesteps)} steps) written to {args.trajectory}"))
         samples = result.final
-        how = spec.short()
+        how = spec.short() + (" with the exact denoiser" if source is not model else "")
     samples = np.clip(samples, -1, 1) if not model.is_points else samples
     text = {"genstudio:model": model.describe(), "genstudio:step": str(model.meta.get("step")),
             "genstudio:seed": str(args.seed), "genstudio:sampler": how,
@@ -76,6 +78,15 @@ def sample_to_disk(args: argparse.Namespace) -> int:
         _write(out, samples, text)
     print(safe_text(f"{args.n} samples written to {out}"))
     return 0
+
+
+def exact_stand_in(model):
+    """The exact denoiser of a 2-D diffusion model's data set, on its schedule (``--exact``)."""
+    from genstudio.diffusion.exact import ExactDenoiser, mixture_of_model
+
+    if not model.is_points:
+        raise ValueError("--exact is for 2-D point models: an image data set has no closed-form denoiser")
+    return ExactDenoiser(mixture_of_model(model), model.schedule)
 
 
 def _picture(samples: np.ndarray, model, args: argparse.Namespace) -> np.ndarray:

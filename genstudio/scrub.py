@@ -3,7 +3,7 @@
 The scrubber lets a person move along t and *see* the two processes of Ho et al. (2020):
 
 * **forward** — :class:`ForwardProcess` holds one x_0 and one fixed ε and returns
-  x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε for any t in numpy (microseconds for a 32 px image, so nothing is
+  x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε for any t (microseconds for a 32 px image, so nothing is
   precomputed); :func:`predict` gives the model's ε̂ and x̂_0 at that t, :func:`error_curve_steps`
   the error ‖ε − ε̂‖² over a subsample of t, and :func:`schedule_curves` the schedule's signal
   √ᾱ_t, noise √(1−ᾱ_t) and log SNR = log(ᾱ_t / (1−ᾱ_t)) (Kingma et al. 2021, "Variational
@@ -15,6 +15,9 @@ The scrubber lets a person move along t and *see* the two processes of Ho et al.
 For 2-D point models the same functions work on (N, 2) clouds; :func:`eps_field` evaluates ε̂ on a
 grid for the arrow field and :func:`points_image` rasterises a cloud for export.
 
+The formulas themselves (noising, x̂_0 from ε̂) are written once, in :mod:`genstudio.diffusion.schedule`
+(``q_sample``, ``predict_x0``); this module applies them to numpy arrays on the CPU.
+
 Error convention: "‖ε − ε̂‖²" is reported per element (the mean of (ε − ε̂)² over pixels, or over
 points and coordinates), i.e. the training loss of Ho et al. eq. 14 at that t, comparable across
 image sizes.
@@ -23,7 +26,6 @@ image sizes.
 from __future__ import annotations
 
 import functools
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +35,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from genstudio.diffusion.schedule import NoiseSchedule
+from genstudio.diffusion.schedule import NoiseSchedule, predict_x0, q_sample
 from genstudio.diffusion.trajectory import Trajectory
 from genstudio.imaging import DEFAULT_EXPORT_SIZE, make_grid, resize_long_side, save_gif, save_png, scatter_image
 
@@ -69,7 +71,7 @@ def schedule_curves(schedule: NoiseSchedule) -> ScheduleCurves:
 
 # ---------------------------------------------------------------------------- forward process
 class ForwardProcess:
-    """x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε for one batch x_0 and one fixed ε (Ho et al. eq. 4), in numpy.
+    """x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε for one batch x_0 and one fixed ε (Ho et al. eq. 4), numpy in and out.
 
     Parameters
     ----------
@@ -85,14 +87,13 @@ class ForwardProcess:
         self.set_schedule(schedule)
         self.new_noise(seed)
 
-    @property
-    def num_steps(self) -> int:
-        return int(self._signal.shape[0])
-
     def set_schedule(self, schedule: NoiseSchedule) -> None:
         """Use another schedule (ε is kept)."""
-        ac = np.asarray(schedule.alphas_cumprod_f64, dtype=np.float64)
-        self._signal, self._noise = np.sqrt(ac), np.sqrt(1.0 - ac)  # (T,) each
+        self._schedule = _on_cpu(schedule)
+
+    @property
+    def num_steps(self) -> int:
+        return self._schedule.num_steps
 
     def new_noise(self, seed: int) -> None:
         """Draw a new fixed ε from ``seed`` (numpy's PCG64)."""
@@ -100,17 +101,20 @@ class ForwardProcess:
         self.eps = np.random.default_rng(self.seed).standard_normal(self.x0.shape).astype(np.float32)
 
     def frame(self, t: int) -> np.ndarray:
-        """x_t as float32 (B, ...)."""
-        a, b = np.float32(self._signal[t]), np.float32(self._noise[t])
-        return a * self.x0 + b * self.eps
+        """x_t as float32 (B, ...) (:func:`~genstudio.diffusion.schedule.q_sample`)."""
+        return q_sample(torch.from_numpy(self.x0), int(t), torch.from_numpy(self.eps), self._schedule).numpy()
 
     def coefficients(self, t: int) -> tuple[float, float]:
-        """(√ᾱ_t, √(1−ᾱ_t))."""
-        return float(self._signal[t]), float(self._noise[t])
+        """(√ᾱ_t, √(1−ᾱ_t)) as x_t uses them."""
+        s = self._schedule
+        return float(s.sqrt_alphas_cumprod[t]), float(s.sqrt_one_minus_alphas_cumprod[t])
 
 
-def _x0_from_eps(x_t: np.ndarray, eps: np.ndarray, signal: float, noise: float) -> np.ndarray:
-    return (x_t - noise * eps) / signal  # x̂_0 = (x_t − √(1−ᾱ)·ε̂) / √ᾱ (Ho et al. eq. 15)
+def _on_cpu(schedule: NoiseSchedule) -> NoiseSchedule:
+    """``schedule`` itself on the CPU, else a CPU copy (a model's schedule stays where it is)."""
+    if schedule.device.type == "cpu" and schedule.betas.dtype == torch.float32:
+        return schedule
+    return NoiseSchedule.from_meta(schedule.to_meta())
 
 
 def predict(model: Any, x_t: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
@@ -120,9 +124,8 @@ def predict(model: Any, x_t: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray
     """
     xt = torch.from_numpy(np.ascontiguousarray(x_t, dtype=np.float32))  # (B, ...)
     tt = torch.full((xt.shape[0],), int(t), dtype=torch.long)  # (B,)
-    eps = model.eps(xt, tt).float().cpu().numpy()  # (B, ...)
-    ac = float(model.schedule.alphas_cumprod_f64[t])
-    return eps, _x0_from_eps(xt.numpy(), eps, math.sqrt(ac), math.sqrt(1.0 - ac)).astype(np.float32)
+    eps = model.eps(xt, tt).float().cpu()  # (B, ...)
+    return eps.numpy(), predict_x0(xt, int(t), eps, _on_cpu(model.schedule)).numpy()
 
 
 def even_timesteps(num_steps: int, count: int = 100) -> np.ndarray:
@@ -141,18 +144,16 @@ def error_curve_steps(model: Any, x0: np.ndarray, eps: np.ndarray, timesteps: np
     """
     x0 = np.ascontiguousarray(x0, dtype=np.float32)  # (B, ...)
     eps = np.ascontiguousarray(eps, dtype=np.float32)
-    ac = np.asarray(model.schedule.alphas_cumprod_f64, dtype=np.float64)
+    schedule = _on_cpu(model.schedule)
     per_t = x0.size
     chunk = max(1, max_elements // max(1, per_t))
     ts_all = np.asarray(timesteps, dtype=np.int64)
     for i in range(0, len(ts_all), chunk):
         ts = ts_all[i:i + chunk]  # (k,)
-        shape = (len(ts),) + (1,) * x0.ndim
-        a = np.sqrt(ac[ts]).astype(np.float32).reshape(shape)  # (k, 1, ...)
-        b = np.sqrt(1.0 - ac[ts]).astype(np.float32).reshape(shape)
-        x_t = (a * x0[None] + b * eps[None]).reshape(-1, *x0.shape[1:])  # (k·B, ...)
         tt = torch.from_numpy(np.repeat(ts, x0.shape[0]))  # (k·B,)
-        eps_hat = model.eps(torch.from_numpy(x_t), tt).float().cpu().numpy()  # (k·B, ...)
+        reps = (len(ts),) + (1,) * (x0.ndim - 1)
+        x_t = q_sample(torch.from_numpy(np.tile(x0, reps)), tt, torch.from_numpy(np.tile(eps, reps)), schedule)  # (k·B, ...)
+        eps_hat = model.eps(x_t, tt).float().cpu().numpy()  # (k·B, ...)
         diff = eps_hat.reshape(len(ts), -1) - eps.reshape(1, -1)  # (k, B·D)
         yield ts, np.mean(diff.astype(np.float64) ** 2, axis=1)
 

@@ -80,18 +80,23 @@ class Dataset:
 
     @property
     def notice(self) -> str:
-        """One sentence for the user about files left out, or "" when nothing was.
+        """One sentence for the user about files or items left out, or "" when nothing was.
 
-        ``"3 files in /pics could not be read as images and were skipped (e.g. cat.jpg: truncated)"``
+        ``"3 files in /pics could not be read as images and were skipped (e.g. cat.jpg: truncated)"``;
+        for captioned training also the images without a caption and the held-out items
+        (:func:`genstudio.data.captions.caption_notice`).
         """
+        from genstudio.data.captions import caption_notice
+
         n = self.skipped
-        if not n:
-            return ""
-        where = self.info.get("root", self.name)
-        what = ("1 file in {} could not be read as an image and was skipped" if n == 1 else
-                f"{n:,} files in {{}} could not be read as images and were skipped").format(where)
-        example = self.info.get("skip_example")
-        return f"{what} (e.g. {example[0]}: {example[1]})" if example else what
+        what = ""
+        if n:
+            where = self.info.get("root", self.name)
+            what = ("1 file in {} could not be read as an image and was skipped" if n == 1 else
+                    f"{n:,} files in {{}} could not be read as images and were skipped").format(where)
+            example = self.info.get("skip_example")
+            what = f"{what} (e.g. {example[0]}: {example[1]})" if example else what
+        return "; ".join(text for text in (what, caption_notice(self)) if text)
 
     def __len__(self) -> int:
         return int(self.tensor.shape[0])

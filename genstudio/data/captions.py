@@ -248,7 +248,8 @@ def captioned(data: Dataset, hold_out: tuple[str, ...] | None = None) -> Dataset
 def caption_notice(data: Dataset) -> str:
     """One sentence on what :func:`captioned` left out, or ``""`` when nothing was.
 
-    ``"12 images in /pics have no caption and were left out (e.g. cat.png); 388 held out (blue triangle)"``
+    ``"12 images in /pics have no caption and were left out (e.g. cat.png)"``,
+    ``"388 shapes images held out of training, so the model never sees “blue triangle” or “yellow cross”"``
     """
     parts = []
     n = int(data.info.get("uncaptioned", 0))
@@ -260,6 +261,7 @@ def caption_notice(data: Dataset) -> str:
         parts.append(what.format(where) + (f" (e.g. {example})" if example else ""))
     held = int(data.info.get("held_out_removed", 0))
     if held:
-        parts.append(f"{held:,} {data.name} items held out of training "
-                     f"(never seen: {', '.join(data.info.get('held_out', ()))})")
+        phrases = [f"“{p}”" for p in data.info.get("held_out", ())]
+        said = " or ".join((", ".join(phrases[:-1]), phrases[-1])) if len(phrases) > 1 else "".join(phrases)
+        parts.append(f"{held:,} {data.name} images held out of training, so the model never sees {said}")
     return "; ".join(parts)

@@ -121,6 +121,22 @@ def read_image(path: str | os.PathLike, size: int, gray: bool = False) -> np.nda
     return a[:, :, None] if a.ndim == 2 else a
 
 
+def read_one_image(path: str | os.PathLike, size: int, gray: bool = False) -> np.ndarray:
+    """One user image (a file given on the command line, dropped on a view) as ``(size, size, C)`` uint8,
+    centre-cropped to a square; :class:`~genstudio.data.DataError` with the reason if it is unusable."""
+    from genstudio.data import DataError
+
+    if not os.path.isfile(path):
+        raise DataError(f"{path} is not a file")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module="PIL")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            return read_image(path, size, gray)
+        except _Skip as skip:
+            raise DataError(f"cannot use {path}: {REASON_TEXT[skip.args[0]]}") from None
+
+
 def _relative(path: Path, root: Path) -> str:
     try:
         return str(path.relative_to(root))

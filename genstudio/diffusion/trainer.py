@@ -35,21 +35,37 @@ PREVIEW_STEPS = {"images": 20, "points": 50}  # DDIM steps (η = 0) of a preview
 PREVIEW_POINTS = 2000
 
 
+WIDTH = {"mlp": 256, "unet": 32}  # hidden width (MLP) or base channels (U-Net) when config.width is 0
+
+
+def _arch(config: RunConfig, points: bool) -> str:
+    if config.arch == "auto":
+        return "mlp" if points else "unet"
+    return "mlp" if config.arch == "mlp_eps" else config.arch
+
+
+def defining(config: RunConfig) -> list[tuple[str, Any]]:
+    """What defines a diffusion run beyond kind, data and size, defaults resolved as :func:`diffusion_specs` does."""
+    from genstudio.data import is_points
+
+    arch = _arch(config, is_points(config.data))
+    return [("architecture", arch), ("width", config.width or WIDTH.get(arch, 0)),
+            ("timesteps T", config.timesteps), ("noise schedule", config.schedule)]
+
+
 def diffusion_specs(config: RunConfig, data: Dataset) -> dict[str, dict[str, Any]]:
     """``{"eps": {"arch", "args"}}`` for what ``config`` asks on ``data``."""
-    arch = config.arch
-    if arch == "auto":
-        arch = "mlp" if data.kind == "points" else "unet"
-    if arch in ("mlp", "mlp_eps"):
+    arch = _arch(config, data.kind == "points")
+    if arch == "mlp":
         if data.kind != "points":
             raise ValueError("the MLP ε-network is for 2-D point data; use unet for images")
         return {"eps": {"arch": "mlp_eps", "args": {"dim": int(data.tensor.shape[1]),
-                                                    "hidden": config.width or 256, "depth": 4, "t_dim": 64}}}
+                                                    "hidden": config.width or WIDTH["mlp"], "depth": 4, "t_dim": 64}}}
     if arch == "unet":
         if data.kind != "images":
             raise ValueError("the U-Net is for images; use the MLP for 2-D point data")
         mults = [1, 2, 2] if data.size <= 32 else [1, 2, 2, 2]
-        return {"eps": {"arch": "unet", "args": {"channels": data.channels, "width": config.width or 32,
+        return {"eps": {"arch": "unet", "args": {"channels": data.channels, "width": config.width or WIDTH["unet"],
                                                  "mults": mults, "attention": True}}}
     raise ValueError(f"unknown diffusion architecture {arch!r}: use auto, unet or mlp")
 

@@ -23,23 +23,38 @@ from genstudio.trainer import Preview, Trainer, update_ema
 
 
 # ---------------------------------------------------------------------------- architectures
+WIDTH = {"mlp": 128, "dcgan": 64}  # hidden width (MLP) or ngf = ndf (DCGAN) when config.width is 0
+LATENT_DIM = {"mlp": 2, "dcgan": 100}  # nz when config.latent_dim is 0
+
+
+def _arch(config: RunConfig, points: bool) -> str:
+    return config.arch if config.arch != "auto" else ("mlp" if points else "dcgan")
+
+
+def defining(config: RunConfig) -> list[tuple[str, Any]]:
+    """What defines a GAN run beyond kind, data and size, defaults resolved as :func:`gan_specs` does."""
+    from genstudio.data import is_points
+
+    arch = _arch(config, is_points(config.data))
+    return [("architecture", arch), ("width", config.width or WIDTH.get(arch, 0)),
+            ("latent dimension", config.latent_dim or LATENT_DIM.get(arch, LATENT_DIM["dcgan"]))]
+
+
 def gan_specs(config: RunConfig, data: Dataset) -> dict[str, dict[str, Any]]:
     """``{"G": {"arch", "args"}, "D": {...}}`` for what ``config`` asks on ``data``."""
-    arch = config.arch
-    if arch == "auto":
-        arch = "mlp" if data.kind == "points" else "dcgan"
+    arch = _arch(config, data.kind == "points")
     if arch == "mlp":
         if data.kind != "points":
             raise ValueError("the MLP GAN is for 2-D point data; use dcgan for images")
-        width = config.width or 128
-        return {"G": {"arch": "mlp_g", "args": {"nz": config.latent_dim or 2, "hidden": width,
+        width = config.width or WIDTH["mlp"]
+        return {"G": {"arch": "mlp_g", "args": {"nz": config.latent_dim or LATENT_DIM["mlp"], "hidden": width,
                                                 "depth": 3, "out_dim": 2}},
                 "D": {"arch": "mlp_d", "args": {"hidden": width, "depth": 3, "in_dim": 2}}}
     if arch == "dcgan":
         if data.kind != "images":
             raise ValueError("DCGAN is for images; use the MLP GAN for 2-D point data")
-        width = config.width or 64
-        return {"G": {"arch": "dcgan_g", "args": {"nz": config.latent_dim or 100, "ngf": width,
+        width = config.width or WIDTH["dcgan"]
+        return {"G": {"arch": "dcgan_g", "args": {"nz": config.latent_dim or LATENT_DIM["dcgan"], "ngf": width,
                                                   "nc": data.channels, "size": config.size}},
                 "D": {"arch": "dcgan_d", "args": {"ndf": width, "nc": data.channels, "size": config.size}}}
     raise ValueError(f"unknown GAN architecture {arch!r}: use auto, dcgan or mlp")

@@ -5,9 +5,11 @@ and may change only its steps, learning rate, batch, device and cadence. Before 
 compares the folder's saved config with what the form describes, so a changed model kind or data
 set is never silently ignored (the saved run would resume) or fatal (the checkpoint would not load).
 
-Values that mean "the default" (``arch="auto"``, ``latent_dim=0``, ``width=0``) are resolved the way
-the model builders (``gan/trainer.py``, ``diffusion/trainer.py``) resolve them, so an explicit value that
-equals the default is not a difference.
+Beyond kind, data, size and channels, what defines a run is its family's to say
+(``Family.defining``: the GAN's architecture, width and latent size; diffusion's architecture, width, T
+and schedule), with values that mean "the default" (``arch="auto"``, ``latent_dim=0``, ``width=0``)
+resolved the way the family's model builder resolves them, so an explicit value that equals the
+default is not a difference.
 """
 
 from __future__ import annotations
@@ -18,30 +20,15 @@ from genstudio.data import is_points
 __all__ = ["defining_differences"]
 
 
-
-def _label(kind: str) -> str:
+def _family(kind: str):
     from genstudio.families import FAMILIES
 
-    return FAMILIES[kind].label if kind in FAMILIES else kind
+    return FAMILIES.get(kind)
 
 
-def _arch(c: RunConfig) -> str:
-    if c.arch != "auto":
-        return "mlp" if c.arch == "mlp_eps" else c.arch
-    if is_points(c.data):
-        return "mlp"
-    return "dcgan" if c.kind == "gan" else "unet"
-
-
-def _width(c: RunConfig) -> int:
-    if c.width:
-        return c.width
-    return {("gan", "mlp"): 128, ("gan", "dcgan"): 64, ("diffusion", "mlp"): 256,
-            ("diffusion", "unet"): 32}.get((c.kind, _arch(c)), 0)
-
-
-def _latent_dim(c: RunConfig) -> int:
-    return c.latent_dim or (2 if _arch(c) == "mlp" else 100)
+def _label(kind: str) -> str:
+    family = _family(kind)
+    return family.label if family is not None else kind
 
 
 def defining_differences(saved: RunConfig, wanted: RunConfig) -> list[str]:
@@ -65,15 +52,12 @@ def defining_differences(saved: RunConfig, wanted: RunConfig) -> list[str]:
         ("data", saved.data, wanted.data),
     ]
     if saved.kind == wanted.kind and saved.data == wanted.data:  # the rest only compares like with like
-        rows.append(("architecture", _arch(saved), _arch(wanted)))
         if not is_points(saved.data):
             rows.append(("resolution", f"{saved.size} px", f"{wanted.size} px"))
             if saved.channels and wanted.channels:  # 0 = the data's own
                 rows.append(("channels", saved.channels, wanted.channels))
-        rows.append(("width", _width(saved), _width(wanted)))
-        if saved.kind == "gan":
-            rows.append(("latent dimension", _latent_dim(saved), _latent_dim(wanted)))
-        else:
-            rows.append(("timesteps T", saved.timesteps, wanted.timesteps))
-            rows.append(("noise schedule", saved.schedule, wanted.schedule))
+        family = _family(saved.kind)  # the rest is the family's (architecture, width, latent size, T, …)
+        if family is not None:
+            rows += [(name, a, b) for (name, a), (_, b) in zip(family.defining_values(saved),
+                                                               family.defining_values(wanted))]
     return [f"{name}: {a} in the folder, {b} in the form" for name, a, b in rows if a != b]

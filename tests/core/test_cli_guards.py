@@ -57,8 +57,20 @@ def test_the_app_without_a_display_says_so_in_one_line(argv):
 def test_a_display_or_a_chosen_qt_platform_is_enough():
     assert display_problem({}, "linux")
     for env in ({"DISPLAY": ":0"}, {"WAYLAND_DISPLAY": "wayland-0"}, {"QT_QPA_PLATFORM": "offscreen"}):
-        assert display_problem(env, "linux") == ""
+        assert display_problem(env, "linux", find_library=lambda name: f"lib{name}.so.0") == ""
     assert display_problem({}, "darwin") == "" and display_problem({}, "win32") == ""
+
+
+def test_an_x11_display_without_libxcb_cursor_names_the_package_instead_of_a_qt_abort():
+    def missing(name: str) -> None:
+        return None
+
+    problem = display_problem({"DISPLAY": ":0"}, "linux", find_library=missing)
+    assert "libxcb-cursor0" in problem and "apt-get install" in problem
+    assert display_problem({"DISPLAY": ":0"}, "linux", find_library=lambda name: f"lib{name}.so.0") == ""
+    # Wayland and a platform chosen by the user do not go through xcb
+    assert display_problem({"DISPLAY": ":0", "WAYLAND_DISPLAY": "w"}, "linux", find_library=missing) == ""
+    assert display_problem({"DISPLAY": ":0", "QT_QPA_PLATFORM": "xcb"}, "linux", find_library=missing) == ""
 
 
 # ------------------------------------------------------------------------------------ GAN + diffusion flags

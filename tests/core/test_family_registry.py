@@ -71,3 +71,18 @@ def test_an_unregistered_kind_is_refused(tmp_path):
 
     with pytest.raises(ConfigError, match="kind must be one of"):
         RunConfig(kind="toy", data="ring8").validate()
+
+
+def test_what_defines_a_run_is_the_familys_to_say(toy_family):
+    """Resuming compares what the family declares (``Family.defining``), not a table keyed by kind."""
+    from genstudio.config import RunConfig
+    from genstudio.families import FAMILIES
+    from genstudio.runs.identity import defining_differences
+
+    toy = RunConfig(kind=toy_family, data="ring8")
+    assert defining_differences(toy, toy.replace(latent_dim=8, width=7)) == []  # declares nothing
+    gan = RunConfig(kind="gan", data="ring8")
+    assert FAMILIES["gan"].defining_values(gan) == [("architecture", "mlp"), ("width", 128), ("latent dimension", 2)]
+    assert defining_differences(gan, gan.replace(width=7)) == ["width: 128 in the folder, 7 in the form"]
+    digits = RunConfig(kind="diffusion", data="digits", size=32)
+    assert defining_differences(digits, digits.replace(arch="unet", width=32)) == []  # the defaults, spelt out

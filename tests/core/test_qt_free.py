@@ -1,5 +1,5 @@
-"""The core (every module outside genstudio/gui/) imports, trains and samples with PySide6 and
-pyqtgraph unimportable."""
+"""The core (every module outside genstudio/gui/, the view state in genstudio/views/ included) imports,
+trains, samples and holds a view's state with PySide6 and pyqtgraph unimportable."""
 
 from __future__ import annotations
 
@@ -30,8 +30,18 @@ SCRIPT = textwrap.dedent('''
     fin = run_to_end(RunConfig(kind="gan", data="ring8", steps=6, batch=16, log_every=2,
                                preview_every=3, checkpoint_every=3, num_points=200), sys.argv[1])
     assert fin.reason == "done", fin
-    pts = load_model(sys.argv[1] + "/checkpoints/last.safetensors", "cpu").sample(5, seed=1)
+    model = load_model(sys.argv[1] + "/checkpoints/last.safetensors", "cpu")
+    pts = model.sample(5, seed=1)
     assert pts.shape == (5, 2)
+    from genstudio.views.latent import LatentState  # the view state works without Qt too
+    from genstudio.views.run_form import RunForm
+    latent = LatentState()
+    latent.set_model(model)
+    latent.set_seed(3)
+    assert latent.current_z().shape == (model.latent_dim,)
+    form = RunForm(sys.argv[1] + "/new runs")
+    form.set("lr", "fast")
+    assert not form.valid and "lr" in form.errors
     assert not any(m.split(".")[0] in ("PySide6", "pyqtgraph") for m in sys.modules)
     print("QT-FREE OK")
 ''')

@@ -38,7 +38,7 @@ def test_the_pad_names_z_as_the_sliders_do(view, qtbot):
 
 def test_the_seed_is_marked_edited_when_z_is_not_its_draw(view, qtbot):
     view.set_model(image_model())
-    view.set_seed(123)
+    view.state.set_seed(123)
     qtbot.waitUntil(view.idle, timeout=WAIT_MS)
     caption = lambda: view._image.caption()  # noqa: E731
     assert caption().startswith("seed 123 ") and "edited" not in caption()
@@ -57,7 +57,7 @@ def test_the_seed_is_marked_edited_when_z_is_not_its_draw(view, qtbot):
     qtbot.waitUntil(lambda: view.idle() and "edited" in caption(), timeout=WAIT_MS)
     assert view._seed_box.text() == "seed 123 *"
 
-    view.set_seed(7)  # a new seed: its own draw again
+    view.state.set_seed(7)  # a new seed: its own draw again
     qtbot.waitUntil(lambda: view.idle() and caption().startswith("seed 7 "), timeout=WAIT_MS)
     assert "edited" not in caption() and view._seed_box.text() == "seed 7"
 
@@ -65,7 +65,7 @@ def test_the_seed_is_marked_edited_when_z_is_not_its_draw(view, qtbot):
 def test_the_seed_field_fits_a_ten_digit_seed_and_its_star(view, qtbot):
     view.setStyleSheet(STYLE.read_text(encoding="utf-8"))  # the app's fonts and sizes
     view.set_model(image_model())
-    view.set_seed(2147483600)  # Random draws seeds up to 2**31 - 1
+    view.state.set_seed(2147483600)  # Random draws seeds up to 2**31 - 1
     view.dimension_sliders().slider(0).setValue(view.dimension_sliders().slider(0).value() + 50)
     qtbot.waitUntil(view.idle, timeout=WAIT_MS)
     box = view._seed_box

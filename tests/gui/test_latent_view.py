@@ -88,7 +88,7 @@ def test_slider_moves_change_the_image_and_moving_back_restores_it(qtbot, view):
         settle(qtbot, view)
         moved = view.image()
         assert not np.array_equal(moved, first)
-        np.testing.assert_array_equal(moved, shown_for(model, view.current_z()))
+        np.testing.assert_array_equal(moved, shown_for(model, view.state.current_z()))
         slider.setValue(start)
         settle(qtbot, view)
         np.testing.assert_array_equal(view.image(), first)  # bit for bit
@@ -97,18 +97,18 @@ def test_slider_moves_change_the_image_and_moving_back_restores_it(qtbot, view):
 def test_same_seed_same_image_and_reset(qtbot, view):
     model = image_model()
     view.set_model(model)
-    view.set_seed(7)
+    view.state.set_seed(7)
     settle(qtbot, view)
     seven = view.image()
-    np.testing.assert_array_equal(view.current_z(), model.noise(1, 7)[0].numpy())
-    view.set_seed(8)
+    np.testing.assert_array_equal(view.state.current_z(), model.noise(1, 7)[0].numpy())
+    view.state.set_seed(8)
     settle(qtbot, view)
     assert not np.array_equal(view.image(), seven)
-    view.set_seed(7)
+    view.state.set_seed(7)
     settle(qtbot, view)
     np.testing.assert_array_equal(view.image(), seven)
     view.dimension_sliders().slider(2).setValue(-300)
-    view.set_psi(0.3)
+    view.state.set_psi(0.3)
     settle(qtbot, view)
     view.reset()
     settle(qtbot, view)
@@ -119,12 +119,12 @@ def test_truncation_scales_z(qtbot, view):
     model = image_model()
     view.set_model(model)
     settle(qtbot, view)
-    z = view.current_z()
-    view.set_psi(0.5)
-    np.testing.assert_allclose(view.current_z(), 0.5 * z, rtol=1e-6)
-    view.set_psi(0.0)
+    z = view.state.current_z()
+    view.state.set_psi(0.5)
+    np.testing.assert_allclose(view.state.current_z(), 0.5 * z, rtol=1e-6)
+    view.state.set_psi(0.0)
     settle(qtbot, view)
-    np.testing.assert_array_equal(view.current_z(), np.zeros_like(z))
+    np.testing.assert_array_equal(view.state.current_z(), np.zeros_like(z))
     np.testing.assert_array_equal(view.image(), shown_for(model, np.zeros_like(z)))
 
 
@@ -135,12 +135,12 @@ def test_locked_dimensions_survive_random(qtbot, view):
     sliders.slider(3).setValue(321)
     sliders.set_locked(3)
     sliders.set_locked(5)
-    before = view.current_z()
-    seed = view.seed()
+    before = view.state.current_z()
+    seed = view.state.seed
     view.random()
     settle(qtbot, view)
-    after = view.current_z()
-    assert view.seed() != seed
+    after = view.state.current_z()
+    assert view.state.seed != seed
     assert after[3] == before[3] and after[5] == before[5]
     assert np.count_nonzero(after != before) >= 12
 
@@ -150,20 +150,20 @@ def test_copy_paste_and_bad_paste(qtbot, view):
     view.set_model(model)
     settle(qtbot, view)
     text = view.copy_z()
-    z = view.current_z()
+    z = view.state.current_z()
     from PySide6.QtGui import QGuiApplication
 
     assert QGuiApplication.clipboard().text() == text
     for bad in ("not a latent", "[1, 2, 3]", "[1, NaN" + ", 0" * 14 + "]"):
         assert view.paste_z(bad) is False
         assert view.message().startswith("Paste z:")
-        np.testing.assert_array_equal(view.current_z(), z)  # unchanged
+        np.testing.assert_array_equal(view.state.current_z(), z)  # unchanged
     other = model.noise(1, 99)[0].numpy()
     QGuiApplication.clipboard().setText(encode_z(other))
     view.z_action("Paste z").trigger()  # the menu entry, as a person would
     assert view.message() == "Pasted z."
     settle(qtbot, view)
-    np.testing.assert_array_equal(view.current_z(), other)
+    np.testing.assert_array_equal(view.state.current_z(), other)
     np.testing.assert_array_equal(view.image(), shown_for(model, other))
     QGuiApplication.clipboard().setText("")
     assert view.paste_z() is False and "empty" in view.message()
@@ -171,7 +171,7 @@ def test_copy_paste_and_bad_paste(qtbot, view):
 
 def test_save_png_with_z_and_seed_and_npy(qtbot, view, tmp_path):
     view.set_model(image_model())
-    view.set_seed(42)
+    view.state.set_seed(42)
     settle(qtbot, view)
     out = view.save_image(tmp_path / "pic.png")
     with Image.open(out) as im:
@@ -180,9 +180,9 @@ def test_save_png_with_z_and_seed_and_npy(qtbot, view, tmp_path):
         # nearest neighbour: each model pixel a 16 × 16 block
         np.testing.assert_array_equal(np.asarray(im.convert("RGB")), view.image().repeat(16, 0).repeat(16, 1))
         z = np.asarray(eval(im.text["z"]), np.float32)  # a JSON list of numbers
-    np.testing.assert_array_equal(z, view.current_z())
+    np.testing.assert_array_equal(z, view.state.current_z())
     npy = view.save_z(tmp_path / "z")
-    np.testing.assert_array_equal(np.load(npy), view.current_z())
+    np.testing.assert_array_equal(np.load(npy), view.state.current_z())
     size = view.interpolation().export_size
     size.set_long_side(None)  # native: one pixel per model pixel
     with Image.open(view.save_image(tmp_path / "native.png")) as im:
@@ -202,7 +202,7 @@ def test_save_png_of_a_2d_model_is_a_scatter_plot(qtbot, view, tmp_path):
     settle(qtbot, view)
     out = view.save_image(tmp_path / "points.png")
     with Image.open(out) as im:
-        assert im.size == (512, 512) and im.text["seed"] == str(view.seed())
+        assert im.size == (512, 512) and im.text["seed"] == str(view.state.seed)
         pic = np.asarray(im.convert("RGB")).astype(int)
     pink = (pic[..., 0] > 200) & (pic[..., 1] < 130) & (pic[..., 2] > 200)  # G's cloud
     green = (pic[..., 1] > pic[..., 0] + 30) & (pic[..., 1] > pic[..., 2] + 20)  # ring8, faint
@@ -214,28 +214,28 @@ def test_interpolation_ends_are_a_and_b_and_gif_export(qtbot, view, tmp_path):
     model = image_model()
     view.set_model(model)
     panel = view.interpolation()
-    view.set_seed(1)
+    view.state.set_seed(1)
     settle(qtbot, view)
-    a_img, a = view.image(), view.current_z()
+    a_img, a = view.image(), view.state.current_z()
     panel.endpointRequested.emit("A")
-    view.set_seed(2)
+    view.state.set_seed(2)
     settle(qtbot, view)
-    b_img, b = view.image(), view.current_z()
+    b_img, b = view.image(), view.state.current_z()
     panel.endpointRequested.emit("B")
-    np.testing.assert_array_equal(panel.endpoint("A"), a)
+    np.testing.assert_array_equal(view.state.endpoint("A"), a)
     for method in ("linear", "slerp"):
-        panel.set_method(method)
+        view.state.set_method(method)
         for t, expected in ((0.0, a_img), (1.0, b_img)):
-            panel.set_t(t)
+            view.state.set_t(t)
             settle(qtbot, view)
             np.testing.assert_array_equal(panel.preview_image(), expected)
-        panel.set_t(0.5)
+        view.state.set_t(0.5)
         settle(qtbot, view)
         assert not np.array_equal(panel.preview_image(), a_img)
     strip = panel.strip_image()
     assert strip.shape == (32 + 2, 8 * 33 + 1, 3)  # 8 frames in a row, 1 px apart
-    np.testing.assert_array_equal(panel.walk(8)[0], a)
-    np.testing.assert_array_equal(panel.walk(8)[-1], b)
+    np.testing.assert_array_equal(view.state.walk(8)[0], a)
+    np.testing.assert_array_equal(view.state.walk(8)[-1], b)
 
     panel.export_gif(tmp_path / "walk.gif", n_frames=6)
     settle(qtbot, view)
@@ -255,7 +255,7 @@ def test_neighbourhood_grid_rows_and_columns(qtbot, view):
     view.set_model(image_model())
     view.show_neighbourhood()
     settle(qtbot, view)
-    assert view.directions() is not None
+    assert view.state.directions is not None
     grid = view.neighbourhood_image()
     assert grid.shape == (5 * 33 + 1, 7 * 33 + 1, 3)  # top 5 directions x 7 steps
     middle = grid[1:33, 3 * 33 + 1:4 * 33]  # row 1, column 4: σ = 0, the current z
@@ -266,13 +266,13 @@ def test_snapshot_button_new_models_and_no_model(qtbot, view):
     with qtbot.waitSignal(view.snapshotRequested, timeout=1000):
         view._snapshot.click()
     view.set_model(image_model(seed=0))
-    view.set_seed(5)
+    view.state.set_seed(5)
     settle(qtbot, view)
-    z, before = view.current_z(), view.image()
+    z, before = view.state.current_z(), view.image()
     view.set_model(image_model(seed=1))  # a newer snapshot of the same run: z is kept
     settle(qtbot, view)
-    np.testing.assert_array_equal(view.current_z(), z)
-    assert view.seed() == 5 and not np.array_equal(view.image(), before)
+    np.testing.assert_array_equal(view.state.current_z(), z)
+    assert view.state.seed == 5 and not np.array_equal(view.image(), before)
     view.set_model(image_model(nz=8))  # another latent size: a fresh draw
     view.set_model(None)  # while its renders are in flight: they must not arrive
     settle(qtbot, view)
@@ -289,7 +289,7 @@ def test_pad_moves_the_output_point(qtbot, view):
     before = pad.output_point().copy()
     pad.set_latent_point(1.25, -0.5)  # TargetItem.setPos: the path a drag takes
     settle(qtbot, view)
-    z = view.current_z()
+    z = view.state.current_z()
     np.testing.assert_allclose(z, [1.25, -0.5], rtol=1e-6)
     shown = pad.output_point()
     assert not np.allclose(shown, before)
@@ -370,3 +370,31 @@ def test_closing_the_view_stops_its_thread(qtbot):
     assert v.renderer().is_running()
     v.close()
     assert not v.renderer().is_running()
+
+
+def test_project_a_picture_finds_its_z_and_the_sliders_then_edit_it(qtbot, view, tmp_path):
+    """File-free GAN inversion in the app: a picture G made from an unknown z comes back as the
+    explorer's z (rendered, its sliders moved), off the GUI thread; a 2-D model cannot project."""
+    from genstudio.imaging import save_png
+    from genstudio.metrics import psnr
+
+    model = image_model()
+    target = model.generate(torch.randn(1, model.latent_dim, generator=torch.Generator().manual_seed(9)))
+    save_png(tmp_path / "mine.png", to_uint8(target.numpy())[0])
+    view.set_model(model)
+    settle(qtbot, view)
+    before = psnr(model.generate(torch.from_numpy(view.state.current_z()[None]).float()).numpy(), target.numpy())
+    assert view.project_image(tmp_path / "mine.png", steps=60)
+    qtbot.waitUntil(lambda: "Projected mine.png" in view.message(), timeout=60_000)
+    settle(qtbot, view)
+    z = view.state.current_z()
+    after = psnr(model.generate(torch.from_numpy(z[None]).float()).numpy(), target.numpy())
+    assert after > before + 5, (before, after)
+    np.testing.assert_array_equal(view.image(), shown_for(model, z))  # the picture shows the found z
+    assert view.dimension_sliders().values() == pytest.approx(z, abs=0.01)
+
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    assert not view.project_image(tmp_path / "broken.png")
+    assert "not an image, or a corrupt one" in view.message()
+    view.set_model(points_model())
+    assert not view.z_action("Project a picture…").isEnabled()

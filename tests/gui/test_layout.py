@@ -64,21 +64,21 @@ def test_every_view_fits_without_scrolling(qtbot, make_window, size):
     s.set_model(tiny_image_model(num_steps=40))
     s.tabs.setCurrentWidget(s.forward)
     s.forward.set_schedule("cosine", 1000)  # compare mode: the widest forward row
-    assert s.forward.compare_mode()
-    qtbot.waitUntil(lambda: s.forward.process() is not None and s.forward.predictions_idle(), timeout=WAIT_MS)
+    assert s.forward.state.compare
+    qtbot.waitUntil(lambda: s.forward.state.process is not None and s.forward.predictions_idle(), timeout=WAIT_MS)
     assert_fits(qtbot, w, "Scrubber forward (compare mode)", (s.forward.bar.slider(),))
 
     s.tabs.setCurrentWidget(s.reverse)
     rv = s.reverse
     assert rv.sample(SampleSpec(4, 0, "ddim", steps=5))
-    qtbot.waitUntil(lambda: not rv.is_busy() and rv.result() is not None, timeout=WAIT_MS)
-    rv.bar.set_timestep(int(rv.trajectory().timesteps[1]))
+    qtbot.waitUntil(lambda: not rv.is_busy() and rv.state.result is not None, timeout=WAIT_MS)
+    rv.bar.set_timestep(int(rv.state.result.trajectory.timesteps[1]))
     assert rv.branch(seed=3, eta=1.0)
-    qtbot.waitUntil(lambda: not rv.is_busy() and rv.branch_result() is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not rv.is_busy() and rv.state.branch is not None, timeout=WAIT_MS)
     assert "mean |difference|" in rv.branch_panel.summary()
     assert_fits(qtbot, w, "Scrubber reverse (after a branch)",
                 (rv.bar.slider(), rv.controls.go, rv.branch_panel.button))
-    assert np.all(np.isfinite(rv.result().final))
+    assert np.all(np.isfinite(rv.state.result.final))
     s.shutdown()
 
 

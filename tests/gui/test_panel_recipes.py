@@ -41,10 +41,10 @@ def test_a_value_the_person_typed_survives_a_data_change(qtbot, make_window):
     r = recipe_for("gan", "faces")
     assert p.steps.value() == 1234 and p.lr.text() == "3e-4"  # the person's
     assert p.batch.value() == r.batch  # the recipe's
-    assert p.edited_fields() == {"steps", "lr"}
+    assert p.form.edited == {"steps", "lr"}
     restored = make_window("other.ini").panel
     restored.set_fields(p.fields())  # settings keep which fields were the person's
-    assert restored.edited_fields() == {"steps", "lr"}
+    assert restored.form.edited == {"steps", "lr"}
     _select(restored.data, "digits")
     assert restored.batch.value() == recipe_for("gan", "digits").batch and restored.steps.value() == 1234
 

@@ -43,15 +43,15 @@ def themed(qapp):
 def test_steps_and_eta_are_disabled_under_ddpm_and_drawn_dimmed(qtbot, themed):
     c = SamplerControls()
     qtbot.addWidget(c)
-    c.set_model(tiny_image_model())
+    c.state.set_model(tiny_image_model())
     c.show()
     qtbot.waitExposed(c)
-    c.set_spec(SampleSpec(4, 0, "ddim", 20, 0.5))
+    c.state.set_spec(SampleSpec(4, 0, "ddim", 20, 0.5))
     assert c._steps.isEnabled() and c._eta.isEnabled()
     live = _text_brightness(c._steps), _text_brightness(c._eta)
-    c.set_spec(SampleSpec(4, 0, "ddpm", 20, 0.5))
+    c.state.set_spec(SampleSpec(4, 0, "ddpm", 20, 0.5))
     assert not c._steps.isEnabled() and not c._eta.isEnabled()
     dim = _text_brightness(c._steps), _text_brightness(c._eta)
     assert dim[0] < live[0] - 60 and dim[1] < live[1] - 60  # a user sees they do not apply
     assert "DDIM only" in c._steps.toolTip() and "DDIM only" in c._eta.toolTip()
-    assert c.spec().total_steps(40) == 40  # DDPM takes every step, whatever the field says
+    assert c.state.spec.total_steps(40) == 40  # DDPM takes every step, whatever the field says

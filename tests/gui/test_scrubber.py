@@ -62,14 +62,14 @@ def view(qtbot):
 
 
 def wait_forward(qtbot, v: ScrubberView) -> None:
-    qtbot.waitUntil(lambda: v.forward.process() is not None and v.forward.predictions_idle(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: v.forward.state.process is not None and v.forward.predictions_idle(), timeout=WAIT_MS)
 
 
 def sample(qtbot, v: ScrubberView, spec: SampleSpec):
     assert v.reverse.sample(spec)
     qtbot.waitUntil(lambda: not v.reverse.is_busy(), timeout=WAIT_MS)
-    assert v.reverse.result() is not None
-    return v.reverse.result()
+    assert v.reverse.state.result is not None
+    return v.reverse.state.result
 
 
 # ---------------------------------------------------------------------------- forward
@@ -80,7 +80,7 @@ def test_forward_shows_the_image_at_0_and_noise_at_the_end(qtbot, view):
     x0[:, 8:24, 8:24] = 0.7  # a square: structure to correlate with
     fwd.set_image(x0, "test")
     fwd.set_timestep(0)
-    assert fwd.timestep() == 0 and fwd.plot.cursor() == 0
+    assert fwd.state.timestep == 0 and fwd.plot.cursor() == 0
     shown = fwd.shown_xt().astype(int)
     want = make_grid(x0[None], pad=1).astype(int)
     diff = np.abs(shown - want)  # x_0 = 0.99995·x_0 + 0.01·ε: within a few levels, mostly 0–1
@@ -88,16 +88,16 @@ def test_forward_shows_the_image_at_0_and_noise_at_the_end(qtbot, view):
     fwd.set_timestep(999)
     # the readout is throttled to ~30 Hz: a move within 33 ms of the last one is drawn by a timer
     qtbot.waitUntil(lambda: "t = 999" in fwd.plot.readout(), timeout=1000)
-    last = fwd.current_frame()
+    last = fwd.state.frame()
     assert abs(np.corrcoef(last.ravel(), x0.ravel())[0, 1]) < 0.1
     assert abs(last.std() - 1.0) < 0.05
-    before = fwd.current_frame().copy()
+    before = fwd.state.frame().copy()
     fwd.new_noise()
-    assert not np.array_equal(before, fwd.current_frame())
+    assert not np.array_equal(before, fwd.state.frame())
     # another schedule without a model is not "compare mode"
     fwd.set_schedule("cosine", 200)
-    assert fwd.schedule().kind == "cosine" and fwd.schedule().num_steps == 200 and not fwd.compare_mode()
-    assert fwd.timestep() == 199  # the slider kept its place (the end)
+    assert fwd.state.schedule.kind == "cosine" and fwd.state.schedule.num_steps == 200 and not fwd.state.compare
+    assert fwd.state.timestep == 199  # the slider kept its place (the end)
 
 
 def test_model_predictions_error_curve_and_compare_mode(qtbot, view):
@@ -105,21 +105,21 @@ def test_model_predictions_error_curve_and_compare_mode(qtbot, view):
     view.set_model(model)
     fwd = view.forward
     wait_forward(qtbot, view)
-    assert fwd.process().x0.shape == (1, 1, 8, 8)  # the model's size and channels
+    assert fwd.state.process.x0.shape == (1, 1, 8, 8)  # the model's size and channels
     ts, errs = fwd.plot.errors()
     assert len(ts) == 100 and ts[0] == 0 and ts[-1] == 299 and np.all(np.isfinite(errs))
     fwd.set_timestep(150)
     qtbot.waitUntil(lambda: fwd.prediction() is not None and fwd.prediction()[0] == 150, timeout=WAIT_MS)
     t, eps_hat, x0_hat = fwd.prediction()
-    x_t = fwd.current_frame()
+    x_t = fwd.state.frame()
     ref = model.eps(torch.from_numpy(x_t), torch.full((1,), 150)).numpy()
     np.testing.assert_allclose(eps_hat, ref, atol=1e-5)
-    a, b = fwd.process().coefficients(150)
+    a, b = fwd.state.process.coefficients(150)
     np.testing.assert_allclose(x0_hat, (x_t - b * eps_hat) / a, atol=1e-4)
     fwd.set_schedule("cosine", 300)
-    assert fwd.compare_mode() and fwd.prediction() is None and fwd.plot.errors()[0].size == 0
+    assert fwd.state.compare and fwd.prediction() is None and fwd.plot.errors()[0].size == 0
     fwd.set_schedule("linear", 300)
-    assert not fwd.compare_mode()
+    assert not fwd.state.compare
     qtbot.waitUntil(lambda: fwd.predictions_idle() and fwd.plot.errors()[0].size == 100, timeout=WAIT_MS)
     assert view.status() == ""  # no job failed on the way
 
@@ -134,7 +134,7 @@ def test_drop_a_file_and_a_bad_file(qtbot, view, tmp_path):
     event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
                        Qt.KeyboardModifier.NoModifier)
     view.forward.dropEvent(event)
-    x0 = view.forward.process().x0
+    x0 = view.forward.state.process.x0
     assert x0.shape == (1, 3, 32, 32) and x0[0, 0].min() > 0.9 and x0[0, 1].max() < -0.9
     (tmp_path / "bad.png").write_bytes(b"nope")
     assert not view.forward.load_file(str(tmp_path / "bad.png"))
@@ -152,12 +152,12 @@ def test_final_step_shows_exactly_the_samples_and_clicks_select(qtbot, view):
     np.testing.assert_array_equal(result.final, ref.numpy())
     assert rev.bar.timestep() == FINAL  # the samples are shown first
     np.testing.assert_array_equal(rev.shown_grid(), make_grid(ref.numpy(), pad=1))
-    rev.select(4)
+    rev.state.select(4)
     np.testing.assert_array_equal(rev.shown_selected(), make_grid(ref.numpy()[4:5], pad=1))
-    traj = rev.trajectory()
+    traj = rev.state.result.trajectory
     for t in traj.timesteps:  # every recorded step can be shown
         rev.bar.set_timestep(int(t))
-        k = rev.step_index()
+        k = rev.state.step_index()
         assert traj.timesteps[k] == t
     np.testing.assert_array_equal(rev.shown_grid(), make_grid(traj.x_t[-1].astype(np.float32), pad=1))
     # clicking a cell of the grid selects that sample
@@ -166,10 +166,10 @@ def test_final_step_shows_exactly_the_samples_and_clicks_select(qtbot, view):
     cell = rect.width() / rev.shown_grid().shape[1] * (8 + 1)  # 3 columns of 8 px + 1 px gaps
     p = canvas.mapTo(rev._grid, QPoint(int(rect.x() + 1.5 * cell), int(rect.y() + 1.5 * cell)))
     qtbot.mouseClick(rev._grid, Qt.MouseButton.LeftButton, pos=p)
-    assert rev.selected() == 4  # row 1, column 1 of 3
+    assert rev.state.selected == 4  # row 1, column 1 of 3
     rev._use.click()  # "Noise this sample" (synchronous)
     assert view.tabs.currentWidget() is view.forward
-    np.testing.assert_allclose(view.forward.process().x0[0], result.final[4])
+    np.testing.assert_allclose(view.forward.state.process.x0[0], result.final[4])
 
 
 def test_cancel_stops_sampling_promptly(qtbot, view):
@@ -183,11 +183,11 @@ def test_cancel_stops_sampling_promptly(qtbot, view):
         rev.cancel()
     assert time.monotonic() - started < 2.0
     assert not rev.is_busy() and rev.sampler.thread is None
-    assert rev.result() is None and rev.shown_grid() is None
+    assert rev.state.result is None and rev.shown_grid() is None
     assert rev.controls.go.isEnabled() and not rev.controls.cancel_button.isEnabled() and not rev.branch_panel.button.isEnabled()
     assert "cancelled" in view.status()
     qtbot.wait(50)  # nothing of the cancelled run arrives later
-    assert rev.result() is None
+    assert rev.state.result is None
     # a recording that would not fit in memory is refused up front (4,096 × 3×8×8 × 1,000 steps: 4.7 GB)
     view.set_model(image_model(num_steps=1000, channels=3))
     assert not rev.sample(SampleSpec(4096, 0, "ddpm")) and "lower N" in view.status() and not rev.is_busy()
@@ -199,18 +199,18 @@ def test_branch_from_last_step_reproduces_and_from_first_differs(qtbot, view):
     result = sample(qtbot, view, SampleSpec(4, 1, "ddpm"))
     traj = result.trajectory
     rev.bar.set_timestep(0)  # the last recorded step
-    assert rev.step_index() == len(traj) - 1
+    assert rev.state.step_index() == len(traj) - 1
     assert rev.branch(seed=2)
-    qtbot.waitUntil(lambda: rev.branch_result() is not None and not rev.is_busy(), timeout=WAIT_MS)
-    t, final, diff = rev.branch_result()
+    qtbot.waitUntil(lambda: rev.state.branch is not None and not rev.is_busy(), timeout=WAIT_MS)
+    t, final, diff = rev.state.branch
     assert t == 0 and diff == 0.0
     np.testing.assert_array_equal(final, result.final)
     assert "mean |difference| = 0.0000" in rev.branch_panel.summary()
     rev.bar.set_timestep(int(traj.timesteps[0]))  # the first step, t = T−1
     assert rev.branch(seed=2)
-    qtbot.waitUntil(lambda: rev.branch_result()[0] == 39 and not rev.is_busy(), timeout=WAIT_MS)
-    assert rev.branch_result()[2] > 0.1
-    assert rev.result() is result  # branching keeps the recording
+    qtbot.waitUntil(lambda: rev.state.branch[0] == 39 and not rev.is_busy(), timeout=WAIT_MS)
+    assert rev.state.branch[2] > 0.1
+    assert rev.state.result is result  # branching keeps the recording
 
 
 def test_export_gif_and_frames(qtbot, view, tmp_path):
@@ -243,7 +243,7 @@ def test_exports_come_out_at_the_chosen_size(qtbot, view, tmp_path):
         assert final.shape[:2] == ((size, size) if size else (19, 19))
         if size == 256:  # nearest: the same colours as the grid, only bigger blocks
             assert {tuple(c) for c in final.reshape(-1, 3)} <= {tuple(c) for c in make_grid(
-                rev.result().final, pad=1).reshape(-1, 3)}
+                rev.state.result.final, pad=1).reshape(-1, 3)}
         if smooth:  # Lanczos makes in-between colours
             assert len(np.unique(final.reshape(-1, 3), axis=0)) > len(np.unique(native.reshape(-1, 3), axis=0))
 
@@ -270,16 +270,16 @@ def test_points_model_forward_cloud_and_reverse_field(qtbot, view):
     view.set_model(points_model())
     fwd, rev = view.forward, view.reverse
     wait_forward(qtbot, view)
-    assert fwd.process().x0.shape == (1000, 2)
+    assert fwd.state.process.x0.shape == (1000, 2)
     fwd.set_timestep(10)
     qtbot.waitUntil(lambda: fwd._points.arrow_count() == 400 and fwd.predictions_idle(), timeout=WAIT_MS)
     assert fwd._points.fake_count() == 1000 and fwd.plot.errors()[0].size == 30
     sample(qtbot, view, SampleSpec(200, 0, "ddim", steps=5))
     assert rev._cloud.fake_count() == 200
-    rev.bar.set_timestep(int(rev.trajectory().timesteps[1]))
+    rev.bar.set_timestep(int(rev.state.result.trajectory.timesteps[1]))
     qtbot.waitUntil(lambda: rev._cloud.arrow_count() == 400, timeout=WAIT_MS)
     assert rev.branch(seed=5)
-    qtbot.waitUntil(lambda: rev.branch_result() is not None and not rev.is_busy(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: rev.state.branch is not None and not rev.is_busy(), timeout=WAIT_MS)
     assert view.status() == ""
 
 
@@ -293,7 +293,7 @@ def test_2d_plots_are_framed_on_the_data_and_arrows_have_heads(qtbot, view):
     fwd, rev = view.forward, view.reverse
     wait_forward(qtbot, view)
     # the forward view: ring8 (radius 2) and ε (x_T ≈ ε), not a fixed ±3 or an auto-range of ±9
-    ring, eps = fwd.process().x0, fwd.process().eps
+    ring, eps = fwd.state.process.x0, fwd.state.process.eps
     box = fwd._points.view_range()
     assert contains(box, ring.min(axis=0), ring.max(axis=0))
     assert contains(box, np.percentile(eps, 1, axis=0), np.percentile(eps, 99, axis=0))
@@ -356,7 +356,7 @@ def test_shutdown_while_sampling_ends_the_thread(qtbot):
     started = time.monotonic()
     v.close()  # closeEvent -> shutdown: cancel, wait
     assert time.monotonic() - started < 2.0
-    assert not v.reverse.is_busy() and v.reverse.result() is None
+    assert not v.reverse.is_busy() and v.reverse.state.result is None
     assert not v.reverse.sample()  # refused after shutdown
 
 
@@ -387,7 +387,7 @@ def test_a_preview_is_shown_while_sampling(qtbot, view, sampler):
     seen = []  # (t, caption of the grid, still busy) when each preview had been drawn
 
     def spy(job, t, x_t, x0):  # connected after the view: runs once the view has drawn it
-        seen.append((t, rev.grid_view().caption(), rev.is_busy(), rev.result() is None, x_t.shape, x0.dtype))
+        seen.append((t, rev.grid_view().caption(), rev.is_busy(), rev.state.result is None, x_t.shape, x0.dtype))
 
     rev.sampler.preview.connect(spy)
     started = time.monotonic()

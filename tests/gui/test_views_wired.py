@@ -136,9 +136,9 @@ def test_view_keys_act_on_the_focused_view(qtbot, make_window, checkpoints):
     w.open_checkpoint(checkpoints["gan"])
     qtbot.waitUntil(w.latent.idle, timeout=10_000)
     w.latent.setFocus()
-    seed = w.latent.seed()
+    seed = w.latent.state.seed
     qtbot.keyClick(w.latent, "r")
-    assert w.latent.seed() != seed  # R draws a new random latent
+    assert w.latent.state.seed != seed  # R draws a new random latent
     w.open_checkpoint(checkpoints["diffusion"])
     w.scrubber.tabs.setCurrentWidget(w.scrubber.forward)
     w.scrubber.setFocus()

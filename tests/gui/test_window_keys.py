@@ -53,17 +53,17 @@ def test_latent_keys_work_right_after_ctrl_2_with_focus_outside_the_tab(qtbot, w
     _press(qtbot, w, Qt.Key.Key_2, CTRL)
     assert w.tabs.tabText(w.tabs.currentIndex()) == "Latent"
     assert not w.latent.isAncestorOf(QApplication.focusWidget())
-    seed = w.latent.seed()
+    seed = w.latent.state.seed
     _press(qtbot, w, Qt.Key.Key_R)
-    assert w.latent.seed() != seed  # a new random z
-    z = w.latent.current_z().copy()
+    assert w.latent.state.seed != seed  # a new random z
+    z = w.latent.state.current_z().copy()
     _press(qtbot, w, Qt.Key.Key_C, CTRL_SHIFT)
     copied = QApplication.clipboard().text()
     assert copied and "Copied z" in w.latent.message()
     _press(qtbot, w, Qt.Key.Key_R)
-    assert (w.latent.current_z() != z).any()
+    assert (w.latent.state.current_z() != z).any()
     _press(qtbot, w, Qt.Key.Key_V, CTRL_SHIFT)  # paste brings the copied z back
-    assert (w.latent.current_z() == z).all()
+    assert (w.latent.state.current_z() == z).all()
 
 
 def test_space_plays_the_scrubber_right_after_ctrl_3_and_after_the_z_menu(qtbot, window):
@@ -82,14 +82,14 @@ def test_space_plays_the_scrubber_right_after_ctrl_3_and_after_the_z_menu(qtbot,
 def test_the_keys_leave_text_fields_alone_and_act_only_on_their_tab(qtbot, window):
     w = window
     w.show_view("Latent")
-    seed = w.latent.seed()
+    seed = w.latent.state.seed
     w.panel.folder.setFocus()
     w.panel.folder.clear()
     qtbot.keyClicks(w.panel.folder, "Run 1")  # an R and a space, typed into the folder field
-    assert w.panel.folder.text() == "Run 1" and w.latent.seed() == seed
+    assert w.panel.folder.text() == "Run 1" and w.latent.state.seed == seed
     w.latent._seed_box.setFocus()  # the seed field is a text field too
     _press(qtbot, w, Qt.Key.Key_R)
-    assert w.latent.seed() == seed
+    assert w.latent.state.seed == seed
     w.show_view("Scrubber")
     bar = w.scrubber.tabs.currentWidget().bar
     qtbot.keyClicks(w.panel.folder, " x")
@@ -98,7 +98,7 @@ def test_the_keys_leave_text_fields_alone_and_act_only_on_their_tab(qtbot, windo
     w.tabs.setFocus()
     _press(qtbot, w, Qt.Key.Key_R)  # R on the Monitor draws no new z
     _press(qtbot, w, Qt.Key.Key_Space)
-    assert w.latent.seed() == seed and not bar.is_playing()
+    assert w.latent.state.seed == seed and not bar.is_playing()
 
 
 def test_space_on_a_focused_button_still_presses_it(qtbot, window):

@@ -2,8 +2,9 @@
 
 :class:`BranchPanel` holds the new seed and η of a branch, the "Branch here" button, and —
 once a branch has ended — the original and the branched final samples side by side with their mean
-|difference|: how much of the picture was already decided at the step branched from. It only
-shows things; :class:`~genstudio.gui.widgets.reverse_view.ReverseView` runs the branch.
+|difference|: how much of the picture was already decided at the step branched from. The seed and
+η are a :class:`~genstudio.views.scrubber.ScrubberState`'s (the fields show them and write edits
+back); :class:`~genstudio.gui.widgets.reverse_view.ReverseView` runs the branch.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QPushButton, QSpinBox
 from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.imaging import make_grid
-from genstudio.sampling import SAMPLERS
 from genstudio.scrub import points_image
+from genstudio.views.scrubber import BranchEnding, ScrubberState
 
 __all__ = ["BranchPanel", "SAME_ENDING"]
 
@@ -35,16 +36,21 @@ class BranchPanel(QWidget):
 
     branchClicked = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, state: ScrubberState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.state = state
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setPrefix("new seed ")
-        self.seed.setValue(1)
+        self.seed.setValue(state.branch_seed)
+        self.seed.valueChanged.connect(lambda v: state.set_branch_options(seed=v))
         self.eta = QDoubleSpinBox()
         self.eta.setRange(0.0, 1.0)
         self.eta.setSingleStep(0.1)
         self.eta.setPrefix("η = ")
+        self.eta.setValue(state.branch_eta)
+        self.eta.valueChanged.connect(lambda v: state.set_branch_options(eta=v))
+        state.changed.connect(self._on_state)
         self.eta.setToolTip("for a sampler that takes η (DDIM): η of the branch (with η = 0 DDIM is "
                             "deterministic, and a new seed changes nothing)")
         self.button = QPushButton("Branch here")
@@ -70,16 +76,23 @@ class BranchPanel(QWidget):
         layout.addWidget(self._ending_row, 1)
         self.clear()
 
-    def set_enabled(self, can_branch: bool, sampler: str | None) -> None:
-        """Enable the controls; η only when the recording's ``sampler`` takes one (DDIM)."""
+    def _on_state(self, what: str) -> None:
+        if what in ("branch_options", "result"):  # a new recording may set η (DDIM η = 0 branches at η = 1)
+            for box, value in ((self.seed, self.state.branch_seed), (self.eta, self.state.branch_eta)):
+                box.blockSignals(True)
+                box.setValue(value)
+                box.blockSignals(False)
+
+    def set_enabled(self, can_branch: bool) -> None:
+        """Enable the controls; η only when the recording's sampler takes one (DDIM)."""
         for w in (self.button, self.seed):
             w.setEnabled(can_branch)
-        takes_eta = sampler in SAMPLERS and SAMPLERS[sampler].takes_eta  # a sampler since removed: no η
-        self.eta.setEnabled(can_branch and takes_eta)
+        self.eta.setEnabled(can_branch and self.state.branch_takes_eta())
 
-    def show_endings(self, original: np.ndarray, branch: np.ndarray, t: int, diff: float,
+    def show_endings(self, original: np.ndarray, ending: BranchEnding,
                      extent: tuple[float, float, float, float]) -> None:
         """Show both final batches ((N, C, H, W) images or (N, 2) clouds) and their mean |difference|."""
+        branch, t, diff = ending.final, ending.t, ending.diff
         if branch.ndim == 2:  # 2-D: the two clouds as pictures
             pics = [points_image(original, extent), points_image(branch, extent)]
         else:

@@ -69,4 +69,4 @@ class ExportSizeButton(QToolButton):
         return self._menu
 
     def _update_text(self) -> None:
-        self.setText(f"⤢ {_label(self.long_side())}")
+        self.setText(f"⤢ {_label(self.long_side())} ▾")

@@ -14,18 +14,19 @@ __all__ = ["ForwardErrorCurve"]
 
 class ForwardErrorCurve:
     """Start and follow the error-curve job (a :class:`~genstudio.gui.widgets.forward_view.ForwardView`
-    part: it uses the view's model, process, schedule, plot, progress bar and ``_curve`` renderer;
+    part: it uses the view's model and ``state`` (process, schedule, version), plot, progress bar and ``_curve`` renderer;
     the view's ``_on_rendered`` draws the result)."""
 
     def _start_error_curve(self) -> None:
         self._curve.cancel("errors")
-        if self._process is None or not self._uses_model():
-            self.plot.clear_errors("compare mode: the model's error belongs to its own schedule" if self._compare
+        st = self.state
+        if st.process is None or not st.uses_model():
+            self.plot.clear_errors("compare mode: the model's error belongs to its own schedule" if st.compare
                                    else "load a diffusion model to see where it struggles")
             self._progress.setVisible(False)
             return
-        model, x0, eps, version = self._model, self._process.x0, self._process.eps.copy(), self._version
-        ts = even_timesteps(self._schedule.num_steps, 100)
+        model, x0, eps, version = self._model, st.process.x0, st.process.eps.copy(), st.version
+        ts = even_timesteps(st.schedule.num_steps, 100)
         self.plot.clear_errors("computing …")
         self._progress.setValue(0)
         self._progress.setVisible(True)

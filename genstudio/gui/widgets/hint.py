@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget,
 )
 
+from genstudio.families import FAMILIES
 from genstudio.gui.settings import AppSettings
 
 __all__ = ["HintBar", "with_hint", "monitor_hint", "latent_hint", "scrubber_hint", "RING8_BUTTON"]
@@ -87,18 +88,15 @@ def _thing(data: str | None) -> str:
 
 
 def monitor_hint(kind: str | None, points: bool, data: str | None) -> str:
-    """The Monitor's hint for a run of ``kind`` on ``data`` (None: no run shown yet)."""
-    if kind == "diffusion" and points:
-        return (f"watch the sampled points (pink) gather onto the real ones (green) of {data} as the "
-                "denoising loss falls; open the Scrubber to see each step of the sampling.")
-    if kind == "diffusion":
-        return (f"watch the samples turn from noise into {_thing(data)}s as the denoising loss falls; "
-                "open the Scrubber to scrub through the sampling step by step.")
-    if kind == "gan" and not points:
-        return (f"watch the grid of {_thing(data)}s from a fixed noise batch sharpen while the losses "
-                "settle; D(x) and D(G(z)) show how the two players balance.")
-    return ("watch a GAN learn eight Gaussians in under a minute — the generated points "
-            "(pink) move onto the real ones (green) while the curves settle.")
+    """The Monitor's hint for a run of ``kind`` on ``data`` (None: no run shown yet): the family's own
+    (``Family.monitor_hints``), or the ring8 GAN's to start with."""
+    family = FAMILIES.get(kind or "")
+    if family is None:  # no run yet: the first-run invitation, ring8's GAN
+        family, points = FAMILIES["gan"], True
+    text = family.monitor_hints[1 if points else 0]
+    if not text:  # a family without hints of its own
+        return f"watch the loss curves settle and the samples improve as the {family.label} model trains."
+    return text.format(thing=_thing(data), data=data)
 
 
 def latent_hint(points: bool, data: str | None) -> str:

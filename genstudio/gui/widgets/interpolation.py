@@ -1,7 +1,8 @@
 """Interpolation between two latents A and B: a strip of frames, a scrubber, GIF export.
 
-:class:`InterpolationPanel` holds A and B (set from the explorer's current z through
-``endpointRequested``), walks between them linearly or along the great circle
+:class:`InterpolationPanel` shows the walk the explorer's
+:class:`~genstudio.views.latent.LatentState` holds (A and B are set from the current z through
+``endpointRequested``; the method, strip frames and t are the state's too), walks between them linearly or along the great circle
 (:func:`genstudio.latent.slerp`), renders a strip of frames and the frame under the scrubber on
 the shared :class:`~genstudio.gui.render_worker.RenderController`, and writes the walk as an
 animated GIF there too. For a 2-D point GAN it renders the walk as paths instead, emitted as
@@ -31,7 +32,8 @@ from genstudio.gui.render_worker import RenderController
 from genstudio.gui.widgets.export_size import ExportSizeButton
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.imaging import DEFAULT_EXPORT_SIZE, make_grid, resize_long_side, save_gif, to_uint8
-from genstudio.latent import interpolate, map_latents
+from genstudio.latent import map_latents
+from genstudio.views.latent import LatentState
 
 __all__ = ["InterpolationPanel"]
 
@@ -54,6 +56,8 @@ class InterpolationPanel(QWidget):
     ----------
     renderer : RenderController
         Where frames are rendered (kinds "interp_strip", "interp_frame", "interp_gif").
+    state : LatentState
+        The explorer's state: the panel shows its walk and writes edits back to it.
     parent : QWidget, optional
 
     Signals
@@ -70,11 +74,12 @@ class InterpolationPanel(QWidget):
     pathChanged = Signal(object, object)
     message = Signal(str)
 
-    def __init__(self, renderer: RenderController, parent: QWidget | None = None) -> None:
+    def __init__(self, renderer: RenderController, state: LatentState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._renderer = renderer
         self._model: Any = None
-        self._ends: dict[str, np.ndarray | None] = {"A": None, "B": None}
+        self.state = state
+        state.changed.connect(self._on_state)
         renderer.rendered.connect(self._on_rendered)
         renderer.failed.connect(self._on_failed)
 
@@ -88,12 +93,12 @@ class InterpolationPanel(QWidget):
         self._method.addItem("linear", "linear")
         self._method.addItem("spherical (slerp)", "slerp")
         self._method.setToolTip("Spherical keeps |z| typical of the prior along the way")
-        self._method.currentIndexChanged.connect(self._refresh)
+        self._method.currentIndexChanged.connect(self._on_method)
         self._frames = QSpinBox()
         self._frames.setRange(2, 16)
-        self._frames.setValue(8)
+        self._frames.setValue(state.frames)
         self._frames.setPrefix("strip ")
-        self._frames.valueChanged.connect(self._refresh)
+        self._frames.valueChanged.connect(state.set_frames)
         self._gif_frames = QSpinBox()
         self._gif_frames.setRange(2, 240)
         self._gif_frames.setValue(32)
@@ -103,7 +108,7 @@ class InterpolationPanel(QWidget):
         self.export_size = ExportSizeButton()  # also the latent view's "Save image" size
         self._scrub = QSlider(Qt.Orientation.Horizontal)
         self._scrub.setRange(0, _STEPS)
-        self._scrub.valueChanged.connect(self._on_scrub)
+        self._scrub.valueChanged.connect(self._on_scrub)  # -> state.t -> _show_t
         self._t_label = QLabel("t 0.00")
         self._t_label.setMinimumWidth(48)
         self._preview = SampleView(pad=0)
@@ -138,12 +143,10 @@ class InterpolationPanel(QWidget):
         self.set_model(None)
 
     # ------------------------------------------------------------------ API
-    def set_model(self, model: Any, keep_ends: bool = False) -> None:
-        """Use ``model``'s G (None: nothing to show); endpoints are kept only if asked and they fit."""
+    def set_model(self, model: Any) -> None:
+        """Use ``model``'s G (None: nothing to show); the walk's ends are the state's (it keeps them
+        for a model with the same latent size)."""
         self._model = model
-        if not keep_ends or model is None or any(
-                e is not None and e.shape[0] != model.latent_dim for e in self._ends.values()):
-            self._ends = {"A": None, "B": None}
         points = model is not None and model.is_points
         self._preview.setVisible(not points)
         self._strip.setVisible(not points)
@@ -157,38 +160,23 @@ class InterpolationPanel(QWidget):
         self._strip.clear()
         self._refresh()
 
-    def set_endpoint(self, which: str, z: np.ndarray) -> None:
-        """Set end "A" or "B" to a copy of latent ``z`` (nz,) and re-render the walk."""
-        if which not in self._ends:
-            raise ValueError(f"endpoint must be 'A' or 'B', not {which!r}")
-        self._ends[which] = np.array(z, np.float32).ravel()
-        self._refresh()
-
-    def endpoint(self, which: str) -> np.ndarray | None:
-        """A copy of end "A" or "B" (None if unset)."""
-        e = self._ends[which]
-        return None if e is None else e.copy()
-
-    def set_method(self, method: str) -> None:
-        """ "linear" or "slerp"."""
-        self._method.setCurrentIndex(self._method.findData(method))
-
-    def method(self) -> str:
-        return str(self._method.currentData())
-
-    def set_t(self, t: float) -> None:
-        """Move the scrubber to ``t`` in [0, 1] (as dragging it would)."""
-        self._scrub.setValue(int(round(float(t) * _STEPS)))
-
-    def t(self) -> float:
-        return self._scrub.value() / _STEPS
-
-    def walk(self, n: int) -> np.ndarray:
-        """The latents of an n-frame walk from A to B: (n, nz)."""
-        a, b = self._ends["A"], self._ends["B"]
-        if a is None or b is None:
-            raise ValueError("set both A and B first")
-        return interpolate(a, b, np.linspace(0.0, 1.0, n), self.method()).astype(np.float32)
+    def _on_state(self, what: str, _index: int | None) -> None:
+        """Follow the state's walk: the method, frames and t shown, and a re-render."""
+        if what == "walk":
+            self._method.blockSignals(True)
+            self._method.setCurrentIndex(self._method.findData(self.state.method))
+            self._method.blockSignals(False)
+            self._frames.blockSignals(True)
+            self._frames.setValue(self.state.frames)
+            self._frames.blockSignals(False)
+            self._refresh()
+        elif what == "t":
+            position = int(round(self.state.t * _STEPS))
+            if self._scrub.value() != position:
+                self._scrub.blockSignals(True)
+                self._scrub.setValue(position)
+                self._scrub.blockSignals(False)
+            self._show_t()
 
     def preview_image(self) -> np.ndarray | None:
         """The uint8 (H, W, 3) frame shown for the scrubber's t."""
@@ -206,7 +194,7 @@ class InterpolationPanel(QWidget):
         if not self._ready() or self._model.is_points:
             self.message.emit("Set A and B on an image model first.")
             return 0
-        zs, model, path = self.walk(int(n_frames or self._gif_frames.value())), self._model, Path(path)
+        zs, model, path = self.state.walk(int(n_frames or self._gif_frames.value())), self._model, Path(path)
         size, smooth = self.export_size.long_side(), self.export_size.smooth()  # read here, not on the thread
 
         def job(progress):
@@ -218,7 +206,7 @@ class InterpolationPanel(QWidget):
 
     # ------------------------------------------------------------------ rendering
     def _ready(self) -> bool:
-        return self._model is not None and all(e is not None for e in self._ends.values())
+        return self._model is not None and self.state.walk_ready()
 
     @Slot()
     def _refresh(self, *_: object) -> None:
@@ -229,23 +217,28 @@ class InterpolationPanel(QWidget):
                 self.pathChanged.emit(None, None)
             return
         model = self._model
-        zs = self.walk(65 if model.is_points else self._frames.value())  # (T, nz); a smooth path in 2-D
+        zs = self.state.walk(65 if model.is_points else self.state.frames)  # (T, nz); a smooth path in 2-D
         if model.is_points:
             self._renderer.submit("interp_strip", lambda progress: (zs, map_latents(model, zs)))
         else:
             n = zs.shape[0]
             self._renderer.submit("interp_strip",
                                   lambda progress: make_grid(map_latents(model, zs), nrow=n, pad=1))
-        self._on_scrub(self._scrub.value())
+        self._show_t()
+
+    @Slot(int)
+    def _on_method(self, _index: int) -> None:
+        self.state.set_method(str(self._method.currentData()))
 
     @Slot(int)
     def _on_scrub(self, position: int) -> None:
-        t = position / _STEPS
-        self._t_label.setText(f"t {t:.2f}")
+        self.state.set_t(position / _STEPS)
+
+    def _show_t(self) -> None:
+        self._t_label.setText(f"t {self.state.t:.2f}")
         if not self._ready() or self._model.is_points:
             return
-        a, b, model = self._ends["A"], self._ends["B"], self._model
-        z = interpolate(a, b, [t], self.method()).astype(np.float32)  # (1, nz); exactly A / B at the ends
+        z, model = self.state.walk_at(), self._model  # (1, nz); exactly A / B at the ends
         self._renderer.submit("interp_frame", lambda progress: map_latents(model, z))
 
     @Slot(str, int, object)
@@ -255,9 +248,9 @@ class InterpolationPanel(QWidget):
                 zs, xs = result
                 self.pathChanged.emit(zs, xs)
             else:
-                self._strip.set_images(result, f"{self._frames.value()} frames, A → B ({self.method()})")
+                self._strip.set_images(result, f"{self.state.frames} frames, A → B ({self.state.method})")
         elif kind == "interp_frame":
-            self._preview.set_images(result, f"t = {self.t():.2f}")
+            self._preview.set_images(result, f"t = {self.state.t:.2f}")
         elif kind == "interp_gif":
             path, n = result
             self.message.emit(f"Saved {path.name} ({n} frames).")

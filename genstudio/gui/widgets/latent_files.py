@@ -12,7 +12,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
 from genstudio.imaging import DEFAULT_EXPORT_SIZE, cloud_extent, resize_long_side, save_png, scatter_image
-from genstudio.latent import decode_z, encode_z, save_latent
+from genstudio.latent import encode_z, save_latent
 from genstudio.scrub import real_points
 
 __all__ = ["LatentFiles"]
@@ -24,7 +24,7 @@ class LatentFiles:
 
     def copy_z(self) -> str:
         """Put the current z on the clipboard as a JSON list; returns the text."""
-        text = encode_z(self.current_z())
+        text = encode_z(self.state.current_z())
         QGuiApplication.clipboard().setText(text)
         self._say("Copied z to the clipboard.")
         return text
@@ -35,14 +35,10 @@ class LatentFiles:
             return False
         text = QGuiApplication.clipboard().text() if text is None else text
         try:
-            z = decode_z(text, self._model.latent_dim)
+            self.state.paste(text)
         except ValueError as exc:
             self._say(f"Paste z: {exc}", error=True)
             return False
-        self._dims.set_values(z)
-        self._dirs.set_values(np.zeros(self._dirs.count()))
-        self._set_psi(1.0)
-        self._request()
         self._say("Pasted z.")
         return True
 
@@ -72,7 +68,7 @@ class LatentFiles:
 
     def save_z(self, path: str | Path) -> Path:
         """Write the current z as a float32 ``.npy`` (atomically); returns the path."""
-        out = Path(save_latent(path, self.current_z()))
+        out = Path(save_latent(path, self.state.current_z()))
         self._say(f"Saved {out.name}.")
         return out
 
@@ -80,14 +76,51 @@ class LatentFiles:
     def _on_paste(self) -> None:
         self.paste_z()  # (clicked(bool) must not reach paste_z's text argument)
 
+    def project_image(self, path: str | Path, steps: int = 300) -> bool:
+        """Start finding the z whose image matches the picture at ``path`` (a GAN of images): when it
+        is found it becomes the explorer's z, so the sliders edit the person's own picture."""
+        from genstudio.data import DataError, uint8_to_tensor
+        from genstudio.data.folder import read_one_image
+
+        if self._model is None or self._model.is_points:
+            self._say("Projecting a picture needs a GAN of images.", error=True)
+            return False
+        channels, size = self._model.sample(1, seed=0).shape[1::2]  # (1, C, H, W): one look at G's output
+        try:
+            pixels = read_one_image(path, int(size), gray=channels == 1)  # (size, size, C) uint8
+        except DataError as exc:
+            self._say(str(exc), error=True)
+            return False
+        image = uint8_to_tensor(pixels[None].copy()).numpy()[0]  # (C, size, size) in [-1, 1]
+        self._projecting = (self._model, Path(path).name, image)
+        return self._projector.start(self._model, image, Path(path).name, steps)
+
+    @Slot(object)
+    def _on_projected(self, projection) -> None:
+        from genstudio.metrics import psnr
+
+        model, name, image = self._projecting
+        if model is not self._model:  # another model is shown now: its latent is another space
+            return
+        self.state.set_z(projection.z)
+        self._say(f"Projected {name}: {psnr(projection.image, image):.1f} dB PSNR at {image.shape[-1]} px; "
+                  "the sliders now edit it.")
+
+    @Slot()
+    def _ask_project(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Project a picture into the GAN", "",
+                                              "Images (*.png *.jpg *.jpeg *.bmp *.webp *.gif *.tif *.tiff)")
+        if path:
+            self.project_image(path)
+
     @Slot()
     def _ask_save_image(self) -> None:
         if self._shown is not None:
-            self._ask_save("the image", f"seed{self._seed}.png", "PNG (*.png)", self.save_image)
+            self._ask_save("the image", f"seed{self.state.seed}.png", "PNG (*.png)", self.save_image)
 
     @Slot()
     def _ask_save_z(self) -> None:
-        self._ask_save("z", f"seed{self._seed}.npy", "NumPy (*.npy)", self.save_z)
+        self._ask_save("z", f"seed{self.state.seed}.npy", "NumPy (*.npy)", self.save_z)
 
     def _ask_save(self, what: str, name: str, file_filter: str, save) -> None:
         """A save dialog for ``what``; ``save(path)`` writes it, and a failure is said in the status line."""

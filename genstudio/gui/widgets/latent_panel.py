@@ -8,7 +8,9 @@ of z, saving the image (PNG with z and seed in its text chunks) and z (``.npy``)
 asking for a snapshot of the model being trained. Beside the picture, a neighbourhood grid
 (rows = directions, columns = -3σ … +3σ); below, interpolation between A and B.
 
-The latent shown is ``z = ψ · (z_dims + Σ_k α_k v_k)``. Every change posts the newest z to one
+The latent shown is ``z = ψ · (z_dims + Σ_k α_k v_k)``; it, the seed, the locks and the A → B walk
+are the view's ``state``, a Qt-free :class:`~genstudio.views.latent.LatentState` that the widgets
+render and edit (``latent_z.py`` binds them). Every change posts the newest z to one
 :class:`~genstudio.gui.render_worker.RenderController`: the image follows a slider while it is
 dragged, a newer z replaces a queued one, and a result that a newer request superseded is dropped.
 The main window adds the view with ``add_view("Latent", view)``, calls :meth:`set_model` and
@@ -27,6 +29,7 @@ from PySide6.QtWidgets import (
     QToolButton, QVBoxLayout, QWidget,
 )
 
+from genstudio.gui.projection_runner import ProjectionRunner
 from genstudio.gui.render_worker import RenderController
 from genstudio.gui.widgets.interpolation import InterpolationPanel
 from genstudio.gui.widgets.latent_files import LatentFiles
@@ -36,6 +39,7 @@ from genstudio.gui.widgets.latent_z import LatentZ
 from genstudio.gui.widgets.neighbourhood_grid import NeighbourhoodGrid
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.latent import latent_grid_lines, map_latents, principal_directions
+from genstudio.views.latent import LatentState
 
 __all__ = ["LatentView"]
 
@@ -66,12 +70,14 @@ class LatentView(LatentZ, LatentFiles, QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._model: Any = None
-        self._seed = 0
-        self._psi = 1.0
-        self._directions: np.ndarray | None = None  # (K, nz) unit rows
-        self._variances: np.ndarray | None = None  # (K,)
+        self.state = LatentState()  # the seed, z, ψ, locks and walk: the widgets render and edit it
+        self.state.changed.connect(self._on_state)
         self._shown: tuple[np.ndarray, int, float] | None = None  # z, seed, ψ of the picture shown
         self._renderer = RenderController(self)
+        self._projector = ProjectionRunner(self)  # "Project a picture…": off the GUI thread, with Cancel
+        self._projector.done.connect(self._on_projected)
+        self._projector.failed.connect(lambda text: self._say(text, error=True))
+        self._projecting: tuple | None = None
         self._renderer.rendered.connect(self._on_rendered)
         self._renderer.failed.connect(self._on_failed)
         self._renderer.progress.connect(self._on_progress)
@@ -113,14 +119,16 @@ class LatentView(LatentZ, LatentFiles, QWidget):
         for text, tip, slot in (("Copy z", "Copy z as text (Ctrl+Shift+C)", self.copy_z),
                                 ("Paste z", "Set z from text on the clipboard (Ctrl+Shift+V)", self._on_paste),
                                 ("Save image…", "PNG, z and seed in its metadata (Ctrl+E)", self._ask_save_image),
-                                ("Save z…", "z as a .npy file", self._ask_save_z)):
+                                ("Save z…", "z as a .npy file", self._ask_save_z),
+                                ("Project a picture…", "Find the z whose image matches a picture of yours "
+                                 "(GAN projection); the sliders then edit it", self._ask_project)):
             act = self._z_menu.addAction(text, slot)
             act.setToolTip(tip)
         self._z_menu.setToolTipsVisible(True)
         self._z_menu.addSeparator()  # the export size submenu goes below (added with the interpolation panel)
         z_button = QToolButton()
         z_button.setText("z ▾")
-        z_button.setToolTip("Copy or paste z; save the image or z")
+        z_button.setToolTip("Copy or paste z; save the image or z; project a picture of yours")
         z_button.setMenu(self._z_menu)
         z_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self._controls.append(z_button)
@@ -139,6 +147,7 @@ class LatentView(LatentZ, LatentFiles, QWidget):
         # --- sliders
         self._dims = LatentSliders(lockable=True)
         self._dims.valueChanged.connect(self._on_dim)
+        self._dims.lockToggled.connect(self._on_lock)
         self._dirs = LatentSliders(lockable=False, span=5.0)
         self._dirs.valueChanged.connect(self._on_dir)
         self._side = QTabWidget()
@@ -146,12 +155,12 @@ class LatentView(LatentZ, LatentFiles, QWidget):
         self._side.addTab(self._dirs, "Directions")
 
         # --- neighbourhood grid (a tab beside the picture) and interpolation (below)
-        self._hood = NeighbourhoodGrid(self._renderer, self.current_z, lambda: self._left.currentIndex() == 1)
+        self._hood = NeighbourhoodGrid(self._renderer, self.state.current_z, lambda: self._left.currentIndex() == 1)
         self._left = QTabWidget()
         self._left.addTab(self._stack, "Picture")
         self._left.addTab(self._hood, "Neighbourhood")
         self._left.currentChanged.connect(self._hood.schedule)
-        self._interp = InterpolationPanel(self._renderer)
+        self._interp = InterpolationPanel(self._renderer, self.state)
         self._interp.endpointRequested.connect(self._on_endpoint)
         self._interp.pathChanged.connect(self._pad.set_path)
         self._interp.message.connect(self._say)
@@ -187,14 +196,13 @@ class LatentView(LatentZ, LatentFiles, QWidget):
         if model is not None and not hasattr(model, "latent_dim"):
             self._say("The latent explorer works with GANs; this model has no latent z.", error=True)
             model = None
-        old = self._model
-        keep = model is not None and old is not None and old.latent_dim == model.latent_dim
-        self._model, self._directions, self._variances, self._shown = model, None, None, None
+        keep = self.state.set_model(model)
+        self._model, self._shown = model, None
         self._cloud = None
         self._renderer.cancel()  # nothing rendered for the old model may arrive now
         for w in self._controls:
             w.setEnabled(model is not None)
-        self._interp.set_model(model, keep_ends=keep)
+        self._interp.set_model(model)
         self._dirs.set_rows([], np.zeros(0), empty_text="no directions yet")
         self._hood.set_model(model)
         self._image.clear()
@@ -205,14 +213,14 @@ class LatentView(LatentZ, LatentFiles, QWidget):
             self._dirs.set_progress(None)
             return
         points = bool(model.is_points)
+        self.z_action("Project a picture…").setEnabled(not points)
         self._stack.setCurrentWidget(self._pad if points else self._image)
         self._left.setTabText(0, "Latent pad" if points else "Picture")
         self._left.setTabEnabled(1, not points)
         self._split.setSizes([800, 90] if points else [600, 260])  # 2-D: the walk is drawn on the pad
         if not keep:
-            nz = model.latent_dim
-            self._dims.set_rows([f"z{i}" for i in range(nz)], self._draw(self._seed))
-        self._set_psi(1.0)
+            self._dims.set_rows([f"z{i}" for i in range(model.latent_dim)], self.state.dims)
+        self._show_psi(self.state.psi)
         self._say(model.describe())
         self._start_directions(model)
         if points:
@@ -245,20 +253,19 @@ class LatentView(LatentZ, LatentFiles, QWidget):
 
     @Slot(str)
     def _on_endpoint(self, which: str) -> None:
-        if self._model is not None:
-            self._interp.set_endpoint(which, self.current_z())
+        self.state.set_endpoint(which)
 
     # ------------------------------------------------------------------ rendering
     def _request(self) -> None:
         """Post the newest z to the render thread (replacing a queued one)."""
         if self._model is None:
             return
-        model, z, seed, psi = self._model, self.current_z(), self._seed, self._psi
-        edited = self.z_edited()
+        model, s = self._model, self.state
+        z, seed, psi, edited = s.current_z(), s.seed, s.psi, s.z_edited()
         if self._seed_box.suffix() != (" *" if edited else ""):
             self._seed_box.setSuffix(" *" if edited else "")
         if model.is_points:
-            self._pad.set_latent_point(*self._dims.values()[:2], emit=False)
+            self._pad.set_latent_point(*s.dims[:2], emit=False)
         self._renderer.submit("main", lambda progress: ((z, seed, psi), map_latents(model, z[None])[0], edited))
         self._hood.schedule()
 
@@ -272,15 +279,15 @@ class LatentView(LatentZ, LatentFiles, QWidget):
             else:  # steady text while dragging: no relayout
                 self._image.set_images(out[None], f"seed {seed}{', edited' if edited else ''}   ψ {psi:.2f}")
         elif kind == "directions":
-            self._directions, self._variances = result
-            k = self._directions.shape[0]
-            self._dirs.set_rows([f"PC{i + 1}" for i in range(k)], np.zeros(k))
+            self.state.set_directions(*result)
+            k = self.state.directions.shape[0]
+            self._dirs.set_rows([f"PC{i + 1}" for i in range(k)], self.state.alpha)
             self._dirs.set_progress(None)
-            var = self._variances
+            var = self.state.variances
             self._dirs.set_header(
                 f"{k} principal directions of G's first block over {N_DRAWS:,} draws (GANSpace), "
                 f"most variance first ({var[0]:.3g} … {var[-1]:.3g}). Slider units: prior σ.")
-            self._hood.set_directions(self._directions)
+            self._hood.set_directions(self.state.directions)
         elif kind == "grid":
             self._hood.show_result(result)
         elif kind == "cloud":
@@ -320,10 +327,6 @@ class LatentView(LatentZ, LatentFiles, QWidget):
     def neighbourhood_image(self) -> np.ndarray | None:
         return self._hood.image()
 
-    def directions(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(directions (K, nz), variances (K,)) once computed."""
-        return None if self._directions is None else (self._directions.copy(), self._variances.copy())
-
     def dimension_sliders(self) -> LatentSliders:
         return self._dims
 
@@ -360,6 +363,7 @@ class LatentView(LatentZ, LatentFiles, QWidget):
     def shutdown(self) -> None:
         """Stop the render thread (waits for the job in hand; never terminates it)."""
         self._hood.stop()
+        self._projector.shutdown()
         self._renderer.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)

@@ -38,15 +38,18 @@ class LatentSliders(QWidget):
     steps_per_unit : int
         Slider positions per unit of value (resolution).
     lockable : bool
-        Whether rows have a lock (kept by :meth:`set_values` with ``respect_locks=True``).
+        Whether rows have a lock (its state is the owner's: ``lockToggled`` says when one is clicked).
 
     Signals
     -------
     valueChanged(int, float)
         A row's value changed by its slider or reset button.
+    lockToggled(int, bool)
+        A row's lock was clicked on or off.
     """
 
     valueChanged = Signal(int, float)
+    lockToggled = Signal(int, bool)
 
     def __init__(self, parent: QWidget | None = None, span: float = 4.0, steps_per_unit: int = 100,
                  lockable: bool = True) -> None:
@@ -141,6 +144,8 @@ class LatentSliders(QWidget):
                 lock.setCheckable(True)
                 lock.setFixedHeight(22)
                 lock.setToolTip(f"Lock {name}: Random keeps its value")
+                lock.setProperty("row", i)
+                lock.toggled.connect(self._on_lock)
                 self._grid.addWidget(lock, row, 3)
                 self._locks.append(lock)
             self._grid.addWidget(reset, row, 4)
@@ -155,20 +160,14 @@ class LatentSliders(QWidget):
         self._p0 = np.zeros(len(names), np.int64)
         self._place_all()
 
-    def set_values(self, values: np.ndarray, respect_locks: bool = False) -> np.ndarray:
-        """Re-anchor the rows at new values without emitting ``valueChanged``.
-
-        With ``respect_locks`` a locked row keeps its current value. Returns the values now held.
-        """
+    def set_values(self, values: np.ndarray) -> None:
+        """Re-anchor the rows at new values without emitting ``valueChanged``."""
         values = np.asarray(values, np.float64).ravel()
         if values.shape != self._values.shape:
             raise ValueError(f"expected {self._values.shape[0]} values, got {values.shape[0]}")
-        if respect_locks:
-            values = np.where(self.locked(), self._values, values)
         self._anchors = values.copy()
         self._values = values.copy()
         self._place_all()
-        return self._values.copy()
 
     def set_value(self, index: int, value: float) -> None:
         """Show a new value in row ``index`` silently, keeping its anchor (reset returns there)."""
@@ -195,9 +194,11 @@ class LatentSliders(QWidget):
             return np.zeros(self._values.shape[0], bool)
         return np.array([b.isChecked() for b in self._locks], bool)
 
-    def set_locked(self, index: int, locked: bool = True) -> None:
-        """Lock or unlock row ``index``."""
+    def set_locked(self, index: int, locked: bool = True, emit: bool = True) -> None:
+        """Lock or unlock row ``index`` (as clicking it would; ``emit=False``: only show it)."""
+        self._locks[index].blockSignals(not emit)
         self._locks[index].setChecked(locked)
+        self._locks[index].blockSignals(False)
 
     def names(self) -> list[str]:
         """The rows' names as shown ("z0", "z1", … or "PC1", …)."""
@@ -236,6 +237,10 @@ class LatentSliders(QWidget):
         self._values[i] = value
         self._value_labels[i].setText(f"{value:+.2f}")
         self.valueChanged.emit(i, value)
+
+    @Slot(bool)
+    def _on_lock(self, locked: bool) -> None:
+        self.lockToggled.emit(int(self.sender().property("row")), locked)
 
     @Slot()
     def _on_reset(self) -> None:

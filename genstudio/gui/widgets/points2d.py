@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND, settle_range, show_grid
+from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND, legend_above, settle_range, show_grid
 
 __all__ = ["Points2DView", "DECISION_COLORMAP"]
 
@@ -60,8 +60,7 @@ class Points2DView(QWidget):
         item = self._plot.getPlotItem()
         item.setAspectLocked(True)
         show_grid(item, 0.12)
-        legend = item.addLegend(offset=(10, 10), labelTextColor="#d0d0d0")
-        legend.setBrush(pg.mkBrush(22, 24, 28, 200))
+        legend_above(item)  # not over the points, where addLegend floats it
 
         self._heat = pg.ImageItem(axisOrder="row-major")
         self._heat.setColorMap(DECISION_COLORMAP)

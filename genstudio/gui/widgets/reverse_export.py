@@ -18,12 +18,12 @@ class ReverseExport:
 
     def _export_options(self) -> dict:
         """What the exports share: x_t or x̂_0, the size and scaling chosen, a 2-D model's extent and data."""
-        return {"what": "x0" if self._grid_what.currentIndex() == 1 else "x_t", "extent": self._extent,
+        return {"what": "x0" if self.state.grid_x0 else "x_t", "extent": self._extent,
                 "size": self.export_size.long_side(), "smooth": self.export_size.smooth(), "real": self._real}
 
     def export_gif(self, path: str, fps: float = 15.0) -> bool:
         """Write the reverse process (the grid, or a 2-D model's scatter plot) as a GIF at the export size."""
-        traj = self.trajectory()
+        traj = None if self.state.result is None else self.state.result.trajectory
         if traj is None:
             return False
         export_gif(path, traj, fps=fps, **self._export_options())
@@ -32,7 +32,7 @@ class ReverseExport:
 
     def export_frames(self, folder: str) -> bool:
         """Write one PNG per step (and final.png) at the export size."""
-        traj = self.trajectory()
+        traj = None if self.state.result is None else self.state.result.trajectory
         if traj is None:
             return False
         paths = export_frames(folder, traj, **self._export_options())

@@ -8,12 +8,16 @@ The slider's left end ("final sample") shows exactly what the sampler returned. 
 from the current step with another seed (or η) and shows both endings and their mean |difference|:
 how much of the picture was already decided at that t. The recording exports as a GIF or PNG
 frames. For 2-D models the cloud at step t is drawn over the data, with the field of −ε̂ at t.
+
+What the person is doing — the spec being edited, the recording, the step and sample shown, the
+branch's seed and η and its ending — is the view's ``state``, a Qt-free
+:class:`~genstudio.views.scrubber.ScrubberState`; the controls, timestep bar and branch panel render it
+and send edits to it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import Signal, Slot
@@ -23,7 +27,6 @@ from PySide6.QtWidgets import (
 )
 
 from genstudio.data import POINT_SETS
-from genstudio.diffusion.trajectory import Trajectory
 from genstudio.gui.render_worker import RenderController
 from genstudio.gui.sampling_controller import SamplingController
 from genstudio.gui.widgets.branch_panel import BranchPanel
@@ -36,15 +39,11 @@ from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.gui.widgets.sampler_controls import SamplerControls
 from genstudio.gui.widgets.timestep_bar import TimestepBar
 from genstudio.imaging import cloud_extent, make_grid
-from genstudio.sampling import SampleSpec, SamplingResult, branch_start, record_dtype_for
-from genstudio.scrub import (
-    EPS_DISPLAY_RANGE, dataset_items, eps_field, field_arrows, mean_abs_difference,
-)
+from genstudio.sampling import SampleSpec, SamplingResult
+from genstudio.scrub import EPS_DISPLAY_RANGE, dataset_items, eps_field, field_arrows
+from genstudio.views.scrubber import FINAL, ScrubberState
 
 __all__ = ["ReverseView", "FINAL"]
-
-FINAL = -1  # the slider's "timestep" of the sampler's output
-MAX_RECORD_BYTES = 2 * 2**30  # a recording larger than this is refused (lower N, or use DDIM)
 
 
 class ReverseView(ReverseExport, QWidget):
@@ -67,9 +66,7 @@ class ReverseView(ReverseExport, QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._model = None
-        self._result: SamplingResult | None = None
-        self._branch: tuple[int, np.ndarray, float] | None = None  # (t, final, mean |diff|)
-        self._k = {}  # timestep -> recorded step index
+        self.state = ScrubberState()  # spec, recording, step, selection, branch: the widgets render it
         self._branch_from = 0
         self.sampler = SamplingController(self)
         self.sampler.progress.connect(self._on_progress)
@@ -81,26 +78,27 @@ class ReverseView(ReverseExport, QWidget):
         self._field = RenderController(self, first=("field",))
         self._field.rendered.connect(self._on_field)
         self._build()
+        self.state.changed.connect(self._on_state)
         self.set_model(None)
 
     def _build(self) -> None:
-        self.controls = SamplerControls()
+        self.controls = SamplerControls(self.state)
         self.controls.sampleClicked.connect(lambda: self.sample())
         self.controls.cancelClicked.connect(self.cancel)
 
         self._sel = {k: SampleView() for k in ("x_t", "eps", "x0")}
         self._pick = QSpinBox()
         self._pick.setPrefix("sample #")
-        self._pick.valueChanged.connect(lambda _i: self._show())
+        self._pick.valueChanged.connect(self.state.select)
         self._grid_what = QComboBox()
         self._grid_what.addItems(["grid shows x_t", "grid shows predicted x_0"])
-        self._grid_what.currentIndexChanged.connect(lambda _i: self._show())
+        self._grid_what.currentIndexChanged.connect(lambda i: self.state.set_grid_x0(i == 1))
         self._step = QLabel("")
         fm = self._step.fontMetrics()
         self._step.setFixedSize(max(fm.horizontalAdvance(s) for s in ("the final samples", "step 0000 of 0000")) + 12,
                                 fm.height() + 4)  # a fixed size: no re-layout on each move
         self._grid = ClickGrid()
-        self._grid.cellClicked.connect(self._pick.setValue)
+        self._grid.cellClicked.connect(self.state.select)
         pictures = QWidget()
         pl = QGridLayout(pictures)
         pl.setContentsMargins(0, 0, 0, 0)
@@ -121,7 +119,7 @@ class ReverseView(ReverseExport, QWidget):
         self._stack.addWidget(pictures)
         self._stack.addWidget(self._cloud)
 
-        self.branch_panel = BranchPanel()
+        self.branch_panel = BranchPanel(self.state)
         self.branch_panel.branchClicked.connect(lambda: self.branch())
         self._gif, self._frames, self._use = QPushButton("GIF…"), QPushButton("Frames…"), \
             QPushButton("Noise it →")
@@ -136,7 +134,7 @@ class ReverseView(ReverseExport, QWidget):
             self.branch_panel.row.addWidget(w)
 
         self.bar = TimestepBar(direction=-1)
-        self.bar.timestepChanged.connect(lambda _t: self._show())
+        self.bar.timestepChanged.connect(self.state.set_timestep)
         layout = QVBoxLayout(self)
         layout.addWidget(self.controls)
         layout.addWidget(self._stack, 3)
@@ -151,7 +149,7 @@ class ReverseView(ReverseExport, QWidget):
         self._model = model
         self._real = None  # (M, 2) real data of a 2-D model: drawn behind the samples, and exported
         self._extent = FIELD_EXTENT  # (xmin, xmax, ymin, ymax) of a 2-D plot, its ε̂ field and exports
-        self._set_result(None)
+        self.state.set_model(model)  # drops the recording
         points = bool(model is not None and model.is_points)
         self._stack.setCurrentIndex(1 if points else 0)
         if points:
@@ -159,29 +157,19 @@ class ReverseView(ReverseExport, QWidget):
             self._real = dataset_items(data if data in POINT_SETS else "ring8", count=1000)
             self._cloud.set_real(self._real)
             self._fit_extent()
-        self.controls.set_model(model)
         self._update_controls()
 
     # ------------------------------------------------------------------ sampling
-    def spec(self) -> SampleSpec:
-        """What the sampling controls ask for."""
-        return self.controls.spec()
-
     def sample(self, spec: SampleSpec | None = None) -> bool:
-        """Start sampling (the controls' spec, or ``spec``); False if busy, shut down or no model."""
+        """Start sampling (the state's spec, or ``spec``); False if busy, shut down or no model."""
         if self._model is None or self.sampler.is_busy() or self.sampler.is_closed():
             return False
-        if spec is not None:
-            self.controls.set_spec(spec)
-        spec = self.spec()
-        steps, shape = spec.total_steps(self._model.schedule.num_steps), (spec.n, *self._model.sample_shape)
-        if Trajectory.estimate_nbytes(steps, shape, record_dtype_for(steps, shape)) > MAX_RECORD_BYTES:
-            self.message.emit(f"recording {steps} steps of {spec.n} samples needs more than "
-                              f"{MAX_RECORD_BYTES // 2**30} GB: lower N or use DDIM with fewer steps")
+        try:
+            spec = self.state.plan_sample(spec)
+        except ValueError as exc:
+            self.message.emit(str(exc))
             return False
-        self._set_result(None)  # the old recording is being replaced
-        self.branch_panel.seed.setValue(spec.seed + 1)
-        self.controls.start_progress(spec.total_steps(self._model.schedule.num_steps))
+        self.controls.start_progress(self.state.total_steps(spec))
         self.sampler.start("sample", self._model, spec, record=True)
         return True
 
@@ -190,22 +178,14 @@ class ReverseView(ReverseExport, QWidget):
         self.sampler.cancel()
 
     def branch(self, seed: int | None = None, eta: float | None = None) -> bool:
-        """Continue from the current step with ``seed`` / ``eta`` (default: the branch controls)."""
-        r = self._result
-        if r is None or self._model is None or self.sampler.is_busy() or self.sampler.is_closed():
+        """Continue from the current step with ``seed`` / ``eta`` (default: the state's branch options)."""
+        if self.state.result is None or self._model is None or self.sampler.is_busy() or self.sampler.is_closed():
             return False
-        panel = self.branch_panel
-        if seed is not None:
-            panel.seed.setValue(seed)
-        if eta is not None:
-            panel.eta.setValue(eta)
-        k = self.step_index()
-        x, index = branch_start(r.trajectory, k)
-        spec = replace(r.spec, seed=panel.seed.value(),
-                       eta=panel.eta.value() if r.spec.definition.takes_eta else r.spec.eta)
-        self._branch_from = int(r.trajectory.timesteps[k])
-        self.controls.start_progress(len(r.trajectory) - k)
-        self.sampler.start("branch", self._model, spec, record=False, start_x=x, start_index=index)
+        plan = self.state.plan_branch(seed, eta)
+        self._branch_from = plan.t
+        self.controls.start_progress(plan.steps)
+        self.sampler.start("branch", self._model, plan.spec, record=False, start_x=plan.start_x,
+                           start_index=plan.start_index)
         return True
 
     @Slot(int, int)
@@ -215,9 +195,9 @@ class ReverseView(ReverseExport, QWidget):
     @Slot(str, int, object, object)
     def _on_preview(self, job: str, t: int, x_t: object, x0: object) -> None:
         """Draw the newest step of a running sampling job (≤ 10 a second), until its recording arrives."""
-        if job != "sample" or self._result is not None:
+        if job != "sample" or self.state.result is not None:
             return
-        x0_wanted = self._grid_what.currentIndex() == 1
+        x0_wanted = self.state.grid_x0
         batch = np.asarray(x0 if x0_wanted else x_t, np.float32)  # (N, ...)
         what = f"sampling… t = {t} (preview of {'predicted x_0' if x0_wanted else 'x_t'})"
         if batch.ndim == 2:  # a 2-D model: the cloud moves
@@ -234,11 +214,9 @@ class ReverseView(ReverseExport, QWidget):
     @Slot(str, object)
     def _on_finished(self, job: str, result: SamplingResult) -> None:
         if job == "sample":
-            self._set_result(result)
-        elif job == "branch" and self._result is not None:
-            diff = mean_abs_difference(result.final, self._result.final)
-            self._branch = (self._branch_from, result.final, diff)
-            self._show_branch()
+            self.state.set_result(result)
+        elif job == "branch":
+            self.state.set_branch_ending(self._branch_from, result.final)
 
     @Slot(str, str, str)
     def _on_failed(self, job: str, message: str, _details: str) -> None:
@@ -253,6 +231,7 @@ class ReverseView(ReverseExport, QWidget):
 
     @Slot(bool)
     def _on_busy(self, busy: bool) -> None:
+        self.state.set_busy(busy)
         self._update_controls()
         self.busyChanged.emit(busy)
 
@@ -263,34 +242,37 @@ class ReverseView(ReverseExport, QWidget):
         """No sampling running and the ε̂ field (2-D) of the current step drawn."""
         return not self.sampler.is_busy() and self._field.idle()
 
-    # ------------------------------------------------------------------ the recording
-    def result(self) -> SamplingResult | None:
-        return self._result
-
-    def trajectory(self) -> Trajectory | None:
-        return None if self._result is None else self._result.trajectory
-
-    def branch_result(self) -> tuple[int, np.ndarray, float] | None:
-        """(t branched from, the branch's final samples, mean |difference| to the original), or None."""
-        return self._branch
-
-    def _set_result(self, result: SamplingResult | None) -> None:
-        self._result, self._branch = result, None
-        self._field.cancel("field")
-        if result is None:
-            self._k = {}
-            self.bar.set_timesteps([FINAL], FINAL)
-        else:
-            ts = result.trajectory.timesteps
-            self._k = {int(t): k for k, t in enumerate(ts)}
-            self._pick.setMaximum(result.spec.n - 1)
-            if result.spec.definition.takes_eta:  # DDIM with η = 0 is deterministic: a branch needs noise
-                self.branch_panel.eta.setValue(result.spec.eta if result.spec.eta > 0 else 1.0)
-            self.bar.set_timesteps(np.append(ts, FINAL), FINAL)  # show the samples first
-        self._fit_extent()
-        self._show_branch()
-        self._update_controls()
-        self._show()
+    # ------------------------------------------------------------------ the state, drawn
+    def _on_state(self, what: str) -> None:
+        st = self.state
+        if what == "result":
+            self._field.cancel("field")
+            if st.result is not None:
+                self._pick.blockSignals(True)
+                self._pick.setMaximum(st.result.spec.n - 1)
+                self._pick.blockSignals(False)
+            self._fit_extent()
+            self._show_branch()
+            self._update_controls()
+            self.bar.set_timesteps(st.timesteps(), FINAL)  # show the samples first
+            self._show()
+        elif what == "timestep":
+            if self.bar.timestep() != st.timestep:
+                self.bar.set_timestep(st.timestep)  # snaps to a recorded step and tells the state
+            self._show()
+        elif what == "selected":
+            if self._pick.value() != st.selected:
+                self._pick.blockSignals(True)
+                self._pick.setValue(st.selected)
+                self._pick.blockSignals(False)
+            self._show()
+        elif what == "grid":
+            self._grid_what.blockSignals(True)
+            self._grid_what.setCurrentIndex(1 if st.grid_x0 else 0)
+            self._grid_what.blockSignals(False)
+            self._show()
+        elif what == "branch":
+            self._show_branch()
 
     def _fit_extent(self) -> None:
         """Frame a 2-D plot on the data and the recording, one box for every step.
@@ -301,28 +283,17 @@ class ReverseView(ReverseExport, QWidget):
         """
         if self._model is None or not self._model.is_points:
             return
-        clouds = [self._real]
-        if self._result is not None:
-            traj = self._result.trajectory
+        clouds, r = [self._real], self.state.result
+        if r is not None:
+            traj = r.trajectory
             ks = np.unique(np.linspace(0, len(traj) - 1, min(len(traj), 40)).astype(int))
-            clouds += [traj.x_t[k].astype(np.float32) for k in ks] + [self._result.final]
+            clouds += [traj.x_t[k].astype(np.float32) for k in ks] + [r.final]
         self._extent = cloud_extent(*clouds, quantile=1.0, margin=0.08)
         self._cloud.set_view_range(*self._extent)
 
     def extent(self) -> tuple[float, float, float, float]:
         """The box a 2-D model's plot is framed on (and its ε̂ field and exports drawn over)."""
         return self._extent
-
-    def step_index(self) -> int:
-        """The recorded step shown (the last one while the final samples are shown)."""
-        t = self.bar.timestep()
-        return self._k.get(t, len(self._k) - 1)
-
-    def selected(self) -> int:
-        return self._pick.value()
-
-    def select(self, i: int) -> None:
-        self._pick.setValue(int(i))
 
     def shown_grid(self) -> np.ndarray | None:
         """The uint8 grid (H, W, 3) of all N at the current step."""
@@ -338,7 +309,8 @@ class ReverseView(ReverseExport, QWidget):
 
     def _show(self) -> None:
         """Draw the current step of the recording (cheap: slices and grids, no network)."""
-        r = self._result
+        st = self.state
+        r = st.result
         if r is None:
             for v in (*self._sel.values(), self._grid):
                 v.clear()
@@ -347,8 +319,8 @@ class ReverseView(ReverseExport, QWidget):
             self._cloud.set_arrows(np.empty((0, 2)), np.empty((0, 2)))
             self._cloud.set_caption("no samples yet" if self._model is not None else "load a diffusion model")
             return
-        traj, t, i = r.trajectory, self.bar.timestep(), self._pick.value()
-        k = self.step_index()
+        traj, t, i = r.trajectory, st.timestep, st.selected
+        k = st.step_index()
         final = t == FINAL
         if final:
             x_t = x0 = r.final  # (N, ...) float32
@@ -370,7 +342,7 @@ class ReverseView(ReverseExport, QWidget):
                                     "ε̂ of the last step (±2.5σ)" if final else "ε̂ (±2.5σ)")
         self._sel["x0"].set_images(make_grid(x0[one].astype(np.float32), pad=1),
                                    "the sample" if final else "predicted x_0")
-        grid = (x0 if self._grid_what.currentIndex() == 1 else x_t).astype(np.float32)
+        grid = (x0 if st.grid_x0 else x_t).astype(np.float32)
         self._grid.cells = (len(grid), max(1, min(len(grid), math.ceil(math.sqrt(len(grid))))), grid.shape[-1])
         self._grid.set_images(make_grid(grid, pad=1), f"all {len(grid)} — click one to select it")
         self._step.setText(what)
@@ -386,27 +358,27 @@ class ReverseView(ReverseExport, QWidget):
     @Slot(str, int, object)
     def _on_field(self, _kind: str, _seq: int, result: object) -> None:
         t, extent, origins, eps = result
-        if self._result is not None and t == self.bar.timestep() and extent == self._extent:
+        if self.state.result is not None and t == self.state.timestep and extent == self._extent:
             self._cloud.set_arrows(origins, field_arrows(eps, (extent[1] - extent[0]) / 19))
 
     def _show_branch(self) -> None:
-        r, b = self._result, self._branch
+        r, b = self.state.result, self.state.branch
         if r is None or b is None:
             self.branch_panel.clear()
         else:
-            self.branch_panel.show_endings(r.final, b[1], b[0], b[2], self._extent)
+            self.branch_panel.show_endings(r.final, b, self._extent)
         self.layout().setStretchFactor(self.branch_panel, 0 if b is None else 2)
 
     @Slot()
     def _send_sample(self) -> None:
-        if self._result is not None:
-            self.imageChosen.emit(self._result.final[self._pick.value()].copy())
+        r = self.state.result
+        if r is not None:
+            self.imageChosen.emit(r.final[self.state.selected].copy())
 
     # ------------------------------------------------------------------ state
     def _update_controls(self) -> None:
-        busy, have, model = self.sampler.is_busy(), self._result is not None, self._model is not None
-        self.controls.set_busy(busy)
-        self.branch_panel.set_enabled(have and not busy, self._result.spec.sampler if have else None)
+        busy, have, model = self.sampler.is_busy(), self.state.result is not None, self._model is not None
+        self.branch_panel.set_enabled(have and not busy)
         for w in (self._gif, self._frames, self._use):
             w.setEnabled(have and not busy)
         self._use.setVisible(not (model and self._model.is_points))

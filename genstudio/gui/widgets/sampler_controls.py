@@ -2,25 +2,32 @@
 
 :class:`SamplerControls` turns its fields into a frozen :class:`~genstudio.sampling.SampleSpec` and says
 how much memory the recording will take (float32 when it is small enough to branch exactly,
-float16 otherwise). The sampler list is the registry (:mod:`genstudio.sampling`); steps and η are
+float16 otherwise). Its fields render a :class:`~genstudio.views.scrubber.ScrubberState`'s spec and
+write edits back to it. The sampler list is the registry (:mod:`genstudio.sampling`); steps and η are
 enabled for a sampler that takes them (DDIM) and disabled (and drawn so) otherwise (DDPM). It starts nothing itself: the owner connects ``sampleClicked`` and ``cancelClicked`` to its
 :class:`~genstudio.gui.sampling_controller.SamplingController`.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QProgressBar, QPushButton, QSpinBox, QWidget
 
-from genstudio.diffusion.trajectory import Trajectory
 from genstudio.gui.widgets.elided_label import ElidedLabel
-from genstudio.sampling import SAMPLERS, SampleSpec, get_sampler, record_dtype_for
+from genstudio.sampling import SAMPLERS
+from genstudio.views.scrubber import ScrubberState
 
 __all__ = ["SamplerControls"]
 
 
 class SamplerControls(QWidget):
     """One row: the sampler (DDPM, DDIM, …), steps, η, N, seed, Sample, Cancel, a progress bar and a memory note.
+
+    Parameters
+    ----------
+    state : ScrubberState, optional
+        The state whose spec the fields show and edit (a new one if not given).
+    parent : QWidget, optional
 
     Signals
     -------
@@ -31,10 +38,9 @@ class SamplerControls(QWidget):
     sampleClicked = Signal()
     cancelClicked = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, state: ScrubberState | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._model = None
-        self._busy = False
+        self.state = state if state is not None else ScrubberState()
         self._kind = QComboBox()
         self._list_samplers()
         self._steps, self._n, self._seed = QSpinBox(), QSpinBox(), QSpinBox()
@@ -66,9 +72,11 @@ class SamplerControls(QWidget):
         self._seed.setMaximumWidth(130)
         for box in (self._steps, self._n, self._eta):
             box.setMaximumWidth(100)
-        self._kind.currentIndexChanged.connect(self._update)
-        self._steps.valueChanged.connect(self._update)
-        self._n.valueChanged.connect(self._update)
+        self._kind.currentIndexChanged.connect(lambda _i: self.state.edit(sampler=self._kind.currentData()))
+        self._steps.valueChanged.connect(lambda v: self.state.edit(steps=v))
+        self._eta.valueChanged.connect(lambda v: self.state.edit(eta=v))
+        self._n.valueChanged.connect(lambda v: self.state.edit(n=v))
+        self._seed.valueChanged.connect(lambda v: self.state.edit(seed=v))
         self.go.clicked.connect(self.sampleClicked)
         self.cancel_button.clicked.connect(self.cancelClicked)
         row = QHBoxLayout(self)
@@ -77,7 +85,8 @@ class SamplerControls(QWidget):
             row.addWidget(w)
         row.addWidget(self._progress, 1)
         row.addWidget(self._note)
-        self._update()
+        self.state.changed.connect(self._on_state)
+        self._show_spec()
 
     def _list_samplers(self) -> None:
         """One entry per registered sampler (label shown, name kept as the item's data)."""
@@ -89,33 +98,33 @@ class SamplerControls(QWidget):
         """The samplers offered, in list order."""
         return [self._kind.itemData(i) for i in range(self._kind.count())]
 
-    # ------------------------------------------------------------------ spec
-    def spec(self) -> SampleSpec:
-        """What the fields ask for."""
-        return SampleSpec(self._n.value(), self._seed.value(), self._kind.currentData(),
-                          self._steps.value(), self._eta.value())
+    # ------------------------------------------------------------------ state -> fields
+    def _on_state(self, what: str) -> None:
+        if what in ("model", "spec", "busy"):
+            self._show_spec()
 
-    def set_spec(self, spec: SampleSpec) -> None:
-        self._kind.setCurrentIndex(self._kind.findData(spec.sampler))
-        self._steps.setValue(spec.steps)
-        self._eta.setValue(spec.eta)
-        self._n.setValue(spec.n)
-        self._seed.setValue(spec.seed)
+    def _show_spec(self) -> None:
+        """Put the state's spec into the fields (silently), enable what applies, say what it records."""
+        st = self.state
+        spec, busy, m = st.spec, st.busy, st.model
+        self._steps.blockSignals(True)
+        self._steps.setMaximum(m.schedule.num_steps if m is not None else 4000)
+        self._steps.blockSignals(False)
+        for box, value in ((self._steps, spec.steps), (self._eta, spec.eta), (self._n, spec.n),
+                           (self._seed, spec.seed), (self._kind, self._kind.findData(spec.sampler))):
+            box.blockSignals(True)
+            box.setCurrentIndex(value) if box is self._kind else box.setValue(value)
+            box.blockSignals(False)
+        sampler = spec.definition
+        self._steps.setEnabled(sampler.takes_steps and not busy)
+        self._eta.setEnabled(sampler.takes_eta and not busy)
+        for w in (self._kind, self._n, self._seed):
+            w.setEnabled(not busy)
+        self.go.setEnabled(m is not None and not busy)
+        self.cancel_button.setEnabled(busy)
+        self._note.setText(st.recording_note())
 
-    # ------------------------------------------------------------------ state
-    def set_model(self, model) -> None:
-        """Fit the fields to ``model`` (DDIM steps up to its T; 1,000 points for a 2-D model)."""
-        self._model = model
-        if model is not None:
-            self._steps.setMaximum(model.schedule.num_steps)
-            if model.is_points:
-                self._n.setValue(1000)
-        self._update()
-
-    def set_busy(self, busy: bool) -> None:
-        self._busy = busy
-        self._update()
-
+    # ------------------------------------------------------------------ progress
     def start_progress(self, total: int) -> None:
         self._progress.setRange(0, max(1, total))
         self._progress.setValue(0)
@@ -123,23 +132,3 @@ class SamplerControls(QWidget):
     def set_progress(self, done: int, total: int) -> None:
         self._progress.setMaximum(max(1, total))
         self._progress.setValue(done)
-
-    @Slot()
-    def _update(self) -> None:
-        busy, sampler = self._busy, get_sampler(self._kind.currentData())
-        self._steps.setEnabled(sampler.takes_steps and not busy)
-        self._eta.setEnabled(sampler.takes_eta and not busy)
-        for w in (self._kind, self._n, self._seed):
-            w.setEnabled(not busy)
-        self.go.setEnabled(self._model is not None and not busy)
-        self.cancel_button.setEnabled(busy)
-        m = self._model
-        if m is None:
-            self._note.setText("load a diffusion model to sample")
-            return
-        spec = self.spec()
-        steps = spec.total_steps(m.schedule.num_steps)
-        shape = (spec.n, *m.sample_shape)
-        dtype = record_dtype_for(steps, shape)
-        mb = Trajectory.estimate_nbytes(steps, shape, dtype) / 2**20
-        self._note.setText(f"records {steps} steps: {mb:,.0f} MB ({str(dtype).removeprefix('torch.')})")

@@ -117,4 +117,4 @@ class ScrubberView(QWidget):
 
     @Slot(object)
     def _noise_sample(self, image: object) -> None:
-        self.set_image(np.asarray(image), f"sample #{self.reverse.selected()}")
+        self.set_image(np.asarray(image), f"sample #{self.reverse.state.selected}")

@@ -1,0 +1,214 @@
+"""The scrubber's reverse-process state: the spec being edited, the recording, the step and sample
+shown, and the branch (Qt-free; :class:`~genstudio.gui.widgets.reverse_view.ReverseView` with its
+sampler controls, timestep bar and branch panel render it).
+
+Every change emits ``changed(what)``: ``"model"``, ``"spec"`` (the sampling fields), ``"busy"``,
+``"result"`` (a recording arrived or was dropped), ``"timestep"``, ``"selected"``, ``"grid"`` (the
+grid shows x_t or x̂_0), ``"branch_options"`` (the branch's seed and η) and ``"branch"`` (a branch ended).
+
+Two η on purpose: ``spec.eta`` is the sampling run's, ``branch_eta`` the branch's — a DDIM run with
+η = 0 is deterministic, so its branch starts at η = 1, or a new seed would change nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from genstudio.diffusion.trajectory import Trajectory
+from genstudio.sampling import SAMPLERS, SampleSpec, SamplingResult, branch_start, get_sampler, record_dtype_for
+from genstudio.scrub import mean_abs_difference
+from genstudio.views.events import Event
+
+__all__ = ["ScrubberState", "BranchEnding", "BranchPlan", "FINAL", "MAX_RECORD_BYTES", "POINTS_N"]
+
+FINAL = -1  # the timestep that stands for the sampler's output
+MAX_RECORD_BYTES = 2 * 2**30  # a recording larger than this is refused (lower N, or use DDIM)
+POINTS_N = 1000  # samples drawn from a 2-D model (a cloud); images default to SampleSpec's 16
+
+
+class BranchEnding(NamedTuple):
+    """A branch's ending: the t it left the recording at, its final samples and their mean |difference|
+    to the original ones (0: the picture was already decided at t)."""
+
+    t: int
+    final: np.ndarray
+    diff: float
+
+
+@dataclass(frozen=True)
+class BranchPlan:
+    """What a branch runs: its spec, the recorded x_t it starts from and the sampler index there."""
+
+    spec: SampleSpec
+    start_x: np.ndarray
+    start_index: int
+    t: int  # the timestep branched from
+    steps: int  # network steps left
+
+
+class ScrubberState:
+    """What the reverse view shows and what its next sampling or branch will do.
+
+    ``model`` needs ``schedule.num_steps``, ``sample_shape`` and ``is_points``, as
+    :class:`~genstudio.diffusion.model.DiffusionModel` has.
+    """
+
+    def __init__(self) -> None:
+        self.changed = Event()
+        self.model: Any = None
+        self.spec = SampleSpec(sampler=next(iter(SAMPLERS)))
+        self.busy = False
+        self.result: SamplingResult | None = None
+        self.timestep = FINAL
+        self.selected = 0
+        self.grid_x0 = False  # the grid of all N shows x̂_0 (True) or x_t
+        self.branch_seed = 1
+        self.branch_eta = 0.0
+        self.branch: BranchEnding | None = None
+        self._index: dict[int, int] = {}  # timestep -> recorded step
+
+    # ------------------------------------------------------------------ model and spec
+    def set_model(self, model: Any) -> None:
+        """Sample from ``model`` (None: nothing); any recording is dropped. A 2-D model samples a cloud
+        of :data:`POINTS_N` points; DDIM's steps are capped at the model's T."""
+        self.model = model
+        spec = self.spec
+        if model is not None:
+            spec = replace(spec, steps=min(spec.steps, model.schedule.num_steps),
+                           n=POINTS_N if model.is_points else spec.n)
+        self.spec = spec
+        self.changed.emit("model")
+        self.set_result(None)
+
+    def set_spec(self, spec: SampleSpec) -> None:
+        """The spec the next sampling run takes (the sampling fields show it)."""
+        get_sampler(spec.sampler)  # ValueError naming the choices for a sampler that is not registered
+        if self.model is not None:
+            spec = replace(spec, steps=max(1, min(spec.steps, self.model.schedule.num_steps)))
+        self.spec = spec
+        self.changed.emit("spec")
+
+    def edit(self, **changes: Any) -> None:
+        """Change some fields of the spec: ``edit(sampler="ddim", steps=20)``."""
+        self.set_spec(replace(self.spec, **changes))
+
+    def total_steps(self, spec: SampleSpec | None = None) -> int:
+        """Network steps ``spec`` (default: the spec) runs on the model."""
+        return (spec or self.spec).total_steps(self.model.schedule.num_steps)
+
+    def recording_bytes(self, spec: SampleSpec | None = None) -> tuple[int, Any]:
+        """(bytes, dtype) of the recording ``spec`` (default: the spec) makes: float32 when small enough
+        to branch exactly, float16 otherwise."""
+        spec = spec or self.spec
+        steps, shape = self.total_steps(spec), (spec.n, *self.model.sample_shape)
+        dtype = record_dtype_for(steps, shape)
+        return Trajectory.estimate_nbytes(steps, shape, dtype), dtype
+
+    def recording_note(self) -> str:
+        """One line on what sampling will record: "records 50 steps: 1 MB (float32)"."""
+        if self.model is None:
+            return "load a diffusion model to sample"
+        nbytes, dtype = self.recording_bytes()
+        return f"records {self.total_steps()} steps: {nbytes / 2**20:,.0f} MB ({str(dtype).removeprefix('torch.')})"
+
+    def plan_sample(self, spec: SampleSpec | None = None) -> SampleSpec:
+        """Take ``spec`` (default: the one edited) for a new sampling run and drop the old recording.
+
+        Raises
+        ------
+        ValueError
+            No model, or a recording too large for memory (the message says what to lower).
+        """
+        if self.model is None:
+            raise ValueError("load a diffusion model to sample")
+        if spec is not None:
+            self.set_spec(spec)
+        spec = self.spec
+        steps = self.total_steps(spec)
+        shape = (spec.n, *self.model.sample_shape)
+        if Trajectory.estimate_nbytes(steps, shape, record_dtype_for(steps, shape)) > MAX_RECORD_BYTES:
+            raise ValueError(f"recording {steps} steps of {spec.n} samples needs more than "
+                             f"{MAX_RECORD_BYTES // 2**30} GB: lower N or use DDIM with fewer steps")
+        self.set_result(None)  # the old recording is being replaced
+        self.set_branch_options(seed=spec.seed + 1)
+        return spec
+
+    def set_busy(self, busy: bool) -> None:
+        """A sampling or branch job is running (the fields are locked)."""
+        self.busy = bool(busy)
+        self.changed.emit("busy")
+
+    # ------------------------------------------------------------------ the recording
+    def set_result(self, result: SamplingResult | None) -> None:
+        """Show ``result``'s recording (None: none), from its final samples."""
+        self.result, self.branch = result, None
+        if result is None:
+            self._index = {}
+        else:
+            self._index = {int(t): k for k, t in enumerate(result.trajectory.timesteps)}
+            self.selected = min(self.selected, result.spec.n - 1)
+            if result.spec.definition.takes_eta:  # DDIM with η = 0 is deterministic: a branch needs noise
+                self.branch_eta = result.spec.eta if result.spec.eta > 0 else 1.0
+        self.timestep = FINAL
+        self.changed.emit("result")
+
+    def timesteps(self) -> np.ndarray:
+        """The timesteps one can show: the recording's, then :data:`FINAL` (the samples)."""
+        if self.result is None:
+            return np.array([FINAL])
+        return np.append(self.result.trajectory.timesteps, FINAL)
+
+    def set_timestep(self, t: int) -> None:
+        """Show the recording at timestep ``t`` (:data:`FINAL`: the final samples)."""
+        self.timestep = int(t)
+        self.changed.emit("timestep")
+
+    def step_index(self) -> int:
+        """The recorded step shown (the last one while the final samples are shown)."""
+        return self._index.get(self.timestep, len(self._index) - 1)
+
+    def select(self, i: int) -> None:
+        """Select sample ``i`` (its x_t, ε̂ and x̂_0 are shown large; "Noise it" takes its final)."""
+        top = self.result.spec.n - 1 if self.result is not None else max(0, int(i))
+        self.selected = max(0, min(int(i), top))
+        self.changed.emit("selected")
+
+    def set_grid_x0(self, x0: bool) -> None:
+        """The grid of all N shows x̂_0 (True) or x_t (False)."""
+        self.grid_x0 = bool(x0)
+        self.changed.emit("grid")
+
+    # ------------------------------------------------------------------ branching
+    def set_branch_options(self, seed: int | None = None, eta: float | None = None) -> None:
+        """The next branch's seed and η (kept when None)."""
+        if seed is not None:
+            self.branch_seed = int(seed)
+        if eta is not None:
+            self.branch_eta = float(eta)
+        self.changed.emit("branch_options")
+
+    def branch_takes_eta(self) -> bool:
+        """Whether the recording's sampler takes η (DDIM); a sampler since removed takes none."""
+        r = self.result
+        return r is not None and r.spec.sampler in SAMPLERS and SAMPLERS[r.spec.sampler].takes_eta
+
+    def plan_branch(self, seed: int | None = None, eta: float | None = None) -> BranchPlan:
+        """Continue from the step shown with the branch's seed and η (``seed`` / ``eta`` set them first)."""
+        r = self.result
+        if r is None:
+            raise ValueError("sample first: a branch continues a recording")
+        self.set_branch_options(seed, eta)
+        k = self.step_index()
+        x, index = branch_start(r.trajectory, k)
+        spec = replace(r.spec, seed=self.branch_seed, eta=self.branch_eta if self.branch_takes_eta() else r.spec.eta)
+        return BranchPlan(spec, x, index, int(r.trajectory.timesteps[k]), len(r.trajectory) - k)
+
+    def set_branch_ending(self, t: int, final: np.ndarray) -> None:
+        """A branch from ``t`` ended with ``final``: keep it beside the original ending."""
+        if self.result is None:
+            return
+        self.branch = BranchEnding(int(t), final, mean_abs_difference(final, self.result.final))
+        self.changed.emit("branch")

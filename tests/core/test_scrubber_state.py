@@ -1,0 +1,75 @@
+"""The scrubber's reverse-process state without Qt: the spec edited, the recording shown, a branch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from genstudio.sampling import SampleSpec, sample
+from genstudio.views.scrubber import FINAL, ScrubberState
+
+from tiny_models import tiny_image_model
+
+
+def state_with(model) -> tuple[ScrubberState, list]:
+    s, seen = ScrubberState(), []
+    s.changed.connect(seen.append)
+    s.set_model(model)
+    return s, seen
+
+
+def test_the_spec_is_edited_field_by_field_and_fits_the_model():
+    s, seen = state_with(tiny_image_model(num_steps=40))
+    assert s.spec.sampler == "ddpm" and s.spec.n == 16
+    s.edit(sampler="ddim", steps=500, eta=0.5)
+    assert s.spec.steps == 40  # DDIM cannot visit more than the model's T steps
+    assert s.total_steps() == 40 and "spec" in seen
+    s.edit(steps=10)
+    assert s.total_steps() == 10 and "records 10 steps" in s.recording_note()
+    s.edit(sampler="ddpm")
+    assert s.total_steps() == 40  # DDPM takes every step, whatever steps says
+    with pytest.raises(ValueError):
+        s.edit(sampler="no such sampler")
+
+
+def test_a_recording_too_large_is_refused_before_it_starts():
+    s, _ = state_with(tiny_image_model(num_steps=1000, channels=3))
+    with pytest.raises(ValueError, match="lower N"):
+        s.plan_sample(SampleSpec(4096, 0, "ddpm"))
+    assert s.result is None
+
+
+def test_a_recording_is_shown_from_its_samples_and_scrubbed():
+    model = tiny_image_model(num_steps=20)
+    s, seen = state_with(model)
+    spec = s.plan_sample(SampleSpec(4, 3, "ddim", steps=5, eta=0.0))
+    assert s.branch_seed == 4  # the next branch tries the next seed
+    s.set_result(sample(model, spec))
+    assert "result" in seen and s.timestep == FINAL
+    traj = s.result.trajectory
+    assert list(s.timesteps()) == [*traj.timesteps, FINAL]
+    assert s.step_index() == len(traj) - 1  # the final samples: the last step's ε̂ and x̂₀
+    for k, t in enumerate(traj.timesteps):
+        s.set_timestep(int(t))
+        assert s.step_index() == k
+    assert s.branch_eta == 1.0  # DDIM with η = 0 is deterministic: a branch needs noise
+    s.select(99)
+    assert s.selected == 3  # the last of 4
+
+
+def test_a_branch_from_the_last_step_ends_where_the_recording_did():
+    model = tiny_image_model(num_steps=20)
+    s, seen = state_with(model)
+    s.set_result(sample(model, s.plan_sample(SampleSpec(3, 1, "ddpm"))))
+    s.set_timestep(0)  # the last recorded step
+    plan = s.plan_branch(seed=2)
+    assert plan.t == 0 and plan.steps == 1 and plan.spec.seed == 2
+    ending = sample(model, plan.spec, start_x=plan.start_x, start_index=plan.start_index)
+    s.set_branch_ending(plan.t, ending.final)
+    assert "branch" in seen and s.branch.diff == 0.0
+    np.testing.assert_array_equal(s.branch.final, s.result.final)
+    s.set_timestep(int(s.result.trajectory.timesteps[0]))  # the first step: not decided yet
+    plan = s.plan_branch()
+    ending = sample(model, plan.spec, start_x=plan.start_x, start_index=plan.start_index)
+    s.set_branch_ending(plan.t, ending.final)
+    assert s.branch.t == 19 and s.branch.diff > 0.1
