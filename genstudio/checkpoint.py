@@ -131,7 +131,7 @@ def _open_safetensors(path: Path) -> Iterator[Any]:
     from safetensors import safe_open
 
     head = _head(path)
-    if head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_MAGIC):
+    if head.startswith(_ZIP_MAGIC) or (head.startswith(_PICKLE_MAGIC) and not _safetensors_layout(path)):
         raise CheckpointError(f"{path.name} is a pickle (PyTorch .pt) file, not safetensors: refused, "
                               "because unpickling a file can run code")
     check_header_size(path)
@@ -197,6 +197,14 @@ def _check_zip(path: Path) -> None:
         if info.compress_type != zipfile.ZIP_STORED or info.file_size > size:
             raise CheckpointError(f"{path.name} has a compressed or oversized record ({info.filename[:60]}); "
                                   "torch.save never writes one")
+
+
+def _safetensors_layout(path: Path) -> bool:
+    """True if the file starts as safetensors does: a little-endian u64 header length that fits the
+    file, then ``{``. A header whose length ends in byte 0x80 (1 file in 256) starts like a pickle."""
+    with open(path, "rb") as fh:
+        head = fh.read(9)
+    return len(head) == 9 and head[8:9] == b"{" and 8 + int.from_bytes(head[:8], "little") <= path.stat().st_size
 
 
 def _head(path: Path) -> bytes:
