@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import sys
-from importlib import resources
 from pathlib import Path
 from typing import Callable
 
@@ -25,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from genstudio.reader_training import fit, reader_main
+from genstudio.reader_training import fit, load_shipped, reader_main
 
 CLASSIFIER_FILE = "faces_classifier.safetensors"
 INPUT_SIZE = 32
@@ -78,19 +77,7 @@ def prepare(images) -> torch.Tensor:
 @functools.lru_cache(maxsize=1)
 def load_face_classifier() -> FaceNet:
     """The shipped faces classifier, in eval mode on the CPU."""
-    from safetensors.torch import load
-
-    for ref in (Path(__file__).resolve().parent.parent / "resources" / CLASSIFIER_FILE,
-                resources.files("genstudio.resources") / CLASSIFIER_FILE):
-        if ref.is_file():
-            tensors = load(ref.read_bytes())
-            break
-    else:
-        raise FileNotFoundError(f"{CLASSIFIER_FILE} is missing from genstudio's resources: "
-                                "run `python -m genstudio.faces_reader --train`")
-    net = FaceNet()
-    net.load_state_dict(tensors)
-    return net.eval().requires_grad_(False)
+    return load_shipped(FaceNet(), CLASSIFIER_FILE, "python -m genstudio.faces_reader --train")
 
 
 @torch.inference_mode()

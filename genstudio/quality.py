@@ -27,7 +27,6 @@ import json
 import sys
 import time
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Callable
 
@@ -37,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genstudio.metrics import frechet_distance
-from genstudio.reader_training import fit
+from genstudio.reader_training import fit, load_shipped
 
 CLASSIFIER_FILE = "digits_classifier.safetensors"
 INPUT_SIZE = 16  # the classifier's input side: the 8x8 digits upsampled once, as the data sets do
@@ -95,17 +94,7 @@ def prepare(images: torch.Tensor | np.ndarray) -> torch.Tensor:
 @functools.lru_cache(maxsize=1)
 def load_classifier() -> DigitsNet:
     """The shipped classifier (weights from ``genstudio.resources``), in eval mode on the CPU."""
-    from safetensors.torch import load
-
-    ref = resources.files("genstudio.resources") / CLASSIFIER_FILE
-    try:
-        tensors = load(ref.read_bytes())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{CLASSIFIER_FILE} is missing from genstudio's resources: "
-                                "run `python -m genstudio.quality --train-classifier`") from None
-    net = DigitsNet()
-    net.load_state_dict(tensors)
-    return net.eval().requires_grad_(False)
+    return load_shipped(DigitsNet(), CLASSIFIER_FILE, "python -m genstudio.quality --train-classifier")
 
 
 @torch.inference_mode()

@@ -18,7 +18,23 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-__all__ = ["fit", "reader_main"]
+__all__ = ["fit", "reader_main", "load_shipped"]
+
+
+def load_shipped(net: nn.Module, file: str, train_command: str) -> nn.Module:
+    """``net`` with the shipped weights ``file`` (a source checkout's own ``resources/`` first: an
+    editable install may map the package elsewhere), in eval mode and frozen; FileNotFoundError
+    naming ``train_command`` if the file is missing."""
+    from importlib import resources
+
+    from safetensors.torch import load
+
+    for ref in (Path(__file__).resolve().parent.parent / "resources" / file,
+                resources.files("genstudio.resources") / file):
+        if ref.is_file():
+            net.load_state_dict(load(ref.read_bytes()))
+            return net.eval().requires_grad_(False)
+    raise FileNotFoundError(f"{file} is missing from genstudio's resources: run `{train_command}`")
 
 
 def fit(net: nn.Module, n: int, batch_loss: Callable[[torch.Tensor], torch.Tensor], *, epochs: int, batch: int,

@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 import sys
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Callable
 
@@ -34,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genstudio.data.captions import colour_name, position_name
-from genstudio.reader_training import fit, reader_main
+from genstudio.reader_training import fit, load_shipped, reader_main
 
 CLASSIFIER_FILE = "shapes_classifier.safetensors"
 INPUT_SIZE = 32  # silhouettes are resized to 32 x 32 for the shape classifier
@@ -103,20 +102,7 @@ def silhouettes(images) -> tuple[torch.Tensor, torch.Tensor]:
 @functools.lru_cache(maxsize=1)
 def load_shape_classifier() -> ShapeNet:
     """The shipped shape classifier, in eval mode on the CPU."""
-    from safetensors.torch import load
-
-    # a source checkout's own resources/ first (an editable install may map the package elsewhere)
-    for ref in (Path(__file__).resolve().parent.parent / "resources" / CLASSIFIER_FILE,
-                resources.files("genstudio.resources") / CLASSIFIER_FILE):
-        if ref.is_file():
-            tensors = load(ref.read_bytes())
-            break
-    else:
-        raise FileNotFoundError(f"{CLASSIFIER_FILE} is missing from genstudio's resources: "
-                                "run `python -m genstudio.shapes_reader --train`")
-    net = ShapeNet()
-    net.load_state_dict(tensors)
-    return net.eval().requires_grad_(False)
+    return load_shipped(ShapeNet(), CLASSIFIER_FILE, "python -m genstudio.shapes_reader --train")
 
 
 def classifier_input(sil: torch.Tensor) -> torch.Tensor:

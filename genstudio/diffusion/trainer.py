@@ -15,7 +15,7 @@ the learning rate is ``config.lr`` as given. Gradients are clipped to norm 1 (Ho
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -140,6 +140,12 @@ class DiffusionTrainer(Trainer):
         self.net_run = wrap(self.net, self.device)
 
     def train_step(self, x0: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.denoising_step(x0, self.net_run)
+
+    def denoising_step(self, x0: torch.Tensor, predict: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+                       ) -> dict[str, torch.Tensor]:
+        """One step of the DDPM loss (Ho et al. eq. 14) with ``predict(x_t, t)`` as ε_θ (a conditional
+        family passes its network with the batch's conditioning bound)."""
         b = x0.shape[0]
         if self.channels_last:
             x0 = x0.contiguous(memory_format=torch.channels_last)
@@ -147,7 +153,7 @@ class DiffusionTrainer(Trainer):
         noise = self.draw_normal(b, tuple(x0.shape[1:]))  # (B, ...)
         x_t = q_sample(x0, t, noise, self.schedule)  # (B, ...)
         with self.autocast():
-            eps = self.net_run(x_t, t)  # (B, ...)
+            eps = predict(x_t, t)  # (B, ...)
         per_sample = (eps.float() - noise).pow(2).flatten(1).mean(1)  # (B,)
         loss = per_sample.mean()
         self.opt.zero_grad(set_to_none=True)

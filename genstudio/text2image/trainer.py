@@ -21,8 +21,7 @@ from genstudio.config import ConfigError, RunConfig
 from genstudio.data import Dataset
 from genstudio.diffusion.guidance import DEFAULT_GUIDANCE
 from genstudio.diffusion.samplers import ddim_sample
-from genstudio.diffusion.schedule import q_sample
-from genstudio.diffusion.trainer import ADAM_BETAS, PREVIEW_STEPS, DiffusionTrainer, band_losses
+from genstudio.diffusion.trainer import ADAM_BETAS, PREVIEW_STEPS, DiffusionTrainer
 from genstudio.text.tokenizer import Tokenizer
 from genstudio.text2image.model import guided
 from genstudio.trainer import Preview
@@ -104,23 +103,7 @@ class Text2ImageTrainer(DiffusionTrainer):
 
     def train_step(self, batch: CaptionedBatch) -> dict[str, torch.Tensor]:
         x0, ids = batch
-        b = x0.shape[0]
-        if self.channels_last:
-            x0 = x0.contiguous(memory_format=torch.channels_last)
-        t = self.draw_int(b, self.schedule.num_steps)  # (B,)
-        noise = self.draw_normal(b, tuple(x0.shape[1:]))  # (B, C, H, W)
-        x_t = q_sample(x0, t, noise, self.schedule)
-        with self.autocast():
-            eps = self.net_run(x_t, t, ids)  # (B, C, H, W)
-        per_sample = (eps.float() - noise).pow(2).flatten(1).mean(1)  # (B,)
-        loss = per_sample.mean()
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
-        self.opt.step()
-        self.update_ema()
-        bands = band_losses(per_sample.detach(), t, self.schedule.num_steps, across_ranks=self.world_size > 1)
-        return {"loss": loss.detach(), "bands": bands}
+        return self.denoising_step(x0, lambda x_t, t: self.net_run(x_t, t, ids))
 
     def preview(self) -> Preview:
         """The fixed noise sampled (DDIM, η = 0) with the data set's captions at guidance s = 3."""
