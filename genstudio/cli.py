@@ -145,6 +145,12 @@ def _invert(args: argparse.Namespace) -> int:
     return cmd_invert(args)
 
 
+def _neighbours(args: argparse.Namespace) -> int:
+    from genstudio.cli_invert import cmd_neighbours
+
+    return cmd_neighbours(args)
+
+
 def _arena(args: argparse.Namespace) -> int:
     from genstudio.arena import cmd_arena
 
@@ -357,6 +363,19 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--px", type=_non_negative_int, default=512, help="long side of the PNG (0 = native)")
     v.add_argument("--device", choices=DEVICES, default="auto")
     v.set_defaults(func=_invert)
+
+    nn_ = sub.add_parser("neighbours", help="samples beside their nearest training images, and the share that "
+                                            "pass as copies (a memorisation meter)")
+    nn_.add_argument("checkpoint", type=Path)
+    nn_.add_argument("--out", required=True, type=Path, help="FILE.png: each row a sample and its nearest")
+    nn_.add_argument("--n", type=_positive_int, default=16, help="samples (default 16)")
+    nn_.add_argument("--k", type=_positive_int, default=4, help="nearest training images per sample (default 4)")
+    nn_.add_argument("--space", choices=("pixels", "features"), default="pixels",
+                     help="distance in pixels, or in the digits classifier's features (gray images)")
+    nn_.add_argument("--seed", type=_seed, default=0)
+    nn_.add_argument("--px", type=_non_negative_int, default=512, help="long side of the PNG (0 = native)")
+    nn_.add_argument("--device", choices=DEVICES, default="auto")
+    nn_.set_defaults(func=_neighbours)
 
     e = sub.add_parser("export", help="write a small sampling-only copy of a checkpoint (no optimiser state, no GAN discriminator)")
     e.add_argument("checkpoint", type=Path)

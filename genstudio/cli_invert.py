@@ -1,9 +1,11 @@
 """``genstudio invert``: an image of your own, run back to a model's noise and regenerated — DDIM inversion
-for a diffusion model, projection (z optimised so that G(z) matches) for a GAN."""
+for a diffusion model, projection (z optimised so that G(z) matches) for a GAN; and ``genstudio
+neighbours``: did the model copy — its samples beside their nearest training images."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
@@ -91,11 +93,70 @@ def _project(model, image: np.ndarray, args: argparse.Namespace) -> int:
     return 0
 
 
-def _write(args: argparse.Namespace, model, panels: list[np.ndarray], text: dict[str, str]) -> None:
+def _write(args: argparse.Namespace, model, panels: list[np.ndarray], text: dict[str, str],
+           nrow: int | None = None) -> None:
     from genstudio.imaging import make_grid, resize_long_side, save_png
     from genstudio.safe_text import safe_text
 
-    grid = make_grid(np.concatenate(panels), nrow=len(panels), pad=1)
+    grid = make_grid(np.concatenate(panels), nrow=nrow or len(panels), pad=1)
+    source = {"genstudio:inverted": str(args.image)} if hasattr(args, "image") else {}
     save_png(args.out, resize_long_side(grid, args.px) if args.px else grid,
-             {"genstudio:model": model.describe(), "genstudio:inverted": str(args.image), **text})
+             {"genstudio:model": model.describe(), **source, **text})
     print(safe_text(f"written to {args.out}"))
+
+
+def cmd_neighbours(args: argparse.Namespace) -> int:
+    """``genstudio neighbours``: samples of a checkpoint beside their nearest training images, and the
+    share that pass as copies (:mod:`genstudio.memorisation`)."""
+    from genstudio.config import RunConfig
+    from genstudio.data import load_dataset
+    from genstudio.families import get_family
+    from genstudio.loading import load_model
+    from genstudio.memorisation import COPY_RATIO, nearest_training
+    from genstudio.safe_text import safe_text
+    from genstudio.sampling import SampleSpec, sample
+
+    if args.out.suffix != ".png":
+        raise ValueError(f"--out must be FILE.png, not {args.out.name}")
+    model = load_model(args.checkpoint, args.device)
+    if getattr(model, "is_points", False) or model.kind not in ("gan", "diffusion"):
+        raise ValueError(f"neighbours works on GANs and diffusion models of images; {args.checkpoint.name} is "
+                         f"{'a 2-D point model' if getattr(model, 'is_points', False) else get_family(model.kind).noun}")
+    config = RunConfig.from_json(json.dumps(model.meta["config"]))
+    data = load_dataset(config.data, size=config.size, channels=config.channels, seed=config.seed)
+    if get_family(model.kind).uses_samplers:
+        samples = sample(model, SampleSpec(n=args.n, seed=args.seed, sampler="ddim", steps=50, record=False)).final
+        how = "DDIM 50 steps"
+    else:
+        samples = model.sample(args.n, seed=args.seed).numpy()
+        how = "one pass of G"
+    samples = np.clip(samples, -1, 1)
+    nb = nearest_training(samples, data.tensor.numpy(), k=args.k, space=args.space)
+    ratios = nb.ratios
+    print(safe_text(f"{args.n} samples ({how}, seed {args.seed}) against the {len(data):,} training images of "
+                    f"{data.name} in {args.space} space: {nb.copies.mean():.0%} pass as copies (d1/d2 < "
+                    f"{COPY_RATIO:.2f}); d1/d2 median {np.median(ratios):.2f}, lowest {ratios.min():.2f}"))
+    for i in np.argsort(ratios)[:min(args.n, 8)]:  # the most copy-like first
+        print(safe_text(f"  row {i + 1}: d1/d2 {ratios[i]:.2f}, nearest training image #{nb.indices[i, 0]} "
+                        f"at {nb.distances[i, 0]:.2f}" + ("  ← a copy" if ratios[i] < COPY_RATIO else "")))
+    train = data.tensor.numpy()
+    rows = []
+    for i in range(args.n):  # the sample (resized to the training size) | its k nearest
+        small = torch_resize(samples[i:i + 1], train.shape[-1])
+        rows.append(np.concatenate([small, train[nb.indices[i]]]))
+    _write(args, model, [np.concatenate(rows)], {"genstudio:sampler": how,
+                                                  "genstudio:panels": f"each row: sample | {args.k} nearest "
+                                                                      f"training images ({args.space})"},
+           nrow=args.k + 1)
+    return 0
+
+
+def torch_resize(images: np.ndarray, side: int) -> np.ndarray:
+    """``images`` (N, C, h, w) resized to side × side (bilinear, antialiased), as the neighbours were found."""
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.from_numpy(np.ascontiguousarray(images, np.float32))
+    if x.shape[-1] == side:
+        return images
+    return F.interpolate(x, size=(side, side), mode="bilinear", antialias=True, align_corners=False).numpy()
