@@ -46,6 +46,12 @@ def _run_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\ngenstudio: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `genstudio … | head`: the reader has gone; end quietly, as cat does
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush goes nowhere
+        except (OSError, ValueError, AttributeError):
+            pass
+        return 128 + 13  # SIGPIPE, as a shell reports it
     except Exception as exc:  # one clear line for anything the user can cause
         from genstudio.checkpoint import CheckpointError
         from genstudio.config import ConfigError

@@ -150,3 +150,17 @@ def test_a_batch_larger_than_the_folder_is_refused_naming_both(tmp_path, capsys)
     assert main(["train", "gan", "--data", f"folder:{folder}", "--size", "16", "--steps", "1", "--batch", "40",
                  "--width", "8", "--latent-dim", "8", "--out", str(run), "--device", "cpu", "--quiet"]) == 0
     assert json.loads((run / "config.json").read_text())["batch"] == 40
+
+
+def test_a_closed_pipe_ends_quietly_as_cat_does(tmp_path):
+    """`genstudio neighbours … | head -1`: no 'genstudio: error: [Errno 32] Broken pipe' on the terminal."""
+    import subprocess
+    import sys
+
+    from genstudio.bundled import bundled_path
+
+    cmd = (f"{sys.executable} -m genstudio neighbours {bundled_path('ddpm_digits')} --n 4 --out {tmp_path / 'n.png'} "
+           f"--device cpu | head -c 1")
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, timeout=300)
+    assert done.stderr == "", done.stderr
+    assert done.returncode in (0, 141)
