@@ -73,3 +73,21 @@ def test_a_branch_from_the_last_step_ends_where_the_recording_did():
     ending = sample(model, plan.spec, start_x=plan.start_x, start_index=plan.start_index)
     s.set_branch_ending(plan.t, ending.final)
     assert s.branch.t == 19 and s.branch.diff > 0.1
+
+
+def test_a_text_model_samples_the_prompt_and_refuses_a_word_it_never_saw():
+    from tiny_models import tiny_text_model
+
+    s, seen = state_with(tiny_text_model())
+    assert s.takes_text() and s.vocabulary() == ["a", "blue", "circle", "red", "star"]
+    assert s.spec.prompt == "" and s.spec.guidance == 3.0  # guided from the start, at the default s
+    s.edit(prompt="a green star")
+    assert "'green'" in s.prompt_error() and "never saw" in s.prompt_error()
+    with pytest.raises(ValueError, match="green"):
+        s.plan_sample()
+    s.edit(prompt="a red star", negative="a purple circle")
+    assert s.prompt_error().startswith("negative: ") and "'purple'" in s.prompt_error()
+    s.edit(negative="a blue star")
+    assert s.prompt_error() == "" and s.plan_sample().prompt == "a red star"
+    s.set_model(tiny_image_model())  # a model without text: no conditioning, or sampling would refuse it
+    assert not s.takes_text() and not s.spec.guided and s.prompt_error() == ""

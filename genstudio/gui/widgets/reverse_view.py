@@ -34,6 +34,7 @@ from genstudio.gui.widgets.click_grid import ClickGrid
 from genstudio.gui.widgets.export_size import ExportSizeButton
 from genstudio.gui.widgets.forward_view import FIELD_EXTENT
 from genstudio.gui.widgets.points2d import Points2DView
+from genstudio.gui.widgets.prompt_controls import PromptControls
 from genstudio.gui.widgets.reverse_export import ReverseExport
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.gui.widgets.sampler_controls import SamplerControls
@@ -85,6 +86,7 @@ class ReverseView(ReverseExport, QWidget):
         self.controls = SamplerControls(self.state)
         self.controls.sampleClicked.connect(lambda: self.sample())
         self.controls.cancelClicked.connect(self.cancel)
+        self.prompt = PromptControls(self.state)  # hidden for a model without text
 
         self._sel = {k: SampleView() for k in ("x_t", "eps", "x0")}
         self._pick = QSpinBox()
@@ -137,6 +139,7 @@ class ReverseView(ReverseExport, QWidget):
         self.bar.timestepChanged.connect(self.state.set_timestep)
         layout = QVBoxLayout(self)
         layout.addWidget(self.controls)
+        layout.addWidget(self.prompt)
         layout.addWidget(self._stack, 3)
         layout.addWidget(self.branch_panel)  # grows (stretch 2) only while it shows two endings
         layout.addWidget(self.bar)

@@ -14,6 +14,7 @@ import numpy as np
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
+from genstudio.families import get_family
 from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.forward_view import ForwardView
 from genstudio.gui.widgets.reverse_view import ReverseView
@@ -77,10 +78,11 @@ class ScrubberView(QWidget):
     def set_model(self, model) -> None:
         """Scrub ``model`` (a :class:`~genstudio.diffusion.model.DiffusionModel`), or nothing (None).
 
-        A GAN model is refused with a note (this view is for diffusion models).
+        A model of a family whose view is not the scrubber (a GAN) is refused with a note; a
+        text-to-image model is a diffusion model with a prompt (the reverse view shows its text fields).
         """
-        if model is not None and getattr(model, "kind", "diffusion") != "diffusion":
-            self._status.setText("the scrubber shows diffusion models; this is a GAN")
+        if model is not None and (family := _family_of(model)) is not None and family.view != "scrubber":
+            self._status.setText(f"the scrubber shows diffusion models; this is a {family.label}")
             return
         self._model = model
         self._what.setText(model.describe() if model is not None and hasattr(model, "describe")
@@ -118,3 +120,12 @@ class ScrubberView(QWidget):
     @Slot(object)
     def _noise_sample(self, image: object) -> None:
         self.set_image(np.asarray(image), f"sample #{self.reverse.state.selected}")
+
+
+def _family_of(model):
+    """``model``'s registered family (its ``view`` is "scrubber" for diffusion and text2image); None
+    for a kind not registered."""
+    try:
+        return get_family(getattr(model, "kind", "diffusion"))
+    except ValueError:
+        return None

@@ -1,0 +1,65 @@
+"""The Scrubber's reverse view with a text-to-image model: prompt, negative prompt, guidance s.
+
+A tiny untrained text model (tests/tiny_models.py); every wait is on a condition.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from genstudio.gui.widgets.scrubber import ScrubberView
+
+from tiny_models import tiny_image_model, tiny_text_model
+
+WAIT_MS = 20_000
+
+
+@pytest.fixture
+def view(qtbot):
+    v = ScrubberView()
+    qtbot.addWidget(v)
+    v.resize(1200, 850)
+    v.show()
+    v.tabs.setCurrentWidget(v.reverse)
+    yield v
+    v.shutdown()
+    assert not v.reverse.sampler.is_busy()
+
+
+def test_the_text_fields_show_only_for_a_model_that_takes_text(qtbot, view):
+    view.set_model(tiny_image_model())
+    assert not view.reverse.prompt.isVisible()
+    view.set_model(tiny_text_model())
+    rev = view.reverse
+    assert rev.prompt.isVisible() and view.model() is not None
+    assert "s = 0" in rev.prompt.guidance.toolTip() and "guidance_scale" in rev.prompt.guidance.toolTip()
+    assert rev.prompt.guidance.value() == 3.0
+    completer = rev.prompt.completers[0]
+    assert completer.words() == ["a", "blue", "circle", "red", "star"]
+    rev.prompt.prompt.setText("a red st")  # the last word is what gets completed
+    assert completer.splitPath("a red st") == ["st"]
+    completer.setCompletionPrefix("st")
+    first = completer.completionModel().index(0, 0)
+    assert completer.completionCount() == 1 and completer.pathFromIndex(first) == "a red star"
+
+
+def test_a_prompt_samples_guided_and_an_unknown_word_is_refused_in_red(qtbot, view):
+    view.set_model(tiny_text_model())
+    rev = view.reverse
+    qtbot.keyClicks(rev.prompt.prompt, "a green star")
+    assert rev.state.spec.prompt == "a green star"
+    assert rev.prompt.error.isVisible() and "'green'" in rev.prompt.error.text()
+    assert not rev.controls.go.isEnabled()
+    assert not rev.sample()  # refused with the tokenizer's message, no traceback
+    rev.prompt.prompt.clear()
+    qtbot.keyClicks(rev.prompt.prompt, "a red star")
+    rev.prompt.guidance.setValue(5.0)
+    assert not rev.prompt.error.isVisible() and rev.controls.go.isEnabled()
+    rev.state.edit(n=2, sampler="ddim", steps=5)
+    qtbot.mouseClick(rev.controls.go, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not rev.is_busy() and rev.state.result is not None, timeout=WAIT_MS)
+    r = rev.state.result
+    assert r.spec.prompt == "a red star" and r.spec.guidance == 5.0
+    assert r.trajectory.guidance is not None and np.abs(r.trajectory.guidance).max() > 0
