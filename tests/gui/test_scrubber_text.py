@@ -63,3 +63,23 @@ def test_a_prompt_samples_guided_and_an_unknown_word_is_refused_in_red(qtbot, vi
     r = rev.state.result
     assert r.spec.prompt == "a red star" and r.spec.guidance == 5.0
     assert r.trajectory.guidance is not None and np.abs(r.trajectory.guidance).max() > 0
+
+
+def test_scrubbing_a_guided_recording_shows_the_guidance_direction(qtbot, view):
+    view.set_model(tiny_image_model())
+    rev = view.reverse
+    assert not rev._sel["guide"].isVisible()  # unguided models have no such panel
+    view.set_model(tiny_text_model())
+    rev.state.edit(prompt="a blue star", n=2, sampler="ddim", steps=5)
+    assert rev.sample()
+    qtbot.waitUntil(lambda: not rev.is_busy() and rev.state.result is not None, timeout=WAIT_MS)
+    assert rev._sel["guide"].isVisible()
+    traj = rev.state.result.trajectory
+    rev.bar.set_timestep(int(traj.timesteps[2]))
+    qtbot.waitUntil(lambda: rev.state.step_index() == 2, timeout=WAIT_MS)
+    shown = rev._sel["guide"].current_grid()
+    assert shown is not None and "ε̂_c − ε̂_∅" in rev._sel["guide"].caption()
+    assert shown.std() > 0  # the direction of step 2, not a blank panel
+    rev.bar.set_timestep(int(traj.timesteps[4]))
+    qtbot.waitUntil(lambda: rev.state.step_index() == 4, timeout=WAIT_MS)
+    assert not np.array_equal(rev._sel["guide"].current_grid(), shown)  # it follows t
