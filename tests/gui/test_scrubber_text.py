@@ -83,3 +83,39 @@ def test_scrubbing_a_guided_recording_shows_the_guidance_direction(qtbot, view):
     rev.bar.set_timestep(int(traj.timesteps[4]))
     qtbot.waitUntil(lambda: rev.state.step_index() == 4, timeout=WAIT_MS)
     assert not np.array_equal(rev._sel["guide"].current_grid(), shown)  # it follows t
+
+
+def test_a_guidance_sweep_draws_one_row_per_scale_from_the_same_seed(qtbot, view):
+    view.set_model(tiny_image_model())
+    assert not view.tabs.isTabVisible(view.tabs.indexOf(view.sweep))
+    view.set_model(tiny_text_model())
+    assert view.tabs.isTabVisible(view.tabs.indexOf(view.sweep))
+    view.tabs.setCurrentWidget(view.sweep)
+    sweep = view.sweep
+    assert sweep.state.scales == (0.0, 1.0, 3.0, 7.0)
+    qtbot.keyClicks(sweep.scales, ", x")
+    assert "'x' is not a number" in sweep.state.error and not sweep.go.isEnabled()
+    sweep.scales.clear()
+    qtbot.keyClicks(sweep.scales, "0 1 7")
+    view.reverse.state.edit(prompt="a red star", n=3, sampler="ddim", steps=4, seed=5)
+    assert sweep.go.isEnabled()
+    qtbot.mouseClick(sweep.go, Qt.MouseButton.LeftButton)
+    assert sweep.is_busy() and sweep.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: not sweep.is_busy(), timeout=WAIT_MS)
+    rows = sweep.state.rows
+    assert [s.guidance for s in sweep.state.specs] == [0.0, 1.0, 7.0] and len(rows) == 3
+    assert {s.seed for s in sweep.state.specs} == {5} and rows[0].shape[0] == 3
+    assert not np.allclose(rows[0], rows[2])  # the scale changes the picture
+    assert [v.caption() for v in sweep.rows[:3]] == ["s = 0 (unconditional)", "s = 1 (conditional)", "s = 7"]
+    assert not sweep.rows[3].isVisible()
+
+
+def test_a_guidance_sweep_cancels_and_keeps_the_rows_done(qtbot, view):
+    view.set_model(tiny_text_model(num_steps=200))
+    sweep = view.sweep
+    view.reverse.state.edit(prompt="a blue circle", n=2, sampler="ddpm")  # 200 steps a row
+    assert sweep.run()
+    qtbot.waitUntil(lambda: sweep._progress.value() > 5, timeout=WAIT_MS)
+    sweep.cancel()
+    qtbot.waitUntil(lambda: not sweep.is_busy() and not sweep.sampler.is_busy(), timeout=WAIT_MS)
+    assert len(sweep.state.rows) < 4 and "cancelled" in view.status()

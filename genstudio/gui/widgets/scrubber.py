@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTabWidget, QVBoxLayout,
 from genstudio.families import get_family
 from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.forward_view import ForwardView
+from genstudio.gui.widgets.guidance_sweep import GuidanceSweepView
 from genstudio.gui.widgets.reverse_view import ReverseView
 
 __all__ = ["ScrubberView"]
@@ -38,8 +39,10 @@ class ScrubberView(QWidget):
     ----------
     forward : ForwardView
     reverse : ReverseView
+    sweep : GuidanceSweepView
+        The guidance sweep of the reverse view's prompt (its tab shows for a text-to-image model only).
     tabs : QTabWidget
-        "Forward process" (index 0) and "Reverse process" (index 1).
+        "Forward process" (index 0), "Reverse process" (index 1) and "Guidance sweep" (index 2).
     """
 
     snapshotRequested = Signal()
@@ -61,6 +64,9 @@ class ScrubberView(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.forward, "Forward process (noising)")
         self.tabs.addTab(self.reverse, "Reverse process (sampling)")
+        self.sweep = GuidanceSweepView(self.reverse.state)  # a tab for a text-to-image model only
+        self.tabs.addTab(self.sweep, "Guidance sweep")
+        self.sweep.message.connect(self._status.setText)
         self.forward.message.connect(self._status.setText)
         self.reverse.message.connect(self._status.setText)
         self.reverse.imageChosen.connect(self._noise_sample)
@@ -90,7 +96,10 @@ class ScrubberView(QWidget):
                                  else "no model: the forward process with a schedule of your choice"))
         self._status.setText("")
         self.forward.set_model(model)
+        if self.sweep.is_busy():
+            self.sweep.cancel()
         self.reverse.set_model(model)
+        self.tabs.setTabVisible(self.tabs.indexOf(self.sweep), self.reverse.state.takes_text())
 
     def model(self):
         return self._model
@@ -112,6 +121,7 @@ class ScrubberView(QWidget):
         self._closed = True
         self.forward.shutdown()
         self.reverse.shutdown()
+        self.sweep.shutdown()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         self.shutdown()
