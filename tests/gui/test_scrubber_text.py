@@ -119,3 +119,24 @@ def test_a_guidance_sweep_cancels_and_keeps_the_rows_done(qtbot, view):
     sweep.cancel()
     qtbot.waitUntil(lambda: not sweep.is_busy() and not sweep.sampler.is_busy(), timeout=WAIT_MS)
     assert len(sweep.state.rows) < 4 and "cancelled" in view.status()
+
+
+def test_scrubbing_shows_one_attention_map_per_word_of_the_prompt(qtbot, view):
+    view.set_model(tiny_text_model())
+    rev = view.reverse
+    rev.state.edit(prompt="a red star", n=2, sampler="ddim", steps=5)
+    assert rev.sample()
+    qtbot.waitUntil(lambda: not rev.is_busy() and rev.state.result is not None, timeout=WAIT_MS)
+    traj = rev.state.result.trajectory
+    rev.bar.set_timestep(int(traj.timesteps[1]))
+    qtbot.waitUntil(lambda: rev.idle() and rev.attention.words == ["a", "red", "star"], timeout=WAIT_MS)
+    strip = rev.attention
+    assert strip.isVisible() and [v.caption() for v in strip.maps[:3]] == ["a", "red", "star"]
+    assert not strip.maps[3].isVisible()
+    first = [v.current_grid() for v in strip.maps[:3]]
+    assert first[0].shape[:2] == (16 + 2, 16 + 2)  # one 16 px map (and its 1 px border) per word
+    rev.state.select(1)  # another sample: its own maps
+    qtbot.waitUntil(lambda: rev.idle(), timeout=WAIT_MS)
+    assert any(not np.array_equal(a, v.current_grid()) for a, v in zip(first, strip.maps))
+    view.set_model(tiny_image_model())  # no text: no maps
+    assert not strip.isVisible()

@@ -4,7 +4,8 @@
 :class:`~genstudio.gui.sampling_controller.SamplingController`'s thread, with a progress bar and
 Cancel, and records every step. The timestep slider then scrubs the recording: x_t, ε̂ and x̂_0 of
 the selected sample side by side (and, for a prompt-guided recording, the guidance direction
-ε̂_c − ε̂_∅: where the prompt pushes the picture at t), and the grid of all N at that step (click a cell to select it).
+ε̂_c − ε̂_∅: where the prompt pushes the picture at t, and one cross-attention map per word of
+the prompt), and the grid of all N at that step (click a cell to select it).
 The slider's left end ("final sample") shows exactly what the sampler returned. **Branch** continues
 from the current step with another seed (or η) and shows both endings and their mean |difference|:
 how much of the picture was already decided at that t. The recording exports as a GIF or PNG
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from genstudio.data import POINT_SETS
 from genstudio.gui.render_worker import RenderController
+from genstudio.gui.widgets.attention_strip import AttentionStrip
 from genstudio.gui.sampling_controller import SamplingController
 from genstudio.gui.widgets.branch_panel import BranchPanel
 from genstudio.gui.widgets.click_grid import ClickGrid
@@ -114,6 +116,8 @@ class ReverseView(ReverseExport, QWidget):
             cell.addStretch(1)
             pl.addLayout(cell, 0, col, 1, 3 if col == 0 else 1)
         pl.addWidget(self._grid, 1, 4)
+        self.attention = AttentionStrip()  # per-word cross-attention at t: a prompt-guided recording only
+        pl.addWidget(self.attention, 2, 0, 1, 4)
         pl.setColumnStretch(4, 2)
         for col in range(3):
             pl.setColumnStretch(col, 1)
@@ -246,7 +250,7 @@ class ReverseView(ReverseExport, QWidget):
 
     def idle(self) -> bool:
         """No sampling running and the ε̂ field (2-D) of the current step drawn."""
-        return not self.sampler.is_busy() and self._field.idle()
+        return not self.sampler.is_busy() and self._field.idle() and self.attention.idle()
 
     # ------------------------------------------------------------------ the state, drawn
     def _on_state(self, what: str) -> None:
@@ -321,6 +325,7 @@ class ReverseView(ReverseExport, QWidget):
         if r is None:
             for v in (*self._sel.values(), self._grid):
                 v.clear()
+            self.attention.clear()
             self._step.setText("")
             self._cloud.set_fake(np.empty((0, 2)))
             self._cloud.set_arrows(np.empty((0, 2)), np.empty((0, 2)))
@@ -354,6 +359,7 @@ class ReverseView(ReverseExport, QWidget):
             g = guide[one]  # far smaller than ε̂: on ε̂'s ±2.5σ it would be plain grey
             self._sel["guide"].set_images(make_grid(g / max(float(np.abs(g).max()), 1e-6), pad=1),
                                           "ε̂_c − ε̂_∅ (last step)" if final else "ε̂_c − ε̂_∅ (±max)")
+        self.attention.show_step(self._model, r, k, i, final)
         grid = (x0 if st.grid_x0 else x_t).astype(np.float32)
         self._grid.cells = (len(grid), max(1, min(len(grid), math.ceil(math.sqrt(len(grid))))), grid.shape[-1])
         self._grid.set_images(make_grid(grid, pad=1), f"all {len(grid)} — click one to select it")
@@ -405,3 +411,4 @@ class ReverseView(ReverseExport, QWidget):
         self.bar.pause()
         self.sampler.shutdown()
         self._field.shutdown()
+        self.attention.shutdown()
