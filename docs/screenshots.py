@@ -188,6 +188,36 @@ def scrubber_ring8(window: MainWindow, work: Path) -> QWidget:
     return window
 
 
+def scrubber_t2i(window: MainWindow, work: Path, prompt: str = "a handwritten 7", scale: float = 3.0) -> QWidget:
+    """The reverse process of the bundled text-to-image digits model: a prompt sampled with guidance s."""
+    from genstudio.gui.widgets.scrubber import ScrubberView
+    from genstudio.sampling import SampleSpec
+
+    _open_bundled(window, "t2i_digits")
+    view = window.findChild(ScrubberView)
+    view.reverse.state.edit(prompt=prompt, guidance=scale)
+    view.reverse.sample(SampleSpec(16, 0, "ddim", steps=50, prompt=prompt, guidance=scale, negative=""))
+    wait_until(lambda: not view.reverse.is_busy(), 300, "the reverse sampling")
+    shot_scrubber(window, work / "scrubber_t2i", t=300, at=0.6)
+    return window
+
+
+def sweep_t2i(window: MainWindow, work: Path, prompt: str = "a handwritten 7") -> QWidget:
+    """The Scrubber's guidance sweep on the bundled text-to-image digits model: s = 0, 1, 3, 7, 8 samples each."""
+    from genstudio.gui.widgets.scrubber import ScrubberView
+
+    _open_bundled(window, "t2i_digits")
+    window.show_view("Scrubber")
+    view = window.findChild(ScrubberView)
+    view.reverse.state.edit(prompt=prompt, n=8, sampler="ddim", steps=50, seed=0)
+    view.tabs.setCurrentWidget(view.sweep)
+    if not view.sweep.run():
+        raise RuntimeError(f"the sweep did not start: {view.status()}")
+    wait_until(lambda: not view.sweep.is_busy(), 300, "the guidance sweep")
+    settle(0.2)
+    return window
+
+
 def superres_faces(window: MainWindow, work: Path) -> QWidget:
     """The Super-resolution view on the bundled SRResNet and SRGAN: a held-out face, wiped at 4×."""
     _open_bundled(window, "srresnet_faces")
@@ -208,6 +238,8 @@ SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
     ("latent_ring8", latent_ring8),
     ("scrubber_digits", scrubber_digits),
     ("scrubber_ring8", scrubber_ring8),
+    ("scrubber_t2i", scrubber_t2i),
+    ("sweep_t2i", sweep_t2i),
     ("superres_faces", superres_faces),
 ]
 

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from genstudio.diffusion.trajectory import Trajectory
+from genstudio.diffusion.guidance import DEFAULT_GUIDANCE
 from genstudio.sampling import SAMPLERS, SampleSpec, SamplingResult, branch_start, get_sampler, record_dtype_for
 from genstudio.scrub import mean_abs_difference
 from genstudio.views.events import Event
@@ -79,6 +80,11 @@ class ScrubberState:
         if model is not None:
             spec = replace(spec, steps=min(spec.steps, model.schedule.num_steps),
                            n=POINTS_N if model.is_points else spec.n)
+        if self.takes_text():  # a text model samples guided: keep a prompt typed for the previous one
+            spec = replace(spec, prompt=spec.prompt or "", negative=spec.negative or "",
+                           guidance=DEFAULT_GUIDANCE if spec.guidance is None else spec.guidance)
+        else:  # conditioning fields would make sampling refuse a model without text
+            spec = replace(spec, prompt=None, guidance=None, negative=None)
         self.spec = spec
         self.changed.emit("model")
         self.set_result(None)
@@ -94,6 +100,27 @@ class ScrubberState:
     def edit(self, **changes: Any) -> None:
         """Change some fields of the spec: ``edit(sampler="ddim", steps=20)``."""
         self.set_spec(replace(self.spec, **changes))
+
+    def takes_text(self) -> bool:
+        """Whether the model reads a prompt (it has a tokenizer: the text2image family)."""
+        return getattr(self.model, "tokenizer", None) is not None
+
+    def vocabulary(self) -> list[str]:
+        """The words the model's prompts may use (its captions' words; empty for a model without text)."""
+        return [w for w in self.model.tokenizer.vocab if not w.startswith("<")] if self.takes_text() else []
+
+    def prompt_error(self, spec: SampleSpec | None = None) -> str:
+        """The tokenizer's message for the prompt or negative prompt of ``spec`` (default: the spec);
+        "" when both are fine (or the model takes no text)."""
+        spec = spec or self.spec
+        if not self.takes_text():
+            return ""
+        for label, text in (("", spec.prompt), ("negative: ", spec.negative)):
+            try:
+                self.model.tokenizer.encode(text or "")
+            except ValueError as exc:  # UnknownWordsError, PromptTooLongError
+                return label + str(exc)
+        return ""
 
     def total_steps(self, spec: SampleSpec | None = None) -> int:
         """Network steps ``spec`` (default: the spec) runs on the model."""
@@ -120,13 +147,15 @@ class ScrubberState:
         Raises
         ------
         ValueError
-            No model, or a recording too large for memory (the message says what to lower).
+            No model, a prompt with a word the model does not know, or a recording too large for memory (the message says what to lower).
         """
         if self.model is None:
             raise ValueError("load a diffusion model to sample")
         if spec is not None:
             self.set_spec(spec)
         spec = self.spec
+        if error := self.prompt_error(spec):
+            raise ValueError(error)
         steps = self.total_steps(spec)
         shape = (spec.n, *self.model.sample_shape)
         if Trajectory.estimate_nbytes(steps, shape, record_dtype_for(steps, shape)) > MAX_RECORD_BYTES:

@@ -73,3 +73,47 @@ def test_a_branch_from_the_last_step_ends_where_the_recording_did():
     ending = sample(model, plan.spec, start_x=plan.start_x, start_index=plan.start_index)
     s.set_branch_ending(plan.t, ending.final)
     assert s.branch.t == 19 and s.branch.diff > 0.1
+
+
+def test_a_text_model_samples_the_prompt_and_refuses_a_word_it_never_saw():
+    from tiny_models import tiny_text_model
+
+    s, seen = state_with(tiny_text_model())
+    assert s.takes_text() and s.vocabulary() == ["a", "blue", "circle", "red", "star"]
+    assert s.spec.prompt == "" and s.spec.guidance == 3.0  # guided from the start, at the default s
+    s.edit(prompt="a green star")
+    assert "'green'" in s.prompt_error() and "never saw" in s.prompt_error()
+    with pytest.raises(ValueError, match="green"):
+        s.plan_sample()
+    s.edit(prompt="a red star", negative="a purple circle")
+    assert s.prompt_error().startswith("negative: ") and "'purple'" in s.prompt_error()
+    s.edit(negative="a blue star")
+    assert s.prompt_error() == "" and s.plan_sample().prompt == "a red star"
+    s.set_model(tiny_image_model())  # a model without text: no conditioning, or sampling would refuse it
+    assert not s.takes_text() and not s.spec.guided and s.prompt_error() == ""
+
+
+def test_a_guidance_sweep_plans_one_row_per_scale_from_the_same_spec():
+    from genstudio.views.guidance_sweep import GuidanceSweep, parse_scales
+
+    assert parse_scales("0, 1 3;7") == (0.0, 1.0, 3.0, 7.0)
+    for bad, why in (("", "type the guidance scales"), ("1, x", "'x' is not a number"), ("1, -2", "0 to 100"),
+                     (" ".join("1" * 9), "at most 8")):
+        with pytest.raises(ValueError, match=why):
+            parse_scales(bad)
+    sw, seen = GuidanceSweep(), []
+    sw.changed.connect(seen.append)
+    sw.set_text("0, 2, oops")
+    assert sw.error and sw.scales == (0.0, 1.0, 3.0, 7.0)  # the last good scales stay
+    with pytest.raises(ValueError, match="oops"):
+        sw.plan(SampleSpec(prompt="a red star", guidance=3.0))
+    sw.set_text("0 2")
+    with pytest.raises(ValueError, match="text-to-image"):
+        sw.plan(SampleSpec())  # no prompt: nothing to guide by
+    specs = sw.plan(SampleSpec(seed=4, prompt="a red star", guidance=3.0))
+    assert [(s.guidance, s.seed, s.prompt, s.record) for s in specs] == [(0.0, 4, "a red star", False),
+                                                                        (2.0, 4, "a red star", False)]
+    sw.add_row(np.zeros((2, 1, 4, 4)))
+    assert sw.next_spec() is specs[1] and sw.row_caption(specs[0]) == "s = 0 (unconditional)"
+    sw.add_row(np.ones((2, 1, 4, 4)))
+    assert sw.next_spec() is None and len(sw.rows) == 2 and seen[-1] == "row"

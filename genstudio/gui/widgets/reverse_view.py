@@ -3,7 +3,9 @@
 :class:`ReverseView` samples N images (DDPM, or DDIM with its steps and η) on the
 :class:`~genstudio.gui.sampling_controller.SamplingController`'s thread, with a progress bar and
 Cancel, and records every step. The timestep slider then scrubs the recording: x_t, ε̂ and x̂_0 of
-the selected sample side by side, and the grid of all N at that step (click a cell to select it).
+the selected sample side by side (and, for a prompt-guided recording, the guidance direction
+ε̂_c − ε̂_∅: where the prompt pushes the picture at t, and one cross-attention map per word of
+the prompt), and the grid of all N at that step (click a cell to select it).
 The slider's left end ("final sample") shows exactly what the sampler returned. **Branch** continues
 from the current step with another seed (or η) and shows both endings and their mean |difference|:
 how much of the picture was already decided at that t. The recording exports as a GIF or PNG
@@ -28,12 +30,14 @@ from PySide6.QtWidgets import (
 
 from genstudio.data import POINT_SETS
 from genstudio.gui.render_worker import RenderController
+from genstudio.gui.widgets.attention_strip import AttentionStrip
 from genstudio.gui.sampling_controller import SamplingController
 from genstudio.gui.widgets.branch_panel import BranchPanel
 from genstudio.gui.widgets.click_grid import ClickGrid
 from genstudio.gui.widgets.export_size import ExportSizeButton
 from genstudio.gui.widgets.forward_view import FIELD_EXTENT
 from genstudio.gui.widgets.points2d import Points2DView
+from genstudio.gui.widgets.prompt_controls import PromptControls
 from genstudio.gui.widgets.reverse_export import ReverseExport
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.gui.widgets.sampler_controls import SamplerControls
@@ -85,8 +89,9 @@ class ReverseView(ReverseExport, QWidget):
         self.controls = SamplerControls(self.state)
         self.controls.sampleClicked.connect(lambda: self.sample())
         self.controls.cancelClicked.connect(self.cancel)
+        self.prompt = PromptControls(self.state)  # hidden for a model without text
 
-        self._sel = {k: SampleView() for k in ("x_t", "eps", "x0")}
+        self._sel = {k: SampleView() for k in ("x_t", "eps", "x0", "guide")}  # guide: ε̂_c − ε̂_∅ (guided only)
         self._pick = QSpinBox()
         self._pick.setPrefix("sample #")
         self._pick.valueChanged.connect(self.state.select)
@@ -102,18 +107,22 @@ class ReverseView(ReverseExport, QWidget):
         pictures = QWidget()
         pl = QGridLayout(pictures)
         pl.setContentsMargins(0, 0, 0, 0)
-        for col, k in enumerate(("x_t", "eps", "x0")):
+        for col, k in enumerate(("x_t", "eps", "x0", "guide")):
             pl.addWidget(self._sel[k], 1, col)
-        for col, widgets in ((0, (self._pick, self._step)), (3, (self._grid_what,))):
+        for col, widgets in ((0, (self._pick, self._step)), (4, (self._grid_what,))):
             cell = QHBoxLayout()
             for w in widgets:
                 cell.addWidget(w)
             cell.addStretch(1)
             pl.addLayout(cell, 0, col, 1, 3 if col == 0 else 1)
-        pl.addWidget(self._grid, 1, 3)
-        pl.setColumnStretch(3, 2)
+        pl.addWidget(self._grid, 1, 4)
+        self.attention = AttentionStrip()  # per-word cross-attention at t: a prompt-guided recording only
+        pl.addWidget(self.attention, 2, 0, 1, 4)
+        pl.setColumnStretch(4, 2)
         for col in range(3):
             pl.setColumnStretch(col, 1)
+        self._pictures = pl
+        self._show_guide(False)
         self._cloud = Points2DView()
         self._stack = QStackedWidget()
         self._stack.addWidget(pictures)
@@ -137,6 +146,7 @@ class ReverseView(ReverseExport, QWidget):
         self.bar.timestepChanged.connect(self.state.set_timestep)
         layout = QVBoxLayout(self)
         layout.addWidget(self.controls)
+        layout.addWidget(self.prompt)
         layout.addWidget(self._stack, 3)
         layout.addWidget(self.branch_panel)  # grows (stretch 2) only while it shows two endings
         layout.addWidget(self.bar)
@@ -240,7 +250,7 @@ class ReverseView(ReverseExport, QWidget):
 
     def idle(self) -> bool:
         """No sampling running and the ε̂ field (2-D) of the current step drawn."""
-        return not self.sampler.is_busy() and self._field.idle()
+        return not self.sampler.is_busy() and self._field.idle() and self.attention.idle()
 
     # ------------------------------------------------------------------ the state, drawn
     def _on_state(self, what: str) -> None:
@@ -251,6 +261,7 @@ class ReverseView(ReverseExport, QWidget):
                 self._pick.blockSignals(True)
                 self._pick.setMaximum(st.result.spec.n - 1)
                 self._pick.blockSignals(False)
+            self._show_guide(st.result is not None and st.result.trajectory.guidance is not None)
             self._fit_extent()
             self._show_branch()
             self._update_controls()
@@ -314,6 +325,7 @@ class ReverseView(ReverseExport, QWidget):
         if r is None:
             for v in (*self._sel.values(), self._grid):
                 v.clear()
+            self.attention.clear()
             self._step.setText("")
             self._cloud.set_fake(np.empty((0, 2)))
             self._cloud.set_arrows(np.empty((0, 2)), np.empty((0, 2)))
@@ -342,10 +354,21 @@ class ReverseView(ReverseExport, QWidget):
                                     "ε̂ of the last step (±2.5σ)" if final else "ε̂ (±2.5σ)")
         self._sel["x0"].set_images(make_grid(x0[one].astype(np.float32), pad=1),
                                    "the sample" if final else "predicted x_0")
+        guide = traj.direction(k)  # None when unguided
+        if guide is not None:  # where the prompt pushes at t: ε̂_c − ε̂_∅, grey 0, ±its largest |value|
+            g = guide[one]  # far smaller than ε̂: on ε̂'s ±2.5σ it would be plain grey
+            self._sel["guide"].set_images(make_grid(g / max(float(np.abs(g).max()), 1e-6), pad=1),
+                                          "ε̂_c − ε̂_∅ (last step)" if final else "ε̂_c − ε̂_∅ (±max)")
+        self.attention.show_step(self._model, r, k, i, final)
         grid = (x0 if st.grid_x0 else x_t).astype(np.float32)
         self._grid.cells = (len(grid), max(1, min(len(grid), math.ceil(math.sqrt(len(grid))))), grid.shape[-1])
         self._grid.set_images(make_grid(grid, pad=1), f"all {len(grid)} — click one to select it")
         self._step.setText(what)
+
+    def _show_guide(self, shown: bool) -> None:
+        """The guidance direction's panel, beside x̂_0, for a guided recording only."""
+        self._sel["guide"].setVisible(shown)
+        self._pictures.setColumnStretch(3, 1 if shown else 0)
 
     def _request_field(self, t: int) -> None:
         model = self._model
@@ -388,3 +411,4 @@ class ReverseView(ReverseExport, QWidget):
         self.bar.pause()
         self.sampler.shutdown()
         self._field.shutdown()
+        self.attention.shutdown()

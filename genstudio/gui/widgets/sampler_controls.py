@@ -120,7 +120,7 @@ class SamplerControls(QWidget):
         self._eta.setEnabled(sampler.takes_eta and not busy)
         for w in (self._kind, self._n, self._seed):
             w.setEnabled(not busy)
-        self.go.setEnabled(m is not None and not busy)
+        self.go.setEnabled(m is not None and not busy and not st.prompt_error())  # an unknown word: refused
         self.cancel_button.setEnabled(busy)
         self._note.setText(st.recording_note())
 

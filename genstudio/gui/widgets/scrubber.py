@@ -14,8 +14,10 @@ import numpy as np
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
+from genstudio.families import get_family
 from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.forward_view import ForwardView
+from genstudio.gui.widgets.guidance_sweep import GuidanceSweepView
 from genstudio.gui.widgets.reverse_view import ReverseView
 
 __all__ = ["ScrubberView"]
@@ -37,8 +39,10 @@ class ScrubberView(QWidget):
     ----------
     forward : ForwardView
     reverse : ReverseView
+    sweep : GuidanceSweepView
+        The guidance sweep of the reverse view's prompt (its tab shows for a text-to-image model only).
     tabs : QTabWidget
-        "Forward process" (index 0) and "Reverse process" (index 1).
+        "Forward process" (index 0), "Reverse process" (index 1) and "Guidance sweep" (index 2).
     """
 
     snapshotRequested = Signal()
@@ -60,6 +64,9 @@ class ScrubberView(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.forward, "Forward process (noising)")
         self.tabs.addTab(self.reverse, "Reverse process (sampling)")
+        self.sweep = GuidanceSweepView(self.reverse.state)  # a tab for a text-to-image model only
+        self.tabs.addTab(self.sweep, "Guidance sweep")
+        self.sweep.message.connect(self._status.setText)
         self.forward.message.connect(self._status.setText)
         self.reverse.message.connect(self._status.setText)
         self.reverse.imageChosen.connect(self._noise_sample)
@@ -77,10 +84,11 @@ class ScrubberView(QWidget):
     def set_model(self, model) -> None:
         """Scrub ``model`` (a :class:`~genstudio.diffusion.model.DiffusionModel`), or nothing (None).
 
-        A GAN model is refused with a note (this view is for diffusion models).
+        A model of a family whose view is not the scrubber (a GAN) is refused with a note; a
+        text-to-image model is a diffusion model with a prompt (the reverse view shows its text fields).
         """
-        if model is not None and getattr(model, "kind", "diffusion") != "diffusion":
-            self._status.setText("the scrubber shows diffusion models; this is a GAN")
+        if model is not None and (family := _family_of(model)) is not None and family.view != "scrubber":
+            self._status.setText(f"the scrubber shows diffusion models; this is a {family.label}")
             return
         self._model = model
         self._what.setText(model.describe() if model is not None and hasattr(model, "describe")
@@ -88,7 +96,10 @@ class ScrubberView(QWidget):
                                  else "no model: the forward process with a schedule of your choice"))
         self._status.setText("")
         self.forward.set_model(model)
+        if self.sweep.is_busy():
+            self.sweep.cancel()
         self.reverse.set_model(model)
+        self.tabs.setTabVisible(self.tabs.indexOf(self.sweep), self.reverse.state.takes_text())
 
     def model(self):
         return self._model
@@ -110,6 +121,7 @@ class ScrubberView(QWidget):
         self._closed = True
         self.forward.shutdown()
         self.reverse.shutdown()
+        self.sweep.shutdown()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         self.shutdown()
@@ -118,3 +130,12 @@ class ScrubberView(QWidget):
     @Slot(object)
     def _noise_sample(self, image: object) -> None:
         self.set_image(np.asarray(image), f"sample #{self.reverse.state.selected}")
+
+
+def _family_of(model):
+    """``model``'s registered family (its ``view`` is "scrubber" for diffusion and text2image); None
+    for a kind not registered."""
+    try:
+        return get_family(getattr(model, "kind", "diffusion"))
+    except ValueError:
+        return None

@@ -1,0 +1,142 @@
+"""The Scrubber's reverse view with a text-to-image model: prompt, negative prompt, guidance s.
+
+A tiny untrained text model (tests/tiny_models.py); every wait is on a condition.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from genstudio.gui.widgets.scrubber import ScrubberView
+
+from tiny_models import tiny_image_model, tiny_text_model
+
+WAIT_MS = 20_000
+
+
+@pytest.fixture
+def view(qtbot):
+    v = ScrubberView()
+    qtbot.addWidget(v)
+    v.resize(1200, 850)
+    v.show()
+    v.tabs.setCurrentWidget(v.reverse)
+    yield v
+    v.shutdown()
+    assert not v.reverse.sampler.is_busy()
+
+
+def test_the_text_fields_show_only_for_a_model_that_takes_text(qtbot, view):
+    view.set_model(tiny_image_model())
+    assert not view.reverse.prompt.isVisible()
+    view.set_model(tiny_text_model())
+    rev = view.reverse
+    assert rev.prompt.isVisible() and view.model() is not None
+    assert "s = 0" in rev.prompt.guidance.toolTip() and "guidance_scale" in rev.prompt.guidance.toolTip()
+    assert rev.prompt.guidance.value() == 3.0
+    completer = rev.prompt.completers[0]
+    assert completer.words() == ["a", "blue", "circle", "red", "star"]
+    rev.prompt.prompt.setText("a red st")  # the last word is what gets completed
+    assert completer.splitPath("a red st") == ["st"]
+    completer.setCompletionPrefix("st")
+    first = completer.completionModel().index(0, 0)
+    assert completer.completionCount() == 1 and completer.pathFromIndex(first) == "a red star"
+
+
+def test_a_prompt_samples_guided_and_an_unknown_word_is_refused_in_red(qtbot, view):
+    view.set_model(tiny_text_model())
+    rev = view.reverse
+    qtbot.keyClicks(rev.prompt.prompt, "a green star")
+    assert rev.state.spec.prompt == "a green star"
+    assert rev.prompt.error.isVisible() and "'green'" in rev.prompt.error.text()
+    assert not rev.controls.go.isEnabled()
+    assert not rev.sample()  # refused with the tokenizer's message, no traceback
+    rev.prompt.prompt.clear()
+    qtbot.keyClicks(rev.prompt.prompt, "a red star")
+    rev.prompt.guidance.setValue(5.0)
+    assert not rev.prompt.error.isVisible() and rev.controls.go.isEnabled()
+    rev.state.edit(n=2, sampler="ddim", steps=5)
+    qtbot.mouseClick(rev.controls.go, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not rev.is_busy() and rev.state.result is not None, timeout=WAIT_MS)
+    r = rev.state.result
+    assert r.spec.prompt == "a red star" and r.spec.guidance == 5.0
+    assert r.trajectory.guidance is not None and np.abs(r.trajectory.guidance).max() > 0
+
+
+def test_scrubbing_a_guided_recording_shows_the_guidance_direction(qtbot, view):
+    view.set_model(tiny_image_model())
+    rev = view.reverse
+    assert not rev._sel["guide"].isVisible()  # unguided models have no such panel
+    view.set_model(tiny_text_model())
+    rev.state.edit(prompt="a blue star", n=2, sampler="ddim", steps=5)
+    assert rev.sample()
+    qtbot.waitUntil(lambda: not rev.is_busy() and rev.state.result is not None, timeout=WAIT_MS)
+    assert rev._sel["guide"].isVisible()
+    traj = rev.state.result.trajectory
+    rev.bar.set_timestep(int(traj.timesteps[2]))
+    qtbot.waitUntil(lambda: rev.state.step_index() == 2, timeout=WAIT_MS)
+    shown = rev._sel["guide"].current_grid()
+    assert shown is not None and "ε̂_c − ε̂_∅" in rev._sel["guide"].caption()
+    assert shown.std() > 0  # the direction of step 2, not a blank panel
+    rev.bar.set_timestep(int(traj.timesteps[4]))
+    qtbot.waitUntil(lambda: rev.state.step_index() == 4, timeout=WAIT_MS)
+    assert not np.array_equal(rev._sel["guide"].current_grid(), shown)  # it follows t
+
+
+def test_a_guidance_sweep_draws_one_row_per_scale_from_the_same_seed(qtbot, view):
+    view.set_model(tiny_image_model())
+    assert not view.tabs.isTabVisible(view.tabs.indexOf(view.sweep))
+    view.set_model(tiny_text_model())
+    assert view.tabs.isTabVisible(view.tabs.indexOf(view.sweep))
+    view.tabs.setCurrentWidget(view.sweep)
+    sweep = view.sweep
+    assert sweep.state.scales == (0.0, 1.0, 3.0, 7.0)
+    qtbot.keyClicks(sweep.scales, ", x")
+    assert "'x' is not a number" in sweep.state.error and not sweep.go.isEnabled()
+    sweep.scales.clear()
+    qtbot.keyClicks(sweep.scales, "0 1 7")
+    view.reverse.state.edit(prompt="a red star", n=3, sampler="ddim", steps=4, seed=5)
+    assert sweep.go.isEnabled()
+    qtbot.mouseClick(sweep.go, Qt.MouseButton.LeftButton)
+    assert sweep.is_busy() and sweep.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: not sweep.is_busy(), timeout=WAIT_MS)
+    rows = sweep.state.rows
+    assert [s.guidance for s in sweep.state.specs] == [0.0, 1.0, 7.0] and len(rows) == 3
+    assert {s.seed for s in sweep.state.specs} == {5} and rows[0].shape[0] == 3
+    assert not np.allclose(rows[0], rows[2])  # the scale changes the picture
+    assert [v.caption() for v in sweep.rows[:3]] == ["s = 0 (unconditional)", "s = 1 (conditional)", "s = 7"]
+    assert not sweep.rows[3].isVisible()
+
+
+def test_a_guidance_sweep_cancels_and_keeps_the_rows_done(qtbot, view):
+    view.set_model(tiny_text_model(num_steps=200))
+    sweep = view.sweep
+    view.reverse.state.edit(prompt="a blue circle", n=2, sampler="ddpm")  # 200 steps a row
+    assert sweep.run()
+    qtbot.waitUntil(lambda: sweep._progress.value() > 5, timeout=WAIT_MS)
+    sweep.cancel()
+    qtbot.waitUntil(lambda: not sweep.is_busy() and not sweep.sampler.is_busy(), timeout=WAIT_MS)
+    assert len(sweep.state.rows) < 4 and "cancelled" in view.status()
+
+
+def test_scrubbing_shows_one_attention_map_per_word_of_the_prompt(qtbot, view):
+    view.set_model(tiny_text_model())
+    rev = view.reverse
+    rev.state.edit(prompt="a red star", n=2, sampler="ddim", steps=5)
+    assert rev.sample()
+    qtbot.waitUntil(lambda: not rev.is_busy() and rev.state.result is not None, timeout=WAIT_MS)
+    traj = rev.state.result.trajectory
+    rev.bar.set_timestep(int(traj.timesteps[1]))
+    qtbot.waitUntil(lambda: rev.idle() and rev.attention.words == ["a", "red", "star"], timeout=WAIT_MS)
+    strip = rev.attention
+    assert strip.isVisible() and [v.caption() for v in strip.maps[:3]] == ["a", "red", "star"]
+    assert not strip.maps[3].isVisible()
+    first = [v.current_grid() for v in strip.maps[:3]]
+    assert first[0].shape[:2] == (16 + 2, 16 + 2)  # one 16 px map (and its 1 px border) per word
+    rev.state.select(1)  # another sample: its own maps
+    qtbot.waitUntil(lambda: rev.idle(), timeout=WAIT_MS)
+    assert any(not np.array_equal(a, v.current_grid()) for a, v in zip(first, strip.maps))
+    view.set_model(tiny_image_model())  # no text: no maps
+    assert not strip.isVisible()
