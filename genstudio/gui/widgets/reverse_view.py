@@ -39,18 +39,19 @@ from genstudio.gui.widgets.forward_view import FIELD_EXTENT
 from genstudio.gui.widgets.points2d import Points2DView
 from genstudio.gui.widgets.prompt_controls import PromptControls
 from genstudio.gui.widgets.reverse_export import ReverseExport
+from genstudio.gui.widgets.reverse_points import ReversePoints
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.gui.widgets.sampler_controls import SamplerControls
 from genstudio.gui.widgets.timestep_bar import TimestepBar
-from genstudio.imaging import cloud_extent, make_grid
+from genstudio.imaging import make_grid
 from genstudio.sampling import SampleSpec, SamplingResult
-from genstudio.scrub import EPS_DISPLAY_RANGE, dataset_items, eps_field, field_arrows
+from genstudio.scrub import EPS_DISPLAY_RANGE, dataset_items
 from genstudio.views.scrubber import FINAL, ScrubberState
 
 __all__ = ["ReverseView", "FINAL"]
 
 
-class ReverseView(ReverseExport, QWidget):
+class ReverseView(ReverseExport, ReversePoints, QWidget):
     """Sample with a recorded trajectory and scrub it; branch and export.
 
     Signals
@@ -285,27 +286,6 @@ class ReverseView(ReverseExport, QWidget):
         elif what == "branch":
             self._show_branch()
 
-    def _fit_extent(self) -> None:
-        """Frame a 2-D plot on the data and the recording, one box for every step.
-
-        The box holds the real data and the central 98 % of the cloud at each recorded step (x_T is
-        N(0, I)-wide, wider than ring8's radius 2), padded and square. It is fixed per recording, so
-        the view does not jump while scrubbing; a few stragglers may lie outside it.
-        """
-        if self._model is None or not self._model.is_points:
-            return
-        clouds, r = [self._real], self.state.result
-        if r is not None:
-            traj = r.trajectory
-            ks = np.unique(np.linspace(0, len(traj) - 1, min(len(traj), 40)).astype(int))
-            clouds += [traj.x_t[k].astype(np.float32) for k in ks] + [r.final]
-        self._extent = cloud_extent(*clouds, quantile=1.0, margin=0.08)
-        self._cloud.set_view_range(*self._extent)
-
-    def extent(self) -> tuple[float, float, float, float]:
-        """The box a 2-D model's plot is framed on (and its ε̂ field and exports drawn over)."""
-        return self._extent
-
     def shown_grid(self) -> np.ndarray | None:
         """The uint8 grid (H, W, 3) of all N at the current step."""
         return self._grid.current_grid()
@@ -369,20 +349,6 @@ class ReverseView(ReverseExport, QWidget):
         """The guidance direction's panel, beside x̂_0, for a guided recording only."""
         self._sel["guide"].setVisible(shown)
         self._pictures.setColumnStretch(3, 1 if shown else 0)
-
-    def _request_field(self, t: int) -> None:
-        model = self._model
-        if t == FINAL or model is None:
-            self._cloud.set_arrows(np.empty((0, 2)), np.empty((0, 2)))
-            return
-        extent = self._extent
-        self._field.submit("field", lambda _p, t=t: (t, extent, *eps_field(model, t, extent, 20)))
-
-    @Slot(str, int, object)
-    def _on_field(self, _kind: str, _seq: int, result: object) -> None:
-        t, extent, origins, eps = result
-        if self.state.result is not None and t == self.state.timestep and extent == self._extent:
-            self._cloud.set_arrows(origins, field_arrows(eps, (extent[1] - extent[0]) / 19))
 
     def _show_branch(self) -> None:
         r, b = self.state.result, self.state.branch
