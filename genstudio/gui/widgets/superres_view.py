@@ -37,6 +37,7 @@ class SuperResView(QWidget):
     """Compares the super-resolution models it is given (``set_model``) on one image."""
 
     snapshotRequested = Signal()  # the model router's "show the model being trained"
+    fineTuneRequested = Signal(str, str, int)  # SRResNet checkpoint, its data, its size: SRGAN's stage two
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -58,6 +59,10 @@ class SuperResView(QWidget):
         self.zoom = QComboBox()
         self.zoom.addItems([f"{z}×" for z in ZOOMS])
         self.zoom.setCurrentIndex(2)
+        self.fine_tune = QPushButton("Fine-tune as SRGAN")
+        self.fine_tune.setEnabled(False)
+        self.fine_tune.setToolTip("open an SRResNet checkpoint first: SRGAN (stage two) starts from it")
+        self.fine_tune.clicked.connect(self._on_fine_tune)
         self.errors = QCheckBox("|SR − HR|")
         self.errors.setToolTip("show the absolute error against the original (× 4) instead of the pictures")
         for w in (self.left, self.right, self.zoom):
@@ -67,7 +72,7 @@ class SuperResView(QWidget):
 
         top = QHBoxLayout()
         for w in (self.index, self.open_button, QLabel("wipe"), self.left, self.wipe, self.right,
-                  QLabel("zoom"), self.zoom, self.errors):
+                  QLabel("zoom"), self.zoom, self.errors, self.fine_tune):
             top.addWidget(w)
         self.picture = QLabel()
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -88,6 +93,11 @@ class SuperResView(QWidget):
         """Add (or replace) ``model``'s column: one SRResNet and one SRGAN at a time."""
         label = "SRGAN" if model.kind == "srgan" else "SRResNet"
         self.models[label] = model
+        if label == "SRResNet":
+            path = getattr(model, "path", None)
+            self.fine_tune.setEnabled(path is not None)
+            self.fine_tune.setToolTip(f"fill the run form to train SRGAN from {path.name}" if path is not None
+                                      else "save this SRResNet (a checkpoint) to fine-tune it as SRGAN")
         if self._hr is None or self._held is None:
             self._load_held_out(model)
         self._recompute(show=label)
@@ -108,6 +118,13 @@ class SuperResView(QWidget):
         """Compare on ``hr`` (C, H, W) in [-1, 1] (cut to at most 256 px, a multiple of 4)."""
         self._hr = crop_for_scale(hr)
         self._recompute()
+
+    @Slot()
+    def _on_fine_tune(self) -> None:
+        model = self.models.get("SRResNet")
+        if model is not None and getattr(model, "path", None) is not None:
+            meta = model.meta
+            self.fineTuneRequested.emit(str(model.path), str(meta.get("data", "")), int(meta.get("size", 0)))
 
     @Slot(int)
     def _on_index(self, i: int) -> None:
