@@ -49,3 +49,21 @@ def test_fine_tune_as_srgan_fills_the_run_form_from_the_shown_srresnet(make_wind
     assert w.panel.form["kind"] == "srgan" and w.panel.form["data"] == "shapes"
     assert w.panel.init.text() == str(sr) and w.panel.is_valid(), w.panel.form.errors
     assert w.act_start.isEnabled()
+
+
+def test_the_perception_distortion_plot_puts_bicubic_and_each_model_seen_on_it(qtbot):
+    from tests.gui.test_superres_view import _model
+
+    from genstudio.gui.widgets.superres_view import SuperResView
+
+    view = SuperResView()
+    qtbot.addWidget(view)
+    view.show()
+    view.set_model(_model("srresnet"))
+    view.set_model(_model("srgan"))  # cancels the first job: the plot shows the latest set
+    assert view.pd_plot.job.wait()
+    names = [p.name for p in view.pd_plot.points]
+    assert names == ["bicubic", "SRResNet (training, step 1)", "SRGAN (training, step 1)"]
+    assert len(view.pd_plot._labels) == 3 and "methods" in view.pd_plot.caption.text()
+    assert view.pd_plot.bar.isHidden()
+    view.shutdown()

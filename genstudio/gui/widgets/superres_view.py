@@ -6,6 +6,10 @@ The pictures and scores come from :mod:`genstudio.superres.compare` (Qt-free); t
 lays them out. Each opened SRResNet or SRGAN model takes its own column, so opening one of each
 compares the two stages. Images: a held-out image of the model's data set (never trained on), or
 an image file (centre-cropped to at most 256 px, which is treated as the original).
+
+Beside the pictures, a perception–distortion plot (:mod:`genstudio.gui.widgets.pd_plot`) puts every
+model shown this session on PSNR against sharpness, scored on a worker thread; "Fine-tune as
+SRGAN" asks the window to fill the run form for stage two from the shown SRResNet's file.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton,
                                QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
+from genstudio.gui.widgets.pd_plot import PerceptionDistortionPlot
 from genstudio.superres.compare import ORIGINAL, Panel, compare, crop_for_scale, wipe, zoom
+from genstudio.superres.perception import SeenModels
 
 __all__ = ["SuperResView"]
 
@@ -42,6 +48,8 @@ class SuperResView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.models: dict[str, Any] = {}  # "SRResNet" / "SRGAN" -> SRModel
+        self.seen = SeenModels()  # every SR model shown this session: the perception–distortion plot's points
+        self._pd_stale = False  # models came since the plot was last asked for
         self.panels: list[Panel] = []
         self._hr: torch.Tensor | None = None  # (C, H, W) in [-1, 1]
         self._held: torch.Tensor | None = None  # held-out images of the first model's data set
@@ -82,9 +90,13 @@ class SuperResView(QWidget):
         self.strip = QGridLayout()
         self.caption = QLabel("Open an SRResNet or SRGAN checkpoint (File ▸ Open) to compare it with bicubic.")
         self.caption.setWordWrap(True)
+        self.pd_plot = PerceptionDistortionPlot()
+        middle = QHBoxLayout()
+        middle.addWidget(scroll, 3)
+        middle.addWidget(self.pd_plot, 2)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(scroll, 1)
+        layout.addLayout(middle, 1)
         layout.addLayout(self.strip)
         layout.addWidget(self.caption)
 
@@ -98,9 +110,24 @@ class SuperResView(QWidget):
             self.fine_tune.setEnabled(path is not None)
             self.fine_tune.setToolTip(f"fill the run form to train SRGAN from {path.name}" if path is not None
                                       else "save this SRResNet (a checkpoint) to fine-tune it as SRGAN")
+        self.seen.add(model)
         if self._hr is None or self._held is None:
             self._load_held_out(model)
         self._recompute(show=label)
+        self._pd_stale = True
+        if self.isVisible():  # else when shown: no scoring thread for a tab nobody looks at
+            self.replot()
+
+    def replot(self) -> None:
+        """Score every model seen (and bicubic) on the held-out images, off the GUI thread, and plot them."""
+        self._pd_stale = False
+        if self._held is not None and len(self.seen):
+            self.pd_plot.compute(self.seen.labelled(self._held.shape[1]), self._held)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if self._pd_stale:
+            self.replot()
 
     def _load_held_out(self, model: Any) -> None:
         from genstudio.superres.score import held_out_images
@@ -206,4 +233,9 @@ class SuperResView(QWidget):
         self.picture.setPixmap(_pixmap(zoom(image, ZOOMS[self.zoom.currentIndex()])))
 
     def shutdown(self) -> None:
-        """Nothing runs on a thread here; for the window's close, like the other views."""
+        """Stop the perception–distortion plot's scoring thread (the window's close)."""
+        self.pd_plot.shutdown()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self.shutdown()
+        super().closeEvent(event)
