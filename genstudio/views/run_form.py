@@ -244,7 +244,8 @@ class RunForm:
     def set_running(self, running: bool) -> None:
         """Lock the form while a run is going; unlocked, it takes the recipe again."""
         self.running = bool(running)
-        self._note_srresnet()
+        if running:  # the folder the run writes to (when it ends the form may already hold a new one)
+            self._note_srresnet()
         if not running:
             self._apply_recipe()
             if self.folder_auto:

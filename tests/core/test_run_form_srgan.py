@@ -55,6 +55,7 @@ def test_init_defaults_to_the_srresnet_run_the_person_trained_and_fine_tune_fill
     run = form.run_folder()
     form.set_running(True)
     _srresnet(run / "checkpoints" / "last.safetensors")
+    form.use_new_folder()  # the window does this when a run is done, before unlocking the form
     form.set_running(False)
     form.set("kind", "srgan")
     assert form["init"] == str(run / "checkpoints" / "last.safetensors")
