@@ -224,9 +224,10 @@ class RunForm:
         self._revalidate()
 
     def _note_srresnet(self) -> None:
-        """Remember the folder's checkpoint as SRGAN's default ``init`` if the form trains an SRResNet."""
+        """The folder's checkpoint becomes SRGAN's ``init`` if the form trains (or points at) an SRResNet."""
         if self.values["kind"] == "srresnet" and str(self.values["folder"]).strip():
             self.srresnet_seen = RunDir(self.run_folder()).last_checkpoint
+            self.values["init"] = str(self.srresnet_seen)  # the newest stage one, over an older init
 
     def set_resume(self, folder: str | Path) -> None:
         """Point the form at ``folder`` with Resume ticked (after a stop or a divergence)."""

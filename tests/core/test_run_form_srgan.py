@@ -50,6 +50,7 @@ def test_srgan_needs_an_srresnet_to_start_from_and_says_so_under_init(tmp_path):
 
 def test_init_defaults_to_the_srresnet_run_the_person_trained_and_fine_tune_fills_the_form(tmp_path):
     form = RunForm(tmp_path, devices=("auto", "cpu"))
+    form.set_fields({"init": str(tmp_path / "an older one.safetensors")})  # restored from last session
     form.set("kind", "srresnet")
     form.set("data", "shapes")
     run = form.run_folder()

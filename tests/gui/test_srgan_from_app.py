@@ -67,3 +67,17 @@ def test_the_perception_distortion_plot_puts_bicubic_and_each_model_seen_on_it(q
     assert len(view.pd_plot._labels) == 3 and "methods" in view.pd_plot.caption.text()
     assert view.pd_plot.bar.isHidden()
     view.shutdown()
+
+
+def test_the_monitor_shows_no_empty_discriminator_plot_for_an_srresnet(qtbot):
+    from genstudio.gui.widgets.monitor import MonitorView
+
+    monitor = MonitorView()
+    qtbot.addWidget(monitor)
+    monitor.show()
+    monitor.begin("srresnet", False)
+    assert monitor.gan_losses.isVisible() and not monitor.gan_probs.isVisible()
+    monitor.begin("srgan", False)
+    assert monitor.gan_probs.isVisible()
+    monitor.begin("gan", True)
+    assert monitor.gan_probs.isVisible()
