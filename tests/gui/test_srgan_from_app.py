@@ -61,7 +61,7 @@ def test_the_perception_distortion_plot_puts_bicubic_and_each_model_seen_on_it(q
     view.show()
     view.set_model(_model("srresnet"))
     view.set_model(_model("srgan"))  # cancels the first job: the plot shows the latest set
-    assert view.pd_plot.job.wait()
+    qtbot.waitUntil(lambda: not view.pd_plot.job.is_busy(), timeout=20000)
     names = [p.name for p in view.pd_plot.points]
     assert names == ["bicubic", "SRResNet (training, step 1)", "SRGAN (training, step 1)"]
     assert len(view.pd_plot._labels) == 3 and "methods" in view.pd_plot.caption.text()

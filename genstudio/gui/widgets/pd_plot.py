@@ -52,13 +52,6 @@ class PDJob(WorkerHost):
     def is_busy(self) -> bool:
         return self._worker is not None
 
-    def wait(self, timeout_s: float = 20.0) -> bool:
-        """Run the event loop until no job runs or is queued (tests); True if none does."""
-        while self._worker is not None:
-            if not self._worker.wait_finished(timeout_s):
-                return False
-        return True
-
     @Slot(object)
     def _on_event(self, event: object) -> None:
         if isinstance(event, PDPoint):
