@@ -219,13 +219,15 @@ def sweep_t2i(window: MainWindow, work: Path, prompt: str = "a handwritten 7") -
 
 
 def superres_faces(window: MainWindow, work: Path) -> QWidget:
-    """The Super-resolution view on the bundled SRResNet and SRGAN: a held-out face, wiped at 4×."""
+    """The Super-resolution view on the bundled SRResNet and SRGAN: a held-out face, wiped at 4×, and
+    the perception–distortion plot of bicubic and the two."""
     _open_bundled(window, "srresnet_faces")
     _open_bundled(window, "srgan_faces")
     view = window._pages["Super-resolution"].view()
     view.index.setValue(5)
     view.left.setCurrentText("SRResNet")
     view.right.setCurrentText("SRGAN")
+    wait_until(lambda: not view.pd_plot.job.is_busy(), 120, "the perception–distortion plot")
     settle(0.5)
     return window
 

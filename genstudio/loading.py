@@ -19,7 +19,9 @@ def load_model(path: str | Path, device: str | torch.device = "auto", *, kind: s
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     path = Path(path)
     tensors, meta = load_checkpoint(path, kind=kind)
-    return model_from_state(tensors, meta, dev, path.name)
+    model = model_from_state(tensors, meta, dev, path.name)
+    model.path = path  # the file it came from (SRGAN's "fine-tune from this SRResNet" needs it)
+    return model
 
 
 def model_from_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any], device: torch.device,

@@ -141,6 +141,8 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, QMainWindow):
         self.router.add_view("superres", self._pages["Super-resolution"].view)
         for page in self._pages.values():
             page.when_built(self.router.attach)
+        self._pages["Super-resolution"].when_built(
+            lambda view: view.fineTuneRequested.connect(self._fine_tune_srgan))
         self.checkpointOpened.connect(lambda _path, model: self.router.show_model(model))
         self.loader = CheckpointLoader(self)  # File ▸ Open and paths given at start-up load off this thread
         self.loader.loaded.connect(self._on_checkpoint_loaded)
@@ -252,6 +254,16 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, QMainWindow):
         self.settings.sync()
 
     # ------------------------------------------------------------------ helpers
+    @Slot(str, str, int)
+    def _fine_tune_srgan(self, checkpoint: str, data: str, size: int) -> None:
+        """The Super-resolution view's "Fine-tune as SRGAN": the run form, filled for stage two."""
+        if self.controller.is_running():
+            self.statusBar().showMessage("A run is going: stop it before fine-tuning this SRResNet as SRGAN", 8000)
+            return
+        self.panel.form.fine_tune(checkpoint, data, size)
+        self.dock.show()
+        self.dock.raise_()
+
     @Slot()
     def refresh_hints(self, *_: object) -> None:
         """Fit each tab's hint to what it shows: the Monitor's run, the Latent / Scrubber model."""

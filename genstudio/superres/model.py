@@ -25,6 +25,7 @@ class SRModel:
     """G from an ``srresnet`` or ``srgan`` checkpoint. ``upscale(lr)`` maps (B, C, h, w) → (B, C, 4h, 4w)."""
 
     kinds = ("srresnet", "srgan")
+    path = None  # the checkpoint file, when loaded from one (genstudio.loading.load_model sets it)
 
     def __init__(self, G: nn.Module, meta: dict[str, Any], device: torch.device):
         self.G = G.to(device).eval()

@@ -9,6 +9,11 @@ rate, batch, steps and size come from the measured recipe for the kind and data
 data changes. Changing what defines the run (kind, data, size) while Resume is ticked unticks it and
 picks a fresh folder: a resumed run keeps its own model and data. ``changed()`` is emitted after
 every change; the panel then shows :attr:`RunForm.values`, :attr:`RunForm.errors` and so on.
+
+SRGAN (the paper's stage two) adds three fields, shown only for that family (:data:`SRGAN_FIELDS`):
+``init``, the SRResNet checkpoint it starts from, ``adv_weight`` and ``content``; they go into
+``config.extra``. ``init`` defaults to the last SRResNet checkpoint of a run this form started or
+pointed at (:attr:`RunForm.srresnet_seen`); :meth:`RunForm.fine_tune` fills the form from one.
 """
 
 from __future__ import annotations
@@ -21,14 +26,18 @@ from genstudio.config import IMAGE_SIZES, ConfigError, RunConfig, parse_lr
 from genstudio.data import BUILTIN, is_points
 from genstudio.devices import available_devices
 from genstudio.families import FAMILIES
+from genstudio.superres.content import KINDS as CONTENT_KINDS
 from genstudio.recipes import recipe_config, recipe_for
 from genstudio.runs.folder import RunDir
 from genstudio.views.events import Event
 
-__all__ = ["RunForm", "FIELDS", "RECIPE_KEYS", "RANGES", "timestamped_folder"]
+__all__ = ["RunForm", "FIELDS", "RECIPE_KEYS", "RANGES", "SRGAN_FIELDS", "CONTENTS", "timestamped_folder"]
 
 #: The form's fields, in the order shown; an error goes under one of them.
-FIELDS = ("kind", "data", "size", "batch", "lr", "steps", "preview_every", "device", "seed", "folder")
+FIELDS = ("kind", "init", "adv_weight", "content", "data", "size", "batch", "lr", "steps", "preview_every",
+          "device", "seed", "folder")
+SRGAN_FIELDS = ("init", "adv_weight", "content")  # shown for the srgan family only
+CONTENTS = tuple(k for k in CONTENT_KINDS if not k.startswith("vgg19"))  # vgg19:PATH needs a file: CLI only
 RECIPE_KEYS = ("lr", "batch", "steps", "size")  # the fields that come from genstudio.recipes
 _DEFINING = ("kind", "data", "size")  # a change means another run than the folder's
 _INT_MAX = 2**31 - 1
@@ -65,7 +74,8 @@ class RunForm:
         self.devices = tuple(devices) if devices is not None else ("auto", *available_devices())
         self.values: dict[str, Any] = {
             "kind": next(iter(FAMILIES)), "data": BUILTIN[0], "size": 32, "batch": 64, "lr": "",
-            "steps": 2000, "preview_every": 100, "device": "auto", "seed": 0, "folder": ""}
+            "steps": 2000, "preview_every": 100, "device": "auto", "seed": 0, "folder": "",
+            "init": "", "adv_weight": "1e-3", "content": "random"}
         self.resume = False  # Resume ticked
         self.edited: set[str] = set()  # the recipe fields the person set
         self.folder_auto = False  # the folder is a generated name the person has not edited
@@ -75,6 +85,7 @@ class RunForm:
         self.holds_run = False  # the folder holds a run (Resume is offered)
         self.message = ""  # the line under the buttons
         self._quiet = False  # set_fields at work: its caller decides about Resume and says so
+        self.srresnet_seen: Path | None = None  # the last SRResNet checkpoint of a run used here (init's default)
         self._apply_recipe()
         self.use_new_folder()
 
@@ -87,9 +98,40 @@ class RunForm:
         v = self.values
         if not v["data"]:
             raise ConfigError("choose a data set or a folder of images", field="data")
+        extra = self._srgan_extra() if v["kind"] == "srgan" else None
         # what the form does not show (width, the averaged G, schedule, EMA, betas) is the recipe's
         return recipe_config(v["kind"], v["data"], size=int(v["size"]), batch=v["batch"], lr=parse_lr(v["lr"]),
-                             steps=v["steps"], preview_every=v["preview_every"], seed=v["seed"], device=v["device"])
+                             steps=v["steps"], preview_every=v["preview_every"], seed=v["seed"], device=v["device"],
+                             extra=extra)
+
+    def _srgan_extra(self) -> dict[str, Any]:
+        """SRGAN's settings from the form: ``init`` checked (an SRResNet checkpoint), weight, content loss."""
+        from genstudio.checkpoint import CheckpointError, read_header
+
+        v = self.values
+        text = str(v["init"]).strip()
+        if not text:
+            raise ConfigError("choose the SRResNet checkpoint SRGAN starts from (train an SRResNet first)",
+                              field="init")
+        path = Path(text).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"no such file: {path}", field="init")
+        try:
+            meta = read_header(path)
+        except CheckpointError as exc:
+            raise ConfigError(f"not a checkpoint: {exc}", field="init") from None
+        if meta.get("kind") not in ("srresnet", "srgan"):
+            raise ConfigError(f"{path.name} holds a {meta.get('kind')} model, not an SRResNet", field="init")
+        try:
+            weight = float(str(v["adv_weight"]).strip())
+        except ValueError:
+            raise ConfigError(f"adversarial weight must be a number, e.g. 1e-3, not {v['adv_weight']!r}",
+                              field="adv_weight") from None
+        if not 0 <= weight <= 1e3:
+            raise ConfigError(f"adversarial weight must be from 0 to 1000, not {weight:g}", field="adv_weight")
+        if v["content"] not in CONTENTS:
+            raise ConfigError(f"content loss must be one of {', '.join(CONTENTS)}", field="content")
+        return {"init": str(path), "adv_weight": weight, "content": v["content"]}
 
     def run_folder(self) -> Path:
         """The run folder as typed (``~`` expanded)."""
@@ -129,6 +171,9 @@ class RunForm:
         if self.values[name] == value:
             return self._revalidate()
         self.values[name] = value
+        if name == "kind" and value == "srgan" and not str(self.values["init"]).strip() and self.srresnet_seen:
+            if self.srresnet_seen.is_file():  # the SRResNet the person trained or chose, as stage one
+                self.values["init"] = str(self.srresnet_seen)
         if name in ("kind", "data"):
             self._apply_recipe()
             if self.folder_auto and not self.running:  # keep the default name in step with the form
@@ -158,13 +203,38 @@ class RunForm:
         self.folder_auto = False
         if RunDir(folder).has_run():
             self.resume = True
+            self._note_srresnet()
         self._revalidate()
+
+    def fine_tune(self, checkpoint: str | Path, data: str = "", size: int = 0) -> None:
+        """Fill the form for SRGAN's stage two from ``checkpoint`` (an SRResNet) on its data and size."""
+        self._quiet = True
+        try:
+            self.values["init"] = str(checkpoint)
+            self._put("kind", "srgan")
+            if data and (data in BUILTIN or data.startswith("folder:")):
+                self._put("data", data)
+            if size in IMAGE_SIZES:
+                self.edited.add("size")
+                self._put("size", size)
+            self._new_folder()
+        finally:
+            self._quiet = False
+        self.message = f"SRGAN starts from {Path(checkpoint).name}: press Start to fine-tune it."
+        self._revalidate()
+
+    def _note_srresnet(self) -> None:
+        """The folder's checkpoint becomes SRGAN's ``init`` if the form trains (or points at) an SRResNet."""
+        if self.values["kind"] == "srresnet" and str(self.values["folder"]).strip():
+            self.srresnet_seen = RunDir(self.run_folder()).last_checkpoint
+            self.values["init"] = str(self.srresnet_seen)  # the newest stage one, over an older init
 
     def set_resume(self, folder: str | Path) -> None:
         """Point the form at ``folder`` with Resume ticked (after a stop or a divergence)."""
         self.values["folder"] = str(folder)
         self.folder_auto = False
         self.resume = True
+        self._note_srresnet()
         self._revalidate()
 
     def set_message(self, text: str) -> None:
@@ -175,6 +245,8 @@ class RunForm:
     def set_running(self, running: bool) -> None:
         """Lock the form while a run is going; unlocked, it takes the recipe again."""
         self.running = bool(running)
+        if running:  # the folder the run writes to (when it ends the form may already hold a new one)
+            self._note_srresnet()
         if not running:
             self._apply_recipe()
             if self.folder_auto:
@@ -207,6 +279,9 @@ class RunForm:
             for key in RANGES:
                 if isinstance(values.get(key), int) and not isinstance(values[key], bool):
                     self._put(key, values[key])
+            for key in SRGAN_FIELDS:
+                if isinstance(values.get(key), str) and (key != "content" or values[key] in CONTENTS):
+                    self.values[key] = values[key]
             if isinstance(values.get("lr"), (str, float)) and "lr" in self.edited:
                 self._put("lr", str(values["lr"]))
             self._apply_recipe()

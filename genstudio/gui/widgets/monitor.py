@@ -102,6 +102,8 @@ class MonitorView(QWidget):
         self.samples.clear()
         plots = self._family.plots()
         self._curves.setCurrentIndex(self._page[plots[0]] if plots else 0)
+        # a family without a discriminator (SRResNet) gets the losses alone, not an empty D plot
+        self.gan_probs.setVisible("discriminator" in plots or "losses" not in plots)
         self._pictures.setCurrentIndex(1 if points else 0)
         waiting = f"{title + ' · ' if title else ''}waiting for the first preview"
         self.points.set_caption(waiting)

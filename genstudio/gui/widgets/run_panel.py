@@ -23,11 +23,13 @@ from PySide6.QtWidgets import (
 from genstudio.config import IMAGE_SIZES, RunConfig
 from genstudio.data import BUILTIN
 from genstudio.families import FAMILIES
-from genstudio.views.run_form import RANGES, RunForm, timestamped_folder
+from genstudio.views.run_form import CONTENTS, RANGES, SRGAN_FIELDS, RunForm, timestamped_folder
 
 __all__ = ["RunPanel", "timestamped_folder"]
 
 _FOLDER_ITEM = "Folder of images…"
+_CONTENT_LABELS = {"mse": "pixel MSE", "random": "fixed random CNN", "ae": "autoencoder on the data",
+                   "disc": "D's features (feature matching)"}
 
 
 class RunPanel(QWidget):
@@ -78,6 +80,18 @@ class RunPanel(QWidget):
         self.folder = QLineEdit()
         self.browse = _tool("…", "Choose the run folder")
         self.new_folder = _tool("New", "A fresh timestamped folder for a new run")
+        # SRGAN's stage two (shown for that family only)
+        self.init = QLineEdit()
+        self.init.setPlaceholderText("an SRResNet checkpoint (.safetensors)")
+        self.init.setToolTip("SRGAN starts from a trained SRResNet (Ledig et al. 2017, stage two)")
+        self.init_browse = _tool("…", "Choose the SRResNet checkpoint SRGAN starts from")
+        self.adv_weight = QLineEdit()
+        self.adv_weight.setToolTip("weight of the adversarial loss in the perceptual loss (the paper's 1e-3; "
+                                   "0 trains on the content loss alone)")
+        self.content = QComboBox()
+        for name in CONTENTS:
+            self.content.addItem(_CONTENT_LABELS.get(name, name), name)
+        self.content.setToolTip("the feature space of the content loss (a VGG19 file: genstudio train --content)")
         self.resume = QCheckBox("Resume the run in this folder")
         self.resume.setToolTip("Continue from the folder's last checkpoint (steps, learning rate and "
                                "device may change; model and data stay)")
@@ -91,7 +105,14 @@ class RunPanel(QWidget):
         folder_row.addWidget(self.folder, 1)
         folder_row.addWidget(self.browse)
         folder_row.addWidget(self.new_folder)
-        for label, key, field in (("Model", "kind", self.kind), ("Data", "data", self.data),
+        init_row = QHBoxLayout()
+        init_row.setSpacing(4)
+        init_row.addWidget(self.init, 1)
+        init_row.addWidget(self.init_browse)
+        self._rows: dict[str, tuple[int, int]] = {}  # field -> the form rows it and its error take
+        for label, key, field in (("Model", "kind", self.kind), ("Init from", "init", init_row),
+                                  ("Adversarial weight", "adv_weight", self.adv_weight),
+                                  ("Content loss", "content", self.content), ("Data", "data", self.data),
                                   ("Resolution", "size", self.size), ("Batch size", "batch", self.batch),
                                   ("Learning rate", "lr", self.lr), ("Steps", "steps", self.steps),
                                   ("Preview every", "preview_every", self.preview_every),
@@ -104,6 +125,8 @@ class RunPanel(QWidget):
             err.hide()
             form.addRow("", err)
             self._errors[key] = err
+            self._rows[key] = (form.rowCount() - 2, form.rowCount() - 1)
+        self._form_layout = form
         form.addRow("", self.resume)
 
         self._buttons = QGridLayout()
@@ -121,8 +144,11 @@ class RunPanel(QWidget):
         layout.addStretch(1)
 
         # edits go to the form; the form's changes come back through _show
-        for name in ("kind", "data", "size", "device"):
+        for name in ("kind", "data", "size", "device", "content"):
             getattr(self, name).currentIndexChanged.connect(self._on_combo)
+        self.init.textChanged.connect(lambda text: self.form.set("init", text))
+        self.adv_weight.textChanged.connect(lambda text: self.form.set("adv_weight", text))
+        self.init_browse.clicked.connect(self._browse_init)
         self.data.activated.connect(self._on_data_activated)
         for name in ("batch", "steps", "preview_every", "seed"):
             getattr(self, name).valueChanged.connect(self._on_spin)
@@ -203,7 +229,7 @@ class RunPanel(QWidget):
         """Show the form's values, errors, Resume and message (silently: no edit goes back)."""
         f, v = self.form, self.form.values
         self._add_folder_item(v["data"])
-        for name in ("kind", "data", "size", "device"):
+        for name in ("kind", "data", "size", "device", "content"):
             combo = getattr(self, name)
             i = combo.findData(v[name])
             if i >= 0 and i != combo.currentIndex():
@@ -212,7 +238,8 @@ class RunPanel(QWidget):
             box = getattr(self, name)
             if box.value() != v[name]:
                 _silently(box.setValue, box, v[name])
-        for name, edit in (("lr", self.lr), ("folder", self.folder)):
+        for name, edit in (("lr", self.lr), ("folder", self.folder), ("init", self.init),
+                           ("adv_weight", self.adv_weight)):
             if edit.text() != v[name]:
                 edit.blockSignals(True)
                 edit.setText(v[name])
@@ -221,15 +248,22 @@ class RunPanel(QWidget):
         if self.resume.isChecked() != f.resume:
             _silently(self.resume.setChecked, self.resume, f.resume)
         for w in (self.kind, self.data, self.size, self.batch, self.lr, self.steps, self.preview_every,
-                  self.device, self.seed, self.folder, self.browse, self.new_folder, self.resume):
+                  self.device, self.seed, self.folder, self.browse, self.new_folder, self.resume, self.init,
+                  self.init_browse, self.adv_weight, self.content):
             w.setEnabled(not f.running)
+        srgan = v["kind"] == "srgan"
+        for key in SRGAN_FIELDS:
+            self._form_layout.setRowVisible(self._rows[key][0], srgan)
         points = f.points()
         self.size.setEnabled(not points and not f.running)
         self.size.setToolTip("2-D point data has no resolution" if points else "Image side in pixels")
         self.resume.setVisible(f.holds_run or f.resume)
         for key, label in self._errors.items():
             label.setText(f.errors.get(key, ""))
-            label.setVisible(key in f.errors)
+            if key in SRGAN_FIELDS:  # the row, so a hidden SRGAN field leaves no gap
+                self._form_layout.setRowVisible(self._rows[key][1], srgan and key in f.errors)
+            else:
+                label.setVisible(key in f.errors)
         self.message.setText(f.message)
         if f.valid != self._valid:
             self._valid = f.valid
@@ -248,7 +282,7 @@ class RunPanel(QWidget):
     @Slot(int)
     def _on_combo(self, _index: int) -> None:
         combo = self.sender()
-        name = next(n for n in ("kind", "data", "size", "device") if getattr(self, n) is combo)
+        name = next(n for n in ("kind", "data", "size", "device", "content") if getattr(self, n) is combo)
         self.form.set(name, combo.currentData() if name != "data" else (combo.currentData() or ""))
 
     @Slot(int)
@@ -262,6 +296,14 @@ class RunPanel(QWidget):
             return
         folder = QFileDialog.getExistingDirectory(self, "Folder of training images")
         self.form.set("data", f"folder:{folder}" if folder else BUILTIN[0])
+
+    @Slot()
+    def _browse_init(self) -> None:
+        here = Path(self.init.text()).expanduser().parent if self.init.text() else self.form.runs_parent
+        path, _ = QFileDialog.getOpenFileName(self, "The SRResNet SRGAN starts from", str(here),
+                                              "Checkpoints (*.safetensors *.pt *.pth)")
+        if path:
+            self.form.set("init", path)
 
     @Slot()
     def _browse_folder(self) -> None:

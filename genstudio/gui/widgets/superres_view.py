@@ -6,6 +6,10 @@ The pictures and scores come from :mod:`genstudio.superres.compare` (Qt-free); t
 lays them out. Each opened SRResNet or SRGAN model takes its own column, so opening one of each
 compares the two stages. Images: a held-out image of the model's data set (never trained on), or
 an image file (centre-cropped to at most 256 px, which is treated as the original).
+
+Beside the pictures, a perception–distortion plot (:mod:`genstudio.gui.widgets.pd_plot`) puts every
+model shown this session on PSNR against sharpness, scored on a worker thread; "Fine-tune as
+SRGAN" asks the window to fill the run form for stage two from the shown SRResNet's file.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton,
                                QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
+from genstudio.gui.widgets.pd_plot import PerceptionDistortionPlot
 from genstudio.superres.compare import ORIGINAL, Panel, compare, crop_for_scale, wipe, zoom
+from genstudio.superres.perception import SeenModels
 
 __all__ = ["SuperResView"]
 
@@ -37,10 +43,13 @@ class SuperResView(QWidget):
     """Compares the super-resolution models it is given (``set_model``) on one image."""
 
     snapshotRequested = Signal()  # the model router's "show the model being trained"
+    fineTuneRequested = Signal(str, str, int)  # SRResNet checkpoint, its data, its size: SRGAN's stage two
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.models: dict[str, Any] = {}  # "SRResNet" / "SRGAN" -> SRModel
+        self.seen = SeenModels()  # every SR model shown this session: the perception–distortion plot's points
+        self._pd_stale = False  # models came since the plot was last asked for
         self.panels: list[Panel] = []
         self._hr: torch.Tensor | None = None  # (C, H, W) in [-1, 1]
         self._held: torch.Tensor | None = None  # held-out images of the first model's data set
@@ -58,6 +67,10 @@ class SuperResView(QWidget):
         self.zoom = QComboBox()
         self.zoom.addItems([f"{z}×" for z in ZOOMS])
         self.zoom.setCurrentIndex(2)
+        self.fine_tune = QPushButton("Fine-tune as SRGAN")
+        self.fine_tune.setEnabled(False)
+        self.fine_tune.setToolTip("open an SRResNet checkpoint first: SRGAN (stage two) starts from it")
+        self.fine_tune.clicked.connect(self._on_fine_tune)
         self.errors = QCheckBox("|SR − HR|")
         self.errors.setToolTip("show the absolute error against the original (× 4) instead of the pictures")
         for w in (self.left, self.right, self.zoom):
@@ -67,7 +80,7 @@ class SuperResView(QWidget):
 
         top = QHBoxLayout()
         for w in (self.index, self.open_button, QLabel("wipe"), self.left, self.wipe, self.right,
-                  QLabel("zoom"), self.zoom, self.errors):
+                  QLabel("zoom"), self.zoom, self.errors, self.fine_tune):
             top.addWidget(w)
         self.picture = QLabel()
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -77,9 +90,13 @@ class SuperResView(QWidget):
         self.strip = QGridLayout()
         self.caption = QLabel("Open an SRResNet or SRGAN checkpoint (File ▸ Open) to compare it with bicubic.")
         self.caption.setWordWrap(True)
+        self.pd_plot = PerceptionDistortionPlot()
+        middle = QHBoxLayout()
+        middle.addWidget(scroll, 3)
+        middle.addWidget(self.pd_plot, 2)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(scroll, 1)
+        layout.addLayout(middle, 1)
         layout.addLayout(self.strip)
         layout.addWidget(self.caption)
 
@@ -88,9 +105,29 @@ class SuperResView(QWidget):
         """Add (or replace) ``model``'s column: one SRResNet and one SRGAN at a time."""
         label = "SRGAN" if model.kind == "srgan" else "SRResNet"
         self.models[label] = model
+        if label == "SRResNet":
+            path = getattr(model, "path", None)
+            self.fine_tune.setEnabled(path is not None)
+            self.fine_tune.setToolTip(f"fill the run form to train SRGAN from {path.name}" if path is not None
+                                      else "save this SRResNet (a checkpoint) to fine-tune it as SRGAN")
+        self.seen.add(model)
         if self._hr is None or self._held is None:
             self._load_held_out(model)
         self._recompute(show=label)
+        self._pd_stale = True
+        if self.isVisible():  # else when shown: no scoring thread for a tab nobody looks at
+            self.replot()
+
+    def replot(self) -> None:
+        """Score every model seen (and bicubic) on the held-out images, off the GUI thread, and plot them."""
+        self._pd_stale = False
+        if self._held is not None and len(self.seen):
+            self.pd_plot.compute(self.seen.labelled(self._held.shape[1]), self._held)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if self._pd_stale:
+            self.replot()
 
     def _load_held_out(self, model: Any) -> None:
         from genstudio.superres.score import held_out_images
@@ -108,6 +145,13 @@ class SuperResView(QWidget):
         """Compare on ``hr`` (C, H, W) in [-1, 1] (cut to at most 256 px, a multiple of 4)."""
         self._hr = crop_for_scale(hr)
         self._recompute()
+
+    @Slot()
+    def _on_fine_tune(self) -> None:
+        model = self.models.get("SRResNet")
+        if model is not None and getattr(model, "path", None) is not None:
+            meta = model.meta
+            self.fineTuneRequested.emit(str(model.path), str(meta.get("data", "")), int(meta.get("size", 0)))
 
     @Slot(int)
     def _on_index(self, i: int) -> None:
@@ -189,4 +233,9 @@ class SuperResView(QWidget):
         self.picture.setPixmap(_pixmap(zoom(image, ZOOMS[self.zoom.currentIndex()])))
 
     def shutdown(self) -> None:
-        """Nothing runs on a thread here; for the window's close, like the other views."""
+        """Stop the perception–distortion plot's scoring thread (the window's close)."""
+        self.pd_plot.shutdown()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self.shutdown()
+        super().closeEvent(event)
