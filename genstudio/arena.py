@@ -170,12 +170,13 @@ def table(points: list[ArenaPoint], data: str, budget: float, floor: float) -> s
     """A Markdown table: per contender and seed, the end of its budget and when it first covered the data."""
     rows = ["| model | seed | steps | modes | share within 0.1 | sliced W. | CPU-s to all modes and ≥ 90 % "
             "| sampling 1,000 points (CPU) |", "|---|---|---|---|---|---|---|---|"]
+    modes = modes_of(data)
     for kind in CONTENDERS:
         for seed in sorted({p.seed for p in points}):
             run = [p for p in points if p.kind == kind and p.seed == seed]
             if not run:
                 continue
-            end, reach = run[-1], first_reaching(run, modes_of(data))
+            end, reach = run[-1], first_reaching(run, modes)
             rows.append(f"| {kind} | {seed} | {end.step:,} | {end.modes} | {end.share:.1%} | {end.swd:.3f} | "
                         f"{'never' if reach == float('inf') else f'{reach:.1f}'} | {end.sample_s * 1000:.0f} ms |")
     return (f"{data}, {budget:g} CPU-seconds of training each (evaluations not charged); sliced Wasserstein "

@@ -5,7 +5,6 @@ neighbours``: did the model copy — its samples beside their nearest training i
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
@@ -33,7 +32,7 @@ def cmd_invert(args: argparse.Namespace) -> int:
     if not family.uses_samplers and not hasattr(model, "G"):
         raise ValueError(f"invert works on image diffusion models and GANs; {args.checkpoint.name} is "
                          f"{family.noun}")
-    channels, size = _image_shape(model)
+    channels, size = model.sample_shape[0], model.sample_shape[-1]
     pixels = read_one_image(args.image, size, gray=channels == 1)  # (size, size, C) uint8
     image = uint8_to_tensor(pixels[None].copy()).numpy()  # (1, C, size, size) in [-1, 1]
     if not family.uses_samplers:
@@ -57,14 +56,6 @@ def cmd_invert(args: argparse.Namespace) -> int:
                                  "genstudio:panels": "image | reconstruction"
                                  + (f" | variation eta {args.eta:g} seed {args.seed}" if args.eta > 0 else "")})
     return 0
-
-
-def _image_shape(model) -> tuple[int, int]:
-    """(channels, side) of the images ``model`` makes."""
-    if hasattr(model, "sample_shape"):
-        return int(model.sample_shape[0]), int(model.sample_shape[-1])
-    shape = model.sample(1, seed=0).shape  # a GAN: one look at what G makes
-    return int(shape[1]), int(shape[-1])
 
 
 def _project(model, image: np.ndarray, args: argparse.Namespace) -> int:
@@ -112,7 +103,9 @@ def cmd_neighbours(args: argparse.Namespace) -> int:
     from genstudio.data import load_dataset
     from genstudio.families import get_family
     from genstudio.loading import load_model
-    from genstudio.memorisation import COPY_RATIO, nearest_training
+    import torch
+
+    from genstudio.memorisation import COPY_RATIO, at_size, nearest_training
     from genstudio.safe_text import safe_text
     from genstudio.sampling import SampleSpec, sample
 
@@ -122,7 +115,7 @@ def cmd_neighbours(args: argparse.Namespace) -> int:
     if getattr(model, "is_points", False) or model.kind not in ("gan", "diffusion"):
         raise ValueError(f"neighbours works on GANs and diffusion models of images; {args.checkpoint.name} is "
                          f"{'a 2-D point model' if getattr(model, 'is_points', False) else get_family(model.kind).noun}")
-    config = RunConfig.from_json(json.dumps(model.meta["config"]))
+    config = RunConfig.from_dict(model.meta["config"])
     data = load_dataset(config.data, size=config.size, channels=config.channels, seed=config.seed)
     if get_family(model.kind).uses_samplers:
         samples = sample(model, SampleSpec(n=args.n, seed=args.seed, sampler="ddim", steps=50, record=False)).final
@@ -142,21 +135,10 @@ def cmd_neighbours(args: argparse.Namespace) -> int:
     train = data.tensor.numpy()
     rows = []
     for i in range(args.n):  # the sample (resized to the training size) | its k nearest
-        small = torch_resize(samples[i:i + 1], train.shape[-1])
+        small = at_size(torch.from_numpy(samples[i:i + 1]), tuple(train.shape[-2:])).numpy()
         rows.append(np.concatenate([small, train[nb.indices[i]]]))
     _write(args, model, [np.concatenate(rows)], {"genstudio:sampler": how,
                                                   "genstudio:panels": f"each row: sample | {args.k} nearest "
                                                                       f"training images ({args.space})"},
            nrow=args.k + 1)
     return 0
-
-
-def torch_resize(images: np.ndarray, side: int) -> np.ndarray:
-    """``images`` (N, C, h, w) resized to side × side (bilinear, antialiased), as the neighbours were found."""
-    import torch
-    import torch.nn.functional as F
-
-    x = torch.from_numpy(np.ascontiguousarray(images, np.float32))
-    if x.shape[-1] == side:
-        return images
-    return F.interpolate(x, size=(side, side), mode="bilinear", antialias=True, align_corners=False).numpy()

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["COPY_RATIO", "Neighbours", "nearest_training", "copy_ratios", "memorisation"]
+__all__ = ["COPY_RATIO", "Neighbours", "at_size", "nearest_training", "copy_ratios", "memorisation"]
 
 #: a sample whose nearest training image is at most this fraction of the distance to the second is a copy
 COPY_RATIO = 1 / 3
@@ -59,6 +59,14 @@ def _vectors(images: torch.Tensor, space: str) -> torch.Tensor:
     raise ValueError(f"space must be {' or '.join(SPACES)}, not {space!r}")
 
 
+def at_size(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``images`` (N, C, h, w) resized to ``size`` (bilinear, antialiased): how samples of another size
+    are compared with the training images (unchanged when they already fit)."""
+    if tuple(images.shape[-2:]) == tuple(size):
+        return images
+    return F.interpolate(images, size=size, mode="bilinear", antialias=True, align_corners=False)
+
+
 def nearest_training(samples: np.ndarray | torch.Tensor, training: np.ndarray | torch.Tensor, k: int = 4,
                      space: str = "pixels", chunk: int = 256) -> Neighbours:
     """The ``k`` (≥ 2) nearest of ``training`` (M, C, H, W) to each of ``samples`` (N, C, h, w), by L2 in
@@ -70,9 +78,7 @@ def nearest_training(samples: np.ndarray | torch.Tensor, training: np.ndarray | 
                          "(N, C, H, W) with the same channels")
     if not 2 <= k <= len(train):
         raise ValueError(f"k must lie in 2 … {len(train)} (the training images), not {k}")
-    if x.shape[-2:] != train.shape[-2:]:
-        x = F.interpolate(x, size=tuple(train.shape[-2:]), mode="bilinear", antialias=True, align_corners=False)
-    a, b = _vectors(x, space), _vectors(train, space)
+    a, b = _vectors(at_size(x, tuple(train.shape[-2:])), space), _vectors(train, space)
     idx, dist = [], []
     for part in a.split(chunk):
         d = torch.cdist(part, b)  # (n, M)

@@ -20,6 +20,7 @@ and :func:`real_reference` gives the same figures for real images of the prompt 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -220,16 +221,9 @@ def prompt_accuracy(images, prompt: str, data: str, hold_out: tuple[str, ...] | 
     factors = {f: float(np.mean([r[f] == v for r in readings])) if n else float("nan")
                for f, v in request.wants.items()}
     right = [all(r[f] == v for f, v in request.wants.items()) for r in readings]
-    read = {f: _count(r[f] for r in readings) for f in FACTORS[request.data]}
+    read = {f: dict(Counter(r[f] for r in readings)) for f in FACTORS[request.data]}
     return PromptScore(prompt, n, factors, float(np.mean(right)) if n and request.wants else float("nan"),
                        diversity(images), read, request.held_out, tuple(request.unmeasured.values()))
-
-
-def _count(values) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for v in values:
-        out[v] = out.get(v, 0) + 1
-    return out
 
 
 # ---------------------------------------------------------------------------- against guidance

@@ -6,6 +6,7 @@ on its own z: sample i is the same whether drawn alone or in a batch.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -50,6 +51,11 @@ class GanModel:
             except CheckpointError:
                 D = None  # a generator-only export is fine for sampling
         return cls(G, meta, device, D)
+
+    @functools.cached_property
+    def sample_shape(self) -> tuple[int, ...]:
+        """What one sample is: (C, H, W) for images, (2,) for points (one look at G's output)."""
+        return tuple(self.generate(self.noise(1, 0)).shape[1:])
 
     def noise(self, n: int, seed: int, start: int = 0) -> torch.Tensor:
         """Latents for samples ``start … start+n-1`` of ``seed``: (n, nz), same on every device."""

@@ -45,11 +45,9 @@ def projection_run(model, image: np.ndarray | torch.Tensor, *, steps: int = 300,
     the :class:`Projection`. G's weights are never changed (their ``requires_grad`` is restored)."""
     target = torch.as_tensor(np.asarray(image, dtype=np.float32)).to(model.device)[None]  # (1, C, H, W)
     G = model.G
-    with torch.no_grad():
-        probe = G(model.noise(1, seed).to(model.device))
-    if tuple(probe.shape[1:]) != tuple(target.shape[1:]):
+    if tuple(model.sample_shape) != tuple(target.shape[1:]):
         raise ValueError(f"an image of shape {tuple(target.shape[1:])} does not fit this generator's "
-                         f"{tuple(probe.shape[1:])}")
+                         f"{tuple(model.sample_shape)}")
     with torch.no_grad():  # the best of a few random starts
         candidates = model.noise(starts, seed).to(model.device)  # (S, nz)
         errors = torch.cat([((G(c) - target) ** 2).flatten(1).mean(1) for c in candidates.split(16)])

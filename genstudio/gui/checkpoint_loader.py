@@ -76,10 +76,6 @@ class CheckpointLoader(WorkerHost):
         self._dialog.canceled.connect(self.cancel)
         self._dialog.reset()  # hidden until a load runs long
 
-    def is_busy(self) -> bool:
-        """True while a load runs or waits for the previous one to end."""
-        return self._worker is not None
-
     def load(self, path: str | Path) -> None:
         """Open ``path`` on the loading thread; a load already running is cancelled first."""
         if self._closed:

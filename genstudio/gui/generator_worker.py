@@ -288,6 +288,10 @@ class WorkerHost(QObject):
         """The running job's thread, or None once it has ended."""
         return self._worker.thread if self._worker is not None else None
 
+    def is_busy(self) -> bool:
+        """True while a job's thread exists."""
+        return self._worker is not None
+
     def is_closed(self) -> bool:
         """True after :meth:`shutdown`: no new jobs."""
         return self._closed

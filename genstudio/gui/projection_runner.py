@@ -54,9 +54,6 @@ class ProjectionRunner(WorkerHost):
         self._dialog.canceled.connect(self.cancel)
         self._dialog.reset()
 
-    def is_busy(self) -> bool:
-        return self._worker is not None
-
     def start(self, model: Any, image: np.ndarray, name: str, steps: int = 300) -> bool:
         """Project ``image`` (C, H, W) in [−1, 1]; False (nothing started) while one runs."""
         if self._closed or self._worker is not None:
@@ -73,9 +70,6 @@ class ProjectionRunner(WorkerHost):
         if self._worker is not None:
             self._worker.quit()
         self._dialog.reset()
-
-    def wait(self, timeout_ms: int = 10000) -> bool:
-        return self._worker is None or self._worker.wait(timeout_ms)
 
     def _before_shutdown(self) -> None:
         self.cancel()

@@ -106,10 +106,6 @@ class SamplingController(WorkerHost):
         self._job = ""
 
     # ------------------------------------------------------------------ queries
-    def is_busy(self) -> bool:
-        """True while a job's thread exists."""
-        return self._worker is not None
-
     @property
     def job(self) -> str:
         """Name of the running (or last) job."""

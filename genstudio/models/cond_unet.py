@@ -39,14 +39,6 @@ class TextContext(NamedTuple):
     pooled: torch.Tensor  # (B, D) mean of the real tokens
     mask: torch.Tensor  # (B, L) True at real tokens
 
-    def repeat(self, n: int) -> "TextContext":
-        """The batch repeated ``n`` times along B (for a batch of images sharing captions)."""
-        return TextContext(*(x.repeat(n, *([1] * (x.ndim - 1))) for x in self))
-
-    @staticmethod
-    def cat(contexts: list["TextContext"]) -> "TextContext":
-        return TextContext(*(torch.cat(parts) for parts in zip(*contexts)))
-
 
 class CrossAttention(nn.Module):
     """Multi-head attention from image features (queries) to token embeddings (keys, values), residual.

@@ -140,8 +140,10 @@ def feature_loss(phi: Callable[[torch.Tensor], list[torch.Tensor] | torch.Tensor
                  ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """(SR, HR) → scale · Σ_layers mean (φ(SR) − φ(HR))², HR's features not differentiated."""
     def loss(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
-        fs, fh = _as_list(phi(sr)), _as_list(phi(hr))
-        return scale * sum(F.mse_loss(a.float(), b.detach().float()) for a, b in zip(fs, fh))
+        fs = _as_list(phi(sr))
+        with torch.no_grad():  # a target: no graph through φ (with D's features, one D pass a step less)
+            fh = _as_list(phi(hr))
+        return scale * sum(F.mse_loss(a.float(), b.float()) for a, b in zip(fs, fh))
     return loss
 
 

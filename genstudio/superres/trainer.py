@@ -30,7 +30,7 @@ from genstudio.data import Dataset
 from genstudio.gan.losses import discriminator_loss, generator_loss
 from genstudio.models import build
 from genstudio.superres import content as contents
-from genstudio.superres.degrade import SCALE, bicubic_up, downsample, held_out
+from genstudio.superres.degrade import HELD_OUT_EVERY, SCALE, bicubic_up, downsample, held_out
 from genstudio.trainer import Preview, Trainer
 
 DEFAULT_WIDTH = 32
@@ -131,7 +131,7 @@ class SRResNetTrainer(Trainer):
         return Preview(kind="images", data=triples.flatten(0, 1).float().cpu().numpy())
 
     def extra_meta(self) -> dict[str, Any]:
-        return {"scale": SCALE, "held_out_every": 10}
+        return {"scale": SCALE, "held_out_every": HELD_OUT_EVERY}
 
 
 class SRGANTrainer(SRResNetTrainer):

@@ -61,8 +61,7 @@ class Text2ImageModel(DiffusionModel):
     @torch.inference_mode()
     def eps(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """The unconditional ε̂_∅(x_t, t) (the null caption): what a sampler without a prompt runs."""
-        ids = self.tokenizer.null().to(self.device).expand(x_t.shape[0], -1)  # (B, L)
-        return self.net(x_t.to(self.device, torch.float32), t.to(self.device), ids)
+        return self.cond_eps(x_t, t, "")  # the empty prompt encodes as the null caption
 
     @torch.inference_mode()
     def cond_eps(self, x_t: torch.Tensor, t: torch.Tensor, prompt: str) -> torch.Tensor:

@@ -157,8 +157,7 @@ class ScrubberState:
         if error := self.prompt_error(spec):
             raise ValueError(error)
         steps = self.total_steps(spec)
-        shape = (spec.n, *self.model.sample_shape)
-        if Trajectory.estimate_nbytes(steps, shape, record_dtype_for(steps, shape)) > MAX_RECORD_BYTES:
+        if self.recording_bytes(spec)[0] > MAX_RECORD_BYTES:
             raise ValueError(f"recording {steps} steps of {spec.n} samples needs more than "
                              f"{MAX_RECORD_BYTES // 2**30} GB: lower N or use DDIM with fewer steps")
         self.set_result(None)  # the old recording is being replaced

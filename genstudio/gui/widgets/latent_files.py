@@ -85,15 +85,17 @@ class LatentFiles:
         if self._model is None or self._model.is_points:
             self._say("Projecting a picture needs a GAN of images.", error=True)
             return False
-        channels, size = self._model.sample(1, seed=0).shape[1::2]  # (1, C, H, W): one look at G's output
+        channels, size = self._model.sample_shape[0], self._model.sample_shape[-1]
         try:
             pixels = read_one_image(path, int(size), gray=channels == 1)  # (size, size, C) uint8
         except DataError as exc:
             self._say(str(exc), error=True)
             return False
         image = uint8_to_tensor(pixels[None].copy()).numpy()[0]  # (C, size, size) in [-1, 1]
+        if not self._projector.start(self._model, image, Path(path).name, steps):
+            return False  # one is running: its details must stay for its result
         self._projecting = (self._model, Path(path).name, image)
-        return self._projector.start(self._model, image, Path(path).name, steps)
+        return True
 
     @Slot(object)
     def _on_projected(self, projection) -> None:

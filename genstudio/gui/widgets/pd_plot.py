@@ -49,9 +49,6 @@ class PDJob(WorkerHost):
             return
         self._run_job("genstudio-pd-plot", QThread.Priority.LowPriority, pd_points, dict(models), hr)
 
-    def is_busy(self) -> bool:
-        return self._worker is not None
-
     @Slot(object)
     def _on_event(self, event: object) -> None:
         if isinstance(event, PDPoint):

@@ -14,7 +14,7 @@ import numpy as np
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
-from genstudio.families import get_family
+from genstudio.families import FAMILIES
 from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.forward_view import ForwardView
 from genstudio.gui.widgets.guidance_sweep import GuidanceSweepView
@@ -87,7 +87,7 @@ class ScrubberView(QWidget):
         A model of a family whose view is not the scrubber (a GAN) is refused with a note; a
         text-to-image model is a diffusion model with a prompt (the reverse view shows its text fields).
         """
-        if model is not None and (family := _family_of(model)) is not None and family.view != "scrubber":
+        if model is not None and (family := FAMILIES.get(getattr(model, "kind", "diffusion"))) is not None and family.view != "scrubber":
             self._status.setText(f"the scrubber shows diffusion models; this is a {family.label}")
             return
         self._model = model
@@ -130,12 +130,3 @@ class ScrubberView(QWidget):
     @Slot(object)
     def _noise_sample(self, image: object) -> None:
         self.set_image(np.asarray(image), f"sample #{self.reverse.state.selected}")
-
-
-def _family_of(model):
-    """``model``'s registered family (its ``view`` is "scrubber" for diffusion and text2image); None
-    for a kind not registered."""
-    try:
-        return get_family(getattr(model, "kind", "diffusion"))
-    except ValueError:
-        return None

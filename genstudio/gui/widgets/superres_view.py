@@ -23,6 +23,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton,
                                QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
+from genstudio.data import uint8_to_tensor
 from genstudio.gui.widgets.pd_plot import PerceptionDistortionPlot
 from genstudio.superres.compare import ORIGINAL, Panel, compare, crop_for_scale, wipe, zoom
 from genstudio.superres.perception import SeenModels
@@ -178,7 +179,7 @@ class SuperResView(QWidget):
             return
         c = next(iter(self.models.values())).channels if self.models else 3
         a = np.array(img.convert("L" if c == 1 else "RGB")).reshape(img.size[1], img.size[0], -1)
-        self.set_image(torch.from_numpy(a).permute(2, 0, 1).float() / 127.5 - 1)
+        self.set_image(uint8_to_tensor(a[None].copy())[0])  # (C, H, W) in [-1, 1]
 
     # ------------------------------------------------------------------ drawing
     def _recompute(self, show: str | None = None) -> None:
