@@ -128,6 +128,8 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, QMainWindow):
         self._make_actions()
         self.view_keys = ViewKeys(self, self.tabs, lambda: self.latent, lambda: self.scrubber)
         self.panel.set_actions(self.act_start, self.act_pause, self.act_stop, self.act_save)
+        self.monitor.tool.set_step_action(self.act_step)
+        self.monitor.tool.trainRequested.connect(self.train_on_drawing)
         self.panel.validityChanged.connect(self._update_actions)
         c = self.controller
         c.runStarted.connect(self._on_run_started)

@@ -19,6 +19,8 @@ class MenusAndActions:
         table = (  # attribute, text, slot, shortcut, tooltip
             ("act_start", "Start", self.start_run, "Ctrl+Return", "Train what the run panel describes"),
             ("act_pause", "Pause", self.toggle_pause, "Ctrl+P", "Pause or resume between two steps"),
+            ("act_step", "Step", self.step_run, "Ctrl+Right",
+             "Paused: run one training step, then show where it pushes G's points (2-D GAN)"),
             ("act_stop", "Stop", self.stop_run, "Ctrl+.", "Finish the step, write a checkpoint, stop"),
             ("act_save", "Save checkpoint", self.save_checkpoint, _keys(std.Save, "Ctrl+S"),
              "Write a checkpoint of the running model now"),
@@ -43,7 +45,7 @@ class MenusAndActions:
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         run_menu = self.menuBar().addMenu("&Run")
-        run_menu.addActions([self.act_start, self.act_pause, self.act_stop])
+        run_menu.addActions([self.act_start, self.act_pause, self.act_step, self.act_stop])
         run_menu.addAction("Try: train a GAN on ring8", self.try_ring8)
         run_menu.addSeparator()
         run_menu.addAction(self.act_save)
@@ -65,6 +67,8 @@ class MenusAndActions:
         self.act_start.setEnabled(not running and self.panel.is_valid())
         self.act_pause.setEnabled(state in ("running", "paused"))
         self.act_pause.setText("Resume" if state == "paused" else "Pause")
+        self.act_step.setEnabled(state == "paused")
+        self.monitor.tool.set_allowed(not running and state == "idle")  # drawing: before a run, not during one
         self.act_stop.setEnabled(state in ("running", "paused"))
         self.act_save.setEnabled(state in ("running", "paused"))
         self.act_open_run.setEnabled(not running)

@@ -194,6 +194,10 @@ class Points2DView(QWidget):
         """Fix the visible area (otherwise it follows the data)."""
         self._plot.getPlotItem().setRange(xRange=(xmin, xmax), yRange=(ymin, ymax), padding=0.02)
 
+    def plot_widget(self) -> pg.PlotWidget:
+        """The underlying pyqtgraph PlotWidget (its viewport gets the mouse)."""
+        return self._plot
+
     def plot_item(self) -> pg.PlotItem:
         """The underlying pyqtgraph PlotItem."""
         return self._plot.getPlotItem()
