@@ -98,6 +98,7 @@ class DrawTool(QWidget):
             vb = self._view.plot_item().getViewBox()
             vb.setMouseEnabled(not s.active, not s.active)  # the mouse draws instead of panning
             self._dots.setVisible(s.active)
+            self.draw_button.setText("Done drawing" if s.active else "Draw data")
             if s.active:
                 self._view.set_view_range(*CANVAS)  # a fixed canvas: it does not jump as points go down
                 self._view.set_caption("Drawing: drag to put points down · right-drag or Shift+drag erases")
