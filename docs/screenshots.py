@@ -266,13 +266,24 @@ def monitor_slow_motion(window: MainWindow, work: Path) -> QWidget:
     window.panel.set_fields({"kind": "gan", "steps": 100_000, "preview_every": 100, "seed": 0, "edited": ["steps"]})
     _draw_smiley(window)
     window.train_on_drawing()
-    wait_until(lambda: window.run_status.step_value() >= 1500, 600, "1,500 steps on the drawing")
+    wait_until(lambda: window.run_status.step_value() >= 300, 600, "300 steps on the drawing")
     window.act_pause.trigger()
     wait_until(lambda: window.run_status.status().paused is True, 60, "the pause")
     step = window.run_status.step_value()
     window.act_step.trigger()
     wait_until(lambda: window.monitor.preview_step() == step + 1 and "one step" in window.monitor.caption(), 60,
                "the single step")
+    settle(0.5)
+    return window
+
+
+def monitor_arena(window: MainWindow, work: Path) -> QWidget:
+    """Run ▸ Arena on ring8, 10 CPU-seconds each: both curves and the table in the Monitor."""
+    window.panel.set_runs_parent(work)
+    window.panel.set_fields({"data": "ring8", "seed": 0})
+    window.ask_arena_budget = lambda data: 10.0
+    window.toggle_arena()
+    wait_until(lambda: not window.arena.is_busy(), 900, "the arena")
     settle(0.5)
     return window
 
@@ -289,6 +300,7 @@ SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
     ("superres_faces", superres_faces),
     ("monitor_drawing", monitor_drawing),
     ("monitor_slow_motion", monitor_slow_motion),
+    ("monitor_arena", monitor_arena),
 ]
 
 

@@ -147,7 +147,8 @@ class GanTrainer(Trainer):
         from genstudio.gan.slow_motion import SLOW_MOTION_POINTS, generator_forces
 
         points, forces = generator_forces(self.G, self.D, self.fixed_z[:SLOW_MOTION_POINTS], generator_loss)
-        heat, extent = discriminator_field(self.D, self.data.tensor, self.device)
+        around = torch.cat([self.data.tensor.cpu(), torch.from_numpy(points)])  # the field under every arrow
+        heat, extent = discriminator_field(self.D, around, self.device)
         return Preview(kind="points", data=points, extra={"heatmap": heat, "extent": extent, "forces": forces})
 
     @torch.inference_mode()

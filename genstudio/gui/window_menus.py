@@ -24,6 +24,8 @@ class MenusAndActions:
             ("act_stop", "Stop", self.stop_run, "Ctrl+.", "Finish the step, write a checkpoint, stop"),
             ("act_save", "Save checkpoint", self.save_checkpoint, _keys(std.Save, "Ctrl+S"),
              "Write a checkpoint of the running model now"),
+            ("act_arena", "Arena: GAN against diffusion…", self.toggle_arena, "",
+             "Train a GAN and a diffusion model on the panel's 2-D data with one CPU budget, live"),
             ("act_open", "Open checkpoint…", self._choose_checkpoint, _keys(std.Open, "Ctrl+O"),
              "Load a .safetensors checkpoint into the views"),
             ("act_open_run", "Open run folder…", self._choose_run_folder, "Ctrl+Shift+O",
@@ -47,6 +49,7 @@ class MenusAndActions:
         run_menu = self.menuBar().addMenu("&Run")
         run_menu.addActions([self.act_start, self.act_pause, self.act_step, self.act_stop])
         run_menu.addAction("Try: train a GAN on ring8", self.try_ring8)
+        run_menu.addAction(self.act_arena)
         run_menu.addSeparator()
         run_menu.addAction(self.act_save)
         view_menu = self.menuBar().addMenu("&View")
@@ -64,11 +67,13 @@ class MenusAndActions:
     def _update_actions(self) -> None:
         state = self.controller.state
         running = self.controller.is_running()
-        self.act_start.setEnabled(not running and self.panel.is_valid())
+        arena = self.arena.is_busy()
+        self.act_start.setEnabled(not running and not arena and self.panel.is_valid())
+        self.act_arena.setEnabled(not running)
         self.act_pause.setEnabled(state in ("running", "paused"))
         self.act_pause.setText("Resume" if state == "paused" else "Pause")
         self.act_step.setEnabled(state == "paused")
-        self.monitor.tool.set_allowed(not running and state == "idle")  # drawing: before a run, not during one
+        self.monitor.tool.set_allowed(not running and not arena and state == "idle")  # drawing: before a run, not during one
         self.act_stop.setEnabled(state in ("running", "paused"))
         self.act_save.setEnabled(state in ("running", "paused"))
         self.act_open_run.setEnabled(not running)

@@ -48,7 +48,7 @@ class RunWiring:
         data, architecture, size…), the person chooses first: resume the folder's run as it was,
         start the form's run in a new folder, or cancel.
         """
-        if self.controller.is_running() or not self.panel.is_valid():
+        if self.controller.is_running() or self.arena.is_busy() or not self.panel.is_valid():
             return False
         try:
             config = self.panel.config()

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QSplitter, QStackedWidget, QVBoxLayout, QWidget
 from genstudio.families import get_family
 from genstudio.gui.mailbox import Drained
 from genstudio.gui.paint_pacer import PaintPacer
+from genstudio.gui.widgets.arena_view import ArenaView
 from genstudio.gui.widgets.band_heatmap import BandHeatmap
 from genstudio.gui.widgets.draw_tool import DrawTool
 from genstudio.gui.widgets.loss_plot import LossPlot
@@ -69,6 +70,8 @@ class MonitorView(QWidget):
         self._curves = QStackedWidget()
         self._curves.addWidget(_vsplit(self.gan_losses, self.gan_probs))
         self._curves.addWidget(_vsplit(self.diffusion_loss, self.bands))
+        self.arena = ArenaView()  # page 2: GAN against diffusion, live (show_arena)
+        self._curves.addWidget(self.arena)
         # the family registry's plot keys (genstudio.families.PLOTS) -> the plots, and their page
         self._plots = {"losses": self.gan_losses, "discriminator": self.gan_probs,
                        "eps_loss": self.diffusion_loss, "bands": self.bands}
@@ -185,8 +188,8 @@ class MonitorView(QWidget):
             if forces is not None:  # slow motion: one step, and where it pushes each of G's points
                 span = float(np.ptp(np.asarray(preview.extra["extent"])[:2])) if heat is not None else 4.0
                 self.points.set_arrows(preview.data, arrow_vectors(np.asarray(forces), span))
-                self.points.set_caption(f"step {step:,} (one step) · arrows: the push on each of G's "
-                                        f"{len(preview.data):,} points, −∂L_G/∂x{field}")
+                self.points.set_caption(f"step {step:,}, one step · arrows: −∂L_G/∂x, the push on "
+                                        f"each of G's {len(preview.data):,} points")
                 return
             self.points.set_arrows(np.empty((0, 2)), np.empty((0, 2)))
             self.points.set_caption(f"step {step:,} · {len(preview.data):,} generated points{field}")
@@ -194,6 +197,24 @@ class MonitorView(QWidget):
         self._pictures.setCurrentIndex(0)
         # "images": (N, C, H, W) float in [-1, 1]; "grid": a saved PNG grid (H, W, 3) uint8
         self.samples.set_images(preview.data, f"step {step:,}")
+
+    def show_arena(self, data: str, budget: float, real: np.ndarray, modes: bool) -> None:
+        """Lay the view out for an arena on ``data``: its curves on the left, ``real`` points (N, 2) on
+        the right (:meth:`begin` goes back to a run's layout)."""
+        self._pacer.clear()
+        self.arena.begin(data, budget, modes)
+        self._curves.setCurrentIndex(2)
+        self._pictures.setCurrentIndex(1)
+        self._points = True
+        self.points.set_real(real)
+        self.points.set_fake(np.zeros((0, 2), np.float32))
+        self.points.clear_heatmap()
+        self.points.set_arrows(np.empty((0, 2)), np.empty((0, 2)))
+        self.points.set_caption(f"the arena's data: {data}")
+
+    def shows_arena(self) -> bool:
+        """True while the arena's curves are shown."""
+        return self._curves.currentIndex() == 2
 
     @Slot(bool)
     def _on_drawing(self, active: bool) -> None:
