@@ -188,10 +188,11 @@ def table(points: list[ArenaPoint], data: str, budget: float, floor: float) -> s
 
 def cmd_arena(args) -> int:
     """``genstudio arena``: run it, printing each evaluation, then the table."""
-    from genstudio.data import POINT_SETS
+    from genstudio.data import POINT_SETS, is_points
 
-    if args.data not in POINT_SETS:
-        raise ValueError(f"the arena runs on a 2-D point set ({', '.join(POINT_SETS)}), not {args.data!r}")
+    if not is_points(args.data):
+        raise ValueError(f"the arena runs on a 2-D point set ({', '.join(POINT_SETS)} or a drawing, "
+                         f"points:FILE.npy), not {args.data!r}")
 
     def report(p: ArenaPoint) -> None:
         modes = f"{p.modes} modes, {p.share:.1%} within 0.1, " if p.modes else ""

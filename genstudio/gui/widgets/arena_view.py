@@ -10,6 +10,7 @@ set with ``setData``.
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -43,7 +44,7 @@ class ArenaView(QWidget):
         self._lines = QLabel(" ")
         self._lines.setTextFormat(Qt.TextFormat.PlainText)
         self._lines.setWordWrap(True)
-        self._lines.setStyleSheet("color: #c8c8c8; font-family: monospace;")
+        self._lines.setStyleSheet("color: #c8c8c8;")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._title)
@@ -51,6 +52,7 @@ class ArenaView(QWidget):
         layout.addWidget(self._lines)
         self._points: dict[str, list] = {kind: [] for kind in CONTENDERS}
         self._modes = True
+        self._table_text = ""
 
     def begin(self, data: str, budget: float, modes: bool) -> None:
         """Forget the last arena; plot share within 0.1 (``modes``) or the sliced Wasserstein distance."""
@@ -62,7 +64,9 @@ class ArenaView(QWidget):
         item.setLabel("left", "% within 0.1 of a mode" if modes else "sliced Wasserstein to real points")
         self._title.setText(f"Arena on {data}: GAN against diffusion, {budget:g} CPU-seconds each "
                             f"(the GAN first)")
+        self._lines.setTextFormat(Qt.TextFormat.PlainText)
         self._lines.setText("training the GAN…")
+        self._table_text = ""
 
     def add(self, point) -> None:
         """Add one :class:`~genstudio.arena.ArenaPoint` to its contender's curve."""
@@ -76,8 +80,10 @@ class ArenaView(QWidget):
         self._lines.setText("\n".join(self._line(kind) for kind in CONTENDERS if self._points.get(kind)))
 
     def set_table(self, text: str) -> None:
-        """Show the finished arena's table (``genstudio arena``'s Markdown) under the plot."""
-        self._lines.setText(text.strip())
+        """Show the finished arena's table (``genstudio arena``'s Markdown) under the plot, as a table."""
+        self._table_text = text.strip()
+        self._lines.setTextFormat(Qt.TextFormat.RichText)
+        self._lines.setText(markdown_table_html(self._table_text))
 
     def _value(self, p) -> float:
         return 100.0 * p.share if self._modes else p.swd
@@ -94,8 +100,26 @@ class ArenaView(QWidget):
         return 0 if x is None else len(x)
 
     def text(self) -> str:
-        """The lines (or the table) under the plot."""
-        return self._lines.text()
+        """The lines under the plot, or the finished arena's table (Markdown)."""
+        return self._table_text or self._lines.text()
 
     def title(self) -> str:
         return self._title.text()
+
+
+def markdown_table_html(text: str) -> str:
+    """``genstudio arena``'s text (paragraphs, then a Markdown table) as HTML for a QLabel."""
+    parts, rows = [], []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("|"):
+            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
+            if not all(set(c) <= {"-", ":"} for c in cells):  # the |---| line
+                rows.append(cells)
+        elif line:
+            parts.append(f"<p>{html.escape(line)}</p>")
+    if rows:
+        head = "".join(f"<th>{c}</th>" for c in rows[0])
+        body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows[1:])
+        parts.append(f"<table cellspacing='0' cellpadding='3' border='1'><tr>{head}</tr>{body}</table>")
+    return "".join(parts)
