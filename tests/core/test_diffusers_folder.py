@@ -7,6 +7,7 @@ for the same noise and scheduler.
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -17,24 +18,9 @@ from genstudio.cli import main
 from genstudio.diffusion.samplers import ddim_sample, ddpm_sample
 from genstudio.loading import load_model
 from genstudio.sampling import SampleSpec, sample
+from tiny_models import tiny_diffusers_pipeline
 
 diffusers = pytest.importorskip("diffusers")
-
-
-def tiny_unet(channels: int = 3, size: int = 8) -> "diffusers.UNet2DModel":
-    torch.manual_seed(0)
-    return diffusers.UNet2DModel(sample_size=size, in_channels=channels, out_channels=channels,
-                                 layers_per_block=1, block_out_channels=(8, 16), norm_num_groups=4,
-                                 down_block_types=("DownBlock2D", "DownBlock2D"),
-                                 up_block_types=("UpBlock2D", "UpBlock2D")).eval()
-
-
-def save_pipeline(folder, scheduler, channels: int = 3, size: int = 8, kind=None):
-    kind = kind or diffusers.DDPMPipeline
-    unet = tiny_unet(channels, size)
-    pipe = kind(unet=unet, scheduler=scheduler)
-    pipe.save_pretrained(folder)  # safetensors by default
-    return pipe
 
 
 @pytest.fixture()
@@ -42,7 +28,7 @@ def ddpm_folder(tmp_path):
     folder = tmp_path / "ddpm-tiny"
     sched = diffusers.DDPMScheduler(num_train_timesteps=50, beta_start=1e-3, beta_end=0.2,
                                     variance_type="fixed_small", clip_sample=True)
-    pipe = save_pipeline(folder, sched)
+    pipe = tiny_diffusers_pipeline(folder, sched)
     return folder, pipe
 
 
@@ -68,7 +54,7 @@ def test_ddpm_samples_equal_the_diffusers_pipeline(ddpm_folder):
 def test_the_scrubbers_recording_ends_where_diffusers_ddim_ends(tmp_path):
     folder = tmp_path / "ddim-tiny"
     sched = diffusers.DDIMScheduler(num_train_timesteps=100, clip_sample=False)
-    pipe = save_pipeline(folder, sched, kind=diffusers.DDIMPipeline)
+    pipe = tiny_diffusers_pipeline(folder, sched, pipeline="DDIMPipeline")
     model = load_model(folder, "cpu")
     assert not model.clip_x0
     x_T = torch.randn((2, 3, 8, 8), generator=torch.Generator().manual_seed(5))  # what the pipeline draws
@@ -86,7 +72,7 @@ def test_the_scrubbers_recording_ends_where_diffusers_ddim_ends(tmp_path):
 def test_x0_and_v_predicting_unets_become_eps(tmp_path, prediction):
     folder = tmp_path / prediction
     sched = diffusers.DDIMScheduler(num_train_timesteps=100, clip_sample=False, prediction_type=prediction)
-    pipe = save_pipeline(folder, sched, kind=diffusers.DDIMPipeline)
+    pipe = tiny_diffusers_pipeline(folder, sched, pipeline="DDIMPipeline")
     model = load_model(folder, "cpu")
     x_T = torch.randn((1, 3, 8, 8), generator=torch.Generator().manual_seed(1))
     ours = sample(model, SampleSpec(1, 0, "ddim", steps=5, record=False), start_x=x_T).final
@@ -96,7 +82,7 @@ def test_x0_and_v_predicting_unets_become_eps(tmp_path, prediction):
 
 def test_a_bare_unet_folder_opens_with_a_scheduler_beside_it(tmp_path):
     folder = tmp_path / "bare"
-    tiny_unet(1, 8).save_pretrained(folder)
+    tiny_diffusers_pipeline(tmp_path / "p", channels=1).unet.save_pretrained(folder)
     diffusers.DDPMScheduler(num_train_timesteps=20, beta_schedule="squaredcos_cap_v2").save_pretrained(folder)
     model = load_model(folder, "cpu")
     assert model.sample_shape == (1, 8, 8) and model.schedule.kind == "cosine" and model.schedule.num_steps == 20
@@ -105,7 +91,7 @@ def test_a_bare_unet_folder_opens_with_a_scheduler_beside_it(tmp_path):
 
 def test_pickled_weights_and_stable_diffusion_folders_are_refused(tmp_path):
     folder = tmp_path / "pickled"
-    tiny_unet().save_pretrained(folder, safe_serialization=False)
+    tiny_diffusers_pipeline(tmp_path / "p").unet.save_pretrained(folder, safe_serialization=False)
     with pytest.raises(CheckpointError, match="pickled weights"):
         load_model(folder, "cpu")
     sd = tmp_path / "sd"
@@ -130,3 +116,10 @@ def test_the_cli_describes_and_samples_a_folder(ddpm_folder, tmp_path, capsys):
     assert out.stat().st_size > 0
     assert main(["sample", str(tmp_path), "--n", "1", "--out", str(tmp_path / "x.png")]) == 1  # not a model
     assert "is a folder" in capsys.readouterr().err
+
+
+def test_without_diffusers_the_message_says_how_to_install_it(ddpm_folder, monkeypatch):
+    folder, _ = ddpm_folder
+    monkeypatch.setitem(sys.modules, "diffusers", None)  # import diffusers now raises ImportError
+    with pytest.raises(CheckpointError, match=r"pip install 'genstudio\[diffusers\]'"):
+        load_model(folder, "cpu")
