@@ -117,35 +117,45 @@ def contend(kind: str, data: str, seed: int, budget: float, run_dir: Path, *, ev
 def run_arena(data: str, budget: float, seeds: list[int], out: Path, *, evals: int = 10, n: int = 2000,
               report: Callable[[ArenaPoint], None] | None = None) -> list[ArenaPoint]:
     """Every contender on every seed; writes ``arena.jsonl``, ``arena.md`` and ``arena.png`` in ``out``."""
-    if budget <= 0 or not seeds or evals < 1:
-        raise ValueError("the arena needs a positive budget, at least one seed and one evaluation")
-    out.mkdir(parents=True, exist_ok=True)
     points: list[ArenaPoint] = []
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one core each: CPU-seconds then mean the same on any machine and any load
-    try:
-        _run_all(data, budget, seeds, out, evals, n, report, points)
-    finally:
-        torch.set_num_threads(threads)
-    floor = real_floor(data, n)
-    (out / "arena.md").write_text(table(points, data, budget, floor), encoding="utf-8")
-    from genstudio.arena_plot import plot_arena
-
-    plot_arena(points, out / "arena.png", title=f"{data}: GAN against diffusion, {budget:g} CPU-s each")
+    for p in race(data, budget, seeds, out, evals=evals, n=n):
+        points.append(p)
+        if report is not None:
+            report(p)
+    write_results(points, data, budget, out, n)
     return points
 
 
-def _run_all(data: str, budget: float, seeds: list[int], out: Path, evals: int, n: int,
-             report: Callable[[ArenaPoint], None] | None, points: list[ArenaPoint]) -> None:
-    with open(out / "arena.jsonl", "w", encoding="utf-8") as log:
-        for seed in seeds:
-            for kind in CONTENDERS:
-                for p in contend(kind, data, seed, budget, out / f"{kind}-seed{seed}", evals=evals, n=n):
-                    points.append(p)
-                    log.write(json.dumps(asdict(p)) + "\n")
-                    log.flush()
-                    if report is not None:
-                        report(p)
+def race(data: str, budget: float, seeds: list[int], out: Path, *, evals: int = 10, n: int = 2000,
+         clock: Callable[[], float] = time.process_time) -> Iterator[ArenaPoint]:
+    """Every contender on every seed, one after the other, yielding each evaluation as it is made and
+    logging it to ``out/arena.jsonl`` (the app draws them live: ``gui/arena_runner.py``)."""
+    if budget <= 0 or not seeds or evals < 1:
+        raise ValueError("the arena needs a positive budget, at least one seed and one evaluation")
+    out.mkdir(parents=True, exist_ok=True)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one core each: CPU-seconds then mean the same on any machine and any load
+    try:
+        with open(out / "arena.jsonl", "w", encoding="utf-8") as log:
+            for seed in seeds:
+                for kind in CONTENDERS:
+                    for p in contend(kind, data, seed, budget, out / f"{kind}-seed{seed}", evals=evals, n=n,
+                                     clock=clock):
+                        log.write(json.dumps(asdict(p)) + "\n")
+                        log.flush()
+                        yield p
+    finally:
+        torch.set_num_threads(threads)
+
+
+def write_results(points: list[ArenaPoint], data: str, budget: float, out: Path, n: int = 2000) -> str:
+    """Write ``out/arena.md`` (the table, returned) and ``out/arena.png`` for the arena's ``points``."""
+    text = table(points, data, budget, real_floor(data, n))
+    (out / "arena.md").write_text(text, encoding="utf-8")
+    from genstudio.arena_plot import plot_arena
+
+    plot_arena(points, out / "arena.png", title=f"{data}: GAN against diffusion, {budget:g} CPU-s each")
+    return text
 
 
 def real_floor(data: str, n: int) -> float:

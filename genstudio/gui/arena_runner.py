@@ -1,8 +1,8 @@
 """The arena in the app: :mod:`genstudio.arena`'s contenders trained off the GUI thread, their
 evaluations sent to the Monitor as they come (``genstudio arena``, live).
 
-:func:`arena_job` runs :func:`genstudio.arena.contend` for the GAN, then the diffusion model, on one
-seed, with torch on one thread and each contender charged the CPU time of the job's own thread
+:func:`arena_job` runs :func:`genstudio.arena.race` (the GAN, then the diffusion model) on one seed,
+with torch on one thread (process-wide, while it runs) and each contender charged the CPU time of the job's own thread
 (``time.thread_time``: the window's painting is not charged). It yields every
 :class:`~genstudio.arena.ArenaPoint` and, at the end, an :class:`ArenaDone` with the table that
 ``genstudio arena`` prints, after writing ``arena.jsonl``, ``arena.md`` and ``arena.png`` in its
@@ -12,9 +12,8 @@ it after the current contender's evaluation, the run folders written so far kept
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -37,30 +36,13 @@ class ArenaDone:
 def arena_job(data: str, budget: float, seed: int, out: Path, evals: int = 10, n: int = 2000
               ) -> Iterator[Any]:
     """Both contenders on ``data`` for ``budget`` CPU-seconds each: ArenaPoints, then ArenaDone."""
-    import torch
+    from genstudio.arena import race, write_results
 
-    from genstudio.arena import CONTENDERS, contend, real_floor, table
-    from genstudio.arena_plot import plot_arena
-
-    out.mkdir(parents=True, exist_ok=True)
     points = []
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as genstudio arena: one core each, so CPU-seconds compare
-    try:
-        with open(out / "arena.jsonl", "w", encoding="utf-8") as log:
-            for kind in CONTENDERS:
-                for p in contend(kind, data, seed, budget, out / f"{kind}-seed{seed}", evals=evals, n=n,
-                                 clock=time.thread_time):
-                    points.append(p)
-                    log.write(json.dumps(asdict(p)) + "\n")
-                    log.flush()
-                    yield p
-    finally:
-        torch.set_num_threads(threads)
-    text = table(points, data, budget, real_floor(data, n))
-    (out / "arena.md").write_text(text, encoding="utf-8")
-    plot_arena(points, out / "arena.png", title=f"{data}: GAN against diffusion, {budget:g} CPU-s each")
-    yield ArenaDone(text, str(out))
+    for p in race(data, budget, [seed], out, evals=evals, n=n, clock=time.thread_time):
+        points.append(p)
+        yield p
+    yield ArenaDone(write_results(points, data, budget, out, n), str(out))
 
 
 class ArenaRunner(WorkerHost):
