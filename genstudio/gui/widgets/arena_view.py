@@ -32,6 +32,7 @@ class ArenaView(QWidget):
         super().__init__(parent)
         self._title = QLabel(" ")
         self._title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._title.setWordWrap(True)  # the Monitor's curves stack is as wide as its widest page needs
         self._title.setStyleSheet("color: #c8c8c8;")
         self._plot = pg.PlotWidget(background=PLOT_BACKGROUND)
         item = self._plot.getPlotItem()
