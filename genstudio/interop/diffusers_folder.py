@@ -177,8 +177,9 @@ class DiffusersModel(DiffusionModel):
         s = self.sampling
         c, h, w = self.sample_shape
         sched = self.meta["schedule"]
-        text = (f"diffusers UNet2DModel ({c}×{h}×{w}, {sched['kind']} schedule, T={sched['num_steps']}, "
-                f"predicts {s['prediction_type']}{', clips x̂₀' if self.clip_x0 else ''}) from {self.meta['data']}")
+        name = self.meta["data"].removeprefix("diffusers:")  # the folder: first, so an elided label keeps it
+        text = (f"{name} (diffusers UNet2DModel, {c}×{h}×{w}, {sched['kind']} schedule, T={sched['num_steps']}, "
+                f"predicts {s['prediction_type']}{', clips x̂₀' if self.clip_x0 else ''})")
         return text + "".join(f"; {n}" for n in s["notes"])
 
 
