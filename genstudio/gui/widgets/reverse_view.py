@@ -39,6 +39,7 @@ from genstudio.gui.widgets.forward_view import FIELD_EXTENT
 from genstudio.gui.widgets.points2d import Points2DView
 from genstudio.gui.widgets.prompt_controls import PromptControls
 from genstudio.gui.widgets.reverse_export import ReverseExport
+from genstudio.gui.widgets.reverse_invert import ReverseInvert
 from genstudio.gui.widgets.reverse_points import ReversePoints
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.gui.widgets.sampler_controls import SamplerControls
@@ -51,7 +52,7 @@ from genstudio.views.scrubber import FINAL, ScrubberState
 __all__ = ["ReverseView", "FINAL"]
 
 
-class ReverseView(ReverseExport, ReversePoints, QWidget):
+class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
     """Sample with a recorded trajectory and scrub it; branch and export.
 
     Signals
@@ -91,6 +92,12 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
         self.controls.sampleClicked.connect(lambda: self.sample())
         self.controls.cancelClicked.connect(self.cancel)
         self.prompt = PromptControls(self.state)  # hidden for a model without text
+        self.invert_button = QPushButton("Invert a picture…")
+        self.invert_button.setToolTip("Run a picture of yours back to x_T (DDIM inversion; or drop one on this "
+                                      "view), scrub it, and regenerate it from any x_t with Branch")
+        self.invert_button.clicked.connect(self._ask_invert)
+        self.controls.layout().insertWidget(7, self.invert_button)  # after Sample and Cancel
+        self.setAcceptDrops(True)
 
         self._sel = {k: SampleView() for k in ("x_t", "eps", "x0", "guide")}  # guide: ε̂_c − ε̂_∅ (guided only)
         self._pick = QSpinBox()
@@ -192,7 +199,11 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
         """Continue from the current step with ``seed`` / ``eta`` (default: the state's branch options)."""
         if self.state.result is None or self._model is None or self.sampler.is_busy() or self.sampler.is_closed():
             return False
-        plan = self.state.plan_branch(seed, eta)
+        try:
+            plan = self.state.plan_branch(seed, eta)
+        except ValueError as exc:  # a text model's prompt with a word it does not know
+            self.message.emit(str(exc))
+            return False
         self._branch_from = plan.t
         self.controls.start_progress(plan.steps)
         self.sampler.start("branch", self._model, plan.spec, record=False, start_x=plan.start_x,
@@ -226,8 +237,10 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
     def _on_finished(self, job: str, result: SamplingResult) -> None:
         if job == "sample":
             self.state.set_result(result)
+        elif job == "invert":
+            self._on_inverted(result)
         elif job == "branch":
-            self.state.set_branch_ending(self._branch_from, result.final)
+            self.state.set_branch_ending(self._branch_from, result.final, result.spec.prompt)
 
     @Slot(str, str, str)
     def _on_failed(self, job: str, message: str, _details: str) -> None:
@@ -314,9 +327,12 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
         traj, t, i = r.trajectory, st.timestep, st.selected
         k = st.step_index()
         final = t == FINAL
+        inverted = st.inverted
         if final:
             x_t = x0 = r.final  # (N, ...) float32
             what = "the final samples"
+            if inverted is not None:  # the picture beside its reconstruction
+                x_t, what = inverted.image, "your picture | reconstruction"
         else:  # views into the recording (float16 or float32); only what is drawn gets converted
             x_t, x0 = traj.x_t[k], traj.x0[k]
             what = f"step {k + 1} of {len(traj)}"
@@ -329,11 +345,13 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
         # captions change only with the sample or at the final step (a new caption each move would
         # re-lay out the tab); the bar and the step label say which t is shown
         self._sel["x_t"].set_images(make_grid(x_t[one].astype(np.float32), pad=1),
-                                    f"sample #{i}: " + ("x_0" if final else "x_t"))
+                                    (f"your picture: {inverted.name}" if inverted is not None else f"sample #{i}: x_0")
+                                    if final else (f"{'inverted' if inverted is not None else f'sample #{i}:'} x_t"))
         self._sel["eps"].set_images(make_grid(traj.eps[k][one].astype(np.float32) / EPS_DISPLAY_RANGE, pad=1),
                                     "ε̂ of the last step (±2.5σ)" if final else "ε̂ (±2.5σ)")
         self._sel["x0"].set_images(make_grid(x0[one].astype(np.float32), pad=1),
-                                   "the sample" if final else "predicted x_0")
+                                   ("the sample" if inverted is None else f"reconstruction, {inverted.psnr:.1f} dB")
+                                   if final else "predicted x_0")
         guide = traj.direction(k)  # None when unguided
         if guide is not None:  # where the prompt pushes at t: ε̂_c − ε̂_∅, grey 0, ±its largest |value|
             g = guide[one]  # far smaller than ε̂: on ε̂'s ±2.5σ it would be plain grey
@@ -355,7 +373,8 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
         if r is None or b is None:
             self.branch_panel.clear()
         else:
-            self.branch_panel.show_endings(r.final, b, self._extent)
+            self.branch_panel.show_endings(r.final, b, self._extent, "original ending" if self.state.inverted is None
+                                           else "reconstruction (DDIM η = 0 from x_T)")
         self.layout().setStretchFactor(self.branch_panel, 0 if b is None else 2)
 
     @Slot()
@@ -371,6 +390,7 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
         for w in (self._gif, self._frames, self._use):
             w.setEnabled(have and not busy)
         self._use.setVisible(not (model and self._model.is_points))
+        self.invert_button.setEnabled(model and not busy and not self._model.is_points)
 
     def shutdown(self) -> None:
         """Cancel sampling and stop the threads (waits for the running step)."""
