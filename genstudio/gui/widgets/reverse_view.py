@@ -35,6 +35,7 @@ from genstudio.gui.sampling_controller import SamplingController
 from genstudio.gui.widgets.branch_panel import BranchPanel
 from genstudio.gui.widgets.click_grid import ClickGrid
 from genstudio.gui.widgets.export_size import ExportSizeButton
+from genstudio.gui.widgets.neighbour_strip import NeighbourStrip
 from genstudio.gui.widgets.forward_view import FIELD_EXTENT
 from genstudio.gui.widgets.points2d import Points2DView
 from genstudio.gui.widgets.prompt_controls import PromptControls
@@ -126,6 +127,8 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
         pl.addWidget(self._grid, 1, 4)
         self.attention = AttentionStrip()  # per-word cross-attention at t: a prompt-guided recording only
         pl.addWidget(self.attention, 2, 0, 1, 4)
+        self.neighbours = NeighbourStrip()  # the selected final sample's nearest training images
+        pl.addWidget(self.neighbours, 3, 0, 1, 5)
         pl.setColumnStretch(4, 2)
         for col in range(3):
             pl.setColumnStretch(col, 1)
@@ -168,6 +171,7 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
         self._real = None  # (M, 2) real data of a 2-D model: drawn behind the samples, and exported
         self._extent = FIELD_EXTENT  # (xmin, xmax, ymin, ymax) of a 2-D plot, its ε̂ field and exports
         self.state.set_model(model)  # drops the recording
+        self.neighbours.set_model(model)
         points = bool(model is not None and model.is_points)
         self._stack.setCurrentIndex(1 if points else 0)
         if points:
@@ -264,7 +268,8 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
 
     def idle(self) -> bool:
         """No sampling running and the ε̂ field (2-D) of the current step drawn."""
-        return not self.sampler.is_busy() and self._field.idle() and self.attention.idle()
+        return (not self.sampler.is_busy() and self._field.idle() and self.attention.idle()
+                and self.neighbours.idle())
 
     # ------------------------------------------------------------------ the state, drawn
     def _on_state(self, what: str) -> None:
@@ -281,6 +286,7 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
             self._update_controls()
             self.bar.set_timesteps(st.timesteps(), FINAL)  # show the samples first
             self._show()
+            self._show_neighbours()
         elif what == "timestep":
             if self.bar.timestep() != st.timestep:
                 self.bar.set_timestep(st.timestep)  # snaps to a recorded step and tells the state
@@ -291,6 +297,7 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
                 self._pick.setValue(st.selected)
                 self._pick.blockSignals(False)
             self._show()
+            self._show_neighbours()
         elif what == "grid":
             self._grid_what.blockSignals(True)
             self._grid_what.setCurrentIndex(1 if st.grid_x0 else 0)
@@ -363,6 +370,14 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
         self._grid.set_images(make_grid(grid, pad=1), f"all {len(grid)} — click one to select it")
         self._step.setText(what)
 
+    def _show_neighbours(self) -> None:
+        """The selected final sample's nearest training images (images only)."""
+        r = self.state.result
+        if r is not None and r.final.ndim == 4:
+            i = self.state.selected
+            self.neighbours.show_sample(r.final[i], "the reconstruction" if self.state.inverted is not None
+                                        else f"final sample #{i}")
+
     def _show_guide(self, shown: bool) -> None:
         """The guidance direction's panel, beside x̂_0, for a guided recording only."""
         self._sel["guide"].setVisible(shown)
@@ -398,3 +413,4 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
         self.sampler.shutdown()
         self._field.shutdown()
         self.attention.shutdown()
+        self.neighbours.shutdown()
