@@ -49,7 +49,7 @@ def test_the_latent_view_shows_the_nearest_training_digits_of_g_z(qtbot):
         out = model.generate(model.noise(1, 0))[0].numpy()
         expected = training_index(model).nearest(np.clip(out, -1, 1)[None], k=K_SHOWN)
         assert (expected.indices[0] == shown.indices).all()
-        assert strip.views[0].caption() == f"#{shown.indices[0]}  d {shown.distances[0]:.2f}"
+        assert strip.views[0].caption() == f"#{shown.indices[0]}  d {shown.distances[0]:.1f}"
         verdict = "COPY" if shown.copy else "NEW"
         assert strip.text().startswith(verdict) and "0.33" in strip.text() and "1,797 training images" in strip.text()
         strip.space.setCurrentIndex(strip.space.findData("features"))

@@ -17,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.render_worker import RenderController
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.memorisation import COPY_RATIO, SPACES, TrainingIndex, training_index, verdict
@@ -74,9 +75,8 @@ class NeighbourStrip(QWidget):
         self.shown: NeighboursShown | None = None
         self._verdict = QLabel("")
         self._verdict.setStyleSheet("font-weight: bold;")
-        self._about = QLabel("")
+        self._about = ElidedLabel("", min_chars=10)  # elided, not wrapped: never widens nor heightens its view
         self._about.setStyleSheet("color: #a0a0a0;")
-        self._about.setWordWrap(True)
         self.space = QComboBox()
         for space in SPACES:
             self.space.addItem(_SPACE_LABELS[space], space)
@@ -84,23 +84,27 @@ class NeighbourStrip(QWidget):
                               "the same digit drawn the same way is near")
         self.space.currentIndexChanged.connect(self._request)
         tip = (f"Carlini et al. (2023): a sample is a copy when its nearest training image is nearer than "
-               f"{COPY_RATIO:.2f}× the distance to the second nearest (d₁/d₂ < {COPY_RATIO:.2f})")
-        self._verdict.setToolTip(tip)
-        side = QVBoxLayout()
-        side.setContentsMargins(0, 0, 0, 0)
-        for w in (self._verdict, self._about, self.space):
-            side.addWidget(w)
-        side.addStretch(1)
-        box = QWidget()
-        box.setLayout(side)
-        box.setFixedWidth(210)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(box)
+               f"{COPY_RATIO:.2f}× the distance to the second nearest (d₁/d₂ < {COPY_RATIO:.2f}). "
+               "Under each image: its index in the training set and its distance")
+        for w in (self._verdict, self._about):
+            w.setToolTip(tip)
+        head = QHBoxLayout()
+        head.setContentsMargins(0, 0, 0, 0)
+        head.addWidget(self._verdict)
+        head.addWidget(self._about, 1)
+        head.addWidget(self.space)
+        images = QHBoxLayout()
+        images.setContentsMargins(0, 0, 0, 0)
         self.views = [SampleView() for _ in range(k)]
         for v in self.views:
-            row.addWidget(v, 1)
-        self.setMaximumHeight(130)
+            v.setMinimumSize(48, 64)  # a caption line and a picture of at least ~44 px
+            images.addWidget(v, 1)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addLayout(head)
+        column.addLayout(images, 1)
+        self.setMaximumHeight(120)
         self.set_model(None)
 
     # ------------------------------------------------------------------ requests
@@ -148,8 +152,9 @@ class NeighbourStrip(QWidget):
         self._verdict.setText(("COPY " if shown.copy else "NEW ") + verdict(shown.ratio).split(" ", 1)[1])
         self._verdict.setStyleSheet(f"font-weight: bold; color: {'#ff7070' if shown.copy else '#7bd88f'};")
         self._about.setText(f"{shown.what}: nearest of {name}")
+        self._about.setToolTip(self._about.text())
         for v, image, i, d in zip(self.views, images, shown.indices, shown.distances):
-            v.set_images(image[None], f"#{i}  d {d:.2f}")
+            v.set_images(image[None], f"#{i}  d {d:.1f}")
 
     @Slot(str, int, str)
     def _on_failed(self, _kind: str, _seq: int, message: str) -> None:

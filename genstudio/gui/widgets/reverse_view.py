@@ -128,7 +128,9 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
         self.attention = AttentionStrip()  # per-word cross-attention at t: a prompt-guided recording only
         pl.addWidget(self.attention, 2, 0, 1, 4)
         self.neighbours = NeighbourStrip()  # the selected final sample's nearest training images
-        pl.addWidget(self.neighbours, 3, 0, 1, 5)
+        pl.addWidget(self.neighbours, 2, 4)  # under the grid, beside the attention maps
+        pl.setRowStretch(1, 4)
+        pl.setRowStretch(2, 1)
         pl.setColumnStretch(4, 2)
         for col in range(3):
             pl.setColumnStretch(col, 1)
