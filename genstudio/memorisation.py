@@ -91,7 +91,11 @@ class TrainingIndex:
         return SPACES if self.images.shape[1] == 1 else ("pixels",)
 
     def vectors(self, space: str) -> torch.Tensor:
-        """The training images as (M, D) float64 vectors in ``space`` (computed on first use)."""
+        """The training images as (M, D) vectors in ``space`` (computed on first use): the features as
+        float64, the pixels as a float32 view of the images (made float64 a block at a time in
+        :meth:`nearest`: 10,000 faces of 64 px would take another 1 GB)."""
+        if space == "pixels":
+            return self.images.reshape(len(self.images), -1)
         if space not in self._vectors:
             self._vectors[space] = _vectors(self.images, space)
         return self._vectors[space]
@@ -110,7 +114,7 @@ class TrainingIndex:
         a, b = _vectors(at_size(x, tuple(train.shape[-2:])), space), self.vectors(space)
         idx, dist = [], []
         for part in a.split(chunk):
-            d = torch.cdist(part, b)  # (n, M)
+            d = torch.cat([torch.cdist(part, block.double()) for block in b.split(4096)], dim=1)  # (n, M)
             top = torch.topk(d, k, dim=1, largest=False)
             idx.append(top.indices)
             dist.append(top.values)

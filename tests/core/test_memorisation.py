@@ -75,7 +75,7 @@ def test_training_index_keeps_its_vectors_and_knows_its_spaces(digits):
     train, test = digits
     index = TrainingIndex(train, "digits")
     a = index.nearest(test[:5], k=3, space="features")
-    assert "features" in index._vectors and index.spaces == ("pixels", "features")
+    assert "features" in index._vectors and index.spaces == ("pixels", "features") and "pixels" not in index._vectors
     b = nearest_training(test[:5], train, k=3, space="features")
     assert (a.indices == b.indices).all() and np.allclose(a.distances, b.distances)
     assert TrainingIndex(np.zeros((3, 3, 8, 8))).spaces == ("pixels",)
