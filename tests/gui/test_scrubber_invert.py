@@ -105,3 +105,15 @@ def test_a_picture_that_is_not_one_is_refused_in_a_line(qtbot, view, tmp_path):
     assert "bad.png" in view.status() and not view.reverse.is_busy()
     view.set_model(None)
     assert not view.reverse.invert_button.isEnabled()
+
+
+def test_cancelling_an_inversion_shows_nothing_of_it(qtbot, view, tmp_path):
+    view.set_model(load_model(bundled_path("ddpm_digits"), "cpu"))
+    rev = view.reverse
+    rev.state.edit(sampler="ddim", steps=200)
+    assert rev.invert_file(digit_png(tmp_path))
+    assert not rev.invert_button.isEnabled() and not rev.controls.go.isEnabled()
+    rev.cancel()
+    wait_idle(qtbot, rev)
+    assert rev.state.result is None and rev.state.inverted is None
+    assert view.status() == "invert cancelled" and rev.invert_button.isEnabled()
