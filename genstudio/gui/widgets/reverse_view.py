@@ -336,12 +336,10 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
         traj, t, i = r.trajectory, st.timestep, st.selected
         k = st.step_index()
         final = t == FINAL
-        inverted = st.inverted
+        inverted = st.inverted  # a picture's inversion: at the end, the picture beside its reconstruction
         if final:
             x_t = x0 = r.final  # (N, ...) float32
-            what = "the final samples"
-            if inverted is not None:  # the picture beside its reconstruction
-                x_t, what = inverted.image, "your picture | reconstruction"
+            what = "the final samples" if inverted is None else "reconstructed"
         else:  # views into the recording (float16 or float32); only what is drawn gets converted
             x_t, x0 = traj.x_t[k], traj.x0[k]
             what = f"step {k + 1} of {len(traj)}"
@@ -353,9 +351,11 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
         one = slice(i, i + 1)
         # captions change only with the sample or at the final step (a new caption each move would
         # re-lay out the tab); the bar and the step label say which t is shown
-        self._sel["x_t"].set_images(make_grid(x_t[one].astype(np.float32), pad=1),
-                                    (f"your picture: {inverted.name}" if inverted is not None else f"sample #{i}: x_0")
-                                    if final else (f"{'inverted' if inverted is not None else f'sample #{i}:'} x_t"))
+        if inverted is None:
+            left, left_caption = x_t[one], f"sample #{i}: " + ("x_0" if final else "x_t")
+        else:
+            left, left_caption = (inverted.image, f"your picture: {inverted.name}") if final else (x_t[one], "inverted x_t")
+        self._sel["x_t"].set_images(make_grid(left.astype(np.float32), pad=1), left_caption)
         self._sel["eps"].set_images(make_grid(traj.eps[k][one].astype(np.float32) / EPS_DISPLAY_RANGE, pad=1),
                                     "ε̂ of the last step (±2.5σ)" if final else "ε̂ (±2.5σ)")
         self._sel["x0"].set_images(make_grid(x0[one].astype(np.float32), pad=1),
