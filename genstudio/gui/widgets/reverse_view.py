@@ -10,6 +10,8 @@ The slider's left end ("final sample") shows exactly what the sampler returned. 
 from the current step with another seed (or η) and shows both endings and their mean |difference|:
 how much of the picture was already decided at that t. The recording exports as a GIF or PNG
 frames. For 2-D models the cloud at step t is drawn over the data, with the field of −ε̂ at t.
+**Invert a picture…** (or a drop; ``reverse_invert.py``) makes a picture's DDIM inversion the
+recording, and a strip under the grid shows the selected final sample's nearest training images.
 
 What the person is doing — the spec being edited, the recording, the step and sample shown, the
 branch's seed and η and its ending — is the view's ``state``, a Qt-free
