@@ -232,7 +232,43 @@ def superres_faces(window: MainWindow, work: Path) -> QWidget:
     return window
 
 
-#: (name, function) pairs; a shot's picture is saved as docs/<name>.png.
+def latent_neighbours(window: MainWindow, work: Path) -> QWidget:
+    """The latent explorer on the bundled digits DCGAN with G(z)'s nearest training digits and the verdict."""
+    _open_bundled(window, "dcgan_digits")
+    view = window.latent
+    view.state.set_seed(4)
+    wait_until(lambda: view.idle() and view.neighbours.idle() and view.neighbours.shown is not None
+               and view.neighbours.shown.what.endswith("seed 4"), 120, "the nearest training images")
+    settle(0.5)
+    return window
+
+
+def scrubber_inverted(window: MainWindow, work: Path) -> QWidget:
+    """A picture of a 0 inverted by the bundled text-to-image digits model (prompt "zero"), scrubbed at the
+    middle of its inverted trajectory, and regenerated from x_T with the prompt "six"."""
+    from genstudio.gui.widgets.image_source import samples_folder
+    from genstudio.gui.widgets.scrubber import ScrubberView
+
+    _open_bundled(window, "t2i_digits")
+    window.show_view("Scrubber")
+    view = window.findChild(ScrubberView)
+    rev = view.reverse
+    view.tabs.setCurrentWidget(rev)
+    rev.state.edit(prompt="zero", sampler="ddim", steps=50)
+    if not rev.invert_file(Path(samples_folder()) / "digit.png"):
+        raise RuntimeError(f"the inversion did not start: {view.status()}")
+    wait_until(lambda: not rev.is_busy() and rev.state.inverted is not None, 300, "the inversion")
+    first = int(rev.state.timesteps()[0])
+    rev.bar.set_timestep(first)
+    rev.state.edit(prompt="six")
+    rev.branch(seed=1, eta=0.0)
+    wait_until(lambda: not rev.is_busy() and rev.state.branch is not None, 300, "the regeneration")
+    rev.bar.set_timestep(int(rev.state.timesteps()[len(rev.state.timesteps()) // 2]))
+    wait_until(rev.idle, 60, "the nearest training images")
+    settle(0.5)
+    return window
+
+
 def _draw_smiley(window: MainWindow) -> None:
     """Draw a face on the Monitor (outline, two eyes, a smile) as strokes, as the mouse would."""
     import numpy as np
@@ -301,6 +337,8 @@ SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
     ("monitor_drawing", monitor_drawing),
     ("monitor_slow_motion", monitor_slow_motion),
     ("monitor_arena", monitor_arena),
+    ("latent_neighbours", latent_neighbours),
+    ("scrubber_inverted", scrubber_inverted),
 ]
 
 

@@ -310,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_export)
 
     q = sub.add_parser("score", help="digits quality: Fréchet distance in a digits classifier's features, "
-                       "next to the real-vs-real figure; for a text-to-image model, prompt accuracy and "
+                       "next to the real-vs-real figure, and the share of samples that pass as copies of a training image (any image model); for a text-to-image model, prompt accuracy and "
                        "diversity against guidance; super-resolution: PSNR, SSIM and sharpness on "
                        "held-out images beside bicubic")
     q.add_argument("checkpoint", type=Path)

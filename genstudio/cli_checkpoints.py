@@ -58,7 +58,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     from genstudio.loading import kind_of
     from genstudio.families import get_family
-    from genstudio.quality import score_checkpoint
 
     own = get_family(kind_of(args.checkpoint)).score_command()
     if own is not None:  # a family that scores in its own way (super-resolution: PSNR / SSIM)
@@ -70,11 +69,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.prompts is not None or args.guidances is not None:
         raise ValueError(f"--prompt and --guidances are for text-to-image models; {args.checkpoint.name} is not one")
     args.n = 500 if args.n is None else args.n
-    score = score_checkpoint(args.checkpoint, args.n, sampler=args.sampler, steps=args.steps, seed=args.seed,
-                             device=args.device)
-    from genstudio.loading import kind_of
-    from genstudio.families import get_family
+    from genstudio.quality import checkpoint_samples, digits_score
 
+    model, samples = checkpoint_samples(args.checkpoint, args.n, sampler=args.sampler, steps=args.steps,
+                                        seed=args.seed, device=args.device)
     family = get_family(kind_of(args.checkpoint))
     if not family.uses_samplers:
         how = family.label
@@ -82,10 +80,35 @@ def cmd_score(args: argparse.Namespace) -> int:
         from genstudio.sampling import SampleSpec
 
         how = SampleSpec(args.n, args.seed, args.sampler, args.steps).short(eta=False)
-    print(f"digits Fréchet distance: {score.fd:.2f}  ({args.n} samples, {how}, seed {args.seed})")
-    print(f"real vs real:            {score.real_vs_real:.2f}  ({args.n} other real digits, same reference)")
-    print(f"ratio:                   {score.ratio:.2f}  (1 = as close as a second real sample)")
+    if model.meta.get("data") == "digits":
+        score = digits_score(samples)
+        print(f"digits Fréchet distance: {score.fd:.2f}  ({args.n} samples, {how}, seed {args.seed})")
+        print(f"real vs real:            {score.real_vs_real:.2f}  ({args.n} other real digits, same reference)")
+        print(f"ratio:                   {score.ratio:.2f}  (1 = as close as a second real sample)")
+    else:
+        print(f"(no digits Fréchet distance: {args.checkpoint.name} was trained on {model.meta.get('data')!r})")
+    _print_copies(model, samples.numpy())
     return 0
+
+
+def _print_copies(model, samples) -> None:
+    """The memorisation meter's line: the share of samples that pass as copies of a training image."""
+    import numpy as np
+
+    from genstudio.memorisation import COPY_RATIO, training_index
+    from genstudio.safe_text import safe_text
+
+    try:
+        index = training_index(model)
+    except ValueError as exc:
+        print(safe_text(f"copies:                  not measured ({exc})"))
+        return
+    samples = np.clip(samples, -1, 1)
+    for space in index.spaces:
+        nb = index.nearest(samples, k=2, space=space)
+        print(safe_text(f"copies ({space}):{' ' * (15 - len(space))}{nb.copies.mean():.0%} of the {len(samples)} "
+                        f"samples pass as copies (d1/d2 < {COPY_RATIO:.2f}, Carlini et al. 2023); median d1/d2 "
+                        f"{np.median(nb.ratios):.2f}, against {index.name}"))
 
 
 def _is_text2image(path) -> bool:

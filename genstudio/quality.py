@@ -28,7 +28,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -161,14 +161,27 @@ def score_checkpoint(path: str | Path, n: int = 500, *, sampler: str = "ddim", s
     ``sampler`` (a registered sampler's name: DDPM takes all T steps) and ``steps`` (DDIM's, with
     η = 0) are for a diffusion model; a GAN samples in one pass.
     """
+    model, samples = checkpoint_samples(path, n, sampler=sampler, steps=steps, seed=seed, device=device,
+                                        progress=progress)
+    if model.meta.get("data") != "digits":
+        raise ValueError(f"{Path(path).name} was trained on {model.meta.get('data')!r}; "
+                         "the digits score is for models trained on digits")
+    return digits_score(samples)
+
+
+def checkpoint_samples(path: str | Path, n: int = 500, *, sampler: str = "ddim", steps: int = 100,
+                       seed: int = 0, device: str = "auto",
+                       progress: Callable[[int, int], None] | None = None) -> tuple[Any, torch.Tensor]:
+    """(the model, ``n`` of its samples (n, C, H, W), as sampled) of an image checkpoint: what
+    ``genstudio score`` scores (the digits Fréchet distance, the share of copies)."""
     from genstudio.loading import load_model
 
     if not 2 <= n <= MAX_N:
         raise ValueError(f"--n must lie in [2, {MAX_N}] (two disjoint sets of real digits), not {n}")
     model = load_model(path, device)
-    if model.is_points or model.meta.get("data") != "digits":
+    if model.is_points:
         raise ValueError(f"{Path(path).name} was trained on {model.meta.get('data')!r}; "
-                         "the digits score is for models trained on digits")
+                         "the digits score is for models trained on digits, the share of copies for image models")
     from genstudio.families import get_family
 
     if not get_family(model.kind).uses_samplers:  # one pass (a GAN)
@@ -178,7 +191,7 @@ def score_checkpoint(path: str | Path, n: int = 500, *, sampler: str = "ddim", s
 
         spec = SampleSpec(n, seed, sampler, steps, record=False)
         samples = torch.from_numpy(sample(model, spec, progress=progress).final)
-    return digits_score(samples)
+    return model, samples
 
 
 # ---------------------------------------------------------------------------- training the classifier

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
 
 from genstudio.diffusion.samplers import ddim_timesteps
 
-__all__ = ["Inversion", "ddim_invert"]
+__all__ = ["Inversion", "ddim_invert", "inversion_steps"]
 
 
 @dataclass(frozen=True)
@@ -45,26 +45,40 @@ class Inversion:
         return self.states[0]
 
 
-@torch.inference_mode()
-def ddim_invert(model: Any, images: np.ndarray | torch.Tensor, steps: int = 50,
-                progress: Callable[[int, int], None] | None = None) -> Inversion:
-    """Invert ``images`` (N, ...) in [−1, 1] with ``model`` (``eps``, ``schedule``) over ``steps`` DDIM steps."""
+def inversion_steps(eps_model: Callable, x: torch.Tensor, schedule: Any, steps: int
+                    ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """The inversion's steps from the image ``x`` (N, ...) upwards: ``(t, x_t, ε̂, x̂₀)`` per grid step,
+    ascending t; x_t = √ᾱ_t·x̂₀ + √(1−ᾱ_t)·ε̂, so ε̂ and x̂₀ are the ones that made x_t."""
+    grid = ddim_timesteps(schedule.num_steps, steps)  # descending
+    ratio = schedule.num_steps // steps
+    ac = schedule.alphas_cumprod_f64
+    for t in reversed(grid):  # ascending
+        a_t = float(ac[t])
+        a_prev = float(ac[t - ratio]) if t - ratio >= 0 else 1.0
+        tt = torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)
+        eps = eps_model(x, tt).to(x.dtype)
+        x0 = (x - math.sqrt(1 - a_prev) * eps) / math.sqrt(a_prev)
+        x = math.sqrt(a_t) * x0 + math.sqrt(1 - a_t) * eps
+        yield t, x, eps, x0
+
+
+def _batch(model: Any, images: np.ndarray | torch.Tensor) -> torch.Tensor:
     schedule = model.schedule
     x = torch.as_tensor(np.asarray(images, dtype=np.float32)).to(schedule.device, schedule.betas.dtype)
     if tuple(x.shape[1:]) != tuple(model.sample_shape):
         raise ValueError(f"images of shape {tuple(x.shape[1:])} do not fit this model's {tuple(model.sample_shape)}")
-    grid = ddim_timesteps(schedule.num_steps, steps)  # descending
-    ratio = schedule.num_steps // steps
-    ac = schedule.alphas_cumprod_f64
+    return x
+
+
+@torch.inference_mode()
+def ddim_invert(model: Any, images: np.ndarray | torch.Tensor, steps: int = 50,
+                progress: Callable[[int, int], None] | None = None) -> Inversion:
+    """Invert ``images`` (N, ...) in [−1, 1] with ``model`` (``eps``, ``schedule``) over ``steps`` DDIM steps."""
+    x = _batch(model, images)
+    grid = ddim_timesteps(model.schedule.num_steps, steps)
     states: list[np.ndarray] = []
-    for done, t in enumerate(reversed(grid), start=1):  # ascending
-        a_t = float(ac[t])
-        a_prev = float(ac[t - ratio]) if t - ratio >= 0 else 1.0
-        tt = torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)
-        eps = model.eps(x, tt).to(x.dtype)
-        x0 = (x - math.sqrt(1 - a_prev) * eps) / math.sqrt(a_prev)
-        x = math.sqrt(a_t) * x0 + math.sqrt(1 - a_t) * eps
-        states.append(x.float().cpu().numpy())
+    for done, (_t, x_t, _eps, _x0) in enumerate(inversion_steps(model.eps, x, model.schedule, steps), start=1):
+        states.append(x_t.float().cpu().numpy())
         if progress is not None:
             progress(done, len(grid))
     return Inversion(grid, np.stack(states[::-1]), steps)

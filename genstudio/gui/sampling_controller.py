@@ -73,6 +73,25 @@ def sampling_job(model: Any, spec: SampleSpec, record: bool, start_x: np.ndarray
         run.close()
 
 
+def inversion_job(model: Any, image: np.ndarray, name: str, steps: int, prompt: str | None
+                  ) -> Iterator[SamplingProgress | Any | None]:
+    """:func:`genstudio.inverted.inversion_run` as the GUI gets it: progress (≤ 30 Hz) and the
+    :class:`~genstudio.inverted.InvertedPicture`; None for the steps in between."""
+    from genstudio.inverted import inversion_run
+
+    last = 0.0
+    for event in inversion_run(model, image, name, steps, prompt):
+        if isinstance(event, SamplingProgress):
+            now = time.monotonic()
+            if now - last >= _PROGRESS_INTERVAL_S or event.done == event.total:
+                last = now
+                yield event
+            else:
+                yield None
+        else:
+            yield event
+
+
 class SamplingController(WorkerHost):
     """Runs one sampling job at a time on its own thread, with progress and Cancel.
 
@@ -85,7 +104,8 @@ class SamplingController(WorkerHost):
         the job runs, at most ~10 per second; not after Cancel.
     finished(str, object)
         ``job, result``: the job's name ("sample", "branch", …) and its
-        :class:`~genstudio.scrub.SamplingResult`. Not emitted for a cancelled job.
+        :class:`~genstudio.scrub.SamplingResult` ("invert": an :class:`~genstudio.inverted.InvertedPicture`).
+        Not emitted for a cancelled job.
     failed(str, str, str)
         ``job, message, details`` when the job raised.
     cancelled(str)
@@ -129,6 +149,19 @@ class SamplingController(WorkerHost):
                       model, spec, record, sx, start_index)
         self.busyChanged.emit(True)
 
+    def start_inversion(self, model: Any, image: np.ndarray, name: str, steps: int = 50,
+                        prompt: str | None = None) -> None:
+        """Invert ``image`` (C, H, W) in [−1, 1] to x_T and regenerate it (job ``"invert"``): its
+        :class:`~genstudio.inverted.InvertedPicture` arrives as ``finished("invert", picture)``."""
+        if self._closed:
+            raise RuntimeError("the sampling controller has been shut down")
+        if self._worker is not None:
+            raise RuntimeError("a sampling job is already running")
+        self._job = "invert"
+        self._run_job("genstudio-sampling-invert", QThread.Priority.LowPriority, inversion_job, model,
+                      np.array(image, np.float32, copy=True), name, steps, prompt)
+        self.busyChanged.emit(True)
+
     def cancel(self) -> None:
         """Ask the running job to stop between two steps; its result (if any) is dropped."""
         if self._worker is not None:
@@ -145,7 +178,7 @@ class SamplingController(WorkerHost):
             self.progress.emit(event.done, event.total)
         elif isinstance(event, SamplingPreview):
             self.preview.emit(self._job, event.t, event.x_t, event.x0)
-        elif isinstance(event, SamplingResult):
+        elif event is not None:  # a SamplingResult, or an inversion's InvertedPicture
             self.finished.emit(self._job, event)
 
     @Slot(object)

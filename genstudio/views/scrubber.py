@@ -4,7 +4,8 @@ sampler controls, timestep bar and branch panel render it).
 
 Every change emits ``changed(what)``: ``"model"``, ``"spec"`` (the sampling fields), ``"busy"``,
 ``"result"`` (a recording arrived or was dropped), ``"timestep"``, ``"selected"``, ``"grid"`` (the
-grid shows x_t or x̂_0), ``"branch_options"`` (the branch's seed and η) and ``"branch"`` (a branch ended).
+grid shows x_t or x̂_0), ``"branch_options"`` (the branch's seed and η) and ``"branch"`` (a branch ended). A recording may be a
+picture's DDIM inversion (:meth:`ScrubberState.set_inversion`): ``inverted`` then holds the picture.
 
 Two η on purpose: ``spec.eta`` is the sampling run's, ``branch_eta`` the branch's — a DDIM run with
 η = 0 is deterministic, so its branch starts at η = 1, or a new seed would change nothing.
@@ -69,6 +70,8 @@ class ScrubberState:
         self.branch_seed = 1
         self.branch_eta = 0.0
         self.branch: BranchEnding | None = None
+        self.inverted: Any = None  # the recording is a picture's inversion (genstudio.inverted.InvertedPicture)
+        self.branch_prompt: str | None = None  # the branch's prompt when it is not the recording's (a text model)
         self._index: dict[int, int] = {}  # timestep -> recorded step
 
     # ------------------------------------------------------------------ model and spec
@@ -170,9 +173,11 @@ class ScrubberState:
         self.changed.emit("busy")
 
     # ------------------------------------------------------------------ the recording
-    def set_result(self, result: SamplingResult | None) -> None:
-        """Show ``result``'s recording (None: none), from its final samples."""
-        self.result, self.branch = result, None
+    def set_result(self, result: SamplingResult | None, inverted: Any = None) -> None:
+        """Show ``result``'s recording (None: none), from its final samples; ``inverted``: the
+        :class:`~genstudio.inverted.InvertedPicture` it belongs to (see :meth:`set_inversion`)."""
+        self.result, self.branch, self.inverted = result, None, inverted
+        self.branch_prompt = None
         if result is None:
             self._index = {}
         else:
@@ -182,6 +187,12 @@ class ScrubberState:
                 self.branch_eta = result.spec.eta if result.spec.eta > 0 else 1.0
         self.timestep = FINAL
         self.changed.emit("result")
+
+    def set_inversion(self, inverted: Any) -> None:
+        """Show a picture's inversion (an :class:`~genstudio.inverted.InvertedPicture`) as the recording:
+        the inverted x_t over the DDIM grid, the reconstruction as its final sample; a branch regenerates
+        from the x_t shown (with a text model: with the prompt now in the prompt field)."""
+        self.set_result(inverted.result, inverted)
 
     def timesteps(self) -> np.ndarray:
         """The timesteps one can show: the recording's, then :data:`FINAL` (the samples)."""
@@ -224,7 +235,8 @@ class ScrubberState:
         return r is not None and r.spec.sampler in SAMPLERS and SAMPLERS[r.spec.sampler].takes_eta
 
     def plan_branch(self, seed: int | None = None, eta: float | None = None) -> BranchPlan:
-        """Continue from the step shown with the branch's seed and η (``seed`` / ``eta`` set them first)."""
+        """Continue from the step shown with the branch's seed and η (``seed`` / ``eta`` set them first);
+        a text model's branch takes the prompt now in the field (ValueError: a word it does not know)."""
         r = self.result
         if r is None:
             raise ValueError("sample first: a branch continues a recording")
@@ -232,11 +244,19 @@ class ScrubberState:
         k = self.step_index()
         x, index = branch_start(r.trajectory, k)
         spec = replace(r.spec, seed=self.branch_seed, eta=self.branch_eta if self.branch_takes_eta() else r.spec.eta)
+        if self.takes_text() and r.spec.guided:  # the prompt in the field now: regenerate with another prompt
+            spec = replace(spec, prompt=self.spec.prompt or "", negative=self.spec.negative or "")
+            if error := self.prompt_error(spec):
+                raise ValueError(error)
         return BranchPlan(spec, x, index, int(r.trajectory.timesteps[k]), len(r.trajectory) - k)
 
-    def set_branch_ending(self, t: int, final: np.ndarray) -> None:
-        """A branch from ``t`` ended with ``final``: keep it beside the original ending."""
+    def set_branch_ending(self, t: int, final: np.ndarray, prompt: str | None = None) -> None:
+        """A branch from ``t`` ended with ``final`` (``prompt``: its own, when not the recording's): keep
+        it beside the original ending."""
         if self.result is None:
             return
+        if prompt == self.result.spec.prompt:
+            prompt = None
         self.branch = BranchEnding(int(t), final, mean_abs_difference(final, self.result.final))
+        self.branch_prompt = prompt
         self.changed.emit("branch")

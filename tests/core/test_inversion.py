@@ -105,3 +105,23 @@ def test_invert_on_a_gan_projects_and_saves_z(tmp_path, capsys):
     assert main(["invert", str(bundled_path("dcgan_digits")), str(tmp_path / "three.png"), "--eta", "1",
                  "--out", str(tmp_path / "p.png"), "--device", "cpu"]) == 1
     assert "--eta is for diffusion models" in capsys.readouterr().err
+
+
+def test_an_inverted_picture_is_a_recording_that_branches_back_to_it(digits_model):
+    """genstudio.inverted: the inversion in sampling order, its reconstruction as the final sample
+    (measured 35.4 dB for this 7 at 50 steps; 34.5 dB over the first 8 digits, 28.3 dB at 20 steps);
+    the scrubber's branch from x_T with η = 0 retraces it exactly."""
+    from genstudio.inverted import invert_picture
+    from genstudio.sampling import branch_start
+
+    image = load_dataset("digits", size=16).tensor[7].numpy()
+    picture = invert_picture(digits_model, image, "seven", steps=50)
+    r = picture.result
+    assert r.trajectory.x_t.shape == (50, 1, 1, 16, 16) and r.trajectory.timesteps[0] > r.trajectory.timesteps[-1]
+    assert np.allclose(r.trajectory.x_t[0], ddim_invert(digits_model, image[None], 50).noise, atol=1e-5)
+    assert picture.psnr > 32 and "seven inverted (DDIM 50 steps): reconstruction" in picture.describe()
+    x, index = branch_start(r.trajectory, 0)
+    again = sample(digits_model, r.spec, start_x=x, start_index=index).final
+    assert np.abs(again - r.final).max() < 1e-5
+    with pytest.raises(ValueError, match="text-conditioned"):
+        invert_picture(digits_model, image, prompt="seven")

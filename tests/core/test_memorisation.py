@@ -67,3 +67,28 @@ def test_neighbours_command_shows_samples_beside_their_nearest_and_the_share_of_
         assert grid.size == (4 * 17 + 1, 4 * 17 + 1)  # 4 rows of sample + 3 nearest, 16 px each
     assert main(["neighbours", str(bundled_path("ddpm_ring8")), "--out", str(out), "--device", "cpu"]) == 1
     assert "a 2-D point model" in capsys.readouterr().err
+
+
+def test_training_index_keeps_its_vectors_and_knows_its_spaces(digits):
+    from genstudio.memorisation import TrainingIndex, verdict
+
+    train, test = digits
+    index = TrainingIndex(train, "digits")
+    a = index.nearest(test[:5], k=3, space="features")
+    assert "features" in index._vectors and index.spaces == ("pixels", "features") and "pixels" not in index._vectors
+    b = nearest_training(test[:5], train, k=3, space="features")
+    assert (a.indices == b.indices).all() and np.allclose(a.distances, b.distances)
+    assert TrainingIndex(np.zeros((3, 3, 8, 8))).spaces == ("pixels",)
+    assert verdict(0.1).startswith("copy") and verdict(0.9).startswith("new") and "0.33" in verdict(0.9)
+
+
+def test_score_reports_the_share_of_copies_for_any_image_model(capsys):
+    """`genstudio score` prints the memorisation meter beside the Fréchet distance, and for a model of
+    another data set (shapes) the meter alone."""
+    from genstudio.bundled import bundled_path
+    from genstudio.cli import main
+
+    assert main(["score", str(bundled_path("ddpm_shapes")), "--n", "4", "--steps", "2", "--device", "cpu"]) == 0
+    said = capsys.readouterr().out
+    assert "no digits Fréchet distance" in said and "copies (pixels):" in said and "copies (features)" not in said
+    assert "d1/d2 < 0.33" in said and "training images of shapes" in said

@@ -90,15 +90,16 @@ class BranchPanel(QWidget):
         self.eta.setEnabled(can_branch and self.state.branch_takes_eta())
 
     def show_endings(self, original: np.ndarray, ending: BranchEnding,
-                     extent: tuple[float, float, float, float]) -> None:
+                     extent: tuple[float, float, float, float], original_label: str = "original ending") -> None:
         """Show both final batches ((N, C, H, W) images or (N, 2) clouds) and their mean |difference|."""
         branch, t, diff = ending.final, ending.t, ending.diff
         if branch.ndim == 2:  # 2-D: the two clouds as pictures
             pics = [points_image(original, extent), points_image(branch, extent)]
         else:
             pics = [make_grid(original, pad=1), make_grid(branch, pad=1)]
-        self._endings[0].set_images(pics[0], "original ending")
-        self._endings[1].set_images(pics[1], f"branch from t = {t}, seed {self.seed.value()}")
+        self._endings[0].set_images(pics[0], original_label)
+        prompt = "" if self.state.branch_prompt is None else f", prompt {self.state.branch_prompt!r}"
+        self._endings[1].set_images(pics[1], f"branch from t = {t}, seed {self.seed.value()}{prompt}")
         verdict = ("the same ending: already decided at this t" if diff < SAME_ENDING
                    else "the endings differ: not yet decided at this t")
         self._summary.setText(f"mean |difference| = {diff:.4f} ({verdict})")

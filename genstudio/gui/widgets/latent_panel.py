@@ -6,7 +6,9 @@ direction found the GANSpace way (:func:`genstudio.latent.principal_directions`,
 background with visible progress). Above: the seed field, Random, Reset, truncation ψ, copy/paste
 of z, saving the image (PNG with z and seed in its text chunks) and z (``.npy``), and a button
 asking for a snapshot of the model being trained. Beside the picture, a neighbourhood grid
-(rows = directions, columns = -3σ … +3σ); below, interpolation between A and B.
+(rows = directions, columns = -3σ … +3σ); under it, G(z)'s nearest training images and whether it
+passes as a copy (:class:`~genstudio.gui.widgets.neighbour_strip.NeighbourStrip`); below,
+interpolation between A and B.
 
 The latent shown is ``z = ψ · (z_dims + Σ_k α_k v_k)``; it, the seed, the locks and the A → B walk
 are the view's ``state``, a Qt-free :class:`~genstudio.views.latent.LatentState` that the widgets
@@ -36,6 +38,7 @@ from genstudio.gui.widgets.latent_files import LatentFiles
 from genstudio.gui.widgets.latent_pad2d import LatentPad2D
 from genstudio.gui.widgets.latent_sliders import LatentSliders
 from genstudio.gui.widgets.latent_z import LatentZ
+from genstudio.gui.widgets.neighbour_strip import NeighbourStrip
 from genstudio.gui.widgets.neighbourhood_grid import NeighbourhoodGrid
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.latent import latent_grid_lines, map_latents, principal_directions
@@ -168,8 +171,14 @@ class LatentView(LatentZ, LatentFiles, QWidget):
         self._cloud: np.ndarray | None = None  # 2-D: the generated cloud shown on the pad (for Save image)
 
         self._status = QLabel(" ")
+        self.neighbours = NeighbourStrip()  # G(z)'s nearest training images: did it copy?
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self._left, 1)
+        column.addWidget(self.neighbours)
         upper = QSplitter(Qt.Orientation.Horizontal)
-        upper.addWidget(self._left)
+        upper.addWidget(left)
         upper.addWidget(self._side)
         upper.setStretchFactor(0, 3)
         upper.setStretchFactor(1, 2)
@@ -205,6 +214,7 @@ class LatentView(LatentZ, LatentFiles, QWidget):
         self._interp.set_model(model)
         self._dirs.set_rows([], np.zeros(0), empty_text="no directions yet")
         self._hood.set_model(model)
+        self.neighbours.set_model(model)
         self._image.clear()
         if model is None:
             self._dims.set_rows([], np.zeros(0))
@@ -278,6 +288,7 @@ class LatentView(LatentZ, LatentFiles, QWidget):
                 self._pad.set_output_point(out)
             else:  # steady text while dragging: no relayout
                 self._image.set_images(out[None], f"seed {seed}{', edited' if edited else ''}   ψ {psi:.2f}")
+                self.neighbours.show_sample(out, f"G(z), seed {seed}{' edited' if edited else ''}")
         elif kind == "directions":
             self.state.set_directions(*result)
             k = self.state.directions.shape[0]
@@ -364,6 +375,7 @@ class LatentView(LatentZ, LatentFiles, QWidget):
         """Stop the render thread (waits for the job in hand; never terminates it)."""
         self._hood.stop()
         self._projector.shutdown()
+        self.neighbours.shutdown()
         self._renderer.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)

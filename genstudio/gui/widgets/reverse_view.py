@@ -10,6 +10,8 @@ The slider's left end ("final sample") shows exactly what the sampler returned. 
 from the current step with another seed (or η) and shows both endings and their mean |difference|:
 how much of the picture was already decided at that t. The recording exports as a GIF or PNG
 frames. For 2-D models the cloud at step t is drawn over the data, with the field of −ε̂ at t.
+**Invert a picture…** (or a drop; ``reverse_invert.py``) makes a picture's DDIM inversion the
+recording, and a strip under the grid shows the selected final sample's nearest training images.
 
 What the person is doing — the spec being edited, the recording, the step and sample shown, the
 branch's seed and η and its ending — is the view's ``state``, a Qt-free
@@ -35,10 +37,12 @@ from genstudio.gui.sampling_controller import SamplingController
 from genstudio.gui.widgets.branch_panel import BranchPanel
 from genstudio.gui.widgets.click_grid import ClickGrid
 from genstudio.gui.widgets.export_size import ExportSizeButton
+from genstudio.gui.widgets.neighbour_strip import NeighbourStrip
 from genstudio.gui.widgets.forward_view import FIELD_EXTENT
 from genstudio.gui.widgets.points2d import Points2DView
 from genstudio.gui.widgets.prompt_controls import PromptControls
 from genstudio.gui.widgets.reverse_export import ReverseExport
+from genstudio.gui.widgets.reverse_invert import ReverseInvert
 from genstudio.gui.widgets.reverse_points import ReversePoints
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.gui.widgets.sampler_controls import SamplerControls
@@ -51,7 +55,7 @@ from genstudio.views.scrubber import FINAL, ScrubberState
 __all__ = ["ReverseView", "FINAL"]
 
 
-class ReverseView(ReverseExport, ReversePoints, QWidget):
+class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
     """Sample with a recorded trajectory and scrub it; branch and export.
 
     Signals
@@ -91,6 +95,12 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
         self.controls.sampleClicked.connect(lambda: self.sample())
         self.controls.cancelClicked.connect(self.cancel)
         self.prompt = PromptControls(self.state)  # hidden for a model without text
+        self.invert_button = QPushButton("Invert a picture…")
+        self.invert_button.setToolTip("Run a picture of yours back to x_T (DDIM inversion; or drop one on this "
+                                      "view), scrub it, and regenerate it from any x_t with Branch")
+        self.invert_button.clicked.connect(self._ask_invert)
+        self.controls.layout().insertWidget(7, self.invert_button)  # after Sample and Cancel
+        self.setAcceptDrops(True)
 
         self._sel = {k: SampleView() for k in ("x_t", "eps", "x0", "guide")}  # guide: ε̂_c − ε̂_∅ (guided only)
         self._pick = QSpinBox()
@@ -119,6 +129,10 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
         pl.addWidget(self._grid, 1, 4)
         self.attention = AttentionStrip()  # per-word cross-attention at t: a prompt-guided recording only
         pl.addWidget(self.attention, 2, 0, 1, 4)
+        self.neighbours = NeighbourStrip()  # the selected final sample's nearest training images
+        pl.addWidget(self.neighbours, 2, 4)  # under the grid, beside the attention maps
+        pl.setRowStretch(1, 4)
+        pl.setRowStretch(2, 1)
         pl.setColumnStretch(4, 2)
         for col in range(3):
             pl.setColumnStretch(col, 1)
@@ -161,6 +175,7 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
         self._real = None  # (M, 2) real data of a 2-D model: drawn behind the samples, and exported
         self._extent = FIELD_EXTENT  # (xmin, xmax, ymin, ymax) of a 2-D plot, its ε̂ field and exports
         self.state.set_model(model)  # drops the recording
+        self.neighbours.set_model(model)
         points = bool(model is not None and model.is_points)
         self._stack.setCurrentIndex(1 if points else 0)
         if points:
@@ -192,7 +207,11 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
         """Continue from the current step with ``seed`` / ``eta`` (default: the state's branch options)."""
         if self.state.result is None or self._model is None or self.sampler.is_busy() or self.sampler.is_closed():
             return False
-        plan = self.state.plan_branch(seed, eta)
+        try:
+            plan = self.state.plan_branch(seed, eta)
+        except ValueError as exc:  # a text model's prompt with a word it does not know
+            self.message.emit(str(exc))
+            return False
         self._branch_from = plan.t
         self.controls.start_progress(plan.steps)
         self.sampler.start("branch", self._model, plan.spec, record=False, start_x=plan.start_x,
@@ -226,8 +245,10 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
     def _on_finished(self, job: str, result: SamplingResult) -> None:
         if job == "sample":
             self.state.set_result(result)
+        elif job == "invert":
+            self._on_inverted(result)
         elif job == "branch":
-            self.state.set_branch_ending(self._branch_from, result.final)
+            self.state.set_branch_ending(self._branch_from, result.final, result.spec.prompt)
 
     @Slot(str, str, str)
     def _on_failed(self, job: str, message: str, _details: str) -> None:
@@ -251,7 +272,8 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
 
     def idle(self) -> bool:
         """No sampling running and the ε̂ field (2-D) of the current step drawn."""
-        return not self.sampler.is_busy() and self._field.idle() and self.attention.idle()
+        return (not self.sampler.is_busy() and self._field.idle() and self.attention.idle()
+                and self.neighbours.idle())
 
     # ------------------------------------------------------------------ the state, drawn
     def _on_state(self, what: str) -> None:
@@ -268,6 +290,7 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
             self._update_controls()
             self.bar.set_timesteps(st.timesteps(), FINAL)  # show the samples first
             self._show()
+            self._show_neighbours()
         elif what == "timestep":
             if self.bar.timestep() != st.timestep:
                 self.bar.set_timestep(st.timestep)  # snaps to a recorded step and tells the state
@@ -278,6 +301,7 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
                 self._pick.setValue(st.selected)
                 self._pick.blockSignals(False)
             self._show()
+            self._show_neighbours()
         elif what == "grid":
             self._grid_what.blockSignals(True)
             self._grid_what.setCurrentIndex(1 if st.grid_x0 else 0)
@@ -314,9 +338,10 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
         traj, t, i = r.trajectory, st.timestep, st.selected
         k = st.step_index()
         final = t == FINAL
+        inverted = st.inverted  # a picture's inversion: at the end, the picture beside its reconstruction
         if final:
             x_t = x0 = r.final  # (N, ...) float32
-            what = "the final samples"
+            what = "the final samples" if inverted is None else "reconstructed"
         else:  # views into the recording (float16 or float32); only what is drawn gets converted
             x_t, x0 = traj.x_t[k], traj.x0[k]
             what = f"step {k + 1} of {len(traj)}"
@@ -328,12 +353,16 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
         one = slice(i, i + 1)
         # captions change only with the sample or at the final step (a new caption each move would
         # re-lay out the tab); the bar and the step label say which t is shown
-        self._sel["x_t"].set_images(make_grid(x_t[one].astype(np.float32), pad=1),
-                                    f"sample #{i}: " + ("x_0" if final else "x_t"))
+        if inverted is None:
+            left, left_caption = x_t[one], f"sample #{i}: " + ("x_0" if final else "x_t")
+        else:
+            left, left_caption = (inverted.image, f"your picture: {inverted.name}") if final else (x_t[one], "inverted x_t")
+        self._sel["x_t"].set_images(make_grid(left.astype(np.float32), pad=1), left_caption)
         self._sel["eps"].set_images(make_grid(traj.eps[k][one].astype(np.float32) / EPS_DISPLAY_RANGE, pad=1),
                                     "ε̂ of the last step (±2.5σ)" if final else "ε̂ (±2.5σ)")
         self._sel["x0"].set_images(make_grid(x0[one].astype(np.float32), pad=1),
-                                   "the sample" if final else "predicted x_0")
+                                   ("the sample" if inverted is None else f"reconstruction, {inverted.psnr:.1f} dB")
+                                   if final else "predicted x_0")
         guide = traj.direction(k)  # None when unguided
         if guide is not None:  # where the prompt pushes at t: ε̂_c − ε̂_∅, grey 0, ±its largest |value|
             g = guide[one]  # far smaller than ε̂: on ε̂'s ±2.5σ it would be plain grey
@@ -345,6 +374,14 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
         self._grid.set_images(make_grid(grid, pad=1), f"all {len(grid)} — click one to select it")
         self._step.setText(what)
 
+    def _show_neighbours(self) -> None:
+        """The selected final sample's nearest training images (images only)."""
+        r = self.state.result
+        if r is not None and r.final.ndim == 4:
+            i = self.state.selected
+            self.neighbours.show_sample(r.final[i], "the reconstruction" if self.state.inverted is not None
+                                        else f"final sample #{i}")
+
     def _show_guide(self, shown: bool) -> None:
         """The guidance direction's panel, beside x̂_0, for a guided recording only."""
         self._sel["guide"].setVisible(shown)
@@ -355,7 +392,8 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
         if r is None or b is None:
             self.branch_panel.clear()
         else:
-            self.branch_panel.show_endings(r.final, b, self._extent)
+            self.branch_panel.show_endings(r.final, b, self._extent, "original ending" if self.state.inverted is None
+                                           else "reconstruction (DDIM η = 0 from x_T)")
         self.layout().setStretchFactor(self.branch_panel, 0 if b is None else 2)
 
     @Slot()
@@ -371,6 +409,7 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
         for w in (self._gif, self._frames, self._use):
             w.setEnabled(have and not busy)
         self._use.setVisible(not (model and self._model.is_points))
+        self.invert_button.setEnabled(model and not busy and not self._model.is_points)
 
     def shutdown(self) -> None:
         """Cancel sampling and stop the threads (waits for the running step)."""
@@ -378,3 +417,4 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
         self.sampler.shutdown()
         self._field.shutdown()
         self.attention.shutdown()
+        self.neighbours.shutdown()
