@@ -324,6 +324,7 @@ def monitor_arena(window: MainWindow, work: Path) -> QWidget:
     return window
 
 
+#: (name, function) pairs; a shot's picture is saved as docs/<name>.png.
 SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
     ("monitor_gan2d", monitor_gan2d),
     ("monitor_dcgan", monitor_dcgan),
