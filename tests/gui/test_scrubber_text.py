@@ -140,3 +140,27 @@ def test_scrubbing_shows_one_attention_map_per_word_of_the_prompt(qtbot, view):
     assert any(not np.array_equal(a, v.current_grid()) for a, v in zip(first, strip.maps))
     view.set_model(tiny_image_model())  # no text: no maps
     assert not strip.isVisible()
+
+
+def test_a_branch_changes_the_prompt_mid_way_and_shows_both_endings(qtbot, view):
+    view.set_model(tiny_text_model())
+    rev, panel = view.reverse, view.reverse.branch_panel
+    assert not panel.text.isVisible()  # no recording yet
+    rev.state.edit(prompt="a red star", n=2, sampler="ddim", steps=6, seed=3)
+    assert rev.sample()
+    qtbot.waitUntil(lambda: not rev.is_busy() and rev.state.result is not None, timeout=WAIT_MS)
+    assert panel.text.isVisible() and panel.text.prompt.text() == "a red star" and panel.seed.value() == 3
+    rev.bar.set_timestep(int(rev.state.result.trajectory.timesteps[2]))
+    panel.text.prompt.clear()
+    qtbot.keyClicks(panel.text.prompt, "a green star")
+    assert "'green'" in panel.text.error.text() and not panel.button.isEnabled()
+    panel.text.prompt.clear()
+    qtbot.keyClicks(panel.text.prompt, "a blue circle")
+    assert panel.button.isEnabled()
+    qtbot.mouseClick(panel.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not rev.is_busy() and rev.state.branch is not None, timeout=WAIT_MS)
+    b = rev.state.branch
+    assert b.what == "prompt 'a blue circle'" and b.diff > 1e-3
+    captions = [v.caption() for v in panel._endings]
+    assert captions[0] == "original: 'a red star', s = 3" and captions[1].endswith("prompt 'a blue circle'")
+    assert "the new text still steers" in panel.summary()
