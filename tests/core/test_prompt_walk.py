@@ -65,3 +65,25 @@ def test_the_gif_has_one_frame_per_step_of_the_walk(tmp_path):
     path = save_gif(tmp_path / "walk.gif", pictures, fps=8)
     with Image.open(path) as gif:
         assert gif.n_frames == 6
+
+
+def test_genstudio_sample_prompt_to_writes_the_walk_as_a_gif(tmp_path, capsys):
+    from genstudio.checkpoint import save_checkpoint
+    from genstudio.cli import main
+
+    model = tiny_text_model(num_steps=8)
+    tensors = {f"ema/eps/{k}": v for k, v in model.net.state_dict().items()}
+    path = save_checkpoint(tmp_path / "t2i.safetensors", tensors, model.meta)
+    out = tmp_path / "walk.gif"
+    assert main(["sample", str(path), "--prompt", "a red star", "--prompt-to", "a blue circle", "--frames", "4",
+                 "--steps", "3", "--out", str(out), "--px", "32"]) == 0
+    printed = capsys.readouterr().out
+    assert "4 frames from 'a red star' to 'a blue circle' (slerp, ddim 3 steps eta 0" in printed
+    with Image.open(out) as gif:
+        assert gif.n_frames == 4 and gif.size == (32, 35)
+    for argv, why in ((["--prompt-to", "a blue star", "--out", str(tmp_path / "w.png")], "give --out FILE.gif"),
+                      (["--prompt-to", "a blue star", "--out", str(out)], "walks from --prompt"),
+                      (["--prompt", "a red star", "--out", str(out)], "is for a prompt walk"),
+                      (["--prompt", "a red star", "--prompt-to", "a big star", "--out", str(out)], "'big'")):
+        assert main(["sample", str(path), *argv]) == 1
+        assert why in capsys.readouterr().err
