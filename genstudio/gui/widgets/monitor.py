@@ -99,6 +99,7 @@ class MonitorView(QWidget):
             plot.clear()
         self.bands.clear()
         self.points.set_fake(np.zeros((0, 2), np.float32))
+        self.points.set_generated_name("fake" if "discriminator" in self._family.plots() else "samples")
         self.points.clear_heatmap()
         self.samples.clear()
         plots = self._family.plots()

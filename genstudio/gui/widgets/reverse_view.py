@@ -125,7 +125,7 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
             pl.setColumnStretch(col, 1)
         self._pictures = pl
         self._show_guide(False)
-        self._cloud = Points2DView()
+        self._cloud = Points2DView(generated="samples")  # no discriminator here: nothing is "fake"
         self._stack = QStackedWidget()
         self._stack.addWidget(pictures)
         self._stack.addWidget(self._cloud)
