@@ -218,6 +218,55 @@ def sweep_t2i(window: MainWindow, work: Path, prompt: str = "a handwritten 7") -
     return window
 
 
+def branch_t2i(window: MainWindow, work: Path, prompt: str = "a handwritten 7",
+               then: str = "a handwritten 3", at: float = 0.3) -> QWidget:
+    """The bundled text-to-image digits model sampled with ``prompt``, branched ``at`` of the way in with
+    ``then`` on the same noise: the two endings side by side."""
+    from genstudio.gui.widgets.scrubber import ScrubberView
+
+    _open_bundled(window, "t2i_digits")
+    window.show_view("Scrubber")
+    view = window.findChild(ScrubberView)
+    rev = view.reverse
+    view.tabs.setCurrentWidget(rev)
+    rev.state.edit(prompt=prompt, guidance=3.0, n=8, sampler="ddim", steps=50, eta=0.0, seed=0)
+    if not rev.sample():
+        raise RuntimeError(f"sampling did not start: {view.status()}")
+    wait_until(lambda: not rev.is_busy() and rev.state.result is not None, 300, "the reverse sampling")
+    traj = rev.state.result.trajectory
+    rev.bar.set_timestep(int(traj.timesteps[int(len(traj) * at)]))
+    rev.state.set_branch_options(prompt=then)
+    if not rev.branch():
+        raise RuntimeError(f"the branch did not start: {view.status()}")
+    wait_until(lambda: not rev.is_busy() and rev.state.branch is not None, 300, "the branch")
+    wait_until(rev.idle, 60, "the reverse view")
+    settle(0.3)
+    return window
+
+
+def walk_t2i(window: MainWindow, work: Path, prompt: str = "a handwritten 7", then: str = "a handwritten 3",
+             frames: int = 16) -> QWidget:
+    """The Scrubber's prompt walk on the bundled text-to-image digits model, ``prompt`` → ``then``; the GIF
+    is saved beside the screenshots as ``docs/walk_t2i.gif``."""
+    from genstudio.gui.widgets.scrubber import ScrubberView
+
+    _open_bundled(window, "t2i_digits")
+    window.show_view("Scrubber")
+    view = window.findChild(ScrubberView)
+    view.reverse.state.edit(prompt=prompt, guidance=3.0, sampler="ddim", steps=50, eta=0.0, seed=0)
+    view.tabs.setCurrentWidget(view.walk)
+    view.walk.state.set_options(prompt_to=then, frames=frames)
+    view.walk.to.setText(then)
+    view.walk.frames.setValue(frames)
+    if not view.walk.run():
+        raise RuntimeError(f"the walk did not start: {view.status()}")
+    wait_until(lambda: not view.walk.is_busy(), 600, "the prompt walk")
+    view.walk.slider.setValue(frames // 2)  # the large picture shows the middle of the way
+    view.walk.save_gif(str(DOCS / "walk_t2i.gif"), 128)
+    settle(0.3)
+    return window
+
+
 def superres_faces(window: MainWindow, work: Path) -> QWidget:
     """The Super-resolution view on the bundled SRResNet and SRGAN: a held-out face, wiped at 4×, and
     the perception–distortion plot of bicubic and the two."""
@@ -242,6 +291,8 @@ SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
     ("scrubber_ring8", scrubber_ring8),
     ("scrubber_t2i", scrubber_t2i),
     ("sweep_t2i", sweep_t2i),
+    ("branch_t2i", branch_t2i),
+    ("walk_t2i", walk_t2i),
     ("superres_faces", superres_faces),
 ]
 
