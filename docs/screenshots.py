@@ -262,7 +262,12 @@ def walk_t2i(window: MainWindow, work: Path, prompt: str = "a handwritten 7", th
         raise RuntimeError(f"the walk did not start: {view.status()}")
     wait_until(lambda: not view.walk.is_busy(), 600, "the prompt walk")
     view.walk.slider.setValue(frames // 2)  # the large picture shows the middle of the way
-    view.walk.save_gif(str(DOCS / "walk_t2i.gif"), 128)
+    import numpy as np
+
+    from genstudio.imaging import save_gif
+    from genstudio.text2image.walk import walk_gif_frames
+
+    save_gif(DOCS / "walk_t2i.gif", walk_gif_frames(np.stack(view.walk.state.images), 128), fps=8)
     settle(0.3)
     return window
 
