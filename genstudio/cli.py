@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="verb", required=True)
     a = sub.add_parser("app", help="open the desktop app (the default), optionally on a checkpoint or run folder")
-    a.add_argument("path", nargs="?", help="a .safetensors checkpoint or a run directory")
+    a.add_argument("path", nargs="?", help="a .safetensors checkpoint, a run directory or a diffusers model folder")
 
     from genstudio.cli_checkpoints import cmd_export, cmd_info, cmd_sample, cmd_score
     from genstudio.cli_train import cmd_train

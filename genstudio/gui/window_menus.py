@@ -26,6 +26,8 @@ class MenusAndActions:
              "Load a .safetensors checkpoint into the views"),
             ("act_open_run", "Open run folder…", self._choose_run_folder, "Ctrl+Shift+O",
              "Show a run folder's curves and previews and follow it as it grows"),
+            ("act_open_diffusers", "Open diffusers model folder…", self._choose_diffusers_folder, "Ctrl+Alt+O",
+             "Open a diffusers UNet2DModel folder (a DDPM / DDIM pipeline saved on disk) in the scrubber"),
             ("act_quit", "Quit", self.close, _keys(std.Quit, "Ctrl+Q"), "Quit GenStudio"),
         )
         for name, text, slot, keys, tip in table:
@@ -39,7 +41,7 @@ class MenusAndActions:
             setattr(self, name, act)
 
         file_menu = self.menuBar().addMenu("&File")
-        file_menu.addActions([self.act_open, self.act_open_run])
+        file_menu.addActions([self.act_open, self.act_open_run, self.act_open_diffusers])
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         run_menu = self.menuBar().addMenu("&Run")
@@ -82,6 +84,12 @@ class MenusAndActions:
                                                 self.settings.last_folder("open_run"))
         if path:
             self.open_run_folder(path)
+
+    @Slot()
+    def _choose_diffusers_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open diffusers model folder", self.settings.last_folder("open"))
+        if path:
+            self.loader.load(path)  # on a thread; a dialog says why a folder cannot be opened
 
     @Slot()
     def _about(self) -> None:
