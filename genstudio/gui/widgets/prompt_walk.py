@@ -11,12 +11,11 @@ appear as a strip as they arrive, a slider plays through them large, and "Save G
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QSlider, QSpinBox,
     QVBoxLayout, QWidget,
 )
-from PySide6.QtCore import Qt
 
 from genstudio.gui.walk_controller import WalkController
 from genstudio.gui.widgets.elided_label import ElidedLabel
