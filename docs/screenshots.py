@@ -218,6 +218,60 @@ def sweep_t2i(window: MainWindow, work: Path, prompt: str = "a handwritten 7") -
     return window
 
 
+def branch_t2i(window: MainWindow, work: Path, prompt: str = "a handwritten 7",
+               then: str = "a handwritten 3", at: float = 0.3) -> QWidget:
+    """The bundled text-to-image digits model sampled with ``prompt``, branched ``at`` of the way in with
+    ``then`` on the same noise: the two endings side by side."""
+    from genstudio.gui.widgets.scrubber import ScrubberView
+
+    _open_bundled(window, "t2i_digits")
+    window.show_view("Scrubber")
+    view = window.findChild(ScrubberView)
+    rev = view.reverse
+    view.tabs.setCurrentWidget(rev)
+    rev.state.edit(prompt=prompt, guidance=3.0, n=8, sampler="ddim", steps=50, eta=0.0, seed=0)
+    if not rev.sample():
+        raise RuntimeError(f"sampling did not start: {view.status()}")
+    wait_until(lambda: not rev.is_busy() and rev.state.result is not None, 300, "the reverse sampling")
+    traj = rev.state.result.trajectory
+    rev.bar.set_timestep(int(traj.timesteps[int(len(traj) * at)]))
+    rev.state.set_branch_options(prompt=then)
+    if not rev.branch():
+        raise RuntimeError(f"the branch did not start: {view.status()}")
+    wait_until(lambda: not rev.is_busy() and rev.state.branch is not None, 300, "the branch")
+    wait_until(rev.idle, 60, "the reverse view")
+    settle(0.3)
+    return window
+
+
+def walk_t2i(window: MainWindow, work: Path, prompt: str = "a handwritten 7", then: str = "a handwritten 3",
+             frames: int = 16) -> QWidget:
+    """The Scrubber's prompt walk on the bundled text-to-image digits model, ``prompt`` → ``then``; the GIF
+    is saved beside the screenshots as ``docs/walk_t2i.gif``."""
+    from genstudio.gui.widgets.scrubber import ScrubberView
+
+    _open_bundled(window, "t2i_digits")
+    window.show_view("Scrubber")
+    view = window.findChild(ScrubberView)
+    view.reverse.state.edit(prompt=prompt, guidance=3.0, sampler="ddim", steps=50, eta=0.0, seed=0)
+    view.tabs.setCurrentWidget(view.walk)
+    view.walk.state.set_options(prompt_to=then, frames=frames)
+    view.walk.to.setText(then)
+    view.walk.frames.setValue(frames)
+    if not view.walk.run():
+        raise RuntimeError(f"the walk did not start: {view.status()}")
+    wait_until(lambda: not view.walk.is_busy(), 600, "the prompt walk")
+    view.walk.slider.setValue(frames // 2)  # the large picture shows the middle of the way
+    import numpy as np
+
+    from genstudio.imaging import save_gif
+    from genstudio.text2image.walk import walk_gif_frames
+
+    save_gif(DOCS / "walk_t2i.gif", walk_gif_frames(np.stack(view.walk.state.images), 128), fps=8)
+    settle(0.3)
+    return window
+
+
 def superres_faces(window: MainWindow, work: Path) -> QWidget:
     """The Super-resolution view on the bundled SRResNet and SRGAN: a held-out face, wiped at 4×, and
     the perception–distortion plot of bicubic and the two."""
@@ -260,7 +314,7 @@ def scrubber_inverted(window: MainWindow, work: Path) -> QWidget:
     wait_until(lambda: not rev.is_busy() and rev.state.inverted is not None, 300, "the inversion")
     first = int(rev.state.timesteps()[0])
     rev.bar.set_timestep(first)
-    rev.state.edit(prompt="six")
+    rev.state.set_branch_options(prompt="six")  # the branch row's prompt
     rev.branch(seed=1, eta=0.0)
     wait_until(lambda: not rev.is_busy() and rev.state.branch is not None, 300, "the regeneration")
     rev.bar.set_timestep(int(rev.state.timesteps()[len(rev.state.timesteps()) // 2]))
@@ -334,6 +388,8 @@ SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
     ("scrubber_ring8", scrubber_ring8),
     ("scrubber_t2i", scrubber_t2i),
     ("sweep_t2i", sweep_t2i),
+    ("branch_t2i", branch_t2i),
+    ("walk_t2i", walk_t2i),
     ("superres_faces", superres_faces),
     ("monitor_drawing", monitor_drawing),
     ("monitor_slow_motion", monitor_slow_motion),

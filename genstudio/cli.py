@@ -252,6 +252,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "diffusers' guidance_scale = s); default 3")
     s.add_argument("--negative-prompt", dest="negative", default=None,
                    help="text-to-image only: a caption to steer away from (it replaces the null caption)")
+    s.add_argument("--prompt-to", dest="prompt_to", default=None,
+                   help="text-to-image only: walk from --prompt to this prompt on one fixed noise and write "
+                        "--out FILE.gif (default sampler for a walk: DDIM, 50 steps, η = 0)")
+    s.add_argument("--frames", type=_positive_int, default=16, help="frames of a --prompt-to walk (default 16)")
+    s.add_argument("--walk", choices=("slerp", "lerp"), default="slerp",
+                   help="how a --prompt-to walk mixes the two prompts' embeddings (default slerp)")
     s.add_argument("--px", type=_non_negative_int, default=512,
                    help="long side in pixels of a FILE.png picture (a grid, or a 2-D model's scatter plot); "
                         "0 = the grid's own size (default 512)")

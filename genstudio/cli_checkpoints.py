@@ -41,6 +41,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.checkpoint.name} is an {family.label}, which upscales images rather than "
                          "sampling them: use genstudio upscale CKPT IMAGE --out OUT.png")
 
+    if getattr(args, "prompt_to", None) is not None and args.sampler is None:
+        args.sampler = "ddim"  # a walk: deterministic steps, so the frames change with the text alone
     settle_diffusion_flags(args, SAMPLE_DEFAULTS)
     return sample_to_disk(args)
 

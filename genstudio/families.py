@@ -178,9 +178,9 @@ register_family(Family(  # its own family, not a diffusion option: its network, 
              Metric("bands", "the loss per timestep band", "bands")),
     view="scrubber", uses_samplers=True, sampling_weights=("ema/", "model/"),
     header="genstudio.text2image.model:check_text_header", defining="genstudio.diffusion.trainer:defining",
-    monitor_hints=("watch the preview grid draw the data set's own captions (guidance 3) sharpen from noise "
-                   "into {thing}s as the denoising loss falls; then sample any prompt with genstudio sample "
-                   "--prompt.",) * 2))
+    monitor_hints=("watch each row of the preview, one fixed prompt (labelled; guidance 3), sharpen from noise "
+                   "into {thing}s as the denoising loss falls; then open the model in the Scrubber and type "
+                   "your own prompt.",) * 2))
 _SR_MODEL = "genstudio.superres.model:SRModel"
 register_family(Family(
     "srresnet", "SRResNet", "SRResNet", "genstudio.superres.trainer:SRResNetTrainer", _SR_MODEL,

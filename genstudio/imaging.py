@@ -27,7 +27,7 @@ from genstudio.atomic import atomic_open
 
 __all__ = [
     "to_uint8", "make_grid", "save_png", "save_gif", "resize_long_side", "scatter_image",
-    "EXPORT_SIZES", "DEFAULT_EXPORT_SIZE", "cloud_extent",
+    "EXPORT_SIZES", "DEFAULT_EXPORT_SIZE", "cloud_extent", "labelled_rows",
 ]
 
 _CHANNELS = (1, 3, 4)
@@ -113,6 +113,32 @@ def make_grid(
         top, left = pad + r * (h + pad), pad + col * (w + pad)
         grid[top : top + h, left : left + w] = batch[i]
     return grid
+
+
+def labelled_rows(images: np.ndarray, labels: list[str], columns: int, pad: int = 1, scale: int = 2) -> np.ndarray:
+    """A grid of ``len(labels)`` rows of ``columns`` images each, row i labelled ``labels[i]`` on its left
+    (a text-to-image preview: one prompt a row). The grid is scaled ``scale``× (nearest neighbour) so
+    the labels, drawn at the output size with Pillow's default font, are not larger than the pictures.
+
+    Returns uint8 (H, W, 3).
+    """
+    from PIL import ImageDraw, ImageFont
+
+    grid = make_grid(images, nrow=columns, pad=pad)  # (h, w, 3)
+    grid = np.repeat(np.repeat(grid, scale, axis=0), scale, axis=1)
+    font = ImageFont.load_default()
+    widths = [font.getbbox(t)[2] for t in labels] or [0]
+    margin = max(widths) + 12
+    h = grid.shape[0]
+    out = Image.new("RGB", (margin + grid.shape[1], h), (30, 30, 30))
+    out.paste(Image.fromarray(grid), (margin, 0))
+    draw = ImageDraw.Draw(out)
+    row_h = (h - pad * scale) / max(1, len(labels))
+    for i, text in enumerate(labels):
+        top, bottom = font.getbbox(text)[1], font.getbbox(text)[3]
+        y = pad * scale + row_h * (i + 0.5) - (top + bottom) / 2
+        draw.text((6, y), text, fill=(220, 220, 220), font=font)
+    return np.asarray(out)
 
 
 def _atomic_write(path: str | os.PathLike, write) -> Path:

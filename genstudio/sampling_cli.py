@@ -37,6 +37,10 @@ def sample_to_disk(args: argparse.Namespace) -> int:
     from genstudio.loading import load_model
 
     out: Path = args.out
+    if getattr(args, "prompt_to", None) is not None:
+        return walk_to_disk(args)
+    if out.suffix == ".gif":
+        raise ValueError("--out FILE.gif is for a prompt walk: give --prompt A --prompt-to B")
     if out.suffix not in ("", ".png", ".npy"):
         raise ValueError(f"--out must be a folder, FILE.png or FILE.npy, not {out.name}")
     if out.suffix == ".png" and args.n > MAX_GRID:
@@ -77,6 +81,34 @@ def sample_to_disk(args: argparse.Namespace) -> int:
     else:
         _write(out, samples, text)
     print(safe_text(f"{args.n} samples written to {out}"))
+    return 0
+
+
+def walk_to_disk(args: argparse.Namespace) -> int:
+    """``--prompt A --prompt-to B --frames F --out walk.gif``: the prompt walk as a GIF (and its frames'
+    settings in the terminal); returns an exit status."""
+    from genstudio.imaging import save_gif
+    from genstudio.loading import load_model
+    from genstudio.text2image.walk import MAX_FRAMES, walk, walk_gif_frames
+
+    out: Path = args.out
+    if out.suffix != ".gif":
+        raise ValueError(f"a prompt walk is written as a GIF: give --out FILE.gif, not {out.name}")
+    if args.prompt is None:
+        raise ValueError("--prompt-to walks from --prompt: give both")
+    if not 2 <= args.frames <= MAX_FRAMES:
+        raise ValueError(f"--frames must lie in 2 … {MAX_FRAMES}, not {args.frames}")
+    if args.trajectory is not None or getattr(args, "exact", False):
+        raise ValueError("--trajectory and --exact do not go with a prompt walk")
+    model = load_model(args.checkpoint, args.device)
+    if not hasattr(model, "guided_eps"):
+        raise ValueError(f"--prompt-to is for text-to-image models; {args.checkpoint.name} holds a "
+                         f"{get_family(model.kind).noun} model, which takes no text")
+    spec = spec_of(args)
+    result = walk(model, spec, args.prompt_to, args.frames, method=args.walk, progress=_progress(args))
+    save_gif(out, walk_gif_frames(result.frames, getattr(args, "px", 512) or None), fps=8)
+    print(safe_text(f"{args.frames} frames from {args.prompt!r} to {args.prompt_to!r} ({args.walk}, "
+                    f"{result.spec.short()}, s = {result.spec.guidance:g}, seed {args.seed}) written to {out}"))
     return 0
 
 

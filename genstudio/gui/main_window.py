@@ -278,7 +278,8 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, ArenaWiring, QMainWi
             model = page.view().model() if page.is_built() else None
             default = None if name == "Latent" else "digits"  # the forward process starts on digits
             data = (getattr(model, "meta", None) or {}).get("data") if model is not None else default
-            self.hints[name].set_text(hint_for(bool(getattr(model, "is_points", False)), data))
+            text = {"text": getattr(model, "tokenizer", None) is not None} if name == "Scrubber" else {}
+            self.hints[name].set_text(hint_for(bool(getattr(model, "is_points", False)), data, **text))
 
     def _set_subject(self, text: str) -> None:
         self._subject = text

@@ -37,7 +37,7 @@ class TextContext(NamedTuple):
 
     tokens: torch.Tensor  # (B, L, D) per-token embeddings
     pooled: torch.Tensor  # (B, D) mean of the real tokens
-    mask: torch.Tensor  # (B, L) True at real tokens
+    mask: torch.Tensor  # (B, L) True at real tokens (or a float weight in [0, 1]: text2image.walk)
 
 
 class CrossAttention(nn.Module):
@@ -65,7 +65,11 @@ class CrossAttention(nn.Module):
         q = self.q(self.norm(x)).reshape(b, self.heads, d, h * w).transpose(-1, -2)  # (B, heads, HW, d)
         k, v = self.kv(ctx.tokens).reshape(b, -1, 2, self.heads, d).permute(2, 0, 3, 1, 4)  # 2 × (B, heads, L, d)
         logits = q @ k.transpose(-1, -2) / math.sqrt(d)  # (B, heads, HW, L)
-        logits = logits.masked_fill(~ctx.mask[:, None, None, :], float("-inf"))
+        mask = ctx.mask[:, None, None, :]  # (B, 1, 1, L)
+        if mask.dtype == torch.bool:
+            logits = logits.masked_fill(~mask, float("-inf"))
+        else:  # a soft mask (a prompt walk): a token of weight w counts w times; 0 is masked out, as False
+            logits = logits + mask.log()
         weights = logits.softmax(-1)  # (B, heads, HW, L)
         a = weights @ v  # (B, heads, HW, d)
         x = x + self.out(a.transpose(-1, -2).reshape(b, c, h, w))

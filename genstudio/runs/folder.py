@@ -89,6 +89,13 @@ class RunDir:
             from genstudio.imaging import make_grid, save_png
 
             path = self.previews / f"step_{step:06d}.png"
+            prompts = preview.extra.get("prompts") if preview.extra else None
+            if prompts:  # text to image: one prompt a row, labelled
+                from genstudio.imaging import labelled_rows
+
+                picture = labelled_rows(preview.data, list(prompts), int(preview.extra["columns"]))
+                save_png(path, picture, {"step": str(step), "prompts": " | ".join(prompts)})
+                return path
             save_png(path, make_grid(preview.data), {"step": str(step)})
             return path
         path = self.previews / f"step_{step:06d}.npz"

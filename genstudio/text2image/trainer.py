@@ -7,8 +7,10 @@ replaced by the null caption (Ho & Salimans 2022, §3.2: p_uncond 0.1–0.2), so
 learns both ε̂_c and ε̂_∅. The text encoder inside the network is trained with it, from scratch.
 
 The vocabulary is built from the captions and written to every checkpoint header (``meta["text"]``).
-Previews sample the fixed noise with the data set's own captions (one per distinct full caption,
-cycled) at guidance s = 3.
+Previews are rows of fixed prompts (:func:`preview_prompts`: the ten digits, a few colour-and-shape
+prompts with the held-out one, faces by their factors; a folder's most common captions), each row the
+same columns of the fixed noise, sampled at guidance s = 3: a row shows one prompt, a column one x_T,
+so what changes down a column is the prompt alone. The Monitor labels each row with its prompt.
 """
 
 from __future__ import annotations
@@ -27,6 +29,22 @@ from genstudio.text2image.model import guided
 from genstudio.trainer import Preview
 
 P_UNCOND = 0.1  # share of items trained with the null caption (Ho & Salimans: 0.1 or 0.2 work best)
+MAX_PREVIEW_ROWS = 10  # prompts in a preview (the ten digits)
+MAX_PREVIEW_COLUMNS = 8  # samples of each prompt
+
+
+def preview_prompts(data_name: str, captions: list[tuple[str, ...]], tokenizer: Tokenizer) -> list[str]:
+    """The prompts of a run's preview rows: the data set's scored prompts (``prompt_scores.DEFAULT_PROMPTS``,
+    without the empty one) that the vocabulary can say, else the most common full captions."""
+    from collections import Counter
+
+    from genstudio.prompt_scores import DEFAULT_PROMPTS
+
+    known = [p for p in DEFAULT_PROMPTS.get(data_name, ()) if p and not tokenizer.unknown(p)]
+    if len(known) >= 2:
+        return known[:MAX_PREVIEW_ROWS]
+    common = Counter(caps[0] for caps in captions if caps).most_common(MAX_PREVIEW_ROWS)
+    return [caption for caption, _ in common]
 
 
 class CaptionedBatch(NamedTuple):
@@ -80,8 +98,8 @@ class Text2ImageTrainer(DiffusionTrainer):
         self.counts = torch.tensor([len(caps) for caps in captions])  # (N,)
         self.offsets = torch.cumsum(self.counts, 0) - self.counts  # (N,)
         self.null_ids = self.tokenizer.null()  # (L,)
-        distinct = list(dict.fromkeys(caps[0] for caps in captions))
-        self.preview_prompts = [distinct[i % len(distinct)] for i in range(self.fixed_noise.shape[0])]
+        self.preview_rows = preview_prompts(config.data, captions, self.tokenizer)  # one prompt a row
+        self.preview_columns = max(1, min(MAX_PREVIEW_COLUMNS, self.fixed_noise.shape[0] // len(self.preview_rows)))
 
     def network_specs(self, config: RunConfig, data: Dataset) -> dict[str, dict[str, Any]]:
         return text2image_specs(config, data, self.tokenizer)
@@ -106,8 +124,12 @@ class Text2ImageTrainer(DiffusionTrainer):
         return self.denoising_step(x0, lambda x_t, t: self.net_run(x_t, t, ids))
 
     def preview(self) -> Preview:
-        """The fixed noise sampled (DDIM, η = 0) with the data set's captions at guidance s = 3."""
-        eps = guided(self.ema, self.tokenizer, self.preview_prompts, DEFAULT_GUIDANCE, device=self.device)
-        x = ddim_sample(eps, tuple(self.fixed_noise.shape), self.schedule,
-                        steps=min(PREVIEW_STEPS["images"], self.schedule.num_steps), start_x=self.fixed_noise)
-        return Preview(kind="images", data=x.numpy(), extra={"prompts": list(self.preview_prompts)})
+        """Rows of fixed prompts, each over the same columns of the fixed noise (DDIM, η = 0, s = 3);
+        ``extra``: ``prompts`` (one per row) and ``columns``."""
+        rows, cols = self.preview_rows, self.preview_columns
+        prompts = [p for p in rows for _ in range(cols)]  # (K·C,) row by row
+        start = self.fixed_noise[:cols].repeat(len(rows), *([1] * (self.fixed_noise.dim() - 1)))  # (K·C, C, H, W)
+        eps = guided(self.ema, self.tokenizer, prompts, DEFAULT_GUIDANCE, device=self.device)
+        x = ddim_sample(eps, tuple(start.shape), self.schedule,
+                        steps=min(PREVIEW_STEPS["images"], self.schedule.num_steps), start_x=start)
+        return Preview(kind="images", data=x.numpy(), extra={"prompts": list(rows), "columns": cols})

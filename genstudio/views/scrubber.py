@@ -4,11 +4,16 @@ sampler controls, timestep bar and branch panel render it).
 
 Every change emits ``changed(what)``: ``"model"``, ``"spec"`` (the sampling fields), ``"busy"``,
 ``"result"`` (a recording arrived or was dropped), ``"timestep"``, ``"selected"``, ``"grid"`` (the
-grid shows x_t or x̂_0), ``"branch_options"`` (the branch's seed and η) and ``"branch"`` (a branch ended). A recording may be a
-picture's DDIM inversion (:meth:`ScrubberState.set_inversion`): ``inverted`` then holds the picture.
+grid shows x_t or x̂_0), ``"branch_options"`` (the branch's seed, η and text) and ``"branch"`` (a branch
+ended). A recording may be a picture's DDIM inversion (:meth:`ScrubberState.set_inversion`): ``inverted``
+then holds the picture.
 
 Two η on purpose: ``spec.eta`` is the sampling run's, ``branch_eta`` the branch's — a DDIM run with
 η = 0 is deterministic, so its branch starts at η = 1, or a new seed would change nothing.
+
+A prompt-guided recording branches differently: what changes mid-way is the *text* (``branch_prompt``,
+``branch_negative``, ``branch_guidance``), so its branch keeps the recording's own seed and η (the same
+noise) and starts with the recording's text; the person edits the prompt or s, and only that differs.
 """
 
 from __future__ import annotations
@@ -19,12 +24,12 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from genstudio.diffusion.trajectory import Trajectory
-from genstudio.diffusion.guidance import DEFAULT_GUIDANCE
+from genstudio.diffusion.guidance import DEFAULT_GUIDANCE, check_guidance
 from genstudio.sampling import SAMPLERS, SampleSpec, SamplingResult, branch_start, get_sampler, record_dtype_for
 from genstudio.scrub import mean_abs_difference
 from genstudio.views.events import Event
 
-__all__ = ["ScrubberState", "BranchEnding", "BranchPlan", "FINAL", "MAX_RECORD_BYTES", "POINTS_N"]
+__all__ = ["ScrubberState", "BranchEnding", "BranchPlan", "branch_changes", "FINAL", "MAX_RECORD_BYTES", "POINTS_N"]
 
 FINAL = -1  # the timestep that stands for the sampler's output
 MAX_RECORD_BYTES = 2 * 2**30  # a recording larger than this is refused (lower N, or use DDIM)
@@ -38,6 +43,7 @@ class BranchEnding(NamedTuple):
     t: int
     final: np.ndarray
     diff: float
+    what: str = ""  # what the branch changed, e.g. "prompt 'a handwritten 3'" ("" for a new seed / η)
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class BranchPlan:
     start_index: int
     t: int  # the timestep branched from
     steps: int  # network steps left
+    what: str = ""  # what differs from the recording: "seed 2", "prompt 'a 3', s = 7", or "nothing"
 
 
 class ScrubberState:
@@ -69,9 +76,12 @@ class ScrubberState:
         self.grid_x0 = False  # the grid of all N shows x̂_0 (True) or x_t
         self.branch_seed = 1
         self.branch_eta = 0.0
+        # a text model's branch continues with this text (None: the recording's; set when one arrives)
+        self.branch_prompt: str | None = None
+        self.branch_negative: str | None = None
+        self.branch_guidance: float | None = None
         self.branch: BranchEnding | None = None
         self.inverted: Any = None  # the recording is a picture's inversion (genstudio.inverted.InvertedPicture)
-        self.branch_prompt: str | None = None  # the branch's prompt when it is not the recording's (a text model)
         self._index: dict[int, int] = {}  # timestep -> recorded step
 
     # ------------------------------------------------------------------ model and spec
@@ -185,13 +195,18 @@ class ScrubberState:
             self.selected = min(self.selected, result.spec.n - 1)
             if result.spec.definition.takes_eta:  # DDIM with η = 0 is deterministic: a branch needs noise
                 self.branch_eta = result.spec.eta if result.spec.eta > 0 else 1.0
+            if result.spec.guided:  # the text changes mid-way, on the same noise: seed and η as recorded
+                spec = result.spec
+                self.branch_seed, self.branch_eta = spec.seed, spec.eta
+                self.branch_prompt, self.branch_negative = spec.prompt or "", spec.negative or ""
+                self.branch_guidance = DEFAULT_GUIDANCE if spec.guidance is None else spec.guidance
         self.timestep = FINAL
         self.changed.emit("result")
 
     def set_inversion(self, inverted: Any) -> None:
         """Show a picture's inversion (an :class:`~genstudio.inverted.InvertedPicture`) as the recording:
         the inverted x_t over the DDIM grid, the reconstruction as its final sample; a branch regenerates
-        from the x_t shown (with a text model: with the prompt now in the prompt field)."""
+        from the x_t shown (with a text model: with the branch's prompt, :meth:`set_branch_options`)."""
         self.set_result(inverted.result, inverted)
 
     def timesteps(self) -> np.ndarray:
@@ -221,13 +236,28 @@ class ScrubberState:
         self.changed.emit("grid")
 
     # ------------------------------------------------------------------ branching
-    def set_branch_options(self, seed: int | None = None, eta: float | None = None) -> None:
-        """The next branch's seed and η (kept when None)."""
+    def set_branch_options(self, seed: int | None = None, eta: float | None = None, *, prompt: str | None = None,
+                           negative: str | None = None, guidance: float | None = None) -> None:
+        """The next branch's seed and η, and (a text model) its prompt, negative prompt and guidance s
+        (each kept when None)."""
         if seed is not None:
             self.branch_seed = int(seed)
         if eta is not None:
             self.branch_eta = float(eta)
+        if prompt is not None:
+            self.branch_prompt = prompt
+        if negative is not None:
+            self.branch_negative = negative
+        if guidance is not None:
+            self.branch_guidance = check_guidance(float(guidance))
         self.changed.emit("branch_options")
+
+    def branch_text_error(self) -> str:
+        """The tokenizer's message for the branch's prompt or negative prompt ("" when both are fine)."""
+        r = self.result
+        if r is None or not r.spec.guided:
+            return ""
+        return self.prompt_error(replace(r.spec, prompt=self.branch_prompt, negative=self.branch_negative))
 
     def branch_takes_eta(self) -> bool:
         """Whether the recording's sampler takes η (DDIM); a sampler since removed takes none."""
@@ -236,27 +266,46 @@ class ScrubberState:
 
     def plan_branch(self, seed: int | None = None, eta: float | None = None) -> BranchPlan:
         """Continue from the step shown with the branch's seed and η (``seed`` / ``eta`` set them first);
-        a text model's branch takes the prompt now in the field (ValueError: a word it does not know)."""
+        a text model's branch takes the branch's text (ValueError: a word it does not know)."""
         r = self.result
         if r is None:
             raise ValueError("sample first: a branch continues a recording")
         self.set_branch_options(seed, eta)
+        if error := self.branch_text_error():
+            raise ValueError(error)
         k = self.step_index()
         x, index = branch_start(r.trajectory, k)
         spec = replace(r.spec, seed=self.branch_seed, eta=self.branch_eta if self.branch_takes_eta() else r.spec.eta)
-        if self.takes_text() and r.spec.guided:  # the prompt in the field now: regenerate with another prompt
-            spec = replace(spec, prompt=self.spec.prompt or "", negative=self.spec.negative or "")
-            if error := self.prompt_error(spec):
-                raise ValueError(error)
-        return BranchPlan(spec, x, index, int(r.trajectory.timesteps[k]), len(r.trajectory) - k)
+        if r.spec.guided:  # a text model: the branch's own prompt, negative prompt and s
+            spec = replace(spec, prompt=self.branch_prompt, negative=self.branch_negative,
+                           guidance=self.branch_guidance)
+        return BranchPlan(spec, x, index, int(r.trajectory.timesteps[k]), len(r.trajectory) - k,
+                          branch_changes(r.spec, spec))
 
-    def set_branch_ending(self, t: int, final: np.ndarray, prompt: str | None = None) -> None:
-        """A branch from ``t`` ended with ``final`` (``prompt``: its own, when not the recording's): keep
-        it beside the original ending."""
+    def set_branch_ending(self, t: int, final: np.ndarray, what: str = "") -> None:
+        """A branch from ``t`` (that changed ``what``, :attr:`BranchPlan.what`) ended with ``final``:
+        keep it beside the original ending."""
         if self.result is None:
             return
-        if prompt == self.result.spec.prompt:
-            prompt = None
-        self.branch = BranchEnding(int(t), final, mean_abs_difference(final, self.result.final))
-        self.branch_prompt = prompt
+        self.branch = BranchEnding(int(t), final, mean_abs_difference(final, self.result.final), what)
         self.changed.emit("branch")
+
+
+def branch_changes(recorded: SampleSpec, branch: SampleSpec) -> str:
+    """What ``branch`` changes from the ``recorded`` spec, for people: "prompt 'a 3', s = 7" ("nothing")."""
+    out = []
+    if branch.seed != recorded.seed:
+        out.append(f"seed {branch.seed}")
+    if branch.eta != recorded.eta:
+        out.append(f"η = {branch.eta:g}")
+    if (branch.prompt or "") != (recorded.prompt or ""):
+        out.append(f"prompt {branch.prompt or ''!r}")
+    if (branch.negative or "") != (recorded.negative or ""):
+        out.append(f"negative {branch.negative or ''!r}")
+    if _scale(branch) != _scale(recorded):
+        out.append(f"s = {_scale(branch):g}")
+    return ", ".join(out) or "nothing"
+
+
+def _scale(spec: SampleSpec) -> float:
+    return DEFAULT_GUIDANCE if spec.guidance is None else spec.guidance

@@ -117,3 +117,33 @@ def test_a_guidance_sweep_plans_one_row_per_scale_from_the_same_spec():
     assert sw.next_spec() is specs[1] and sw.row_caption(specs[0]) == "s = 0 (unconditional)"
     sw.add_row(np.ones((2, 1, 4, 4)))
     assert sw.next_spec() is None and len(sw.rows) == 2 and seen[-1] == "row"
+
+
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
+def test_a_text_branch_with_the_same_prompt_retraces_the_recording_and_another_prompt_changes_it(sampler):
+    from tiny_models import tiny_text_model
+
+    model = tiny_text_model(num_steps=12)
+    s, _ = state_with(model)
+    s.edit(prompt="a red star", guidance=3.0, n=3, seed=4, sampler=sampler, steps=6)
+    s.set_result(sample(model, s.plan_sample()))
+    assert (s.branch_seed, s.branch_prompt, s.branch_guidance) == (4, "a red star", 3.0)  # the same noise
+    traj = s.result.trajectory
+    s.set_timestep(int(traj.timesteps[len(traj) // 2]))  # mid-way
+
+    def branch(**text) -> np.ndarray:
+        s.set_branch_options(**text)
+        plan = s.plan_branch()
+        s.set_branch_ending(plan.t, sample(model, plan.spec, start_x=plan.start_x,
+                                           start_index=plan.start_index).final, plan.what)
+        return s.branch
+
+    same = branch()
+    assert same.what == "nothing" and same.diff < 1e-5
+    np.testing.assert_allclose(same.final, s.result.final, atol=1e-5)
+    other = branch(prompt="a blue circle")
+    assert other.what == "prompt 'a blue circle'" and other.diff > 1e-3
+    assert branch(prompt="a red star", guidance=7.0).what == "s = 7" and s.branch.diff > 1e-3
+    s.set_branch_options(prompt="a green star")
+    with pytest.raises(ValueError, match="'green'"):
+        s.plan_branch()  # the tokenizer's message, before anything runs

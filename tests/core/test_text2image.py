@@ -210,3 +210,24 @@ def test_a_safetensors_header_whose_length_ends_in_0x80_is_not_taken_for_a_pickl
             break
     assert path.read_bytes()[0] == 0x80
     assert load_model(path, "cpu").tokenizer.vocab == model.tokenizer.vocab
+
+
+def test_the_preview_is_one_row_per_fixed_prompt_over_the_same_noise_columns(tmp_path):
+    from PIL import Image
+
+    from genstudio.data import load_dataset
+    from genstudio.runs.folder import RunDir
+
+    cfg = RunConfig(kind="text2image", data="digits", size=16, width=8, batch=8, timesteps=10, n_preview=64,
+                    device="cpu", seed=0).validate()
+    trainer = Text2ImageTrainer(cfg, load_dataset("digits", size=16), torch.device("cpu"))
+    preview = trainer.preview()
+    assert preview.extra == {"prompts": [f"a handwritten {d}" for d in range(10)], "columns": 6}
+    assert preview.data.shape == (60, 1, 16, 16)
+    # untrained, the network ignores the text (its output layers start at zero): a column is one x_T
+    np.testing.assert_array_equal(preview.data[0], preview.data[6])
+    assert not np.array_equal(preview.data[0], preview.data[1])
+    path = RunDir(tmp_path).write_preview(10, preview)
+    with Image.open(path) as png:
+        assert png.text["prompts"].startswith("a handwritten 0 | a handwritten 1") and png.height == 2 * (10 * 17 + 1)
+        assert png.width > 2 * (6 * 17 + 1)  # the labels' margin, left of the grid

@@ -54,3 +54,30 @@ def test_image_models_get_their_own_words():
     assert "dissolve a shape" in scrubber_hint(False, "shapes")
     assert "into faces" in monitor_hint("diffusion", False, "faces")
     assert "grid of digits" in monitor_hint("gan", False, "digits")
+
+
+def test_a_text_to_image_model_gets_a_hint_about_prompts(qtbot, make_window):
+    from pathlib import Path
+
+    w = make_window()
+    w.show()
+    qtbot.waitExposed(w)
+    w.open_checkpoint(Path(__file__).resolve().parents[2] / "checkpoints" / "t2i_digits.safetensors")
+    qtbot.waitUntil(lambda: "type a prompt" in w.hints["Scrubber"].text(), timeout=20_000)
+    assert "Branch here" in w.hints["Scrubber"].text() and "dissolve" not in w.hints["Scrubber"].text()
+
+
+def test_the_2d_legends_call_diffusion_points_samples_and_gan_points_fake(qtbot):
+    from genstudio.gui.widgets.monitor import MonitorView
+    from genstudio.gui.widgets.reverse_view import ReverseView
+
+    rev = ReverseView()
+    qtbot.addWidget(rev)
+    assert rev._cloud.legend_names() == ["real", "samples"]
+    rev.shutdown()
+    m = MonitorView()
+    qtbot.addWidget(m)
+    m.begin("diffusion", points=True)
+    assert m.points.legend_names() == ["real", "samples"]
+    m.begin("gan", points=True)
+    assert m.points.legend_names() == ["real", "fake"]

@@ -33,6 +33,24 @@ def test_gan_metrics_go_to_two_plots_and_images_to_the_grid(qtbot):
     assert "step 50" in m.caption()
 
 
+def test_a_text_to_image_preview_is_one_labelled_row_per_prompt(qtbot):
+    m = MonitorView()
+    qtbot.addWidget(m)
+    m.resize(900, 600)
+    m.show()
+    m.begin("text2image", points=False)
+    images = np.random.default_rng(0).uniform(-1, 1, (3 * 4, 1, 8, 8)).astype(np.float32)
+    prompts = ["a red circle", "a blue square", "a green triangle"]
+    m.apply(Drained(preview=(40, Preview("images", images, {"prompts": prompts, "columns": 4}))))
+    qtbot.waitUntil(lambda: m.preview_step() == 40, timeout=1_000)
+    assert m.samples.row_labels() == prompts and "one prompt a row" in m.caption()
+    assert m.samples.current_grid().shape == (3 * 9 + 1, 4 * 9 + 1, 3)  # 3 rows of 4, not a square grid
+    assert m.samples.image_rect().left() > m.samples.fontMetrics().horizontalAdvance("a green triangle")
+    m.apply(Drained(preview=(50, Preview("images", images))))  # a run without prompts: no labels
+    qtbot.waitUntil(lambda: m.preview_step() == 50, timeout=1_000)
+    assert m.samples.row_labels() == []
+
+
 def test_diffusion_loss_and_band_columns(qtbot):
     m = MonitorView()
     qtbot.addWidget(m)

@@ -202,7 +202,7 @@ def test_branch_from_last_step_reproduces_and_from_first_differs(qtbot, view):
     assert rev.state.step_index() == len(traj) - 1
     assert rev.branch(seed=2)
     qtbot.waitUntil(lambda: rev.state.branch is not None and not rev.is_busy(), timeout=WAIT_MS)
-    t, final, diff = rev.state.branch
+    t, final, diff, _what = rev.state.branch
     assert t == 0 and diff == 0.0
     np.testing.assert_array_equal(final, result.final)
     assert "mean |difference| = 0.0000" in rev.branch_panel.summary()

@@ -88,13 +88,13 @@ def test_a_text_model_regenerates_the_inverted_picture_with_another_prompt(qtbot
     rev.bar.set_timestep(int(st.timesteps()[0]))
     assert rev.branch(seed=1, eta=0.0)
     wait_idle(qtbot, rev)
-    assert st.branch.diff < SAME_ENDING and st.branch_prompt is None
-    st.edit(prompt="zero")
+    assert st.branch.diff < SAME_ENDING and "prompt" not in st.branch.what
+    st.set_branch_options(prompt="zero")  # the branch row's prompt (the Prompt box is the next sample's)
     assert rev.branch(seed=1, eta=0.0)
     wait_idle(qtbot, rev)
     assert st.branch_prompt == "zero" and st.branch.diff > 0.05
     assert "prompt 'zero'" in rev.branch_panel._endings[1].caption()
-    st.edit(prompt="a purple seven")
+    st.set_branch_options(prompt="a purple seven")
     assert not rev.branch(eta=0.0) and "purple" in view.status()
 
 

@@ -140,3 +140,69 @@ def test_scrubbing_shows_one_attention_map_per_word_of_the_prompt(qtbot, view):
     assert any(not np.array_equal(a, v.current_grid()) for a, v in zip(first, strip.maps))
     view.set_model(tiny_image_model())  # no text: no maps
     assert not strip.isVisible()
+
+
+def test_a_branch_changes_the_prompt_mid_way_and_shows_both_endings(qtbot, view):
+    view.set_model(tiny_text_model())
+    rev, panel = view.reverse, view.reverse.branch_panel
+    assert not panel.text.isVisible()  # no recording yet
+    rev.state.edit(prompt="a red star", n=2, sampler="ddim", steps=6, seed=3)
+    assert rev.sample()
+    qtbot.waitUntil(lambda: not rev.is_busy() and rev.state.result is not None, timeout=WAIT_MS)
+    assert panel.text.isVisible() and panel.text.prompt.text() == "a red star" and panel.seed.value() == 3
+    rev.bar.set_timestep(int(rev.state.result.trajectory.timesteps[2]))
+    panel.text.prompt.clear()
+    qtbot.keyClicks(panel.text.prompt, "a green star")
+    assert "'green'" in panel.text.error.text() and not panel.button.isEnabled()
+    panel.text.prompt.clear()
+    qtbot.keyClicks(panel.text.prompt, "a blue circle")
+    assert panel.button.isEnabled()
+    qtbot.mouseClick(panel.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not rev.is_busy() and rev.state.branch is not None, timeout=WAIT_MS)
+    b = rev.state.branch
+    assert b.what == "prompt 'a blue circle'" and b.diff > 1e-3
+    captions = [v.caption() for v in panel._endings]
+    assert captions[0] == "original: 'a red star', s = 3" and captions[1].endswith("prompt 'a blue circle'")
+    assert "the new text still steers" in panel.summary()
+
+
+def test_a_prompt_walk_runs_in_the_background_and_saves_a_gif(qtbot, view, tmp_path):
+    from PIL import Image
+
+    view.set_model(tiny_image_model())
+    assert not view.tabs.isTabVisible(view.tabs.indexOf(view.walk))
+    view.set_model(tiny_text_model())
+    rev, walk = view.reverse, view.walk
+    rev.state.edit(prompt="a red star", n=2, sampler="ddim", steps=4, seed=2)
+    qtbot.mouseClick(rev.prompt.walk, Qt.MouseButton.LeftButton)  # "Walk to…" beside the prompt boxes
+    assert view.tabs.currentWidget() is walk
+    qtbot.keyClicks(walk.to, "a green circle")
+    assert "'green'" in walk._error.text() and not walk.go.isEnabled()
+    walk.to.clear()
+    qtbot.keyClicks(walk.to, "a blue circle")
+    walk.frames.setValue(5)
+    assert walk.go.isEnabled() and not walk.save.isEnabled()
+    qtbot.mouseClick(walk.go, Qt.MouseButton.LeftButton)
+    assert walk.is_busy() and walk.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: not walk.is_busy(), timeout=WAIT_MS)
+    assert len(walk.state.images) == 5 and walk.state.alphas[-1] == 1.0
+    assert walk.large.caption() == "frame 5 of 5: α = 1.00" and walk.save.isEnabled()
+    first = view.reverse.state.spec  # frame 0 is sample #0 of what Sample draws
+    from genstudio.sampling import sample
+
+    np.testing.assert_allclose(walk.state.images[0], sample(view.model(), first).final[0], atol=1e-5)
+    assert walk.save_gif(str(tmp_path / "walk.gif"), 64)
+    with Image.open(tmp_path / "walk.gif") as gif:
+        assert gif.n_frames == 5
+
+
+def test_a_prompt_walk_cancels_and_keeps_the_frames_done(qtbot, view):
+    view.set_model(tiny_text_model(num_steps=200))
+    walk = view.walk
+    view.reverse.state.edit(prompt="a red star", sampler="ddpm")
+    walk.state.set_options(prompt_to="a blue star", frames=6)
+    assert walk.run()
+    qtbot.waitUntil(lambda: walk._progress.value() > 5, timeout=WAIT_MS)
+    walk.cancel()
+    qtbot.waitUntil(lambda: not walk.is_busy(), timeout=WAIT_MS)
+    assert len(walk.state.images) < 6 and "cancelled" in view.status() and not walk.save.isEnabled()

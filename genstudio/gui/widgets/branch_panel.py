@@ -2,9 +2,12 @@
 
 :class:`BranchPanel` holds the new seed and η of a branch, the "Branch here" button, and —
 once a branch has ended — the original and the branched final samples side by side with their mean
-|difference|: how much of the picture was already decided at the step branched from. The seed and
-η are a :class:`~genstudio.views.scrubber.ScrubberState`'s (the fields show them and write edits
-back); :class:`~genstudio.gui.widgets.reverse_view.ReverseView` runs the branch.
+|difference|: how much of the picture was already decided at the step branched from. For a
+prompt-guided recording a second row (:class:`~genstudio.gui.widgets.branch_text.BranchTextRow`) holds
+the prompt, negative prompt and s the branch continues with, on the recording's own noise: change the
+prompt or the guidance mid-way and see both endings. The seed, η and text are a
+:class:`~genstudio.views.scrubber.ScrubberState`'s (the fields show them and write edits back);
+:class:`~genstudio.gui.widgets.reverse_view.ReverseView` runs the branch.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
+from genstudio.gui.widgets.branch_text import BranchTextRow
 from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.imaging import make_grid
@@ -39,6 +43,7 @@ class BranchPanel(QWidget):
     def __init__(self, state: ScrubberState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
+        self._can_branch = False
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setPrefix("new seed ")
@@ -56,6 +61,7 @@ class BranchPanel(QWidget):
         self.button = QPushButton("Branch here")
         self.button.setToolTip("Keep x_t at this step, continue with another seed (or η), compare the endings")
         self.button.clicked.connect(self.branchClicked)
+        self.text = BranchTextRow(state)  # a prompt-guided recording only
         self._summary = ElidedLabel("")  # elided, not wrapped: a long verdict never widens the tab
         self.row = QHBoxLayout()  # the owner may add its own buttons at the end
         for w in (self.seed, self.eta, self.button):
@@ -72,11 +78,14 @@ class BranchPanel(QWidget):
             erow.addWidget(v, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.text)
         layout.addLayout(self.row)
         layout.addWidget(self._ending_row, 1)
         self.clear()
 
     def _on_state(self, what: str) -> None:
+        if what == "branch_options":
+            self.button.setEnabled(self._can_branch and not self.state.branch_text_error())
         if what in ("branch_options", "result"):  # a new recording may set η (DDIM η = 0 branches at η = 1)
             for box, value in ((self.seed, self.state.branch_seed), (self.eta, self.state.branch_eta)):
                 box.blockSignals(True)
@@ -85,8 +94,10 @@ class BranchPanel(QWidget):
 
     def set_enabled(self, can_branch: bool) -> None:
         """Enable the controls; η only when the recording's sampler takes one (DDIM)."""
+        self._can_branch = can_branch
         for w in (self.button, self.seed):
             w.setEnabled(can_branch)
+        self.button.setEnabled(can_branch and not self.state.branch_text_error())
         self.eta.setEnabled(can_branch and self.state.branch_takes_eta())
 
     def show_endings(self, original: np.ndarray, ending: BranchEnding,
@@ -97,11 +108,22 @@ class BranchPanel(QWidget):
             pics = [points_image(original, extent), points_image(branch, extent)]
         else:
             pics = [make_grid(original, pad=1), make_grid(branch, pad=1)]
-        self._endings[0].set_images(pics[0], original_label)
-        prompt = "" if self.state.branch_prompt is None else f", prompt {self.state.branch_prompt!r}"
-        self._endings[1].set_images(pics[1], f"branch from t = {t}, seed {self.seed.value()}{prompt}")
-        verdict = ("the same ending: already decided at this t" if diff < SAME_ENDING
-                   else "the endings differ: not yet decided at this t")
+        spec = self.state.result.spec if self.state.result is not None else None
+        text = spec is not None and spec.guided
+        if original_label != "original ending":  # the caller names it (an inversion: "reconstruction")
+            original = original_label
+        else:
+            original = f"original: {_text_of(spec.prompt, spec.guidance)}" if text else "original ending"
+        self._endings[0].set_images(pics[0], original)
+        self._endings[1].set_images(pics[1], f"branch from t = {t}: " + (ending.what or f"seed {self.seed.value()}"))
+        if ending.what == "nothing":
+            verdict = "nothing changed: the branch retraces the recording"
+        elif text and not any(ending.what.startswith(w) for w in ("seed", "η")):  # the text changed
+            verdict = ("the same ending: the picture was already decided at this t" if diff < SAME_ENDING
+                       else "the endings differ: the new text still steers the picture at this t")
+        else:
+            verdict = ("the same ending: already decided at this t" if diff < SAME_ENDING
+                       else "the endings differ: not yet decided at this t")
         self._summary.setText(f"mean |difference| = {diff:.4f} ({verdict})")
         self._ending_row.setVisible(True)
 
@@ -115,3 +137,8 @@ class BranchPanel(QWidget):
     def summary(self) -> str:
         """The line with the mean |difference| ("" before a branch)."""
         return self._summary.text()
+
+
+def _text_of(prompt: str | None, guidance: float | None) -> str:
+    """"'a handwritten 7', s = 3" (the empty prompt as the null caption)."""
+    return (repr(prompt) if prompt else "the null caption") + ("" if guidance is None else f", s = {guidance:g}")

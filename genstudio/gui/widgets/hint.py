@@ -109,8 +109,14 @@ def latent_hint(points: bool, data: str | None) -> str:
             f"directions that change the picture most; set A and B to walk between two {thing}s.")
 
 
-def scrubber_hint(points: bool, data: str | None) -> str:
-    """The Scrubber's hint for a diffusion model on ``data`` (``points``: 2-D data)."""
+def scrubber_hint(points: bool, data: str | None, text: bool = False) -> str:
+    """The Scrubber's hint for a diffusion model on ``data`` (``points``: 2-D data; ``text``: a
+    text-to-image model, which samples a prompt)."""
+    if text:
+        return (f"on the <i>Reverse</i> tab type a prompt (the completions list the words the model knows) "
+                f"and press Sample; scrub back to watch the {_thing(data)} form, with where the prompt pushes "
+                "and each word's attention; <i>Branch here</i> with another prompt mid-way, or compare "
+                "scales on <i>Guidance sweep</i>.")
     if points:
         return ("drag the timestep slider to dissolve the points into noise; on the <i>Reverse</i> tab "
                 "press Sample and scrub back as they gather, ε̂ drawn as arrows.")

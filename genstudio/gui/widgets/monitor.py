@@ -32,6 +32,7 @@ from genstudio.gui.widgets.draw_tool import DrawTool
 from genstudio.gui.widgets.loss_plot import LossPlot
 from genstudio.gui.widgets.points2d import Points2DView
 from genstudio.gui.widgets.sample_view import SampleView
+from genstudio.imaging import make_grid
 
 __all__ = ["MonitorView", "GAN_LOSSES", "GAN_PROBS", "DIFFUSION_LOSSES"]
 
@@ -114,6 +115,7 @@ class MonitorView(QWidget):
             plot.clear()
         self.bands.clear()
         self.points.set_fake(np.zeros((0, 2), np.float32))
+        self.points.set_generated_name("fake" if "discriminator" in self._family.plots() else "samples")
         self.points.clear_heatmap()
         self.points.set_arrows(np.empty((0, 2)), np.empty((0, 2)))
         self.samples.clear()
@@ -196,6 +198,12 @@ class MonitorView(QWidget):
             return
         self._pictures.setCurrentIndex(0)
         # "images": (N, C, H, W) float in [-1, 1]; "grid": a saved PNG grid (H, W, 3) uint8
+        prompts = preview.extra.get("prompts") if preview.kind == "images" and preview.extra else None
+        if prompts:  # text to image: one row per fixed prompt, labelled with it
+            self.samples.set_images(make_grid(preview.data, nrow=int(preview.extra["columns"]), pad=1),
+                                    f"step {step:,} · one prompt a row (guidance s = 3), one noise a column")
+            self.samples.set_row_labels(list(prompts))
+            return
         self.samples.set_images(preview.data, f"step {step:,}")
 
     def show_arena(self, data: str, budget: float, real: np.ndarray, modes: bool) -> None:

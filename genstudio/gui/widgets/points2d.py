@@ -49,9 +49,12 @@ class Points2DView(QWidget):
     parent : QWidget, optional
     point_size : float
         Marker diameter in screen pixels.
+    generated : str
+        The legend's name for the model's points: "fake" beside a discriminator (a GAN), "samples" for a
+        diffusion model (:meth:`set_generated_name` changes it).
     """
 
-    def __init__(self, parent: QWidget | None = None, point_size: float = 4.0) -> None:
+    def __init__(self, parent: QWidget | None = None, point_size: float = 4.0, generated: str = "fake") -> None:
         super().__init__(parent)
         self._caption = QLabel(" ")
         self._caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -76,7 +79,7 @@ class Points2DView(QWidget):
             size=point_size, pen=None, brush=pg.mkBrush(*_REAL, 200), pxMode=True, name="real"
         )
         self._fake = pg.ScatterPlotItem(
-            size=point_size, pen=None, brush=pg.mkBrush(*_FAKE, 200), pxMode=True, name="fake"
+            size=point_size, pen=None, brush=pg.mkBrush(*_FAKE, 200), pxMode=True, name=generated
         )
         self._real.setZValue(10)
         self._fake.setZValue(11)
@@ -88,6 +91,19 @@ class Points2DView(QWidget):
         layout.setSpacing(2)
         layout.addWidget(self._caption)
         layout.addWidget(self._plot, 1)
+
+    def set_generated_name(self, name: str) -> None:
+        """Call the model's points ``name`` in the legend ("fake", "samples")."""
+        legend = self._plot.getPlotItem().legend
+        if self._fake.name() == name:
+            return
+        legend.removeItem(self._fake)
+        self._fake.opts["name"] = name
+        legend.addItem(self._fake, name)
+
+    def legend_names(self) -> list[str]:
+        """The names the legend shows, in order."""
+        return [label.text for _, label in self._plot.getPlotItem().legend.items]
 
     def set_real(self, points: np.ndarray) -> None:
         """Show the real sample, (N, 2); rows with NaN/inf are skipped."""

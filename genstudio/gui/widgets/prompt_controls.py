@@ -9,9 +9,9 @@ the boxes (the state then refuses to sample, and the Sample button is disabled).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QStringListModel, Qt
+from PySide6.QtCore import QStringListModel, Qt, Signal
 from PySide6.QtWidgets import (
-    QCompleter, QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget,
+    QCompleter, QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
 )
 
 from genstudio.gui.widgets.elided_label import ElidedLabel
@@ -58,11 +58,22 @@ class PromptControls(QWidget):
     state : ScrubberState
         The state whose spec (``prompt``, ``negative``, ``guidance``) the fields show and edit.
     parent : QWidget, optional
+
+    Signals
+    -------
+    walkRequested()
+        "Walk to…" was pressed: the person wants to walk from this prompt to another (the Scrubber's
+        Prompt walk tab).
     """
+
+    walkRequested = Signal()
 
     def __init__(self, state: ScrubberState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
+        self.walk = QPushButton("Walk to…")
+        self.walk.setToolTip("Walk from this prompt to another on one fixed noise, frame by frame, and save a GIF")
+        self.walk.clicked.connect(self.walkRequested)
         self.prompt, self.negative = QLineEdit(), QLineEdit()
         self.prompt.setPlaceholderText("prompt (empty: the null caption)")
         self.negative.setPlaceholderText("negative prompt (optional)")
@@ -91,6 +102,7 @@ class PromptControls(QWidget):
         row.addWidget(self.prompt, 3)
         row.addWidget(self.negative, 2)
         row.addWidget(self.guidance)
+        row.addWidget(self.walk)
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(2)

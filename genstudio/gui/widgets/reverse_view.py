@@ -7,7 +7,8 @@ the selected sample side by side (and, for a prompt-guided recording, the guidan
 ε̂_c − ε̂_∅: where the prompt pushes the picture at t, and one cross-attention map per word of
 the prompt), and the grid of all N at that step (click a cell to select it).
 The slider's left end ("final sample") shows exactly what the sampler returned. **Branch** continues
-from the current step with another seed (or η) and shows both endings and their mean |difference|:
+from the current step with another seed (or η) — or, for a prompt-guided recording, another prompt,
+negative prompt or guidance s on the same noise — and shows both endings and their mean |difference|:
 how much of the picture was already decided at that t. The recording exports as a GIF or PNG
 frames. For 2-D models the cloud at step t is drawn over the data, with the field of −ε̂ at t.
 **Invert a picture…** (or a drop; ``reverse_invert.py``) makes a picture's DDIM inversion the
@@ -76,7 +77,7 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
         super().__init__(parent)
         self._model = None
         self.state = ScrubberState()  # spec, recording, step, selection, branch: the widgets render it
-        self._branch_from = 0
+        self._branch_from, self._branch_what = 0, ""
         self.sampler = SamplingController(self)
         self.sampler.progress.connect(self._on_progress)
         self.sampler.preview.connect(self._on_preview)
@@ -138,7 +139,7 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
             pl.setColumnStretch(col, 1)
         self._pictures = pl
         self._show_guide(False)
-        self._cloud = Points2DView()
+        self._cloud = Points2DView(generated="samples")  # no discriminator here: nothing is "fake"
         self._stack = QStackedWidget()
         self._stack.addWidget(pictures)
         self._stack.addWidget(self._cloud)
@@ -209,10 +210,10 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
             return False
         try:
             plan = self.state.plan_branch(seed, eta)
-        except ValueError as exc:  # a text model's prompt with a word it does not know
+        except ValueError as exc:  # a word of the branch's prompt the model never saw
             self.message.emit(str(exc))
             return False
-        self._branch_from = plan.t
+        self._branch_from, self._branch_what = plan.t, plan.what
         self.controls.start_progress(plan.steps)
         self.sampler.start("branch", self._model, plan.spec, record=False, start_x=plan.start_x,
                            start_index=plan.start_index)
@@ -248,7 +249,7 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
         elif job == "invert":
             self._on_inverted(result)
         elif job == "branch":
-            self.state.set_branch_ending(self._branch_from, result.final, result.spec.prompt)
+            self.state.set_branch_ending(self._branch_from, result.final, self._branch_what)
 
     @Slot(str, str, str)
     def _on_failed(self, job: str, message: str, _details: str) -> None:

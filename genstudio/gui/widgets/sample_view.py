@@ -4,7 +4,9 @@
 (N, H, W, C) or a ready-made uint8 grid (H, W, 3), tiles it with
 :func:`genstudio.imaging.make_grid`, and paints it centred with nearest-neighbour scaling and
 the aspect ratio kept. Scale factors are whole numbers whenever the grid fits at least once,
-so every source pixel becomes an equal square block.
+so every source pixel becomes an equal square block. Rows may carry labels
+(:meth:`SampleView.set_row_labels`: a text-to-image preview's prompts), painted crisp at screen
+resolution in a margin left of the grid, each beside its row.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class _PixelCanvas(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._image: QImage | None = None
+        self._labels: list[str] = []  # one per row of the picture, painted left of it
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(64, 64)
 
@@ -43,16 +46,28 @@ class _PixelCanvas(QWidget):
             self._image = QImage(data.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
         self.update()
 
+    def set_labels(self, labels: list[str]) -> None:
+        """Label the picture's rows (top to bottom); [] for none."""
+        self._labels = list(labels)
+        self.update()
+
+    def _margin(self) -> int:
+        if not self._labels:
+            return 0
+        fm = self.fontMetrics()
+        return min(max(fm.horizontalAdvance(t) for t in self._labels) + 10, self.width() // 2)
+
     def target_rect(self) -> QRectF:
         """Where the picture is drawn, in widget coordinates (empty when nothing is shown)."""
         if self._image is None:
             return QRectF()
+        margin = self._margin()
         iw, ih = self._image.width(), self._image.height()
-        scale = min(self.width() / iw, self.height() / ih)
+        scale = min((self.width() - margin) / iw, self.height() / ih)
         if scale >= 1.0:
             scale = float(int(scale))  # whole-number zoom: equal square pixel blocks
         w, h = iw * scale, ih * scale
-        return QRectF((self.width() - w) / 2.0, (self.height() - h) / 2.0, w, h)
+        return QRectF(margin + (self.width() - margin - w) / 2.0, (self.height() - h) / 2.0, w, h)
 
     def sizeHint(self) -> QSize:
         return QSize(320, 320)
@@ -62,7 +77,16 @@ class _PixelCanvas(QWidget):
         painter.fillRect(self.rect(), _BACKGROUND)
         if self._image is not None:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-            painter.drawImage(self.target_rect(), self._image)
+            rect = self.target_rect()
+            painter.drawImage(rect, self._image)
+            if self._labels:
+                painter.setPen(QColor("#d8d8d8"))
+                row_h = rect.height() / len(self._labels)
+                for i, text in enumerate(self._labels):
+                    cell = QRectF(0, rect.top() + i * row_h, rect.left() - 6, row_h)
+                    painter.drawText(cell, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+                                     self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight,
+                                                                   int(cell.width())))
         painter.end()
 
 
@@ -109,12 +133,23 @@ class SampleView(QWidget):
             grid = make_grid(a, pad=self._pad)
         self._grid = grid
         self._canvas.set_rgb(grid)
+        self._canvas.set_labels([])
         self._caption.setText(caption)
+
+    def set_row_labels(self, labels: list[str]) -> None:
+        """Label the rows of the grid shown (top to bottom), e.g. the prompt of each; cleared by the next
+        :meth:`set_images`."""
+        self._canvas.set_labels(labels)
+
+    def row_labels(self) -> list[str]:
+        """The labels of the rows shown ([] for none)."""
+        return self._canvas._labels.copy()
 
     def clear(self) -> None:
         """Show nothing."""
         self._grid = None
         self._canvas.set_rgb(None)
+        self._canvas.set_labels([])
         self._caption.setText("no samples yet")
 
     def current_grid(self) -> np.ndarray | None:

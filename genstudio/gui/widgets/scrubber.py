@@ -18,6 +18,7 @@ from genstudio.families import FAMILIES
 from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.forward_view import ForwardView
 from genstudio.gui.widgets.guidance_sweep import GuidanceSweepView
+from genstudio.gui.widgets.prompt_walk import PromptWalkView
 from genstudio.gui.widgets.reverse_view import ReverseView
 
 __all__ = ["ScrubberView"]
@@ -41,8 +42,11 @@ class ScrubberView(QWidget):
     reverse : ReverseView
     sweep : GuidanceSweepView
         The guidance sweep of the reverse view's prompt (its tab shows for a text-to-image model only).
+    walk : PromptWalkView
+        The walk from the reverse view's prompt to another (its tab shows for a text-to-image model only).
     tabs : QTabWidget
-        "Forward process" (index 0), "Reverse process" (index 1) and "Guidance sweep" (index 2).
+        "Forward process" (index 0), "Reverse process" (index 1), "Guidance sweep" (index 2) and
+        "Prompt walk" (index 3).
     """
 
     snapshotRequested = Signal()
@@ -67,6 +71,10 @@ class ScrubberView(QWidget):
         self.sweep = GuidanceSweepView(self.reverse.state)  # a tab for a text-to-image model only
         self.tabs.addTab(self.sweep, "Guidance sweep")
         self.sweep.message.connect(self._status.setText)
+        self.walk = PromptWalkView(self.reverse.state)  # a tab for a text-to-image model only
+        self.tabs.addTab(self.walk, "Prompt walk")
+        self.walk.message.connect(self._status.setText)
+        self.reverse.prompt.walkRequested.connect(self._show_walk)
         self.forward.message.connect(self._status.setText)
         self.reverse.message.connect(self._status.setText)
         self.reverse.imageChosen.connect(self._noise_sample)
@@ -98,8 +106,11 @@ class ScrubberView(QWidget):
         self.forward.set_model(model)
         if self.sweep.is_busy():
             self.sweep.cancel()
+        if self.walk.is_busy():
+            self.walk.cancel()
         self.reverse.set_model(model)
-        self.tabs.setTabVisible(self.tabs.indexOf(self.sweep), self.reverse.state.takes_text())
+        for tab in (self.sweep, self.walk):
+            self.tabs.setTabVisible(self.tabs.indexOf(tab), self.reverse.state.takes_text())
 
     def model(self):
         return self._model
@@ -122,10 +133,16 @@ class ScrubberView(QWidget):
         self.forward.shutdown()
         self.reverse.shutdown()
         self.sweep.shutdown()
+        self.walk.shutdown()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         self.shutdown()
         super().closeEvent(event)
+
+    @Slot()
+    def _show_walk(self) -> None:
+        self.tabs.setCurrentWidget(self.walk)
+        self.walk.to.setFocus()
 
     @Slot(object)
     def _noise_sample(self, image: object) -> None:
