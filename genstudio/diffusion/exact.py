@@ -37,6 +37,8 @@ __all__ = ["GaussianMixture", "mixture_of", "mixture_of_model", "posterior_weigh
 
 #: Above this many components an empirical mixture is a random subset of the points (memory N·K).
 MAX_COMPONENTS = 4096
+#: exact_eps / exact_x0 work on rows of x in chunks of at most this many N·K·D elements (~32 MB each).
+CHUNK_ELEMENTS = 2**22
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,9 +128,26 @@ def posterior_weights(x: torch.Tensor, t: torch.Tensor | int, schedule: NoiseSch
     return _terms(x, t, schedule, mix)[0]
 
 
+def _in_chunks(fn, x: torch.Tensor, t: torch.Tensor | int, schedule: NoiseSchedule, mix: GaussianMixture
+               ) -> torch.Tensor:
+    """``fn(x, t, …)`` over row chunks of ``x``, so that N·K·D stays near :data:`CHUNK_ELEMENTS`
+    (a 4,096-point empirical mixture at a 64 × 64 grid would otherwise hold ~270 MB at once)."""
+    rows = max(1, CHUNK_ELEMENTS // (mix.means.shape[0] * mix.dim))
+    if x.shape[0] <= rows:
+        return fn(x, t, schedule, mix)
+    tt = torch.as_tensor(t).reshape(-1)
+    return torch.cat([fn(x[i:i + rows], tt[i:i + rows] if tt.numel() > 1 else t, schedule, mix)
+                      for i in range(0, x.shape[0], rows)])
+
+
 def exact_eps(x: torch.Tensor, t: torch.Tensor | int, schedule: NoiseSchedule, mix: GaussianMixture
               ) -> torch.Tensor:
     """ε*(x_t, t) = E[ε | x_t] for data ``mix``: (N, D) in ``x``'s dtype and device."""
+    return _in_chunks(_exact_eps, x, t, schedule, mix)
+
+
+def _exact_eps(x: torch.Tensor, t: torch.Tensor | int, schedule: NoiseSchedule, mix: GaussianMixture
+               ) -> torch.Tensor:
     r, diff, v, ab = _terms(x, t, schedule, mix)
     eps = (r[:, :, None] * diff / v[:, :, None]).sum(1) * (1 - ab).sqrt()  # (N, D)
     return eps.to(x.device, x.dtype)
@@ -137,6 +156,11 @@ def exact_eps(x: torch.Tensor, t: torch.Tensor | int, schedule: NoiseSchedule, m
 def exact_x0(x: torch.Tensor, t: torch.Tensor | int, schedule: NoiseSchedule, mix: GaussianMixture
              ) -> torch.Tensor:
     """x̂₀* = E[x_0 | x_t] for data ``mix``: (N, D) in ``x``'s dtype and device."""
+    return _in_chunks(_exact_x0, x, t, schedule, mix)
+
+
+def _exact_x0(x: torch.Tensor, t: torch.Tensor | int, schedule: NoiseSchedule, mix: GaussianMixture
+              ) -> torch.Tensor:
     r, diff, v, ab = _terms(x, t, schedule, mix)
     shrink = ab.sqrt() * mix.stds[None, :] ** 2 / v  # (N, K)
     x0 = (r[:, :, None] * (mix.means[None] + shrink[:, :, None] * diff)).sum(1)  # (N, D)
