@@ -76,12 +76,13 @@ class GaussianMixture:
         return self.means[k] + self.stds[k, None] * z
 
 
-def mixture_of(data: Dataset, bandwidth: float = 0.0, seed: int = 0) -> GaussianMixture:
-    """The mixture behind a 2-D data set: its true components for ``ring8`` / ``grid25``, else its
-    training points as components of std ``bandwidth`` (at most :data:`MAX_COMPONENTS` of them)."""
+def mixture_of(data: Dataset, bandwidth: float = 0.0, seed: int = 0, empirical: bool = False) -> GaussianMixture:
+    """The mixture behind a 2-D data set: its true components for ``ring8`` / ``grid25`` (unless
+    ``empirical``), else its training points as components of std ``bandwidth`` (at most
+    :data:`MAX_COMPONENTS` of them)."""
     if data.kind != "points":
         raise ValueError(f"the exact denoiser is for 2-D point sets, not {data.name!r} (images)")
-    if data.centers is not None and "std" in data.info:
+    if not empirical and data.centers is not None and "std" in data.info:
         return GaussianMixture.isotropic(data.centers, float(data.info["std"]),
                                          f"{data.name}: {len(data.centers)} Gaussians of std {data.info['std']:g}")
     points = data.tensor
@@ -92,16 +93,17 @@ def mixture_of(data: Dataset, bandwidth: float = 0.0, seed: int = 0) -> Gaussian
                                      f"{data.name}: its {len(points)} training points, std {bandwidth:g}")
 
 
-def mixture_of_model(model) -> GaussianMixture:
-    """The mixture of the data set a 2-D diffusion checkpoint was trained on (from its header)."""
+def mixture_of_model(model, points: int | None = None) -> GaussianMixture:
+    """The mixture of the data set a 2-D diffusion checkpoint was trained on (from its header);
+    ``points``: instead, the empirical distribution of that many of its training points (std 0)."""
     from genstudio.data import load_dataset
 
     config = model.meta.get("config", {})
     if not model.is_points:
         raise ValueError(f"the exact denoiser is for 2-D point models; {model.meta.get('data')!r} is images")
     data = load_dataset(str(model.meta.get("data", config.get("data"))),
-                        num_points=int(config.get("num_points", 20000)), seed=int(model.meta.get("seed", 0)))
-    return mixture_of(data)
+                        num_points=points or int(config.get("num_points", 20000)), seed=int(model.meta.get("seed", 0)))
+    return mixture_of(data, empirical=points is not None)
 
 
 def _alpha_bar(schedule: NoiseSchedule, t: torch.Tensor | int, n: int) -> torch.Tensor:

@@ -120,26 +120,37 @@ def error_curve(model: Any, exact: ExactDenoiser, bands: int = CURVE_BANDS, n: i
 @dataclass(frozen=True)
 class Memorisation:
     """How the exact denoiser of ``points`` training points samples: ``on_point`` the share of samples
-    within ``tol`` of a training point, ``reproduced`` how many of the points were hit, ``farthest``
-    the largest distance of a sample to its nearest training point."""
+    within ``tol`` of a training point, ``reproduced`` how many of the points were hit, ``median``
+    and ``farthest`` a sample's distance to its nearest training point, and ``fresh_median`` the
+    same median for fresh draws of the data (NaN without them): how far a sample *not* copied is."""
 
     points: int
     samples: int
     on_point: float
     reproduced: int
+    median: float
     farthest: float
+    fresh_median: float
     tol: float
 
     def sentence(self) -> str:
+        fresh = "" if np.isnan(self.fresh_median) else f"; fresh draws of the data: {self.fresh_median:.2g}"
         return (f"{self.on_point:.1%} of {self.samples:,} samples lie within {self.tol:g} of one of the "
-                f"{self.points} training points ({self.reproduced} of them reproduced; farthest "
-                f"sample {self.farthest:.3g} from a training point)")
+                f"{self.points} training points ({self.reproduced} of them reproduced); median distance to "
+                f"the nearest training point {self.median:.2g}{fresh}; farthest {self.farthest:.2g}")
 
 
-def memorisation(training: np.ndarray, final: np.ndarray, tol: float = 1e-3) -> Memorisation:
-    """Score ``final`` samples (M, D) of the exact denoiser of ``training`` (K, D) points."""
-    d = torch.cdist(torch.as_tensor(final, dtype=torch.float64), torch.as_tensor(training, dtype=torch.float64))
-    nearest, which = d.min(1)  # (M,)
+def _nearest(a: np.ndarray, b: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    d = torch.cdist(torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64))
+    return d.min(1)  # distances and indices, (M,) each
+
+
+def memorisation(training: np.ndarray, final: np.ndarray, tol: float = 1e-3,
+                 fresh: np.ndarray | None = None) -> Memorisation:
+    """Score ``final`` samples (M, D) of the exact denoiser of ``training`` (K, D) points, against
+    ``fresh`` draws of the data (optional)."""
+    nearest, which = _nearest(final, training)
     on = nearest < tol
+    fresh_median = float(_nearest(fresh, training)[0].median()) if fresh is not None else float("nan")
     return Memorisation(len(training), len(final), float(on.double().mean()), len(set(which[on].tolist())),
-                        float(nearest.max()), tol)
+                        float(nearest.median()), float(nearest.max()), fresh_median, tol)
