@@ -72,6 +72,12 @@ class ExactLab:
         """Whether the ``"learned"`` or ``"exact"`` field is drawn now."""
         return self.fields in (which, "both") and (which == "learned" or self.available)
 
+    def arrows_caption(self) -> str:
+        """What the arrows are, for the plot's caption: "−ε̂", "−ε* (exact)" or both with their colours."""
+        if not self.shows("exact"):
+            return "−ε̂"
+        return "−ε̂ (grey) and −ε* (orange)" if self.shows("learned") else "−ε* (exact)"
+
     def set_heat(self, on: bool) -> None:
         """Show the heat map of ‖ε̂ − ε*‖ at the step shown."""
         self.heat = bool(on)

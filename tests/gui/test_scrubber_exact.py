@@ -60,6 +60,7 @@ def test_the_bundled_ring8_model_shows_both_fields_and_the_heat_map_is_the_error
     show_step(qtbot, rev, t)
     assert rev._cloud.arrow_count() == 400 and panel.exact_arrow_count() == 400
     assert {"−ε̂ learned", "−ε* exact"} <= set(legend_names(rev))
+    assert rev.preview_caption().endswith("arrows: −ε̂ (grey) and −ε* (orange)")
     # the arrows are the two fields on one scale: grey along −ε̂, orange along −ε*, at the same origins
     learned = rev._cloud.arrow_segments()[:, 0]  # (K, 2, 2) shafts
     exact_seg = panel._exact_arrows.getData()
@@ -85,6 +86,7 @@ def test_the_bundled_ring8_model_shows_both_fields_and_the_heat_map_is_the_error
     lab.set_fields("exact")
     assert rev._cloud.arrow_count() == 0 and panel.exact_arrow_count() == 400
     assert "−ε̂ learned" not in legend_names(rev)
+    assert rev.preview_caption().endswith("arrows: −ε* (exact)")
     lab.set_fields("learned")
     lab.set_heat(False)
     assert rev._cloud.arrow_count() == 400 and panel.exact_arrow_count() == 0 and panel.heat_values() is None

@@ -29,6 +29,7 @@ _HEAT = [(22, 24, 30), (34, 62, 112), (92, 140, 214)]  # dark to blue: under eve
 #: ‖ε̂ − ε*‖ from 0 (the plot's background) to the heat map's top level (light blue).
 HEAT_COLORMAP = pg.ColorMap(pos=[0.0, 0.5, 1.0], color=_HEAT)
 _PANEL_WIDTH = 270
+_LEARNED_OVER = pg.mkPen(245, 245, 245, 235, width=1)  # −ε̂ drawn over −ε*
 
 
 def _rgb(c: tuple[int, int, int]) -> str:
@@ -121,6 +122,7 @@ class ExactPanel(QWidget):
         item.addItem(self._exact_arrows)
         self._exact_points = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*EXACT_POINTS, 200), pxMode=True)
         self._exact_points.setZValue(12)
+        self._learned_pen = self._cloud.arrows_item().opts["pen"]  # the plot's own, when drawn alone
         item.addItem(self._exact_points)
         self._legend = getattr(item, "legend", None)
 
@@ -180,6 +182,7 @@ class ExactPanel(QWidget):
         fc, lab = self._fc, self.lab
         empty = np.empty((0, 2))
         if fc is None:
+            self._cloud.arrows_item().setPen(self._learned_pen)
             self._exact_arrows.setData(np.empty(0), np.empty(0))
             self._heat_image.setVisible(False)
             self._scale.setText("")
@@ -188,6 +191,8 @@ class ExactPanel(QWidget):
         spacing = (fc.extent[1] - fc.extent[0]) / (np.sqrt(len(fc.origins)) - 1)
         learned, exact = fc.arrows(spacing)
         self._cloud.set_arrows(*((fc.origins, learned) if lab.shows("learned") else (empty, empty)))
+        overlaid = lab.shows("learned") and lab.shows("exact")  # thin bright grey over broad orange
+        self._cloud.arrows_item().setPen(_LEARNED_OVER if overlaid else self._learned_pen)
         seg = arrow_segments(fc.origins, exact) if lab.shows("exact") else np.empty((0, 2))
         self._exact_arrows.setData(seg[:, 0], seg[:, 1])
         if lab.heat:

@@ -109,6 +109,8 @@ class ReversePoints:
             self._request_exact_samples()
         elif what == "exact_result":
             self._show_exact_points()
+        elif what == "fields" and self.state.result is not None and self._model is not None:
+            self._show()  # the caption names the arrows drawn
 
     def _show_exact_points(self) -> None:
         """The exact denoiser's cloud at the step shown (its recording has the same timesteps)."""

@@ -338,7 +338,7 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
             what = f"step {k + 1} of {len(traj)}"
         if x_t.ndim == 2:
             self._cloud.set_fake(x_t.astype(np.float32))
-            self._cloud.set_caption(f"{len(x_t)} samples, {what}" + ("" if final else f" (t = {t}); arrows: −ε̂"))
+            self._cloud.set_caption(f"{len(x_t)} samples, {what}" + ("" if final else f" (t = {t}); arrows: {self.exact_lab.arrows_caption()}"))
             self._request_field(t)
             self._show_exact_points()
             return
