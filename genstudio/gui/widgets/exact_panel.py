@@ -92,6 +92,7 @@ class ExactPanel(QWidget):
                                        symbolPen=pg.mkPen(20, 20, 20))
         self._marker_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(230, 200, 80, 160, style=Qt.PenStyle.DashLine))
         self._marker_line.setVisible(False)
+        self._marker.setZValue(10)  # over the dashed line through it
         for it in (self._curve, self._marker_line, self._marker):
             item.addItem(it)
         self._worst = QLabel("")
