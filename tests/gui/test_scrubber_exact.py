@@ -12,6 +12,7 @@ from genstudio.diffusion.exact import exact_eps
 from genstudio.diffusion.exact_compare import CURVE_BANDS, cell_centres
 from genstudio.diffusion.model import DiffusionModel
 from genstudio.diffusion.schedule import NoiseSchedule
+from genstudio.gui.widgets.exact_panel import TRAILS
 from genstudio.gui.widgets.reverse_view import FINAL
 from genstudio.gui.widgets.scrubber import ScrubberView
 from genstudio.loading import load_model
@@ -126,10 +127,13 @@ def test_the_exact_denoiser_samples_beside_the_learned_one_with_the_same_noise(q
     expected = sample(lab.exact, spec).final
     np.testing.assert_allclose(lab.exact_result.final, expected, atol=1e-5)  # the final samples shown first
     np.testing.assert_allclose(np.stack(panel._exact_points.getData(), 1), expected, atol=1e-5)
+    whole = TRAILS * (len(traj) + 1)  # a few samples' paths, x_T to the final sample, for each model
+    assert panel.trail_points("learned") == panel.trail_points("exact") == whole
     show_step(qtbot, rev, int(traj.timesteps[0]))  # x_T: the very same points for both models
     np.testing.assert_array_equal(np.stack(panel._exact_points.getData(), 1), traj.x_t[0].astype(np.float64))
+    assert panel.trail_points("learned") == panel.trail_points("exact") == TRAILS  # the paths start there
     lab.set_exact_samples(False)
-    assert panel.exact_points_count() == 0 and lab.exact_result is None
+    assert panel.exact_points_count() == 0 and lab.exact_result is None and panel.trail_points("exact") == 0
     lab.set_exact_samples(True)  # asked for after sampling: computed for the recording shown
     qtbot.waitUntil(lambda: panel.exact_points_count() == 200 and rev.idle(), timeout=WAIT_MS)
 

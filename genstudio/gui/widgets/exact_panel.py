@@ -21,7 +21,7 @@ from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND, show_grid
 from genstudio.gui.widgets.points2d import Points2DView, arrow_segments
 from genstudio.views.exact_lab import FIELDS, ExactLab
 
-__all__ = ["ExactPanel", "HEAT_COLORMAP", "EXACT_ARROWS", "EXACT_POINTS"]
+__all__ = ["ExactPanel", "HEAT_COLORMAP", "EXACT_ARROWS", "EXACT_POINTS", "TRAILS", "paths_xy"]
 
 EXACT_ARROWS = (255, 160, 40)  # orange: the ideal field (the learned one stays light grey)
 EXACT_POINTS = (90, 200, 255)  # sky blue: the exact denoiser's samples (real green, learned magenta)
@@ -29,11 +29,22 @@ _HEAT = [(22, 24, 30), (34, 62, 112), (92, 140, 214)]  # dark to blue: under eve
 #: ‖ε̂ − ε*‖ from 0 (the plot's background) to the heat map's top level (light blue).
 HEAT_COLORMAP = pg.ColorMap(pos=[0.0, 0.5, 1.0], color=_HEAT)
 _PANEL_WIDTH = 270
+TRAILS = 6  # samples whose paths (learned and exact, same noise) are drawn while exact samples are shown
 _LEARNED_OVER = pg.mkPen(245, 245, 245, 235, width=1)  # −ε̂ drawn over −ε*
 
 
 def _rgb(c: tuple[int, int, int]) -> str:
     return f"rgb({c[0]}, {c[1]}, {c[2]})"
+
+
+def paths_xy(paths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x and y of S paths (S, K, 2) as one line broken by NaN between paths (``connect="finite"``)."""
+    p = np.asarray(paths, np.float64)
+    if p.size == 0:
+        return np.empty(0), np.empty(0)
+    gap = np.full((p.shape[0], 1, 2), np.nan)
+    flat = np.concatenate([p, gap], axis=1).reshape(-1, 2)  # (S·(K+1), 2)
+    return flat[:, 0], flat[:, 1]
 
 
 class ExactPanel(QWidget):
@@ -123,6 +134,11 @@ class ExactPanel(QWidget):
         item.addItem(self._exact_arrows)
         self._exact_points = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*EXACT_POINTS, 200), pxMode=True)
         self._exact_points.setZValue(12)
+        self._trails = {who: pg.PlotDataItem(connect="finite", pen=pg.mkPen(*colour, 190, width=1.0), antialias=True)
+                        for who, colour in (("learned", (235, 90, 235)), ("exact", EXACT_POINTS))}
+        for trail in self._trails.values():
+            trail.setZValue(9)
+            item.addItem(trail)
         self._learned_pen = self._cloud.arrows_item().opts["pen"]  # the plot's own, when drawn alone
         item.addItem(self._exact_points)
         self._legend = getattr(item, "legend", None)
@@ -184,6 +200,7 @@ class ExactPanel(QWidget):
         empty = np.empty((0, 2))
         if fc is None:
             self._cloud.arrows_item().setPen(self._learned_pen)
+            self._ramp.setVisible(False)
             self._exact_arrows.setData(np.empty(0), np.empty(0))
             self._heat_image.setVisible(False)
             self._scale.setText("")
@@ -205,6 +222,7 @@ class ExactPanel(QWidget):
         else:
             self._scale.setText("")
         self._heat_image.setVisible(lab.heat)
+        self._ramp.setVisible(lab.heat)
         self._sync_legend()
 
     def _sync_legend(self) -> None:
@@ -238,6 +256,16 @@ class ExactPanel(QWidget):
         p = p[np.isfinite(p).all(axis=1)] if len(p) else p
         self._exact_points.setData(x=p[:, 0], y=p[:, 1])
         self._sync_legend()
+
+    def set_trails(self, learned: np.ndarray | None, exact: np.ndarray | None) -> None:
+        """Draw the paths (S, K, 2) of a few samples of each model up to the step shown (None: none)."""
+        for who, paths in (("learned", learned), ("exact", exact)):
+            self._trails[who].setData(*paths_xy(np.empty((0, 0, 2)) if paths is None else paths))
+
+    def trail_points(self, who: str) -> int:
+        """How many path points of ``"learned"`` or ``"exact"`` samples are drawn."""
+        x, _ = self._trails[who].getData()
+        return 0 if x is None else int(np.isfinite(x).sum())
 
     def exact_points_count(self) -> int:
         return len(self._exact_points.data)

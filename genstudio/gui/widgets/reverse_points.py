@@ -10,6 +10,7 @@ import numpy as np
 from PySide6.QtCore import Slot
 
 from genstudio.diffusion.exact_compare import compare_fields, error_curve
+from genstudio.gui.widgets.exact_panel import TRAILS
 from genstudio.imaging import cloud_extent
 from genstudio.sampling import SamplingProgress, SamplingResult, sampling_run
 from genstudio.scrub import eps_field, field_arrows
@@ -117,8 +118,14 @@ class ReversePoints:
         e, st = self.exact_lab.exact_result, self.state
         if e is None or st.result is None:
             self.exact_panel.set_exact_points(None)
-        elif st.timestep == FINAL:
-            self.exact_panel.set_exact_points(e.final)
-        else:
-            k = min(st.step_index(), len(e.trajectory) - 1)
-            self.exact_panel.set_exact_points(e.trajectory.x_t[k].astype(np.float32))
+            self.exact_panel.set_trails(None, None)
+            return
+        k = min(st.step_index(), len(e.trajectory) - 1)
+        final = st.timestep == FINAL
+        self.exact_panel.set_exact_points(e.final if final else e.trajectory.x_t[k].astype(np.float32))
+        # a few samples' paths from x_T to the step shown: the same noise, two models
+        paths = []
+        for r in (st.result, e):
+            p = r.trajectory.x_t[:k + 1, :TRAILS].astype(np.float32).transpose(1, 0, 2)  # (S, k+1, 2)
+            paths.append(np.concatenate([p, r.final[:TRAILS, None]], axis=1) if final else p)
+        self.exact_panel.set_trails(*paths)
