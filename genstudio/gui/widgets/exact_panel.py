@@ -17,7 +17,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from genstudio.diffusion.exact_compare import ErrorCurve, FieldComparison
-from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND, show_grid
+from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND
 from genstudio.gui.widgets.points2d import Points2DView, arrow_segments
 from genstudio.views.exact_lab import FIELDS, ExactLab
 
@@ -96,7 +96,6 @@ class ExactPanel(QWidget):
         item.setMouseEnabled(x=False, y=False)
         item.hideButtons()
         item.setLabel("bottom", "t")
-        show_grid(item, 0.12)
         self._curve = pg.PlotDataItem(pen=pg.mkPen(200, 200, 200, width=1.5), symbol="o", symbolSize=4,
                                       symbolBrush=(200, 200, 200), symbolPen=None)
         self._marker = pg.PlotDataItem(pen=None, symbol="o", symbolSize=10, symbolBrush=(230, 200, 80),
