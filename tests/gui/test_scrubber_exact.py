@@ -123,7 +123,7 @@ def test_the_exact_denoiser_samples_beside_the_learned_one_with_the_same_noise(q
     spec = SampleSpec(200, 4, "ddim", steps=10, eta=1.0)
     traj = run(qtbot, view, spec)
     assert lab.exact_result is not None and panel.exact_points_count() == 200
-    assert "exact model's samples" in legend_names(rev)
+    assert "exact denoiser's samples" in legend_names(rev)
     expected = sample(lab.exact, spec).final
     np.testing.assert_allclose(lab.exact_result.final, expected, atol=1e-5)  # the final samples shown first
     np.testing.assert_allclose(np.stack(panel._exact_points.getData(), 1), expected, atol=1e-5)

@@ -231,7 +231,7 @@ class ExactPanel(QWidget):
         drawn = self._fc is not None
         entries = ((self._cloud.arrows_item(), "−ε̂ learned", drawn and self.lab.shows("learned") and self.lab.available),
                    (self._exact_arrows, "−ε* exact", drawn and self.lab.shows("exact")),
-                   (self._exact_points, "exact model's samples", self.exact_points_count() > 0))
+                   (self._exact_points, "exact denoiser's samples", self.exact_points_count() > 0))
         for it, _name, _on in entries:
             self._legend.removeItem(it)
         for it, name, on in entries:

@@ -67,9 +67,11 @@ class Points2DView(QWidget):
     parent : QWidget, optional
     point_size : float
         Marker diameter in screen pixels.
+    fake_name : str
+        The generated points' name in the legend ("fake" for a GAN; the scrubber says "samples").
     """
 
-    def __init__(self, parent: QWidget | None = None, point_size: float = 4.0) -> None:
+    def __init__(self, parent: QWidget | None = None, point_size: float = 4.0, fake_name: str = "fake") -> None:
         super().__init__(parent)
         self._caption = QLabel(" ")
         self._caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -94,7 +96,7 @@ class Points2DView(QWidget):
             size=point_size, pen=None, brush=pg.mkBrush(*_REAL, 200), pxMode=True, name="real"
         )
         self._fake = pg.ScatterPlotItem(
-            size=point_size, pen=None, brush=pg.mkBrush(*_FAKE, 200), pxMode=True, name="fake"
+            size=point_size, pen=None, brush=pg.mkBrush(*_FAKE, 200), pxMode=True, name=fake_name
         )
         self._real.setZValue(10)
         self._fake.setZValue(11)

@@ -131,7 +131,7 @@ class ReverseView(ReverseExport, ReversePoints, QWidget):
             pl.setColumnStretch(col, 1)
         self._pictures = pl
         self._show_guide(False)
-        self._cloud = Points2DView()
+        self._cloud = Points2DView(fake_name="samples")
         self.exact_panel = ExactPanel(self.exact_lab, self._cloud)
         plane = QWidget()  # a 2-D model's page: the plot, and the exact denoiser's column beside it
         row = QHBoxLayout(plane)
