@@ -14,9 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from genstudio.diffusion.exact_compare import ErrorCurve, FieldComparison
+from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND
 from genstudio.gui.widgets.points2d import Points2DView, arrow_segments
 from genstudio.views.exact_lab import FIELDS, ExactLab
@@ -65,8 +66,9 @@ class ExactPanel(QWidget):
     def _build(self) -> None:
         self.setFixedWidth(_PANEL_WIDTH)
         self._title = QLabel("<b>Exact denoiser</b>")
-        self._what = QLabel("")
-        self._what.setWordWrap(True)
+        # one-line labels (elided, the full text as tooltip): a word-wrapped label gives the column a
+        # height-for-width, and the tab's scroll area then scrolls at 1280 × 720
+        self._what = ElidedLabel("", min_chars=12)
         self._what.setStyleSheet("color: #b0b0b0;")
         self.fields = QComboBox()
         self.fields.addItems(list(FIELDS.values()))
@@ -86,11 +88,12 @@ class ExactPanel(QWidget):
         self.samples.setToolTip("Sample the ideal model with the same sampler, seed and noise; its points are "
                                 "drawn (blue) with the network's at every step")
         self.samples.toggled.connect(self.lab.set_exact_samples)
-        self._curve_title = QLabel("")
-        self._curve_title.setWordWrap(True)
+        self._curve_title = ElidedLabel("", min_chars=12)
         self._curve_title.setStyleSheet("color: #c8c8c8;")
         self._plot = pg.PlotWidget(background=PLOT_BACKGROUND)
-        self._plot.setFixedHeight(190)
+        self._plot.setMinimumHeight(90)  # grows to 190 where there is room; 1280 × 720 must not scroll
+        self._plot.setMaximumHeight(190)
+        self._plot.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         item = self._plot.getPlotItem()
         item.setLogMode(y=True)
         item.setMouseEnabled(x=False, y=False)
@@ -105,14 +108,19 @@ class ExactPanel(QWidget):
         self._marker.setZValue(10)  # over the dashed line through it
         for it in (self._curve, self._marker_line, self._marker):
             item.addItem(it)
-        self._worst = QLabel("")
-        self._worst.setWordWrap(True)
+        self._worst = ElidedLabel("", min_chars=12)
         self._worst.setStyleSheet("color: #b0b0b0;")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 0, 0, 0)
-        for w in (self._title, self._what, QLabel("Arrows:"), self.fields, self.heat):
-            layout.addWidget(w)
+        layout.setSpacing(4)
+        layout.addWidget(self._title)
+        layout.addWidget(self._what)
+        arrows = QHBoxLayout()
+        arrows.addWidget(QLabel("Arrows"))
+        arrows.addWidget(self.fields, 1)
+        layout.addLayout(arrows)
+        layout.addWidget(self.heat)
         scale = QHBoxLayout()
         scale.addWidget(self._ramp, 1)
         scale.addWidget(self._scale)
@@ -151,8 +159,9 @@ class ExactPanel(QWidget):
             for w in (self.fields, self.heat, self.samples):
                 w.setEnabled(ok)
             self._what.setText(lab.describe() if ok else (lab.note or "no 2-D model"))
-            self._curve_title.setText("ε̂ against ε* by t: mean ‖ε̂ − ε*‖² / 2, x_t from the data"
-                                      if ok else "")
+            self._curve_title.setText("error by t: mean ‖ε̂ − ε*‖² / 2" if ok else "")
+            self._curve_title.setToolTip("Over x_t of the forward process of the data, 512 points per band: "
+                                         "where in time the network is furthest from the ideal denoiser")
             self._plot.setVisible(ok)
             self._draw_curve()
             self.clear()
