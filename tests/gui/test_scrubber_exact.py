@@ -153,3 +153,21 @@ def test_a_2d_model_of_another_set_compares_with_its_training_points_and_images_
     assert panel.exact_arrow_count() == 400
     view.set_model(tiny_image_model())
     assert not lab.available and not panel.isVisibleTo(view) and panel.exact_arrow_count() == 0
+
+
+def test_ddpm_samples_the_exact_denoiser_with_the_learned_runs_noise(qtbot, view):
+    torch.manual_seed(0)
+    meta = {"kind": "diffusion", "data_kind": "points", "data": "grid25", "step": 0,
+            "models": {"eps": {"arch": "mlp_eps", "args": {}}}, "schedule": {"kind": "linear", "num_steps": 60}}
+    view.set_model(DiffusionModel(EpsMLP(hidden=16, depth=1, t_dim=8), NoiseSchedule(60), meta, torch.device("cpu")))
+    rev, panel, lab = view.reverse, view.reverse.exact_panel, view.reverse.exact_lab
+    assert lab.exact.mixture.means.shape == (25, 2)
+    lab.set_exact_samples(True)
+    spec = SampleSpec(150, 2, "ddpm")
+    traj = run(qtbot, view, spec)
+    e = lab.exact_result
+    assert e.spec.sampler == "ddpm" and len(e.trajectory) == len(traj) == 60
+    np.testing.assert_allclose(e.final, sample(lab.exact, spec).final, atol=1e-5)
+    np.testing.assert_array_equal(e.trajectory.x_t[0], traj.x_t[0])  # the same x_T
+    show_step(qtbot, rev, int(traj.timesteps[30]))
+    np.testing.assert_allclose(np.stack(panel._exact_points.getData(), 1), e.trajectory.x_t[30], atol=1e-6)
