@@ -257,6 +257,61 @@ def superres_faces(window: MainWindow, work: Path) -> QWidget:
 
 
 #: (name, function) pairs; a shot's picture is saved as docs/<name>.png.
+def _draw_smiley(window: MainWindow) -> None:
+    """Draw a face on the Monitor (outline, two eyes, a smile) as strokes, as the mouse would."""
+    import numpy as np
+
+    tool = window.monitor.tool
+    tool.draw_button.click()
+    strokes = [1.8 * np.stack([np.cos(a), np.sin(a)], 1) for a in [np.linspace(0, 2 * np.pi, 90)]]
+    eye = 0.15 * np.stack([np.cos(np.linspace(0, 2 * np.pi, 12)), np.sin(np.linspace(0, 2 * np.pi, 12))], 1)
+    strokes += [eye + (x, 0.7) for x in (-0.7, 0.7)]  # the eyes
+    a = np.linspace(np.pi * 1.15, np.pi * 1.85, 30)
+    strokes.append(np.stack([np.cos(a), 0.15 + np.sin(a)], 1))  # the smile
+    for line in strokes:
+        tool.state.press(*line[0])
+        for x, y in line[1:]:
+            tool.state.drag(x, y)
+        tool.state.release()
+    settle(0.3)
+
+
+def monitor_drawing(window: MainWindow, work: Path) -> QWidget:
+    """Drawing a data set of one's own on the Monitor's 2-D view."""
+    window.show_view("Monitor")
+    _draw_smiley(window)
+    return window
+
+
+def monitor_slow_motion(window: MainWindow, work: Path) -> QWidget:
+    """A GAN training on that drawing, paused and stepped once: the push on each of G's points."""
+    window.show_view("Monitor")
+    window.panel.set_runs_parent(work)
+    window.panel.set_fields({"kind": "gan", "steps": 100_000, "preview_every": 100, "seed": 0, "edited": ["steps"]})
+    _draw_smiley(window)
+    window.train_on_drawing()
+    wait_until(lambda: window.run_status.step_value() >= 300, 600, "300 steps on the drawing")
+    window.act_pause.trigger()
+    wait_until(lambda: window.run_status.status().paused is True, 60, "the pause")
+    step = window.run_status.step_value()
+    window.act_step.trigger()
+    wait_until(lambda: window.monitor.preview_step() == step + 1 and "one step" in window.monitor.caption(), 60,
+               "the single step")
+    settle(0.5)
+    return window
+
+
+def monitor_arena(window: MainWindow, work: Path) -> QWidget:
+    """Run ▸ Arena on ring8, 10 CPU-seconds each: both curves and the table in the Monitor."""
+    window.panel.set_runs_parent(work)
+    window.panel.set_fields({"data": "ring8", "seed": 0})
+    window.ask_arena_budget = lambda data: 10.0
+    window.toggle_arena()
+    wait_until(lambda: not window.arena.is_busy(), 900, "the arena")
+    settle(0.5)
+    return window
+
+
 SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
     ("monitor_gan2d", monitor_gan2d),
     ("monitor_dcgan", monitor_dcgan),
@@ -269,6 +324,9 @@ SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
     ("scrubber_t2i", scrubber_t2i),
     ("sweep_t2i", sweep_t2i),
     ("superres_faces", superres_faces),
+    ("monitor_drawing", monitor_drawing),
+    ("monitor_slow_motion", monitor_slow_motion),
+    ("monitor_arena", monitor_arena),
 ]
 
 

@@ -75,9 +75,12 @@ def _evaluate(model, kind: str, seed: int, step: int, cpu_s: float, real: np.nda
 
 
 def contend(kind: str, data: str, seed: int, budget: float, run_dir: Path, *, evals: int = 10,
-            n: int = 2000) -> Iterator[ArenaPoint]:
+            n: int = 2000, clock: Callable[[], float] = time.process_time) -> Iterator[ArenaPoint]:
     """Train ``kind`` on ``data`` for ``budget`` CPU-seconds, yielding an :class:`ArenaPoint` at each of
-    ``evals`` evenly spaced marks (the last one at the end, with the sampling time measured)."""
+    ``evals`` evenly spaced marks (the last one at the end, with the sampling time measured).
+
+    ``clock`` measures the CPU time charged: the process's by default; the app passes
+    ``time.thread_time``, so the window's own painting is not charged to the contenders."""
     from genstudio.loading import model_from_state
     from genstudio.recipes import recipe_config
     from genstudio.runs.control import RunControl
@@ -92,7 +95,7 @@ def contend(kind: str, data: str, seed: int, budget: float, run_dir: Path, *, ev
     marks = [budget * (i + 1) / evals for i in range(evals)]
     spent, charged_from = 0.0, None
     for event in train(config, run_dir, control=control):
-        now = time.process_time()
+        now = clock()
         if charged_from is not None:
             spent += now - charged_from
         charged_from = now
@@ -100,7 +103,7 @@ def contend(kind: str, data: str, seed: int, budget: float, run_dir: Path, *, ev
             last = not marks
             model = model_from_state(event.tensors, event.meta, torch.device("cpu"))
             yield _evaluate(model, kind, seed, event.step, spent, real, centers, timed=last)
-            charged_from = time.process_time()  # the evaluation is not charged
+            charged_from = clock()  # the evaluation is not charged
             if last:
                 control.request_stop()
         elif isinstance(event, Finished):
@@ -114,35 +117,45 @@ def contend(kind: str, data: str, seed: int, budget: float, run_dir: Path, *, ev
 def run_arena(data: str, budget: float, seeds: list[int], out: Path, *, evals: int = 10, n: int = 2000,
               report: Callable[[ArenaPoint], None] | None = None) -> list[ArenaPoint]:
     """Every contender on every seed; writes ``arena.jsonl``, ``arena.md`` and ``arena.png`` in ``out``."""
-    if budget <= 0 or not seeds or evals < 1:
-        raise ValueError("the arena needs a positive budget, at least one seed and one evaluation")
-    out.mkdir(parents=True, exist_ok=True)
     points: list[ArenaPoint] = []
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one core each: CPU-seconds then mean the same on any machine and any load
-    try:
-        _run_all(data, budget, seeds, out, evals, n, report, points)
-    finally:
-        torch.set_num_threads(threads)
-    floor = real_floor(data, n)
-    (out / "arena.md").write_text(table(points, data, budget, floor), encoding="utf-8")
-    from genstudio.arena_plot import plot_arena
-
-    plot_arena(points, out / "arena.png", title=f"{data}: GAN against diffusion, {budget:g} CPU-s each")
+    for p in race(data, budget, seeds, out, evals=evals, n=n):
+        points.append(p)
+        if report is not None:
+            report(p)
+    write_results(points, data, budget, out, n)
     return points
 
 
-def _run_all(data: str, budget: float, seeds: list[int], out: Path, evals: int, n: int,
-             report: Callable[[ArenaPoint], None] | None, points: list[ArenaPoint]) -> None:
-    with open(out / "arena.jsonl", "w", encoding="utf-8") as log:
-        for seed in seeds:
-            for kind in CONTENDERS:
-                for p in contend(kind, data, seed, budget, out / f"{kind}-seed{seed}", evals=evals, n=n):
-                    points.append(p)
-                    log.write(json.dumps(asdict(p)) + "\n")
-                    log.flush()
-                    if report is not None:
-                        report(p)
+def race(data: str, budget: float, seeds: list[int], out: Path, *, evals: int = 10, n: int = 2000,
+         clock: Callable[[], float] = time.process_time) -> Iterator[ArenaPoint]:
+    """Every contender on every seed, one after the other, yielding each evaluation as it is made and
+    logging it to ``out/arena.jsonl`` (the app draws them live: ``gui/arena_runner.py``)."""
+    if budget <= 0 or not seeds or evals < 1:
+        raise ValueError("the arena needs a positive budget, at least one seed and one evaluation")
+    out.mkdir(parents=True, exist_ok=True)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one core each: CPU-seconds then mean the same on any machine and any load
+    try:
+        with open(out / "arena.jsonl", "w", encoding="utf-8") as log:
+            for seed in seeds:
+                for kind in CONTENDERS:
+                    for p in contend(kind, data, seed, budget, out / f"{kind}-seed{seed}", evals=evals, n=n,
+                                     clock=clock):
+                        log.write(json.dumps(asdict(p)) + "\n")
+                        log.flush()
+                        yield p
+    finally:
+        torch.set_num_threads(threads)
+
+
+def write_results(points: list[ArenaPoint], data: str, budget: float, out: Path, n: int = 2000) -> str:
+    """Write ``out/arena.md`` (the table, returned) and ``out/arena.png`` for the arena's ``points``."""
+    text = table(points, data, budget, real_floor(data, n))
+    (out / "arena.md").write_text(text, encoding="utf-8")
+    from genstudio.arena_plot import plot_arena
+
+    plot_arena(points, out / "arena.png", title=f"{data}: GAN against diffusion, {budget:g} CPU-s each")
+    return text
 
 
 def real_floor(data: str, n: int) -> float:
@@ -185,10 +198,11 @@ def table(points: list[ArenaPoint], data: str, budget: float, floor: float) -> s
 
 def cmd_arena(args) -> int:
     """``genstudio arena``: run it, printing each evaluation, then the table."""
-    from genstudio.data import POINT_SETS
+    from genstudio.data import POINT_SETS, is_points
 
-    if args.data not in POINT_SETS:
-        raise ValueError(f"the arena runs on a 2-D point set ({', '.join(POINT_SETS)}), not {args.data!r}")
+    if not is_points(args.data):
+        raise ValueError(f"the arena runs on a 2-D point set ({', '.join(POINT_SETS)} or a drawing, "
+                         f"points:FILE.npy), not {args.data!r}")
 
     def report(p: ArenaPoint) -> None:
         modes = f"{p.modes} modes, {p.share:.1%} within 0.1, " if p.modes else ""

@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="verb", required=True)
     a = sub.add_parser("app", help="open the desktop app (the default), optionally on a checkpoint or run folder")
-    a.add_argument("path", nargs="?", help="a .safetensors checkpoint or a run directory")
+    a.add_argument("path", nargs="?", help="a .safetensors checkpoint, a run directory or a diffusers model folder")
 
     from genstudio.cli_checkpoints import cmd_export, cmd_info, cmd_sample, cmd_score
     from genstudio.cli_train import cmd_train
@@ -186,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "table):\n\n" + recipes_table() + "\n\nWith --resume, the run's own settings "
                               "instead (--steps, --lr and --batch may change them).")
     t.add_argument("kind", choices=family_names())
-    t.add_argument("--data", required=True, help="ring8, grid25, spiral, moons, digits, shapes, faces or folder:PATH")
+    t.add_argument("--data", required=True, help="ring8, grid25, spiral, moons, digits, shapes, faces, folder:PATH "
+                   "or points:FILE.npy (a drawing: (K, 2) points)")
     t.add_argument("--steps", type=_positive_int, default=None,
                    help="optimiser steps to reach (default: the recipe's; with --resume the run's own)")
     t.add_argument("--out", required=True, type=Path, help="run directory")

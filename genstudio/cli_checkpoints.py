@@ -17,11 +17,11 @@ def settle_diffusion_flags(args: argparse.Namespace, defaults: dict[str, object]
     ValueError
         ``--sampler`` / ``--steps`` / ``--eta`` given for a GAN (it samples in one pass).
     """
-    from genstudio.checkpoint import read_header
+    from genstudio.loading import kind_of
     from genstudio.families import get_family
 
     given = [f"--{name}" for name in defaults if getattr(args, name) is not None]
-    if given and not get_family(read_header(args.checkpoint)["kind"]).uses_samplers:
+    if given and not get_family(kind_of(args.checkpoint)).uses_samplers:
         flags = " and ".join((", ".join(given[:-1]), given[-1]) if len(given) > 1 else given)
         raise ValueError(f"{flags} {'is' if len(given) == 1 else 'are'} for diffusion models; "
                          f"{args.checkpoint.name} is a GAN, which samples in one pass: leave "
@@ -32,11 +32,11 @@ def settle_diffusion_flags(args: argparse.Namespace, defaults: dict[str, object]
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from genstudio.checkpoint import read_header
+    from genstudio.loading import kind_of
     from genstudio.families import get_family
     from genstudio.sampling_cli import sample_to_disk
 
-    family = get_family(read_header(args.checkpoint)["kind"])
+    family = get_family(kind_of(args.checkpoint))  # a diffusers model folder is a diffusion model
     if family.view == "superres":
         raise ValueError(f"{args.checkpoint.name} is an {family.label}, which upscales images rather than "
                          "sampling them: use genstudio upscale CKPT IMAGE --out OUT.png")
@@ -56,11 +56,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from genstudio.checkpoint import read_header
+    from genstudio.loading import kind_of
     from genstudio.families import get_family
     from genstudio.quality import score_checkpoint
 
-    own = get_family(read_header(args.checkpoint)["kind"]).score_command()
+    own = get_family(kind_of(args.checkpoint)).score_command()
     if own is not None:  # a family that scores in its own way (super-resolution: PSNR / SSIM)
         return own(args)
 
@@ -72,10 +72,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     args.n = 500 if args.n is None else args.n
     score = score_checkpoint(args.checkpoint, args.n, sampler=args.sampler, steps=args.steps, seed=args.seed,
                              device=args.device)
-    from genstudio.checkpoint import read_header
+    from genstudio.loading import kind_of
     from genstudio.families import get_family
 
-    family = get_family(read_header(args.checkpoint)["kind"])
+    family = get_family(kind_of(args.checkpoint))
     if not family.uses_samplers:
         how = family.label
     else:
@@ -89,9 +89,9 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def _is_text2image(path) -> bool:
-    from genstudio.checkpoint import read_header
+    from genstudio.loading import kind_of
 
-    return read_header(path)["kind"] == "text2image"
+    return kind_of(path) == "text2image"
 
 
 def _score_prompts(args: argparse.Namespace) -> int:

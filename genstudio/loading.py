@@ -14,14 +14,40 @@ from genstudio.devices import resolve_device
 def load_model(path: str | Path, device: str | torch.device = "auto", *, kind: str | None = None) -> Any:
     """A :class:`~genstudio.gan.model.GanModel` or :class:`~genstudio.diffusion.model.DiffusionModel`.
 
+    ``path`` may also be a diffusers model folder (:mod:`genstudio.interop.diffusers_folder`).
+
     Raises :class:`CheckpointError` with a one-line reason for anything unusable.
     """
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     path = Path(path)
+    if path.is_dir():  # a diffusers model folder (UNet2DModel + scheduler); a run folder is no model
+        from genstudio.interop.diffusers_folder import is_diffusers_folder, load_diffusers_folder
+
+        if is_diffusers_folder(path):
+            return load_diffusers_folder(path, dev)
+        raise CheckpointError(_not_a_model(path))
     tensors, meta = load_checkpoint(path, kind=kind)
     model = model_from_state(tensors, meta, dev, path.name)
     model.path = path  # the file it came from (SRGAN's "fine-tune from this SRResNet" needs it)
     return model
+
+
+def kind_of(path: str | Path) -> str:
+    """The model kind ``path`` holds, from its header alone (a diffusers model folder: "diffusion")."""
+    from genstudio.checkpoint import read_header
+
+    path = Path(path)
+    if path.is_dir():
+        from genstudio.interop.diffusers_folder import is_diffusers_folder
+
+        if is_diffusers_folder(path):
+            return "diffusion"
+        raise CheckpointError(_not_a_model(path))
+    return read_header(path)["kind"]
+
+
+def _not_a_model(folder: Path) -> str:
+    return f"{folder.name} is a folder: open a checkpoint file (.safetensors), or a diffusers model folder"
 
 
 def model_from_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any], device: torch.device,

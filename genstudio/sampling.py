@@ -14,7 +14,8 @@ Two ways to run a spec, one loop underneath:
 * :func:`sample` — runs it to the end and returns the :class:`SamplingResult` (the CLI, ``score``).
 
 Adding a sampler: write a step generator ``run_steps(eps_model, shape, schedule, spec, *, start, start_x,
-start_index)`` yielding :class:`~genstudio.diffusion.samplers.SamplerStep` (see ``ddim_steps``), then
+start_index)`` yielding :class:`~genstudio.diffusion.samplers.SamplerStep` (see ``ddim_steps``; it is also
+passed ``clip_x0=True`` for a model whose scheduler clamps x̂₀, e.g. a diffusers DDPM), then
 ``register_sampler(Sampler("name", "Label", "what it does", run_steps, takes_steps=..., takes_eta=...))``.
 """
 
@@ -235,8 +236,9 @@ def sampling_run(model: Any, spec: SampleSpec, *, record: bool | None = None, st
         sx = sx.to(model.schedule.device)
     x = None
     done = 0
+    clip = {"clip_x0": True} if getattr(model, "clip_x0", False) else {}  # a diffusers scheduler's clip_sample
     for step in sampler.run_steps(eps_model, shape, model.schedule, spec, start=start, start_x=sx,
-                                  start_index=start_index):
+                                  start_index=start_index, **clip):
         if recorder is not None:  # a guided ε̂ keeps this step's ε̂_c − ε̂_∅ until its next call
             recorder.add(step.t, step.x_t, step.eps, step.x0, *(() if guided is None else (guided.direction,)))
         x = step.x_prev

@@ -83,6 +83,12 @@ class Trainer:
         raise NotImplementedError
 
     # -- optional hooks ------------------------------------------------------------------------
+    def slow_motion(self) -> Preview:
+        """The preview after one single step (``RunControl.step_once``, the app's Step button): the
+        plain preview, unless the family shows what the step did (GAN on points: the force on each
+        generated point, :mod:`genstudio.gan.slow_motion`)."""
+        return self.preview()
+
     def extra_tensors(self) -> dict[str, torch.Tensor]:
         """More tensors to checkpoint (e.g. EMA weights); keys must not start with model/ or optim/."""
         return {}

@@ -39,3 +39,19 @@ def tiny_text_model(num_steps: int = 20, size: int = 16, captions=("a red star",
             "step": 0, "models": {"eps": {"arch": "cond_unet", "args": args}},
             "schedule": {"kind": "linear", "num_steps": num_steps}, "text": tok.to_meta()}
     return Text2ImageModel(net, NoiseSchedule(num_steps), meta, torch.device("cpu"))
+
+
+def tiny_diffusers_pipeline(folder, scheduler=None, channels: int = 3, size: int = 8, pipeline: str = "DDPMPipeline"):
+    """A random 8 px diffusers UNet2DModel + scheduler saved with ``save_pretrained`` in ``folder``
+    (safetensors); returns the pipeline. Needs diffusers (a test extra)."""
+    import diffusers
+
+    torch.manual_seed(0)
+    unet = diffusers.UNet2DModel(sample_size=size, in_channels=channels, out_channels=channels,
+                                 layers_per_block=1, block_out_channels=(8, 16), norm_num_groups=4,
+                                 down_block_types=("DownBlock2D", "DownBlock2D"),
+                                 up_block_types=("UpBlock2D", "UpBlock2D")).eval()
+    scheduler = scheduler if scheduler is not None else diffusers.DDPMScheduler(num_train_timesteps=50)
+    pipe = getattr(diffusers, pipeline)(unet=unet, scheduler=scheduler)
+    pipe.save_pretrained(folder)
+    return pipe

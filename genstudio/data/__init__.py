@@ -2,8 +2,9 @@
 
 Every data set lives in memory as one float32 tensor:
 
-* 2-D point sets (``ring8``, ``grid25``, ``spiral``, ``moons``): shape ``(N, 2)`` in data units
-  (roughly [-2, 2]), so a mode-coverage metric can compare samples with ``centers`` directly;
+* 2-D point sets (``ring8``, ``grid25``, ``spiral``, ``moons``, and ``points:FILE.npy``, a set the
+  person drew: :mod:`genstudio.data.drawn`): shape ``(N, 2)`` in data units (roughly [-2, 2]), so a
+  mode-coverage metric can compare samples with ``centers`` directly;
 * image sets (``digits``, ``shapes``, ``faces``, ``photos`` and ``folder:PATH``): shape ``(N, C, H, W)``
   with values in [-1, 1].
 
@@ -27,6 +28,7 @@ import torch
 BUILTIN = ("ring8", "grid25", "spiral", "moons", "digits", "shapes", "faces", "photos")
 POINT_SETS = ("ring8", "grid25", "spiral", "moons")
 FOLDER_PREFIX = "folder:"
+DRAWN_PREFIX = "points:"  # a drawn 2-D set, points:FILE.npy (genstudio.data.drawn)
 
 # ITU-R BT.601 luma weights, the same ones PIL uses for RGB -> "L"
 _LUMA = (0.299, 0.587, 0.114)
@@ -108,8 +110,9 @@ def dataset_names() -> tuple[str, ...]:
 
 
 def is_points(name: str) -> bool:
-    """True for the 2-D point sets (ring8, grid25, spiral, moons)."""
-    return name.strip().lower() in POINT_SETS
+    """True for the 2-D point sets (ring8, grid25, spiral, moons, and drawn sets ``points:FILE``)."""
+    key = name.strip().lower()
+    return key in POINT_SETS or key.startswith(DRAWN_PREFIX)
 
 
 def load_dataset(name: str, *, size: int = 32, channels: int = 0, num_points: int = 20000,
@@ -119,14 +122,14 @@ def load_dataset(name: str, *, size: int = 32, channels: int = 0, num_points: in
     Parameters
     ----------
     name : str
-        One of ``BUILTIN`` or ``"folder:PATH"``.
+        One of ``BUILTIN``, ``"folder:PATH"`` or ``"points:FILE.npy"`` (a drawing).
     size : int
         Image side in pixels (images only).
     channels : int
         0 keeps the set's own (digits 1, everything else 3); 1 or 3 converts
         (RGB -> gray by luminance, gray -> RGB by repetition). Ignored for points.
     num_points : int
-        Number of points of a 2-D set.
+        Number of points of a 2-D set (a drawing: samples around its drawn points).
     num_images : int
         Number of images; 0 means the set's default (all 1,797 digits, 10,000 shapes or faces,
         every usable image of a folder). Digits and folders cannot give more than they have.
@@ -154,8 +157,15 @@ def load_dataset(name: str, *, size: int = 32, channels: int = 0, num_points: in
         from genstudio.data.toy2d import load_points
 
         return load_points(lower, num_points, seed)
+    if lower.startswith(DRAWN_PREFIX):
+        if num_points < 1:
+            raise DataError(f"num_points must be positive, not {num_points}")
+        from genstudio.data.drawn import load_drawn
+
+        return load_drawn(key, num_points, seed)
     if lower not in BUILTIN and not lower.startswith(FOLDER_PREFIX):
-        raise DataError(f"unknown data set {name!r}: choose from {', '.join(BUILTIN)}, or folder:PATH")
+        raise DataError(f"unknown data set {name!r}: choose from {', '.join(BUILTIN)}, folder:PATH "
+                        f"or points:FILE.npy")
     if not 4 <= size <= 1024:
         raise DataError(f"image size must be between 4 and 1024 px, not {size!r}")
     if lower == "digits":

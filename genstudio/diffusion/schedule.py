@@ -69,6 +69,7 @@ class NoiseSchedule(nn.Module):
         if not isinstance(num_steps, int) or num_steps < 2:
             raise ValueError(f"num_steps must be a whole number ≥ 2, not {num_steps!r}")
         self.num_steps, self.kind = num_steps, kind
+        self.beta_range = (beta_start, beta_end)  # the linear schedule's endpoints
         betas = (linear_betas(num_steps, beta_start, beta_end) if kind == "linear"
                  else cosine_betas(num_steps, cosine_s, max_beta))  # (T,) float64
         alphas = 1.0 - betas
@@ -101,12 +102,17 @@ class NoiseSchedule(nn.Module):
         return self.betas.device
 
     def to_meta(self) -> dict:
-        """``{"kind", "num_steps"}``: what a checkpoint header stores."""
-        return {"kind": self.kind, "num_steps": self.num_steps}
+        """``{"kind", "num_steps"}``: what a checkpoint header stores (and a linear schedule's
+        ``beta_start`` / ``beta_end`` when they are not Ho et al.'s 10⁻⁴ / 0.02, e.g. a diffusers model's)."""
+        meta = {"kind": self.kind, "num_steps": self.num_steps}
+        if self.kind == "linear" and self.beta_range != (1e-4, 0.02):
+            meta.update(beta_start=self.beta_range[0], beta_end=self.beta_range[1])
+        return meta
 
     @classmethod
     def from_meta(cls, meta: dict) -> "NoiseSchedule":
-        return cls(int(meta["num_steps"]), str(meta["kind"]))
+        return cls(int(meta["num_steps"]), str(meta["kind"]), beta_start=float(meta.get("beta_start", 1e-4)),
+                   beta_end=float(meta.get("beta_end", 0.02)))
 
     # thin method forms of the module-level functions
     def q_sample(self, x0: torch.Tensor, t: torch.Tensor | int, noise: torch.Tensor) -> torch.Tensor:

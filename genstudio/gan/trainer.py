@@ -139,6 +139,18 @@ class GanTrainer(Trainer):
                 "D(x)": torch.sigmoid(real_logits).mean().detach(),
                 "D(G(z))": torch.sigmoid(fake_logits).mean().detach()}
 
+    def slow_motion(self) -> Preview:
+        """After a single step on 2-D data: G's own points (not the average's) and the force on each,
+        over D's field (:func:`genstudio.gan.slow_motion.generator_forces`); images: the plain preview."""
+        if self.data.kind != "points":
+            return self.preview()
+        from genstudio.gan.slow_motion import SLOW_MOTION_POINTS, generator_forces
+
+        points, forces = generator_forces(self.G, self.D, self.fixed_z[:SLOW_MOTION_POINTS], generator_loss)
+        around = torch.cat([self.data.tensor.cpu(), torch.from_numpy(points)])  # the field under every arrow
+        heat, extent = discriminator_field(self.D, around, self.device)
+        return Preview(kind="points", data=points, extra={"heatmap": heat, "extent": extent, "forces": forces})
+
     @torch.inference_mode()
     def preview(self) -> Preview:
         G = self.sampling_G()

@@ -199,7 +199,7 @@ def _import_what_a_run_imports(then: Callable[[], None]) -> None:
 
 
 def open_path(window: MainWindow, path: str) -> bool:
-    """Open ``path`` as a run folder or a checkpoint, as fits."""
+    """Open ``path`` as a run folder, a checkpoint or a diffusers model folder, as fits."""
     p = Path(path).expanduser()
     if p.is_dir():
         return window.open_run_folder(p)

@@ -42,7 +42,8 @@ def load_job(path: str) -> Iterator[_Loaded | None]:
     from genstudio.checkpoint import read_header
     from genstudio.loading import load_model
 
-    read_header(path)  # header, shapes, sample description: no weight is read
+    if not Path(path).is_dir():  # a folder is a diffusers model: load_model checks its files
+        read_header(path)  # header, shapes, sample description: no weight is read
     yield None  # a cancellation point before the weights are read
     yield _Loaded(path, load_model(path, "auto"))
 

@@ -148,6 +148,14 @@ class RunController(WorkerHost):
         self.config = config  # the run records the same in config.json before its next step
         self._set_state(RUNNING)
 
+    def step(self) -> bool:
+        """Slow motion: run exactly one step of the paused run, which pauses again after it (the
+        preview of that step shows what it did). False (nothing done) unless paused."""
+        if self._state != PAUSED:
+            return False
+        self._control.step_once()
+        return True
+
     def toggle_pause(self) -> None:
         """Pause a running run or resume a paused one."""
         if self._state == RUNNING:

@@ -37,6 +37,7 @@ from genstudio.gui.widgets.run_panel import RunPanel
 from genstudio.gui.widgets.scrubber import ScrubberView
 from genstudio.gui.widgets.superres_view import SuperResView
 from genstudio.gui.widgets.status import RunStatus
+from genstudio.gui.window_arena import ArenaWiring
 from genstudio.gui.window_menus import MenusAndActions
 from genstudio.gui.window_open import OpenAndFollow
 from genstudio.gui.window_run import RunWiring
@@ -46,7 +47,7 @@ __all__ = ["MainWindow"]
 DRAIN_MS = 33  # ~30 Hz: the only rate at which training data reach the screen
 
 
-class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, QMainWindow):
+class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, ArenaWiring, QMainWindow):
     """GenStudio's window.
 
     Parameters
@@ -125,9 +126,12 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, QMainWindow):
         self.run_status = RunStatus()
         self.statusBar().addPermanentWidget(self.run_status)
 
+        self._make_arena()  # before the actions: they ask whether an arena runs
         self._make_actions()
         self.view_keys = ViewKeys(self, self.tabs, lambda: self.latent, lambda: self.scrubber)
         self.panel.set_actions(self.act_start, self.act_pause, self.act_stop, self.act_save)
+        self.monitor.tool.set_step_action(self.act_step)
+        self.monitor.tool.trainRequested.connect(self.train_on_drawing)
         self.panel.validityChanged.connect(self._update_actions)
         c = self.controller
         c.runStarted.connect(self._on_run_started)
@@ -229,6 +233,7 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, QMainWindow):
                 return
         self._stop_following()
         self.loader.shutdown()
+        self.arena.shutdown()  # an arena running ends at its next evaluation
         self._drain_timer.stop()
         for page in self._pages.values():  # their render / sampling threads end before the window goes
             if page.is_built():

@@ -19,13 +19,19 @@ class MenusAndActions:
         table = (  # attribute, text, slot, shortcut, tooltip
             ("act_start", "Start", self.start_run, "Ctrl+Return", "Train what the run panel describes"),
             ("act_pause", "Pause", self.toggle_pause, "Ctrl+P", "Pause or resume between two steps"),
+            ("act_step", "Step", self.step_run, "Ctrl+Right",
+             "Paused: run one training step, then show where it pushes G's points (2-D GAN)"),
             ("act_stop", "Stop", self.stop_run, "Ctrl+.", "Finish the step, write a checkpoint, stop"),
             ("act_save", "Save checkpoint", self.save_checkpoint, _keys(std.Save, "Ctrl+S"),
              "Write a checkpoint of the running model now"),
+            ("act_arena", "Arena: GAN against diffusion…", self.toggle_arena, "",
+             "Train a GAN and a diffusion model on the panel's 2-D data with one CPU budget, live"),
             ("act_open", "Open checkpoint…", self._choose_checkpoint, _keys(std.Open, "Ctrl+O"),
              "Load a .safetensors checkpoint into the views"),
             ("act_open_run", "Open run folder…", self._choose_run_folder, "Ctrl+Shift+O",
              "Show a run folder's curves and previews and follow it as it grows"),
+            ("act_open_diffusers", "Open diffusers model folder…", self._choose_diffusers_folder, "Ctrl+Alt+O",
+             "Open a diffusers UNet2DModel folder (a DDPM / DDIM pipeline saved on disk) in the scrubber"),
             ("act_quit", "Quit", self.close, _keys(std.Quit, "Ctrl+Q"), "Quit GenStudio"),
         )
         for name, text, slot, keys, tip in table:
@@ -39,12 +45,13 @@ class MenusAndActions:
             setattr(self, name, act)
 
         file_menu = self.menuBar().addMenu("&File")
-        file_menu.addActions([self.act_open, self.act_open_run])
+        file_menu.addActions([self.act_open, self.act_open_run, self.act_open_diffusers])
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         run_menu = self.menuBar().addMenu("&Run")
-        run_menu.addActions([self.act_start, self.act_pause, self.act_stop])
+        run_menu.addActions([self.act_start, self.act_pause, self.act_step, self.act_stop])
         run_menu.addAction("Try: train a GAN on ring8", self.try_ring8)
+        run_menu.addAction(self.act_arena)
         run_menu.addSeparator()
         run_menu.addAction(self.act_save)
         view_menu = self.menuBar().addMenu("&View")
@@ -62,9 +69,13 @@ class MenusAndActions:
     def _update_actions(self) -> None:
         state = self.controller.state
         running = self.controller.is_running()
-        self.act_start.setEnabled(not running and self.panel.is_valid())
+        arena = self.arena.is_busy()
+        self.act_start.setEnabled(not running and not arena and self.panel.is_valid())
+        self.act_arena.setEnabled(not running)
         self.act_pause.setEnabled(state in ("running", "paused"))
         self.act_pause.setText("Resume" if state == "paused" else "Pause")
+        self.act_step.setEnabled(state == "paused")
+        self.monitor.tool.set_allowed(not running and not arena and state == "idle")  # drawing: before a run, not during one
         self.act_stop.setEnabled(state in ("running", "paused"))
         self.act_save.setEnabled(state in ("running", "paused"))
         self.act_open_run.setEnabled(not running)
@@ -82,6 +93,12 @@ class MenusAndActions:
                                                 self.settings.last_folder("open_run"))
         if path:
             self.open_run_folder(path)
+
+    @Slot()
+    def _choose_diffusers_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open diffusers model folder", self.settings.last_folder("open"))
+        if path:
+            self.loader.load(path)  # on a thread; a dialog says why a folder cannot be opened
 
     @Slot()
     def _about(self) -> None:

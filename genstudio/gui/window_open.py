@@ -87,6 +87,11 @@ class OpenAndFollow:
     def open_run_folder(self, path: str | Path) -> bool:
         """Show a run folder's curves and newest preview and keep following it as it grows."""
         path = Path(path)
+        from genstudio.interop.diffusers_folder import is_diffusers_folder
+
+        if is_diffusers_folder(path):  # a model saved by diffusers, not a run: it opens like a checkpoint
+            self.loader.load(path)
+            return True
         if self.controller.is_running():
             self.show_error("A run is in progress", "Stop the run before opening another run folder.", "")
             return False

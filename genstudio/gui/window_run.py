@@ -48,7 +48,7 @@ class RunWiring:
         data, architecture, size…), the person chooses first: resume the folder's run as it was,
         start the form's run in a new folder, or cancel.
         """
-        if self.controller.is_running() or not self.panel.is_valid():
+        if self.controller.is_running() or self.arena.is_busy() or not self.panel.is_valid():
             return False
         try:
             config = self.panel.config()
@@ -114,6 +114,30 @@ class RunWiring:
     def toggle_pause(self) -> None:
         """Pause the run between two steps, or resume it."""
         self.controller.toggle_pause()
+
+    @Slot()
+    def step_run(self) -> None:
+        """Paused: one training step, then paused again (the Monitor shows where it pushed G's points)."""
+        if self.controller.step():
+            self.show_view("Monitor")
+
+    @Slot()
+    def train_on_drawing(self) -> bool:
+        """Save the Monitor's drawing as a ``points:FILE.npy`` data set (in the runs folder's
+        ``drawings``) and train the run panel's model on it in a new folder."""
+        from genstudio.data import DataError
+
+        if self.controller.is_running():
+            return False
+        try:
+            path = self.monitor.tool.state.save(self.panel.form.runs_parent / "drawings")
+        except (DataError, OSError) as exc:
+            self.show_error("Cannot save the drawing", str(exc), "")
+            return False
+        self.monitor.tool.state.set_active(False)
+        self.panel.set_data(f"points:{path}")
+        self.panel.use_new_folder()
+        return self.start_run()
 
     @Slot()
     def stop_run(self) -> None:

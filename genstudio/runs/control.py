@@ -20,6 +20,7 @@ class RunControl:
         self._snapshot = threading.Event()
         self._lock = threading.Lock()
         self._changes: dict[str, Any] = {}
+        self._one_step = False  # step_once: run one step, then pause again
 
     def request_save(self) -> None:
         """Write a checkpoint (step_N and last) between the next two steps, even while paused."""
@@ -57,6 +58,22 @@ class RunControl:
         with self._lock:
             self._changes.update(changes)
         self._run.set()
+
+    def step_once(self) -> None:
+        """Slow motion: run exactly one more step, then pause again (the run yields a
+        :class:`~genstudio.runs.events.PreviewReady` of that step, with what it did: see
+        ``Trainer.slow_motion``). Asked of a running run, it pauses after its next step."""
+        with self._lock:
+            self._one_step = True
+        self._run.set()
+
+    def take_step_done(self) -> bool:
+        """Called by the run after each step: True (and paused again) if that step was a :meth:`step_once`."""
+        with self._lock:
+            one, self._one_step = self._one_step, False
+        if one and not self._stop.is_set():
+            self._run.clear()
+        return one
 
     def take_changes(self) -> dict[str, Any]:
         """The settings changed by :meth:`resume` since the last call (clears them)."""

@@ -8,6 +8,7 @@
       metrics.jsonl                one JSON object per logged step: step, time, metrics; append-only
       checkpoints/step_000500.safetensors … and last.safetensors
       previews/step_000500.png     image previews (points previews: step_000500.npz)
+      points.npy                   a run on a drawn data set: its own copy of the drawing
 
 ``metrics.jsonl`` is appended and flushed line by line, so another process (the app, a remote
 viewer over a synced folder) can follow it with :class:`MetricsFollower` without re-reading it.
@@ -42,6 +43,7 @@ class RunDir:
         self.checkpoints = self.path / "checkpoints"
         self.previews = self.path / "previews"
         self.last_checkpoint = self.checkpoints / "last.safetensors"
+        self.drawing = self.path / "points.npy"  # a drawn data set's copy (genstudio.data.drawn)
 
     def step_checkpoint(self, step: int) -> Path:
         """The file the checkpoint of ``step`` is kept in."""

@@ -161,6 +161,8 @@ def _loop(trainer: Trainer, rd: RunDir, control: RunControl, on_fault: str = "st
             preview = trainer.preview()
             rd.write_preview(step, preview)
             yield PreviewReady(step, preview)
+        if control.take_step_done():  # slow motion: paused again after one step, showing what it did
+            yield PreviewReady(step, trainer.slow_motion())
         if step % config.checkpoint_every == 0 and step != config.steps:
             path, what = _save(trainer, rd, keep=True, good=good, losses=losses)
             if path is None:

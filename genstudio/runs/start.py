@@ -98,7 +98,8 @@ def _claim(config: RunConfig, rd: RunDir, resume: bool) -> tuple[RunLock, tuple[
     except RunLocked as exc:
         raise RunError(str(exc)) from None
     try:
-        return lock, _plan(config, rd, resume)
+        config, tensors, meta, note = _plan(config, rd, resume)
+        return lock, (_own_drawing(config, rd, resume), tensors, meta, note)
     except BaseException:
         lock.release()
         raise
@@ -145,6 +146,19 @@ def _plan(config: RunConfig, rd: RunDir, resume: bool
     if rd.has_run():
         raise RunError(f"{rd.path} already holds a run: use --resume to continue it, or choose a new folder")
     return config, None, None, ""
+
+
+def _own_drawing(config: RunConfig, rd: RunDir, resume: bool) -> RunConfig:
+    """A run on a drawing (``points:FILE``) trains on its own copy, ``RUN/points.npy``, and its config
+    names that copy: a new run copies the drawing there; a resumed one reads the copy in its folder
+    (wherever the folder has moved), never the file the drawing once came from."""
+    from genstudio.data.drawn import PREFIX, drawing_path, is_drawn, read_drawing, write_drawing
+
+    if not is_drawn(config.data):
+        return config
+    if not resume or not rd.drawing.exists():
+        write_drawing(rd.drawing, read_drawing(drawing_path(config.data)))
+    return config.replace(data=f"{PREFIX}{rd.drawing.resolve()}")
 
 
 def _continued(saved: RunConfig, config: RunConfig) -> RunConfig:

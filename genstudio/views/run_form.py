@@ -49,6 +49,7 @@ def timestamped_folder(parent: Path, kind: str, data: str) -> Path:
     """A new, unused run folder under ``parent``: ``2024-05-01_14-03-22 gan ring8``."""
     stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     label = Path(data.split(":", 1)[1]).name if data.startswith("folder:") else data
+    label = "drawn " + Path(data.split(":", 1)[1]).stem if data.startswith("points:") else label
     path = parent / f"{stamp} {kind} {label}"
     n = 2
     while path.exists():
@@ -270,7 +271,7 @@ class RunForm:
             if values.get("kind") in FAMILIES:
                 self._put("kind", values["kind"])
             data = values.get("data")
-            if isinstance(data, str) and (data in BUILTIN or data.startswith("folder:")):
+            if isinstance(data, str) and (data in BUILTIN or data.startswith(("folder:", "points:"))):
                 self._put("data", data)
             if values.get("size") in IMAGE_SIZES:
                 self._put("size", values["size"])

@@ -4,7 +4,9 @@ Each metric goes to the plot its model family declares (:mod:`genstudio.families
 ``plot`` key): GANs show ``loss_D`` / ``loss_G`` on one plot and ``D(x)`` / ``D(G(z))`` on a second
 (the four numbers of the DCGAN reference); diffusion shows ``loss`` and a heat map of the loss per
 timestep band. A number no family declares (learning rate, timings) is not plotted. Image data show the fixed preview batch as a grid; 2-D point data show real and
-generated points over the discriminator's probability field.
+generated points over the discriminator's probability field. After a single step (the Step button,
+slow motion) a GAN's 2-D view shows the force on each of G's points as an arrow; above the pictures,
+:class:`~genstudio.gui.widgets.draw_tool.DrawTool` lets the person draw a 2-D data set to train on.
 
 The view is fed only through :meth:`MonitorView.apply` with what the main window's ~30 Hz timer
 drained from a mailbox (a live run or a followed run folder). Data are stored at once; the plots
@@ -24,7 +26,9 @@ from PySide6.QtWidgets import QSplitter, QStackedWidget, QVBoxLayout, QWidget
 from genstudio.families import get_family
 from genstudio.gui.mailbox import Drained
 from genstudio.gui.paint_pacer import PaintPacer
+from genstudio.gui.widgets.arena_view import ArenaView
 from genstudio.gui.widgets.band_heatmap import BandHeatmap
+from genstudio.gui.widgets.draw_tool import DrawTool
 from genstudio.gui.widgets.loss_plot import LossPlot
 from genstudio.gui.widgets.points2d import Points2DView
 from genstudio.gui.widgets.sample_view import SampleView
@@ -38,6 +42,9 @@ DIFFUSION_LOSSES = ("loss",)
 #: was most of the GUI thread's work during a fast run (benchmarks/b2_app_throughput.py); points are
 #: appended at once, so nothing is lost, and 10 redraws a second still look continuous.
 CURVES_MS = 100
+#: Slow motion's longest arrows (the 95th percentile of the forces) as a share of the field's width:
+#: the forces' size changes by orders of magnitude over a run, their directions are what one reads.
+ARROW_SHARE = 0.08
 
 
 class MonitorView(QWidget):
@@ -63,6 +70,8 @@ class MonitorView(QWidget):
         self._curves = QStackedWidget()
         self._curves.addWidget(_vsplit(self.gan_losses, self.gan_probs))
         self._curves.addWidget(_vsplit(self.diffusion_loss, self.bands))
+        self.arena = ArenaView()  # page 2: GAN against diffusion, live (show_arena)
+        self._curves.addWidget(self.arena)
         # the family registry's plot keys (genstudio.families.PLOTS) -> the plots, and their page
         self._plots = {"losses": self.gan_losses, "discriminator": self.gan_probs,
                        "eps_loss": self.diffusion_loss, "bands": self.bands}
@@ -76,8 +85,15 @@ class MonitorView(QWidget):
         self._pictures.addWidget(self.points)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setChildrenCollapsible(False)
+        self.tool = DrawTool(self.points)  # Step, and drawing a data set on the 2-D view
+        self.tool.activeChanged.connect(self._on_drawing)
+        pictures = QWidget()
+        column = QVBoxLayout(pictures)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.tool)
+        column.addWidget(self._pictures, 1)
         split.addWidget(self._curves)
-        split.addWidget(self._pictures)
+        split.addWidget(pictures)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
         split.setSizes([560, 460])  # the sample grid gets room for a 3× (digits) or 2× (32 px) scale
@@ -99,6 +115,7 @@ class MonitorView(QWidget):
         self.bands.clear()
         self.points.set_fake(np.zeros((0, 2), np.float32))
         self.points.clear_heatmap()
+        self.points.set_arrows(np.empty((0, 2)), np.empty((0, 2)))
         self.samples.clear()
         plots = self._family.plots()
         self._curves.setCurrentIndex(self._page[plots[0]] if plots else 0)
@@ -167,11 +184,48 @@ class MonitorView(QWidget):
             else:
                 self.points.clear_heatmap()
             field = " · background: D's probability of \"real\"" if heat is not None else ""
+            forces = preview.extra.get("forces") if preview.extra else None
+            if forces is not None:  # slow motion: one step, and where it pushes each of G's points
+                span = float(np.ptp(np.asarray(preview.extra["extent"])[:2])) if heat is not None else 4.0
+                self.points.set_arrows(preview.data, arrow_vectors(np.asarray(forces), span))
+                self.points.set_caption(f"step {step:,}, one step · arrows: −∂L_G/∂x, the push on "
+                                        f"each of G's {len(preview.data):,} points")
+                return
+            self.points.set_arrows(np.empty((0, 2)), np.empty((0, 2)))
             self.points.set_caption(f"step {step:,} · {len(preview.data):,} generated points{field}")
             return
         self._pictures.setCurrentIndex(0)
         # "images": (N, C, H, W) float in [-1, 1]; "grid": a saved PNG grid (H, W, 3) uint8
         self.samples.set_images(preview.data, f"step {step:,}")
+
+    def show_arena(self, data: str, budget: float, real: np.ndarray, modes: bool) -> None:
+        """Lay the view out for an arena on ``data``: its curves on the left, ``real`` points (N, 2) on
+        the right (:meth:`begin` goes back to a run's layout)."""
+        self._pacer.clear()
+        self.arena.begin(data, budget, modes)
+        self._curves.setCurrentIndex(2)
+        self._pictures.setCurrentIndex(1)
+        self._points = True
+        self.points.set_real(real)
+        self.points.set_fake(np.zeros((0, 2), np.float32))
+        self.points.clear_heatmap()
+        self.points.set_arrows(np.empty((0, 2)), np.empty((0, 2)))
+        self.points.set_caption(f"the arena's data: {data}")
+
+    def shows_arena(self) -> bool:
+        """True while the arena's curves are shown."""
+        return self._curves.currentIndex() == 2
+
+    @Slot(bool)
+    def _on_drawing(self, active: bool) -> None:
+        """Drawing takes the 2-D view over: an empty canvas (a run's points and field would mislead)."""
+        if active:
+            self._pacer.clear()
+            self._pictures.setCurrentIndex(1)
+            for clear in (self.points.set_real, self.points.set_fake):
+                clear(np.zeros((0, 2), np.float32))
+            self.points.clear_heatmap()
+            self.points.set_arrows(np.empty((0, 2)), np.empty((0, 2)))
 
     def caption(self) -> str:
         """The caption above the samples or the 2-D view, whichever is shown."""
@@ -202,6 +256,16 @@ class MonitorView(QWidget):
         key = self._family.plot_of(name)  # None: a number the family does not plot (lr, timings)
         plot = self._plots.get(key) if key is not None else None
         return plot if isinstance(plot, LossPlot) else None
+
+
+def arrow_vectors(forces: np.ndarray, span: float) -> np.ndarray:
+    """Slow motion's arrows: ``forces`` (K, 2) scaled so the 95th percentile of their lengths is
+    ``ARROW_SHARE`` of ``span`` (directions and relative sizes kept; all zero stays zero)."""
+    f = np.asarray(forces, np.float64).reshape(-1, 2)
+    lengths = np.hypot(f[:, 0], f[:, 1])
+    finite = lengths[np.isfinite(lengths)]
+    ref = float(np.percentile(finite, 95)) if finite.size else 0.0
+    return f * (ARROW_SHARE * span / ref) if ref > 0 else np.zeros_like(f)
 
 
 def _vsplit(top: QWidget, bottom: QWidget) -> QSplitter:

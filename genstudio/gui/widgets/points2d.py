@@ -208,6 +208,10 @@ class Points2DView(QWidget):
         """The item that draws :meth:`set_arrows`'s field (to name it in the legend)."""
         return self._arrows
 
+    def plot_widget(self) -> pg.PlotWidget:
+        """The underlying pyqtgraph PlotWidget (its viewport gets the mouse)."""
+        return self._plot
+
     def plot_item(self) -> pg.PlotItem:
         """The underlying pyqtgraph PlotItem."""
         return self._plot.getPlotItem()

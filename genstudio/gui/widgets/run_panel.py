@@ -270,12 +270,16 @@ class RunPanel(QWidget):
             self.validityChanged.emit(f.valid)
 
     def _add_folder_item(self, name: str) -> None:
-        if not name.startswith("folder:") or self.data.findData(name) >= 0:
+        """A ``folder:PATH`` or a drawing's ``points:FILE`` entry, added to the list once."""
+        prefix = name.split(":", 1)[0] + ":" if ":" in name else ""
+        if prefix not in ("folder:", "points:") or self.data.findData(name) >= 0:
             return
+        path = name[len(prefix):]
         i = self.data.count() - 1  # before "Folder of images…"
         self.data.blockSignals(True)
-        self.data.insertItem(i, f"folder: {Path(name[7:]).name}", name)
-        self.data.setItemData(i, name[7:], Qt.ItemDataRole.ToolTipRole)
+        label = f"folder: {Path(path).name}" if prefix == "folder:" else f"drawn: {Path(path).stem}"
+        self.data.insertItem(i, label, name)
+        self.data.setItemData(i, path, Qt.ItemDataRole.ToolTipRole)
         self.data.blockSignals(False)
 
     # ------------------------------------------------------------------ edits

@@ -1,0 +1,1 @@
+"""Models from other libraries, opened from disk (Qt-free): diffusers folders."""
