@@ -188,6 +188,30 @@ def scrubber_ring8(window: MainWindow, work: Path) -> QWidget:
     return window
 
 
+def scrubber_ring8_exact(window: MainWindow, work: Path) -> QWidget:
+    """The bundled ring8 diffusion model against its exact denoiser: −ε̂ and −ε* overlaid, the heat map
+    of ‖ε̂ − ε*‖ at t and the error by t, late in sampling where the network is furthest from the ideal."""
+    _open_bundled(window, "ddpm_ring8")
+    lab = window.scrubber.reverse.exact_lab
+    lab.set_fields("both")
+    lab.set_heat(True)
+    shot_scrubber(window, work / "scrubber2d_exact", t=300, at=0.9)
+    return window
+
+
+def scrubber_ring8_exact_samples(window: MainWindow, work: Path) -> QWidget:
+    """The bundled ring8 model's samples (magenta) beside its exact denoiser's (blue), same noise,
+    with a few samples' paths from x_T: the final samples."""
+    _open_bundled(window, "ddpm_ring8")
+    rev = window.scrubber.reverse
+    rev.exact_lab.set_exact_samples(True)
+    shot_scrubber(window, work / "scrubber2d_exact_samples", t=300, at=0.5)
+    rev.bar.set_timestep(-1)  # FINAL: the samples themselves
+    wait_until(rev.idle, 120, "the reverse view")
+    settle(0.3)
+    return window
+
+
 def scrubber_t2i(window: MainWindow, work: Path, prompt: str = "a handwritten 7", scale: float = 3.0) -> QWidget:
     """The reverse process of the bundled text-to-image digits model: a prompt sampled with guidance s."""
     from genstudio.gui.widgets.scrubber import ScrubberView
@@ -386,6 +410,8 @@ SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
     ("latent_ring8", latent_ring8),
     ("scrubber_digits", scrubber_digits),
     ("scrubber_ring8", scrubber_ring8),
+    ("scrubber_ring8_exact", scrubber_ring8_exact),
+    ("scrubber_ring8_exact_samples", scrubber_ring8_exact_samples),
     ("scrubber_t2i", scrubber_t2i),
     ("sweep_t2i", sweep_t2i),
     ("branch_t2i", branch_t2i),

@@ -267,6 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--exact", action="store_true",
                    help="2-D diffusion only: sample the exact denoiser of the model's data set (its ideal ε*, in "
                         "closed form) instead of the network, with the same schedule, sampler and noise")
+    s.add_argument("--exact-points", type=_positive_int, default=None, metavar="K",
+                   help="with --exact: the exact denoiser of only K training points (a perfect model of so "
+                        "small a set reproduces its points: memorisation); prints how many samples are training points")
     s.add_argument("--device", choices=DEVICES, default="auto")
     s.set_defaults(func=cmd_sample)
 

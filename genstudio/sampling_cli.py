@@ -61,7 +61,10 @@ def sample_to_disk(args: argparse.Namespace) -> int:
         how = model.kind
     else:
         spec = spec_of(args)
-        source = exact_stand_in(model) if getattr(args, "exact", False) else model
+        points = getattr(args, "exact_points", None)
+        if points is not None and not getattr(args, "exact", False):
+            raise ValueError("--exact-points is for --exact: the exact denoiser of that many training points")
+        source = exact_stand_in(model, points) if getattr(args, "exact", False) else model
         result = sample(source, spec, progress=_progress(args), record_dtype=torch.float16)
         if result.trajectory is not None:
             trajectory = result.trajectory
@@ -69,6 +72,12 @@ def sample_to_disk(args: argparse.Namespace) -> int:
             print(safe_text(f"trajectory ({len(trajectory.timesteps)} steps) written to {args.trajectory}"))
         samples = result.final
         how = spec.short() + (" with the exact denoiser" if source is not model else "")
+        if points is not None:  # memorisation: how many samples are training points
+            from genstudio.diffusion.exact import mixture_of_model
+            from genstudio.diffusion.exact_compare import memorisation
+
+            fresh = mixture_of_model(model).sample(len(samples), torch.Generator().manual_seed(args.seed + 1))
+            print(safe_text(memorisation(source.mixture.means.numpy(), samples, fresh=fresh.numpy()).sentence()))
     samples = np.clip(samples, -1, 1) if not model.is_points else samples
     text = {"genstudio:model": model.describe(), "genstudio:step": str(model.meta.get("step")),
             "genstudio:seed": str(args.seed), "genstudio:sampler": how,
@@ -112,13 +121,14 @@ def walk_to_disk(args: argparse.Namespace) -> int:
     return 0
 
 
-def exact_stand_in(model):
-    """The exact denoiser of a 2-D diffusion model's data set, on its schedule (``--exact``)."""
+def exact_stand_in(model, points: int | None = None):
+    """The exact denoiser of a 2-D diffusion model's data set, on its schedule (``--exact``); with
+    ``points``, of that many of its training points (``--exact-points``: memorisation)."""
     from genstudio.diffusion.exact import ExactDenoiser, mixture_of_model
 
     if not model.is_points:
         raise ValueError("--exact is for 2-D point models: an image data set has no closed-form denoiser")
-    return ExactDenoiser(mixture_of_model(model), model.schedule)
+    return ExactDenoiser(mixture_of_model(model, points), model.schedule)
 
 
 def _picture(samples: np.ndarray, model, args: argparse.Namespace) -> np.ndarray:

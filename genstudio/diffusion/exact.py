@@ -37,6 +37,8 @@ __all__ = ["GaussianMixture", "mixture_of", "mixture_of_model", "posterior_weigh
 
 #: Above this many components an empirical mixture is a random subset of the points (memory N·K).
 MAX_COMPONENTS = 4096
+#: exact_eps / exact_x0 work on rows of x in chunks of at most this many N·K·D elements (~32 MB each).
+CHUNK_ELEMENTS = 2**22
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,12 +76,13 @@ class GaussianMixture:
         return self.means[k] + self.stds[k, None] * z
 
 
-def mixture_of(data: Dataset, bandwidth: float = 0.0, seed: int = 0) -> GaussianMixture:
-    """The mixture behind a 2-D data set: its true components for ``ring8`` / ``grid25``, else its
-    training points as components of std ``bandwidth`` (at most :data:`MAX_COMPONENTS` of them)."""
+def mixture_of(data: Dataset, bandwidth: float = 0.0, seed: int = 0, empirical: bool = False) -> GaussianMixture:
+    """The mixture behind a 2-D data set: its true components for ``ring8`` / ``grid25`` (unless
+    ``empirical``), else its training points as components of std ``bandwidth`` (at most
+    :data:`MAX_COMPONENTS` of them)."""
     if data.kind != "points":
         raise ValueError(f"the exact denoiser is for 2-D point sets, not {data.name!r} (images)")
-    if data.centers is not None and "std" in data.info:
+    if not empirical and data.centers is not None and "std" in data.info:
         return GaussianMixture.isotropic(data.centers, float(data.info["std"]),
                                          f"{data.name}: {len(data.centers)} Gaussians of std {data.info['std']:g}")
     points = data.tensor
@@ -90,16 +93,17 @@ def mixture_of(data: Dataset, bandwidth: float = 0.0, seed: int = 0) -> Gaussian
                                      f"{data.name}: its {len(points)} training points, std {bandwidth:g}")
 
 
-def mixture_of_model(model) -> GaussianMixture:
-    """The mixture of the data set a 2-D diffusion checkpoint was trained on (from its header)."""
+def mixture_of_model(model, points: int | None = None) -> GaussianMixture:
+    """The mixture of the data set a 2-D diffusion checkpoint was trained on (from its header);
+    ``points``: instead, the empirical distribution of that many of its training points (std 0)."""
     from genstudio.data import load_dataset
 
     config = model.meta.get("config", {})
     if not model.is_points:
         raise ValueError(f"the exact denoiser is for 2-D point models; {model.meta.get('data')!r} is images")
     data = load_dataset(str(model.meta.get("data", config.get("data"))),
-                        num_points=int(config.get("num_points", 20000)), seed=int(model.meta.get("seed", 0)))
-    return mixture_of(data)
+                        num_points=points or int(config.get("num_points", 20000)), seed=int(model.meta.get("seed", 0)))
+    return mixture_of(data, empirical=points is not None)
 
 
 def _alpha_bar(schedule: NoiseSchedule, t: torch.Tensor | int, n: int) -> torch.Tensor:
@@ -126,9 +130,26 @@ def posterior_weights(x: torch.Tensor, t: torch.Tensor | int, schedule: NoiseSch
     return _terms(x, t, schedule, mix)[0]
 
 
+def _in_chunks(fn, x: torch.Tensor, t: torch.Tensor | int, schedule: NoiseSchedule, mix: GaussianMixture
+               ) -> torch.Tensor:
+    """``fn(x, t, …)`` over row chunks of ``x``, so that N·K·D stays near :data:`CHUNK_ELEMENTS`
+    (a 4,096-point empirical mixture at a 64 × 64 grid would otherwise hold ~270 MB at once)."""
+    rows = max(1, CHUNK_ELEMENTS // (mix.means.shape[0] * mix.dim))
+    if x.shape[0] <= rows:
+        return fn(x, t, schedule, mix)
+    tt = torch.as_tensor(t).reshape(-1)
+    return torch.cat([fn(x[i:i + rows], tt[i:i + rows] if tt.numel() > 1 else t, schedule, mix)
+                      for i in range(0, x.shape[0], rows)])
+
+
 def exact_eps(x: torch.Tensor, t: torch.Tensor | int, schedule: NoiseSchedule, mix: GaussianMixture
               ) -> torch.Tensor:
     """ε*(x_t, t) = E[ε | x_t] for data ``mix``: (N, D) in ``x``'s dtype and device."""
+    return _in_chunks(_exact_eps, x, t, schedule, mix)
+
+
+def _exact_eps(x: torch.Tensor, t: torch.Tensor | int, schedule: NoiseSchedule, mix: GaussianMixture
+               ) -> torch.Tensor:
     r, diff, v, ab = _terms(x, t, schedule, mix)
     eps = (r[:, :, None] * diff / v[:, :, None]).sum(1) * (1 - ab).sqrt()  # (N, D)
     return eps.to(x.device, x.dtype)
@@ -137,6 +158,11 @@ def exact_eps(x: torch.Tensor, t: torch.Tensor | int, schedule: NoiseSchedule, m
 def exact_x0(x: torch.Tensor, t: torch.Tensor | int, schedule: NoiseSchedule, mix: GaussianMixture
              ) -> torch.Tensor:
     """x̂₀* = E[x_0 | x_t] for data ``mix``: (N, D) in ``x``'s dtype and device."""
+    return _in_chunks(_exact_x0, x, t, schedule, mix)
+
+
+def _exact_x0(x: torch.Tensor, t: torch.Tensor | int, schedule: NoiseSchedule, mix: GaussianMixture
+              ) -> torch.Tensor:
     r, diff, v, ab = _terms(x, t, schedule, mix)
     shrink = ab.sqrt() * mix.stds[None, :] ** 2 / v  # (N, K)
     x0 = (r[:, :, None] * (mix.means[None] + shrink[:, :, None] * diff)).sum(1)  # (N, D)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND, legend_above, settle_range, show_grid
 
-__all__ = ["Points2DView", "DECISION_COLORMAP"]
+__all__ = ["Points2DView", "DECISION_COLORMAP", "arrow_segments"]
 
 _REAL = (80, 220, 120)
 ARROW_HEAD_LENGTH = 0.35  # of the arrow's length
@@ -39,6 +39,24 @@ def _xy(points: np.ndarray, what: str) -> np.ndarray:
     if p.ndim != 2 or p.shape[1] != 2:
         raise ValueError(f"{what} must have shape (N, 2), got {p.shape}")
     return p[np.isfinite(p).all(axis=1)]
+
+
+def arrow_segments(origins: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """Point pairs (6K, 2) for ``connect="pairs"``: per arrow its shaft, left barb and right barb
+    (rows with a non-finite origin or vector are left out)."""
+    o, d = np.asarray(origins, np.float64), np.asarray(vectors, np.float64)
+    ok = np.isfinite(o).all(axis=1) & np.isfinite(d).all(axis=1)
+    o, d = o[ok], d[ok]
+    tip = o + d  # (K, 2)
+    c, s = np.cos(ARROW_HEAD_ANGLE), np.sin(ARROW_HEAD_ANGLE)
+    back = -d * ARROW_HEAD_LENGTH  # (K, 2) from the tip back along the shaft, turned ± the angle
+    left = np.stack([c * back[:, 0] - s * back[:, 1], s * back[:, 0] + c * back[:, 1]], axis=1)
+    right = np.stack([c * back[:, 0] + s * back[:, 1], -s * back[:, 0] + c * back[:, 1]], axis=1)
+    seg = np.empty((6 * o.shape[0], 2))  # (6K, 2): shaft, left barb, right barb as point pairs
+    seg[0::6], seg[1::6] = o, tip
+    seg[2::6], seg[3::6] = tip, tip + left
+    seg[4::6], seg[5::6] = tip, tip + right
+    return seg
 
 
 class Points2DView(QWidget):
@@ -156,17 +174,7 @@ class Points2DView(QWidget):
             return
         if o.shape != d.shape or o.ndim != 2 or o.shape[1] != 2:
             raise ValueError(f"origins and vectors must both be (K, 2), got {o.shape}, {d.shape}")
-        ok = np.isfinite(o).all(axis=1) & np.isfinite(d).all(axis=1)
-        o, d = o[ok], d[ok]
-        tip = o + d  # (K, 2)
-        c, s = np.cos(ARROW_HEAD_ANGLE), np.sin(ARROW_HEAD_ANGLE)
-        back = -d * ARROW_HEAD_LENGTH  # (K, 2) from the tip back along the shaft, turned ± the angle
-        left = np.stack([c * back[:, 0] - s * back[:, 1], s * back[:, 0] + c * back[:, 1]], axis=1)
-        right = np.stack([c * back[:, 0] + s * back[:, 1], -s * back[:, 0] + c * back[:, 1]], axis=1)
-        seg = np.empty((6 * o.shape[0], 2))  # (6K, 2): shaft, left barb, right barb as point pairs
-        seg[0::6], seg[1::6] = o, tip
-        seg[2::6], seg[3::6] = tip, tip + left
-        seg[4::6], seg[5::6] = tip, tip + right
+        seg = arrow_segments(o, d)
         self._arrows.setData(seg[:, 0], seg[:, 1])
 
     def set_caption(self, text: str) -> None:
@@ -209,6 +217,10 @@ class Points2DView(QWidget):
     def set_view_range(self, xmin: float, xmax: float, ymin: float, ymax: float) -> None:
         """Fix the visible area (otherwise it follows the data)."""
         self._plot.getPlotItem().setRange(xRange=(xmin, xmax), yRange=(ymin, ymax), padding=0.02)
+
+    def arrows_item(self) -> pg.PlotDataItem:
+        """The item that draws :meth:`set_arrows`'s field (to name it in the legend)."""
+        return self._arrows
 
     def plot_widget(self) -> pg.PlotWidget:
         """The underlying pyqtgraph PlotWidget (its viewport gets the mouse)."""

@@ -10,7 +10,9 @@ The slider's left end ("final sample") shows exactly what the sampler returned. 
 from the current step with another seed (or η) — or, for a prompt-guided recording, another prompt,
 negative prompt or guidance s on the same noise — and shows both endings and their mean |difference|:
 how much of the picture was already decided at that t. The recording exports as a GIF or PNG
-frames. For 2-D models the cloud at step t is drawn over the data, with the field of −ε̂ at t.
+frames. For 2-D models the cloud at step t is drawn over the data, with the field of −ε̂ at t and,
+where the data's exact denoiser is known, its −ε*, the heat map of ‖ε̂ − ε*‖, the error against t
+and the exact denoiser's own samples (``exact_lab``, an :class:`~genstudio.views.exact_lab.ExactLab`).
 **Invert a picture…** (or a drop; ``reverse_invert.py``) makes a picture's DDIM inversion the
 recording, and a strip under the grid shows the selected final sample's nearest training images.
 
@@ -37,6 +39,7 @@ from genstudio.gui.widgets.attention_strip import AttentionStrip
 from genstudio.gui.sampling_controller import SamplingController
 from genstudio.gui.widgets.branch_panel import BranchPanel
 from genstudio.gui.widgets.click_grid import ClickGrid
+from genstudio.gui.widgets.exact_panel import ExactPanel
 from genstudio.gui.widgets.export_size import ExportSizeButton
 from genstudio.gui.widgets.neighbour_strip import NeighbourStrip
 from genstudio.gui.widgets.forward_view import FIELD_EXTENT
@@ -51,6 +54,7 @@ from genstudio.gui.widgets.timestep_bar import TimestepBar
 from genstudio.imaging import make_grid
 from genstudio.sampling import SampleSpec, SamplingResult
 from genstudio.scrub import EPS_DISPLAY_RANGE, dataset_items
+from genstudio.views.exact_lab import ExactLab
 from genstudio.views.scrubber import FINAL, ScrubberState
 
 __all__ = ["ReverseView", "FINAL"]
@@ -87,8 +91,11 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
         self.sampler.busyChanged.connect(self._on_busy)
         self._field = RenderController(self, first=("field",))
         self._field.rendered.connect(self._on_field)
+        self._field.failed.connect(lambda kind, _seq, msg: self.message.emit(f"{kind} failed: {msg}"))
+        self.exact_lab = ExactLab()  # the exact denoiser beside the learned one (2-D models of a known mixture)
         self._build()
         self.state.changed.connect(self._on_state)
+        self.exact_lab.changed.connect(self._on_exact_lab)
         self.set_model(None)
 
     def _build(self) -> None:
@@ -140,9 +147,15 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
         self._pictures = pl
         self._show_guide(False)
         self._cloud = Points2DView(generated="samples")  # no discriminator here: nothing is "fake"
+        self.exact_panel = ExactPanel(self.exact_lab, self._cloud)
+        plane = QWidget()  # a 2-D model's page: the plot, and the exact denoiser's column beside it
+        row = QHBoxLayout(plane)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self._cloud, 1)
+        row.addWidget(self.exact_panel)
         self._stack = QStackedWidget()
         self._stack.addWidget(pictures)
-        self._stack.addWidget(self._cloud)
+        self._stack.addWidget(plane)
 
         self.branch_panel = BranchPanel(self.state)
         self.branch_panel.branchClicked.connect(lambda: self.branch())
@@ -177,6 +190,7 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
         self._extent = FIELD_EXTENT  # (xmin, xmax, ymin, ymax) of a 2-D plot, its ε̂ field and exports
         self.state.set_model(model)  # drops the recording
         self.neighbours.set_model(model)
+        self._exact_for_model()
         points = bool(model is not None and model.is_points)
         self._stack.setCurrentIndex(1 if points else 0)
         if points:
@@ -287,6 +301,7 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
                 self._pick.blockSignals(False)
             self._show_guide(st.result is not None and st.result.trajectory.guidance is not None)
             self._fit_extent()
+            self._request_exact_samples()
             self._show_branch()
             self._update_controls()
             self.bar.set_timesteps(st.timesteps(), FINAL)  # show the samples first
@@ -334,6 +349,7 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
             self._step.setText("")
             self._cloud.set_fake(np.empty((0, 2)))
             self._cloud.set_arrows(np.empty((0, 2)), np.empty((0, 2)))
+            self.exact_panel.show_fields(None)
             self._cloud.set_caption("no samples yet" if self._model is not None else "load a diffusion model")
             return
         traj, t, i = r.trajectory, st.timestep, st.selected
@@ -348,8 +364,9 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
             what = f"step {k + 1} of {len(traj)}"
         if x_t.ndim == 2:
             self._cloud.set_fake(x_t.astype(np.float32))
-            self._cloud.set_caption(f"{len(x_t)} samples, {what}" + ("" if final else f" (t = {t}); arrows: −ε̂"))
+            self._cloud.set_caption(f"{len(x_t)} samples, {what}" + ("" if final else f" (t = {t}); arrows: {self.exact_lab.arrows_caption()}"))
             self._request_field(t)
+            self._show_exact_points()
             return
         one = slice(i, i + 1)
         # captions change only with the sample or at the final step (a new caption each move would
