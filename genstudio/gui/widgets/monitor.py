@@ -4,7 +4,8 @@ Each metric goes to the plot its model family declares (:mod:`genstudio.families
 ``plot`` key): GANs show ``loss_D`` / ``loss_G`` on one plot and ``D(x)`` / ``D(G(z))`` on a second
 (the four numbers of the DCGAN reference); diffusion shows ``loss`` and a heat map of the loss per
 timestep band. A number no family declares (learning rate, timings) is not plotted. Image data show the fixed preview batch as a grid; 2-D point data show real and
-generated points over the discriminator's probability field.
+generated points over the discriminator's probability field. Under the picture, the time-lapse
+(:mod:`~genstudio.gui.widgets.monitor_timelapse`): a slider over the run folder's saved previews.
 
 The view is fed only through :meth:`MonitorView.apply` with what the main window's ~30 Hz timer
 drained from a mailbox (a live run or a followed run folder). Data are stored at once; the plots
@@ -18,7 +19,7 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from genstudio.families import get_family
@@ -26,8 +27,11 @@ from genstudio.gui.mailbox import Drained
 from genstudio.gui.paint_pacer import PaintPacer
 from genstudio.gui.widgets.band_heatmap import BandHeatmap
 from genstudio.gui.widgets.loss_plot import LossPlot
+from genstudio.gui.widgets.monitor_timelapse import MonitorTimeLapse
 from genstudio.gui.widgets.points2d import Points2DView
 from genstudio.gui.widgets.sample_view import SampleView
+from genstudio.gui.widgets.timelapse_bar import TimeLapseBar
+from genstudio.views.timelapse import TimeLapseState
 
 __all__ = ["MonitorView", "GAN_LOSSES", "GAN_PROBS", "DIFFUSION_LOSSES"]
 
@@ -40,8 +44,16 @@ DIFFUSION_LOSSES = ("loss",)
 CURVES_MS = 100
 
 
-class MonitorView(QWidget):
-    """Loss plots and a sample view (or the 2-D view) for one run at a time."""
+class MonitorView(MonitorTimeLapse, QWidget):
+    """Loss plots and a sample view (or the 2-D view) for one run at a time.
+
+    Signals
+    -------
+    message(str)
+        A line for the status bar (a GIF written, a preview that cannot be read).
+    """
+
+    message = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,10 +86,17 @@ class MonitorView(QWidget):
         self._pictures = QStackedWidget()
         self._pictures.addWidget(self.samples)
         self._pictures.addWidget(self.points)
+        self.timelapse = TimeLapseState()
+        self.timelapse_bar = TimeLapseBar(self.timelapse)
+        right = QWidget()
+        column = QVBoxLayout(right)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self._pictures, 1)
+        column.addWidget(self.timelapse_bar)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setChildrenCollapsible(False)
         split.addWidget(self._curves)
-        split.addWidget(self._pictures)
+        split.addWidget(right)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
         split.setSizes([560, 460])  # the sample grid gets room for a 3× (digits) or 2× (32 px) scale
@@ -85,6 +104,7 @@ class MonitorView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(split)
+        self._init_timelapse()
 
     # ------------------------------------------------------------------ set-up
     def begin(self, kind: str, points: bool, title: str = "") -> None:
@@ -100,6 +120,7 @@ class MonitorView(QWidget):
         self.points.set_fake(np.zeros((0, 2), np.float32))
         self.points.clear_heatmap()
         self.samples.clear()
+        self.timelapse.clear()
         plots = self._family.plots()
         self._curves.setCurrentIndex(self._page[plots[0]] if plots else 0)
         # a family without a discriminator (SRResNet) gets the losses alone, not an empty D plot
@@ -118,7 +139,7 @@ class MonitorView(QWidget):
             self._pacer.request("real points", lambda: self.points.set_real(real))
         if drained.preview is not None:
             step, preview = drained.preview
-            self.show_preview(step, preview)
+            self._preview_arrived(step, preview)
 
     def add_metrics(self, records: list[tuple[int, dict[str, Any]]]) -> None:
         """Append ``(step, metrics)`` records to the plots and redraw them (at most every ``CURVES_MS``)."""
@@ -158,6 +179,8 @@ class MonitorView(QWidget):
 
     def _draw_preview(self, step: int, preview: Any) -> None:
         self._preview_step = int(step)
+        self._mark_step(step)
+        text = self.step_caption(step)
         if preview.kind == "points":
             self._pictures.setCurrentIndex(1)
             self.points.set_fake(preview.data)
@@ -167,11 +190,11 @@ class MonitorView(QWidget):
             else:
                 self.points.clear_heatmap()
             field = " · background: D's probability of \"real\"" if heat is not None else ""
-            self.points.set_caption(f"step {step:,} · {len(preview.data):,} generated points{field}")
+            self.points.set_caption(f"{text} · {len(preview.data):,} generated points{field}")
             return
         self._pictures.setCurrentIndex(0)
         # "images": (N, C, H, W) float in [-1, 1]; "grid": a saved PNG grid (H, W, 3) uint8
-        self.samples.set_images(preview.data, f"step {step:,}")
+        self.samples.set_images(preview.data, text)
 
     def caption(self) -> str:
         """The caption above the samples or the 2-D view, whichever is shown."""
