@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("pytestqt")
 from PIL import Image  # noqa: E402
 
+from genstudio.gui.mailbox import Drained  # noqa: E402
 from genstudio.gui.widgets.monitor import MonitorView  # noqa: E402
 from genstudio.runs.timelapse import load_preview_file  # noqa: E402
 from timelapse_runs import COLOURS, add_image_preview, image_run, points_run  # noqa: E402
@@ -27,8 +28,9 @@ def open_run(qtbot, rd) -> MonitorView:
     m = MonitorView()
     qtbot.addWidget(m)
     m.begin("gan", points=False)
-    m.add_metrics([(r["step"], {k: v for k, v in r.items() if k not in ("step", "time")}) for r in rd.read_metrics()])
     m.set_run_folder(rd.path)
+    m.apply(Drained(metrics=[(r["step"], {k: v for k, v in r.items() if k not in ("step", "time")})
+                             for r in rd.read_metrics()]))  # what a follower's first drain brings
     return m
 
 
@@ -86,6 +88,7 @@ def test_points_runs_show_each_steps_points_and_field(qtbot, tmp_path):
     qtbot.addWidget(m)
     m.begin("gan", points=True)
     m.set_run_folder(rd.path)
+    m.apply(Drained())
     m.timelapse_bar.slider.setValue(0)
     qtbot.waitUntil(lambda: m.preview_step() == 50, timeout=2_000)
     assert m.points.fake_count() == 200 and m.points.heatmap_visible()
@@ -120,7 +123,6 @@ def test_following_a_run_folder_picks_up_new_previews(qtbot, make_window, tmp_pa
 
 def test_a_live_runs_previews_join_the_slider_as_they_arrive(qtbot, tmp_path):
     """A training run writes each preview to its folder, then sends it through the mailbox."""
-    from genstudio.gui.mailbox import Drained
     from genstudio.runs.folder import RunDir
     from genstudio.trainer import Preview
     from timelapse_runs import solid_images
@@ -130,6 +132,7 @@ def test_a_live_runs_previews_join_the_slider_as_they_arrive(qtbot, tmp_path):
     qtbot.addWidget(m)
     m.begin("gan", points=False)
     m.set_run_folder(rd.path)  # nothing there yet
+    m.apply(Drained())
     assert m.timelapse_bar.label.text() == "no previews yet"
     for i, step in enumerate((10, 20, 30)):
         images = solid_images(COLOURS[i])

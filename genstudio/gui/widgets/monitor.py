@@ -120,7 +120,7 @@ class MonitorView(MonitorTimeLapse, QWidget):
         self.points.set_fake(np.zeros((0, 2), np.float32))
         self.points.clear_heatmap()
         self.samples.clear()
-        self.timelapse.clear()
+        self._clear_timelapse()
         plots = self._family.plots()
         self._curves.setCurrentIndex(self._page[plots[0]] if plots else 0)
         # a family without a discriminator (SRResNet) gets the losses alone, not an empty D plot
@@ -137,9 +137,7 @@ class MonitorView(MonitorTimeLapse, QWidget):
         real = drained.status.real_points
         if real is not None:
             self._pacer.request("real points", lambda: self.points.set_real(real))
-        if drained.preview is not None:
-            step, preview = drained.preview
-            self._preview_arrived(step, preview)
+        self._apply_timelapse(drained.preview)
 
     def add_metrics(self, records: list[tuple[int, dict[str, Any]]]) -> None:
         """Append ``(step, metrics)`` records to the plots and redraw them (at most every ``CURVES_MS``)."""

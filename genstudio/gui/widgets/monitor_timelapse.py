@@ -34,6 +34,7 @@ class MonitorTimeLapse:
 
     def _init_timelapse(self) -> None:
         self._run_dir: Path | None = None
+        self._listed = False  # the folder's previews were listed since it was set
         self._decoded: OrderedDict[Path, Any] = OrderedDict()
         self.timelapse.changed.connect(self._on_timelapse)
         self.timelapse_bar.exportRequested.connect(self._ask_gif)
@@ -42,10 +43,21 @@ class MonitorTimeLapse:
 
     # ------------------------------------------------------------------ the folder
     def set_run_folder(self, path: str | Path | None) -> None:
-        """The run folder whose previews the time-lapse shows (None: only the newest preview, as sent)."""
+        """The run folder whose previews the time-lapse shows (None: only the newest preview, as sent).
+
+        They are listed at the next :meth:`apply`, after the curves it brings: a frame's caption
+        and marker need the losses of its step.
+        """
         self._run_dir = Path(path) if path is not None else None
+        self._listed = False
         self._decoded.clear()
-        self.rescan_previews()
+
+    def _clear_timelapse(self) -> None:
+        """Forget the frames (a new run, or the followed run was resumed); the folder is listed
+        again at the next drain."""
+        self.timelapse.clear()
+        self._listed = False
+        self._decoded.clear()
 
     def run_folder(self) -> Path | None:
         return self._run_dir
@@ -53,16 +65,19 @@ class MonitorTimeLapse:
     def rescan_previews(self) -> None:
         """List the folder's previews again (a new one arrived, or the folder was opened)."""
         if self._run_dir is not None:
+            self._listed = True
             self.timelapse.set_frames(preview_files(self._run_dir))
 
-    def _preview_arrived(self, step: int, preview: Any) -> None:
-        """A preview from the mailbox: with a folder it is one more frame (shown if the choice follows
-        the newest), without one it is shown as it came."""
-        if self._run_dir is not None:
+    def _apply_timelapse(self, preview: tuple[int, Any] | None) -> None:
+        """After a drain's metrics: list the folder's previews if a preview came (or the folder is
+        new). With a folder the preview is one more frame (shown if the choice follows the newest);
+        without one it is shown as it came."""
+        if self._run_dir is not None and (preview is not None or not self._listed):
             self.rescan_previews()
             if self.timelapse.step() is not None:
                 return
-        self.show_preview(step, preview)
+        if preview is not None:
+            self.show_preview(*preview)
 
     # ------------------------------------------------------------------ showing the chosen frame
     def _on_timelapse(self, what: str) -> None:
