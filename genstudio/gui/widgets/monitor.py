@@ -187,7 +187,7 @@ class MonitorView(MonitorTimeLapse, QWidget):
                 self.points.set_heatmap(np.asarray(heat), tuple(preview.extra["extent"]))
             else:
                 self.points.clear_heatmap()
-            field = " · background: D's probability of \"real\"" if heat is not None else ""
+            field = " · background: D(x)" if heat is not None else ""
             self.points.set_caption(f"{text} · {len(preview.data):,} generated points{field}")
             return
         self._pictures.setCurrentIndex(0)

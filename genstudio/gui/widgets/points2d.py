@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND, legend_above, settle_range, show_grid
 
 __all__ = ["Points2DView", "DECISION_COLORMAP"]
@@ -53,7 +54,7 @@ class Points2DView(QWidget):
 
     def __init__(self, parent: QWidget | None = None, point_size: float = 4.0) -> None:
         super().__init__(parent)
-        self._caption = QLabel(" ")
+        self._caption = ElidedLabel(" ")  # a long caption (step, losses, …) must not widen the tab
         self._caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._caption.setStyleSheet("color: #c8c8c8;")
         self._plot = pg.PlotWidget(background=PLOT_BACKGROUND)
