@@ -308,8 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--out", required=True, type=Path, help="FILE.gif")
     tl.add_argument("--fps", type=_fps, default=8.0, help="frames a second (default 8)")
     tl.add_argument("--px", type=_non_negative_int, default=512, help="long side of a frame (0 = native grid)")
-    tl.add_argument("--max-frames", type=_positive_int, default=None,
-                    help="at most this many previews, evenly chosen (default: all)")
+    tl.add_argument("--max-frames", type=_positive_int, default=300,
+                    help="at most this many previews, evenly chosen (default 300)")
     tl.set_defaults(func=_timelapse)
 
     e = sub.add_parser("export", help="write a small sampling-only copy of a checkpoint (no optimiser state, no GAN discriminator)")

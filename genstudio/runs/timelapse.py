@@ -27,6 +27,9 @@ __all__ = ["Frame", "preview_files", "read_frames", "losses_at", "loss_names", "
            "frame_picture", "export_gif"]
 
 _SUFFIXES = (".png", ".npz")
+#: At most this many GIF frames by default: 300 frames of 512 px are ~250 MB while being drawn and a
+#: GIF of tens of MB; a longer run's previews are thinned evenly (first and last kept).
+MAX_GIF_FRAMES = 300
 
 
 @dataclass(frozen=True)
@@ -173,10 +176,10 @@ def _with_caption(picture: np.ndarray, text: str) -> np.ndarray:
 
 def export_gif(run_dir: str | os.PathLike, out: str | os.PathLike, *, fps: float = 8.0,
                size: int | None = DEFAULT_EXPORT_SIZE, hold_last_s: float = 1.0,
-               max_frames: int | None = None) -> tuple[Path, int]:
+               max_frames: int | None = MAX_GIF_FRAMES) -> tuple[Path, int]:
     """Write a run's previews as a looping GIF, the step written on each frame; ``(file, frames)``.
 
-    One GIF frame per saved preview (with ``max_frames``, evenly chosen ones, first and last kept);
+    One GIF frame per saved preview (beyond ``max_frames``, evenly chosen ones, first and last kept);
     the last is held ``hold_last_s`` longer. 2-D runs are drawn over one fixed box (D's field's, or
     one around the data and the last points), so the points move and the axes stay.
 
