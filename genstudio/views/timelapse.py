@@ -42,13 +42,15 @@ class TimeLapseState:
             return
         chosen = self.step()
         self.steps, self.paths = steps, paths
-        self.changed.emit("frames")
         if not steps:
-            self._set_index(None)
+            self.index = None
         elif self.follow or chosen is None:
-            self._set_index(len(steps) - 1)
+            self.index = len(steps) - 1
         else:
-            self._set_index(self._nearest(chosen))
+            self.index = self._nearest(chosen)
+        self.changed.emit("frames")  # the index already fits the new steps: a listener may read it
+        if self.step() != chosen:
+            self.changed.emit("index")
 
     def clear(self) -> None:
         """Forget the frames (a new run); follow the newest again."""

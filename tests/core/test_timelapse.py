@@ -124,3 +124,12 @@ def test_playing_runs_from_the_first_frame_to_the_newest_and_stops(tmp_path):
     assert st.step() == 20 and st.playing
     st.advance()
     assert st.step() == 30 and not st.playing and st.follow  # at the newest: live again
+
+
+def test_clearing_the_frames_leaves_a_state_listeners_can_read(tmp_path):
+    st = TimeLapseState()
+    st.set_frames([(s, tmp_path / f"{s}") for s in (10, 20, 30)])
+    seen: list[tuple[str, int | None]] = []
+    st.changed.connect(lambda what: seen.append((what, st.step())))  # reads the state as a widget does
+    st.clear()  # a new run
+    assert seen == [("frames", None), ("index", None)] and st.index is None
