@@ -134,6 +134,24 @@ def monitor_dcgan(window: MainWindow, work: Path) -> QWidget:
     return window
 
 
+def monitor_timelapse(window: MainWindow, work: Path) -> QWidget:
+    """A finished ring8 GAN run opened from disk, its time-lapse moved back to an early preview:
+    the points and D's field of that step, the step marked on the loss curves."""
+    from genstudio.config import RunConfig
+    from genstudio.runs.loop import run_to_end
+
+    folder = work / "ring8 time-lapse"
+    run_to_end(RunConfig(kind="gan", data="ring8", steps=400, batch=128, preview_every=20, seed=0,
+                         device="cpu"), folder)
+    window.open_run_folder(folder)
+    monitor = window.monitor
+    wait_until(lambda: len(monitor.timelapse.steps) == 20 and monitor.preview_step() == 400, 60, "the previews")
+    monitor.timelapse_bar.slider.setValue(6)  # step 140: the ring half found
+    wait_until(lambda: monitor.preview_step() == 140, 60, "the chosen preview")
+    settle()
+    return window
+
+
 def _open_bundled(window: MainWindow, stem: str):
     from genstudio.bundled import bundled_path
 
@@ -406,6 +424,7 @@ def monitor_arena(window: MainWindow, work: Path) -> QWidget:
 SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
     ("monitor_gan2d", monitor_gan2d),
     ("monitor_dcgan", monitor_dcgan),
+    ("monitor_timelapse", monitor_timelapse),
     ("latent_faces", latent_faces),
     ("latent_ring8", latent_ring8),
     ("scrubber_digits", scrubber_digits),

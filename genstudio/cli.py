@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from genstudio.cli_types import (
-    _eta, _guidance, _guidances, _non_negative_int, _positive_int, _rate, _seconds, _seed,
+    _eta, _fps, _guidance, _guidances, _non_negative_int, _positive_int, _rate, _seconds, _seed,
 )
 from genstudio.config import DEVICES, SCHEDULES
 
@@ -312,6 +312,16 @@ def build_parser() -> argparse.ArgumentParser:
     nn_.add_argument("--device", choices=DEVICES, default="auto")
     nn_.set_defaults(func=_neighbours)
 
+    tl = sub.add_parser("timelapse", help="a run folder's saved previews as an animated GIF, the step and "
+                                          "losses written on each frame (2-D runs: points over D's field)")
+    tl.add_argument("run", type=Path, help="a run folder (holds previews/step_*.png or .npz)")
+    tl.add_argument("--out", required=True, type=Path, help="FILE.gif")
+    tl.add_argument("--fps", type=_fps, default=8.0, help="frames a second (default 8)")
+    tl.add_argument("--px", type=_non_negative_int, default=512, help="long side of a frame (0 = native grid)")
+    tl.add_argument("--max-frames", type=_positive_int, default=300,
+                    help="at most this many previews, evenly chosen (default 300)")
+    tl.set_defaults(func=_timelapse)
+
     e = sub.add_parser("export", help="write a small sampling-only copy of a checkpoint (no optimiser state, no GAN discriminator)")
     e.add_argument("checkpoint", type=Path)
     e.add_argument("--out", required=True, type=Path, help="the new .safetensors file")
@@ -357,6 +367,16 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("checkpoint", type=Path)
     i.set_defaults(func=cmd_info)
     return p
+
+
+def _timelapse(args: argparse.Namespace) -> int:
+    from genstudio.runs.timelapse import export_gif
+
+    if not args.run.is_dir():
+        raise ValueError(f"{args.run} is not a run folder")
+    out, n = export_gif(args.run, args.out, fps=args.fps, size=args.px or None, max_frames=args.max_frames)
+    print(f"wrote {out} ({n} frames)")
+    return 0
 
 
 def _upscale(args: argparse.Namespace) -> int:

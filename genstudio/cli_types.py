@@ -90,3 +90,10 @@ def _is_float(text: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def _fps(text: str) -> float:
+    value = float(text) if _is_float(text) else math.nan
+    if not 0.1 <= value <= 50:  # a GIF stores whole hundredths of a second a frame: 50 fps is 2
+        raise argparse.ArgumentTypeError(f"frames a second must lie in [0.1, 50], not {text}")
+    return value

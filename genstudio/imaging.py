@@ -27,7 +27,7 @@ from genstudio.atomic import atomic_open
 
 __all__ = [
     "to_uint8", "make_grid", "save_png", "save_gif", "resize_long_side", "scatter_image",
-    "EXPORT_SIZES", "DEFAULT_EXPORT_SIZE", "cloud_extent", "labelled_rows",
+    "EXPORT_SIZES", "DEFAULT_EXPORT_SIZE", "cloud_extent", "labelled_rows", "FIELD_COLOURS",
 ]
 
 _CHANNELS = (1, 3, 4)
@@ -265,6 +265,7 @@ def scatter_image(
     highlight: np.ndarray | None = None,
     colour: tuple[int, int, int] = (235, 90, 235),
     real_colour: tuple[int, int, int] = (60, 115, 80),
+    field: tuple[np.ndarray, tuple[float, float, float, float]] | None = None,
 ) -> np.ndarray:
     """Draw a 2-D point cloud as a scatter plot: uint8 (size, size, 3), y up.
 
@@ -283,6 +284,9 @@ def scatter_image(
         A line above the box (e.g. "t = 500").
     highlight : np.ndarray, optional
         (K, 2) points drawn last, large and yellow (e.g. the latent view's current G(z)).
+    field : (np.ndarray, extent), optional
+        A GAN's D(x): probabilities (H, W) in [0, 1] (row 0 at ``ymin``) over their own
+        ``(xmin, xmax, ymin, ymax)``, painted behind everything in :data:`FIELD_COLOURS`.
 
     Returns
     -------
@@ -313,6 +317,8 @@ def scatter_image(
         inside = (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
         return x[inside], y[inside]
 
+    if field is not None:
+        _paint_field(image, box, (xmin, xmax, ymin, ymax), *field)
     grid_colour, text_colour = (44, 48, 56), (170, 175, 185)
     for v in _ticks(xmin, xmax):
         x = box[0] + (v - xmin) / (xmax - xmin) * bw
@@ -337,6 +343,34 @@ def scatter_image(
     if title:
         draw.text((box[0], margin_t // 2), title, fill=text_colour, font=font, anchor="lm")
     return np.asarray(image)
+
+
+#: D(x) colours, as the app's 2-D view draws them: 0 (looks fake) purple, 0.5 dark, 1 (looks real) green.
+FIELD_COLOURS = ((0.0, (74, 38, 96)), (0.5, (30, 32, 38)), (1.0, (26, 96, 58)))
+
+
+def _paint_field(image: Image.Image, box: tuple[int, int, int, int], extent: tuple[float, float, float, float],
+                 values: np.ndarray, field_extent: tuple[float, float, float, float]) -> None:
+    """Paint D(x) (H, W) over ``field_extent`` into the data box of ``image`` (nearest cell per pixel)."""
+    v = np.asarray(values, np.float64)
+    if v.ndim != 2 or v.size == 0:
+        raise ValueError(f"a field must be (H, W), got shape {v.shape}")
+    x0, y0, x1, y1 = box
+    xmin, xmax, ymin, ymax = extent
+    fx0, fx1, fy0, fy1 = (float(e) for e in field_extent)
+    px = xmin + (np.arange(x0, x1) + 0.5 - x0) / (x1 - x0) * (xmax - xmin)  # data x of each column
+    py = ymax - (np.arange(y0, y1) + 0.5 - y0) / (y1 - y0) * (ymax - ymin)  # data y of each row (y up)
+    col = np.floor((px - fx0) / (fx1 - fx0) * v.shape[1]).astype(int)
+    row = np.floor((py - fy0) / (fy1 - fy0) * v.shape[0]).astype(int)
+    inside = (row[:, None] >= 0) & (row[:, None] < v.shape[0]) & (col[None] >= 0) & (col[None] < v.shape[1])
+    cells = v[np.clip(row, 0, v.shape[0] - 1)][:, np.clip(col, 0, v.shape[1] - 1)]  # (rows, cols)
+    cells = np.clip(np.nan_to_num(cells, nan=0.5), 0.0, 1.0)
+    stops = np.array([s for s, _ in FIELD_COLOURS])
+    rgb = np.stack([np.interp(cells, stops, [c[i] for _, c in FIELD_COLOURS]) for i in range(3)], -1)
+    pixels = np.asarray(image).copy()
+    area = pixels[y0:y1, x0:x1]
+    area[inside] = rgb[inside].round().astype(np.uint8)
+    image.paste(Image.fromarray(pixels))
 
 
 def cloud_extent(*clouds: np.ndarray | None, quantile: float = 0.5, margin: float = 0.1,

@@ -93,6 +93,7 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, ArenaWiring, QMainWi
         self._refollow: Path | None = None  # the folder followed before Start: followed again if it fails
 
         self.monitor = MonitorView()
+        self.monitor.message.connect(self._on_follower_failed)  # a status-bar line for 5 s
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.tabBar().setDrawBase(False)

@@ -12,35 +12,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from genstudio.config import RunConfig
 from genstudio.gui.mailbox import Mailbox
 from genstudio.gui.status_update import RunStatusUpdate
 from genstudio.runs.folder import MetricsFollower, RunDir
-from genstudio.trainer import Preview
+from genstudio.runs.timelapse import load_preview_file  # noqa: F401 (its home was here)
 
 __all__ = ["RunFollower", "load_preview_file", "metrics_until_last_checkpoint"]
 
 POLL_MS = 500
-
-
-def load_preview_file(path: str | Path) -> Preview:
-    """A saved preview as a :class:`Preview`: a PNG grid becomes kind "grid" ((H, W, 3) uint8),
-    an ``.npz`` becomes kind "points" (with ``heatmap`` / ``extent`` when the file has them)."""
-    path = Path(path)
-    if path.suffix == ".npz":
-        with np.load(path) as z:
-            extra: dict[str, Any] = {}
-            if "heatmap" in z.files and "extent" in z.files:
-                extra = {"heatmap": np.array(z["heatmap"]), "extent": tuple(float(v) for v in z["extent"])}
-            return Preview(kind="points", data=np.array(z["points"]), extra=extra)
-    from genstudio.image_files import open_image
-
-    with open_image(path) as im:  # a run folder may come from anywhere: no bomb is decoded
-        grid = np.asarray(im.convert("RGB")).copy()  # (H, W, 3) uint8
-    return Preview(kind="grid", data=grid)
 
 
 def metrics_until_last_checkpoint(folder: str | Path) -> list[tuple[int, dict[str, Any]]]:

@@ -47,6 +47,7 @@ class ViewKeys(QObject):
             ("Latent", "Ctrl+Shift+V", "Paste z", self._paste),
             ("Latent", "Ctrl+E", "Save the image…", self._save_image),
             ("Scrubber", "Space", "Play / pause", self.toggle_scrubber_play),
+            ("Monitor", "Space", "Play / pause the time-lapse", self.toggle_timelapse),
         )
         self.actions: dict[str, list[QAction]] = {}
         for tab, keys, text, slot in table:
@@ -81,6 +82,15 @@ class ViewKeys(QObject):
     @Slot()
     def _save_image(self) -> None:
         self._latent()._ask_save_image()
+
+    @Slot()
+    def toggle_timelapse(self) -> None:
+        """Play or pause the Monitor's training time-lapse."""
+        focused = QApplication.focusWidget()
+        if isinstance(focused, QAbstractButton) and focused.isEnabled():
+            focused.animateClick()  # what Space does to a focused button
+            return
+        self.parent().monitor.timelapse.toggle()
 
     @Slot()
     def toggle_scrubber_play(self) -> None:

@@ -120,6 +120,7 @@ class OpenAndFollow:
         self.monitor.begin(kind, bool(cfg and is_points(cfg.data)),
                            f"{kind.upper()} on {cfg.data}" if cfg else path.name)
         self._monitor_shows = (kind, bool(cfg and is_points(cfg.data)), cfg.data if cfg else None)
+        self.monitor.set_run_folder(path)  # its saved previews are the time-lapse
         self.refresh_hints()
         self.run_status.reset()
         self.follower = follower
@@ -128,6 +129,7 @@ class OpenAndFollow:
 
     @Slot(str)
     def _on_follower_failed(self, message: str) -> None:
+        """A line for 5 s in the status bar (the follower's or the Monitor's)."""
         self.statusBar().showMessage(message, 5000)
 
     def _stop_following(self) -> None:

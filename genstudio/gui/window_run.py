@@ -68,6 +68,7 @@ class RunWiring:
         self.panel.set_runs_parent(folder.parent)
         self.monitor.begin(config.kind, is_points(config.data), f"{config.kind.upper()} on {config.data}")
         self._monitor_shows = (config.kind, is_points(config.data), config.data)
+        self.monitor.set_run_folder(folder)  # its saved previews are the time-lapse
         self.refresh_hints()
         self.run_status.reset()
         self.panel.set_message(f"Writing to {folder}")

@@ -20,6 +20,33 @@ def gc_on_the_gui_thread(qapp):
     collect_on_gui_thread()
 
 
+@pytest.fixture(autouse=True)
+def widgets_deleted_at_teardown(qtbot, monkeypatch):
+    """Hold every widget given to ``qtbot.addWidget`` (which keeps only a weak reference) until the
+    test ends, then delete its C++ side at once. Left to the garbage collector, a view caught in a
+    reference cycle lost its pyqtgraph items' attributes while Qt still asked them for their size
+    hints, which raised inside the event loop of whichever later test the collection fell in."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from pytestqt.qtbot import QtBot
+    import shiboken6
+
+    held = []
+    add = QtBot.addWidget
+
+    def add_widget(self, widget, *args, **kwargs):
+        held.append(widget)
+        return add(self, widget, *args, **kwargs)
+
+    monkeypatch.setattr(QtBot, "addWidget", add_widget)
+    yield
+    for widget in held:
+        if shiboken6.isValid(widget):
+            widget.close()
+            widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    held.clear()
+
+
 @pytest.fixture
 def make_window(qtbot, tmp_path):
     """Build MainWindows with test settings, no dialogs, and clean them up afterwards.

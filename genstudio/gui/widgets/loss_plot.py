@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -67,7 +67,14 @@ class LossPlot(QWidget):
         Curves created up front (in this legend order); unknown names passed to
         :meth:`append` are added on the fly.
     parent : QWidget, optional
+
+    Signals
+    -------
+    stepClicked(float)
+        A left click inside the plot, at this step (the Monitor's time-lapse picks the nearest preview).
     """
+
+    stepClicked = Signal(float)
 
     def __init__(self, title: str, names: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -90,6 +97,13 @@ class LossPlot(QWidget):
         self._cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888888", width=1))
         self._cursor.setVisible(False)
         item.addItem(self._cursor, ignoreBounds=True)
+        # the step of the preview the Monitor shows (its time-lapse), a dashed yellow line
+        self._marker = pg.InfiniteLine(angle=90, movable=False,
+                                       pen=pg.mkPen("#e6c84f", width=1, style=Qt.PenStyle.DashLine))
+        self._marker.setZValue(5)
+        self._marker.setVisible(False)
+        item.addItem(self._marker, ignoreBounds=True)
+        self._plot.scene().sigMouseClicked.connect(self._on_clicked)
         self._proxy = pg.SignalProxy(
             self._plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved
         )
@@ -167,6 +181,7 @@ class LossPlot(QWidget):
             curve.skipped = 0
             curve.dirty = True
         self._cursor.setVisible(False)
+        self._marker.setVisible(False)
         self._readout.setText(" ")
         self._readout_plain = ""
         self.refresh()
@@ -269,6 +284,37 @@ class LossPlot(QWidget):
     def is_log_y(self) -> bool:
         """Whether the y axis is on a log scale."""
         return bool(self._plot.getPlotItem().getAxis("left").logMode)
+
+    # ------------------------------------------------------------------ the time-lapse marker
+    def set_marker(self, step: float | None) -> None:
+        """Mark ``step`` with a vertical line (None hides it)."""
+        if step is None:
+            self._marker.setVisible(False)
+            return
+        self._marker.setPos(float(step))
+        self._marker.setVisible(True)
+
+    def marker_step(self) -> float | None:
+        """The marked step, None when no marker shows."""
+        return float(self._marker.value()) if self._marker.isVisible() else None
+
+    def values_at(self, step: float) -> dict[str, float]:
+        """Each curve's raw value at its newest point at or before ``step`` (curves without one are left out)."""
+        out = {}
+        for name, curve in self._curves.items():
+            i = int(np.searchsorted(curve.raw.x, step, side="right")) - 1
+            if i >= 0:
+                out[name] = float(curve.raw.y[i])
+        return out
+
+    @Slot(object)
+    def _on_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or event.double():
+            return
+        view = self._plot.getPlotItem().getViewBox()
+        pos = event.scenePos()
+        if view.sceneBoundingRect().contains(pos):
+            self.stepClicked.emit(float(view.mapSceneToView(pos).x()))
 
     # ------------------------------------------------------------------ queries
     def has_undrawn(self) -> bool:

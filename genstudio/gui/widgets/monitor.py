@@ -7,6 +7,8 @@ timestep band. A number no family declares (learning rate, timings) is not plott
 generated points over the discriminator's probability field. After a single step (the Step button,
 slow motion) a GAN's 2-D view shows the force on each of G's points as an arrow; above the pictures,
 :class:`~genstudio.gui.widgets.draw_tool.DrawTool` lets the person draw a 2-D data set to train on.
+Under the picture, the time-lapse (:mod:`~genstudio.gui.widgets.monitor_timelapse`): a slider over
+the run folder's saved previews.
 
 The view is fed only through :meth:`MonitorView.apply` with what the main window's ~30 Hz timer
 drained from a mailbox (a live run or a followed run folder). Data are stored at once; the plots
@@ -20,7 +22,7 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from genstudio.families import get_family
@@ -30,9 +32,12 @@ from genstudio.gui.widgets.arena_view import ArenaView
 from genstudio.gui.widgets.band_heatmap import BandHeatmap
 from genstudio.gui.widgets.draw_tool import DrawTool
 from genstudio.gui.widgets.loss_plot import LossPlot
+from genstudio.gui.widgets.monitor_timelapse import MonitorTimeLapse
 from genstudio.gui.widgets.points2d import Points2DView
 from genstudio.gui.widgets.sample_view import SampleView
+from genstudio.gui.widgets.timelapse_bar import TimeLapseBar
 from genstudio.imaging import make_grid
+from genstudio.views.timelapse import TimeLapseState
 
 __all__ = ["MonitorView", "GAN_LOSSES", "GAN_PROBS", "DIFFUSION_LOSSES"]
 
@@ -48,8 +53,16 @@ CURVES_MS = 100
 ARROW_SHARE = 0.08
 
 
-class MonitorView(QWidget):
-    """Loss plots and a sample view (or the 2-D view) for one run at a time."""
+class MonitorView(MonitorTimeLapse, QWidget):
+    """Loss plots and a sample view (or the 2-D view) for one run at a time.
+
+    Signals
+    -------
+    message(str)
+        A line for the status bar (a GIF written, a preview that cannot be read).
+    """
+
+    message = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -84,6 +97,8 @@ class MonitorView(QWidget):
         self._pictures = QStackedWidget()
         self._pictures.addWidget(self.samples)
         self._pictures.addWidget(self.points)
+        self.timelapse = TimeLapseState()
+        self.timelapse_bar = TimeLapseBar(self.timelapse)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setChildrenCollapsible(False)
         self.tool = DrawTool(self.points)  # Step, and drawing a data set on the 2-D view
@@ -91,8 +106,9 @@ class MonitorView(QWidget):
         pictures = QWidget()
         column = QVBoxLayout(pictures)
         column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.tool)
+        column.addWidget(self.tool)  # above the pictures: Step and drawing; under them: the time-lapse
         column.addWidget(self._pictures, 1)
+        column.addWidget(self.timelapse_bar)
         split.addWidget(self._curves)
         split.addWidget(pictures)
         split.setStretchFactor(0, 1)
@@ -102,6 +118,7 @@ class MonitorView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(split)
+        self._init_timelapse()
 
     # ------------------------------------------------------------------ set-up
     def begin(self, kind: str, points: bool, title: str = "") -> None:
@@ -119,6 +136,7 @@ class MonitorView(QWidget):
         self.points.clear_heatmap()
         self.points.set_arrows(np.empty((0, 2)), np.empty((0, 2)))
         self.samples.clear()
+        self._clear_timelapse()
         plots = self._family.plots()
         self._curves.setCurrentIndex(self._page[plots[0]] if plots else 0)
         # a family without a discriminator (SRResNet) gets the losses alone, not an empty D plot
@@ -135,9 +153,7 @@ class MonitorView(QWidget):
         real = drained.status.real_points
         if real is not None:
             self._pacer.request("real points", lambda: self.points.set_real(real))
-        if drained.preview is not None:
-            step, preview = drained.preview
-            self.show_preview(step, preview)
+        self._apply_timelapse(drained.preview)
 
     def add_metrics(self, records: list[tuple[int, dict[str, Any]]]) -> None:
         """Append ``(step, metrics)`` records to the plots and redraw them (at most every ``CURVES_MS``)."""
@@ -177,6 +193,8 @@ class MonitorView(QWidget):
 
     def _draw_preview(self, step: int, preview: Any) -> None:
         self._preview_step = int(step)
+        self._mark_step(step)
+        text = self.step_caption(step)
         if preview.kind == "points":
             self._pictures.setCurrentIndex(1)
             self.points.set_fake(preview.data)
@@ -190,21 +208,21 @@ class MonitorView(QWidget):
             if forces is not None:  # slow motion: one step, and where it pushes each of G's points
                 span = float(np.ptp(np.asarray(preview.extra["extent"])[:2])) if heat is not None else 4.0
                 self.points.set_arrows(preview.data, arrow_vectors(np.asarray(forces), span))
-                self.points.set_caption(f"step {step:,}, one step · arrows: −∂L_G/∂x, the push on "
+                self.points.set_caption(f"{text}, one step · arrows: −∂L_G/∂x, the push on "
                                         f"each of G's {len(preview.data):,} points")
                 return
             self.points.set_arrows(np.empty((0, 2)), np.empty((0, 2)))
-            self.points.set_caption(f"step {step:,} · {len(preview.data):,} generated points{field}")
+            self.points.set_caption(f"{text} · {len(preview.data):,} generated points{field}")
             return
         self._pictures.setCurrentIndex(0)
         # "images": (N, C, H, W) float in [-1, 1]; "grid": a saved PNG grid (H, W, 3) uint8
         prompts = preview.extra.get("prompts") if preview.kind == "images" and preview.extra else None
         if prompts:  # text to image: one row per fixed prompt, labelled with it
             self.samples.set_images(make_grid(preview.data, nrow=int(preview.extra["columns"]), pad=1),
-                                    f"step {step:,} · one prompt a row (guidance s = 3), one noise a column")
+                                    f"{text} · one prompt a row (guidance s = 3), one noise a column")
             self.samples.set_row_labels(list(prompts))
             return
-        self.samples.set_images(preview.data, f"step {step:,}")
+        self.samples.set_images(preview.data, text)
 
     def show_arena(self, data: str, budget: float, real: np.ndarray, modes: bool) -> None:
         """Lay the view out for an arena on ``data``: its curves on the left, ``real`` points (N, 2) on

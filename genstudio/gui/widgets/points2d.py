@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND, legend_above, settle_range, show_grid
 
 __all__ = ["Points2DView", "DECISION_COLORMAP", "arrow_segments"]
@@ -74,7 +75,7 @@ class Points2DView(QWidget):
 
     def __init__(self, parent: QWidget | None = None, point_size: float = 4.0, generated: str = "fake") -> None:
         super().__init__(parent)
-        self._caption = QLabel(" ")
+        self._caption = ElidedLabel(" ")  # a long caption (step, losses, …) must not widen the tab
         self._caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._caption.setStyleSheet("color: #c8c8c8;")
         self._plot = pg.PlotWidget(background=PLOT_BACKGROUND)
@@ -112,12 +113,14 @@ class Points2DView(QWidget):
 
     def set_generated_name(self, name: str) -> None:
         """Call the model's points ``name`` in the legend ("fake", "samples")."""
-        legend = self._plot.getPlotItem().legend
         if self._fake.name() == name:
             return
-        legend.removeItem(self._fake)
         self._fake.opts["name"] = name
-        legend.addItem(self._fake, name)
+        # relabel in place: a removed legend label, once its Python side is collected, was still asked
+        # for its size by Qt (pyqtgraph's LabelItem then raised inside the event loop)
+        for sample, label in self._plot.getPlotItem().legend.items:
+            if sample.item is self._fake:
+                label.setText(name)
 
     def legend_names(self) -> list[str]:
         """The names the legend shows, in order."""
