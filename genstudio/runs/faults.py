@@ -159,10 +159,10 @@ def apply_changes(trainer: Trainer, rd: RunDir, changes: dict[str, Any]) -> RunC
 
 
 def set_lr(trainer: Trainer, lr: float) -> None:
-    """Set every optimiser's learning rate."""
-    for opt in trainer.optimizers().values():
+    """Set every optimiser's learning rate (a network with its own rate, e.g. ``d_lr``, gets that)."""
+    for role, opt in trainer.optimizers().items():
         for group in opt.param_groups:
-            group["lr"] = lr
+            group["lr"] = trainer.learning_rate(role, lr)
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
