@@ -30,7 +30,7 @@ from torch import nn
 
 from genstudio.config import ConfigError, RunConfig
 
-__all__ = ["GanOptions", "LIVE_GAN", "ARCH_OPTIONS", "gan_options", "r1_penalty", "describe"]
+__all__ = ["GanOptions", "LIVE_GAN", "ARCH_OPTIONS", "gan_options", "r1_penalty"]
 
 #: The options a running GAN can take on between two steps.
 LIVE_GAN = ("d_lr", "d_steps", "unrolled", "r1")
@@ -107,14 +107,3 @@ def r1_penalty(D: nn.Module, real: torch.Tensor, gamma: float) -> tuple[torch.Te
     (grad,) = torch.autograd.grad(logits.sum(), x, create_graph=True)  # (B, …) ∇_x D(x) per sample
     sq = grad.reshape(grad.shape[0], -1).pow(2).sum(dim=1)  # (B,) ‖∇_x D(x)‖²
     return 0.5 * gamma * sq.mean(), logits
-
-
-def describe(changes: dict[str, Any]) -> str:
-    """A short label of settings changed mid-run, for the loss curves: ``"lr 1e-4 · R1 γ 10"``."""
-    names = {"lr": "lr", "d_lr": "D lr", "batch": "batch", "d_steps": "D steps", "unrolled": "unrolled",
-             "r1": "R1 γ"}
-    parts = []
-    for key, value in changes.items():
-        shown = f"{value:g}" if isinstance(value, float) else str(value)
-        parts.append(f"{names.get(key, key)} {shown}")
-    return " · ".join(parts)
