@@ -4,7 +4,9 @@ Each metric goes to the plot its model family declares (:mod:`genstudio.families
 ``plot`` key): GANs show ``loss_D`` / ``loss_G`` on one plot and ``D(x)`` / ``D(G(z))`` on a second
 (the four numbers of the DCGAN reference); diffusion shows ``loss`` and a heat map of the loss per
 timestep band. A number no family declares (learning rate, timings) is not plotted. Image data show the fixed preview batch as a grid; 2-D point data show real and
-generated points over the discriminator's probability field.
+generated points over the discriminator's probability field. Over the samples, the collapse alarm
+(:class:`CollapseBadge`: modes or digit classes covered by the newest preview); under the curves, a
+GAN run's live settings (:class:`LiveSettings`), whose changes are marked on the curves.
 
 The view is fed only through :meth:`MonitorView.apply` with what the main window's ~30 Hz timer
 drained from a mailbox (a live run or a followed run folder). Data are stored at once; the plots
@@ -25,6 +27,8 @@ from genstudio.families import get_family
 from genstudio.gui.mailbox import Drained
 from genstudio.gui.paint_pacer import PaintPacer
 from genstudio.gui.widgets.band_heatmap import BandHeatmap
+from genstudio.gui.widgets.collapse_badge import CollapseBadge
+from genstudio.gui.widgets.live_settings import LiveSettings
 from genstudio.gui.widgets.loss_plot import LossPlot
 from genstudio.gui.widgets.points2d import Points2DView
 from genstudio.gui.widgets.sample_view import SampleView
@@ -74,10 +78,14 @@ class MonitorView(QWidget):
         self._pictures = QStackedWidget()
         self._pictures.addWidget(self.samples)
         self._pictures.addWidget(self.points)
+        # the collapse alarm over the samples, the live settings under the curves (GAN runs)
+        self.collapse = CollapseBadge()
+        self.live = LiveSettings()
+        self.live.setVisible(False)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setChildrenCollapsible(False)
-        split.addWidget(self._curves)
-        split.addWidget(self._pictures)
+        split.addWidget(_stack(self._curves, self.live))
+        split.addWidget(_stack(self.collapse, self._pictures, stretch=1))
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
         split.setSizes([560, 460])  # the sample grid gets room for a 3× (digits) or 2× (32 px) scale
@@ -100,6 +108,9 @@ class MonitorView(QWidget):
         self.points.set_fake(np.zeros((0, 2), np.float32))
         self.points.clear_heatmap()
         self.samples.clear()
+        self.collapse.clear()
+        self.live.setVisible(kind == "gan")
+        self.live.setEnabled(False)
         plots = self._family.plots()
         self._curves.setCurrentIndex(self._page[plots[0]] if plots else 0)
         # a family without a discriminator (SRResNet) gets the losses alone, not an empty D plot
@@ -113,6 +124,10 @@ class MonitorView(QWidget):
         """Draw what one mailbox drain brought: metrics, the newest preview, real points."""
         if drained.metrics:
             self.add_metrics(drained.metrics)
+        if drained.status.collapse is not None:
+            self.collapse.show_report(drained.status.collapse)
+        if drained.status.settings_change is not None:
+            self.mark_change(*drained.status.settings_change)
         real = drained.status.real_points
         if real is not None:
             self._pacer.request("real points", lambda: self.points.set_real(real))
@@ -173,6 +188,11 @@ class MonitorView(QWidget):
         # "images": (N, C, H, W) float in [-1, 1]; "grid": a saved PNG grid (H, W, 3) uint8
         self.samples.set_images(preview.data, f"step {step:,}")
 
+    def mark_change(self, step: int, label: str) -> None:
+        """Mark a setting changed at ``step`` (in effect from the next) on the loss curves."""
+        for plot in (self.gan_losses, self.gan_probs, self.diffusion_loss):
+            plot.mark(step, label)
+
     def caption(self) -> str:
         """The caption above the samples or the 2-D view, whichever is shown."""
         return self.points.caption() if self._pictures.currentIndex() == 1 else self.samples.caption()
@@ -202,6 +222,17 @@ class MonitorView(QWidget):
         key = self._family.plot_of(name)  # None: a number the family does not plot (lr, timings)
         plot = self._plots.get(key) if key is not None else None
         return plot if isinstance(plot, LossPlot) else None
+
+
+def _stack(*widgets: QWidget, stretch: int = 0) -> QWidget:
+    """``widgets`` one above the other; the first (or the one at index ``stretch``) takes the room."""
+    box = QWidget()
+    column = QVBoxLayout(box)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(2)
+    for i, widget in enumerate(widgets):
+        column.addWidget(widget, 1 if i == stretch else 0)
+    return box
 
 
 def _vsplit(top: QWidget, bottom: QWidget) -> QSplitter:
