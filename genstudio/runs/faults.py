@@ -180,9 +180,12 @@ CHANGE_LABELS = {"lr": "lr", "d_lr": "D lr", "batch": "batch", "d_steps": "D ste
 
 
 def describe_changes(changes: dict[str, Any]) -> str:
-    """A short label of settings changed mid-run, for the loss curves: ``"lr 0.0001 · R1 γ 10"``."""
-    return " · ".join(f"{CHANGE_LABELS.get(k, k)} {v:g}" if isinstance(v, float) else f"{CHANGE_LABELS.get(k, k)} {v}"
-                      for k, v in changes.items())
+    """A short label of settings changed mid-run, for the loss curves: ``"lr 0.0001 · R1 γ 10"``
+    (in the order of :data:`CHANGE_LABELS`, whatever order ``changes`` came in)."""
+    order = list(CHANGE_LABELS)
+    keys = sorted(changes, key=lambda k: order.index(k) if k in order else len(order))
+    return " · ".join(f"{CHANGE_LABELS.get(k, k)} {changes[k]:g}" if isinstance(changes[k], float)
+                      else f"{CHANGE_LABELS.get(k, k)} {changes[k]}" for k in keys)
 
 
 def set_lr(trainer: Trainer, lr: float) -> None:
