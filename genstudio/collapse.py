@@ -70,11 +70,11 @@ class CollapseReport:
         noun = "modes" if self.kind == "modes" else "digit classes"
         if not self.judged:
             return f"{100 * (self.on_mode or 0):.0f} % of samples on a mode: too early to judge the {noun}"
+        on = f" · {100 * self.on_mode:.0f} % of samples on a mode" if self.on_mode is not None else ""
         if not self.collapsed:
-            extra = f"; {len(self.over)} over-represented" if self.over else ""
-            return f"{self.covered} of {self.total} {noun} covered{extra}"
+            return f"{self.covered} of {self.total} {noun} covered{on}"
         if self.missing:
-            return f"collapse: {self.covered} of {self.total} {noun}"
+            return f"collapse: {self.covered} of {self.total} {noun}{on}"
         top = int(np.argmax(self.counts))
         return (f"collapse: {'mode' if self.kind == 'modes' else 'digit'} {top} has "
                 f"{100 * self.shares[top]:.0f} % of the samples (fair: {100 / self.total:.0f} %)")

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from genstudio.config import ConfigError, RunConfig
+from genstudio.config import MAX_LR, ConfigError, RunConfig
 
 __all__ = ["GanOptions", "LIVE_GAN", "ARCH_OPTIONS", "gan_options", "r1_penalty"]
 
@@ -78,8 +78,8 @@ def gan_options(config: RunConfig) -> GanOptions:
     """
     extra = config.extra
     d_lr = extra.get("d_lr", config.lr)
-    if not isinstance(d_lr, (int, float)) or isinstance(d_lr, bool) or not math.isfinite(d_lr) or not 0 < d_lr <= 1:
-        raise ConfigError(f"d_lr must be a number in (0, 1], not {d_lr!r}", field="extra")
+    if not isinstance(d_lr, (int, float)) or isinstance(d_lr, bool) or not math.isfinite(d_lr) or not 0 < d_lr <= MAX_LR:
+        raise ConfigError(f"d_lr must be a number > 0 and at most 1e6, not {d_lr!r}", field="extra")
     r1 = extra.get("r1", 0.0)
     if not isinstance(r1, (int, float)) or isinstance(r1, bool) or not math.isfinite(r1) or not 0 <= r1 <= 1e4:
         raise ConfigError(f"r1 (the penalty's γ) must be a number from 0 to 1e4, not {r1!r}", field="extra")

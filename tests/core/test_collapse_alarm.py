@@ -32,7 +32,7 @@ def test_samples_on_three_of_eight_modes_are_a_collapse():
     data, pts, labels = _points("ring8")
     report = mode_report(pts[labels < 3], data.centers.numpy())
     assert report.collapsed and report.covered == 3 and report.missing == (3, 4, 5, 6, 7)
-    assert report.message == "collapse: 3 of 8 modes"
+    assert report.message.startswith("collapse: 3 of 8 modes · ") and "% of samples on a mode" in report.message
     assert report.shares[:3].sum() == pytest.approx(1.0)
 
 

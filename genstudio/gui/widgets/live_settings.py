@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QGridLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QWidget
 
 from genstudio.config import ConfigError, RunConfig, parse_lr
 from genstudio.gan.remedies import MAX_D_STEPS, MAX_UNROLLED
@@ -49,14 +49,23 @@ class LiveSettings(QWidget):
         self.apply_button.clicked.connect(self.apply)
         self.message = QLabel("")
         self.message.setStyleSheet("color: #ef5f5f;")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(4, 0, 4, 0)
-        for text, widget in (("lr G", self.lr_g), ("lr D", self.lr_d), ("D steps", self.d_steps),
-                             ("unrolled", self.unrolled), ("R1 γ", self.r1)):
-            row.addWidget(QLabel(text))
-            row.addWidget(widget)
-        row.addWidget(self.apply_button)
-        row.addWidget(self.message, 1)
+        for spin in (self.d_steps, self.unrolled, self.r1):
+            spin.setFixedWidth(62)
+        self.message.setWordWrap(True)
+        self.message.setVisible(False)
+        # two short rows, so the curves' pane keeps its width
+        grid = QGridLayout(self)
+        grid.setContentsMargins(4, 0, 4, 0)
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(2)
+        cells = ((0, 0, "lr G", self.lr_g), (0, 1, "lr D", self.lr_d),
+                 (1, 0, "D steps", self.d_steps), (1, 1, "unrolled", self.unrolled), (1, 2, "R1 γ", self.r1))
+        for row, col, text, widget in cells:
+            grid.addWidget(QLabel(text), row, 2 * col)
+            grid.addWidget(widget, row, 2 * col + 1)
+        grid.addWidget(self.apply_button, 0, 4, 1, 2)
+        grid.addWidget(self.message, 2, 0, 1, 7)
+        grid.setColumnStretch(6, 1)
         self.setEnabled(False)
 
     def show_config(self, config: RunConfig) -> None:
@@ -70,7 +79,7 @@ class LiveSettings(QWidget):
         self.d_steps.setValue(opts.d_steps)
         self.unrolled.setValue(opts.unrolled)
         self.r1.setValue(opts.r1)
-        self.message.setText("")
+        self.show_error("")
 
     def changes(self) -> dict[str, Any]:
         """What the fields change against the run's settings (empty if nothing).
@@ -100,11 +109,13 @@ class LiveSettings(QWidget):
         try:
             changes = self.changes()
         except ConfigError as exc:
-            self.message.setText(str(exc))
+            self.show_error(str(exc))
             return
-        self.message.setText("")
+        self.show_error("")
         if changes:
             self.changeRequested.emit(changes)
 
     def show_error(self, text: str) -> None:
+        """Say under the row why a change was refused ("" hides the line)."""
         self.message.setText(text)
+        self.message.setVisible(bool(text))

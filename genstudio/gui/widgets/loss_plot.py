@@ -176,9 +176,9 @@ class LossPlot(QWidget):
         self.refresh()
 
     def mark(self, step: int, label: str) -> None:
-        """A dashed vertical line at ``step`` labelled ``label``: a setting changed there."""
+        """A vertical line at ``step`` labelled ``label``: a setting changed there."""
         line = pg.InfiniteLine(pos=step, angle=90, movable=False, label=label,
-                               pen=pg.mkPen("#e6c84f", width=1, style=Qt.PenStyle.DashLine),
+                               pen=pg.mkPen("#e6c84f", width=2),  # a 1 px line is not drawn here (pyqtgraph 0.14)
                                labelOpts={"position": 0.92, "color": "#e6c84f", "anchors": [(0, 0), (0, 0)]})
         self._plot.getPlotItem().addItem(line, ignoreBounds=True)
         self._marks.append((int(step), label, line))
