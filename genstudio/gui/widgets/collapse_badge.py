@@ -72,7 +72,8 @@ class CollapseBadge(QWidget):
         self._bars.flagged = set(report.missing) | set(report.over)
         self._bars.updateGeometry()
         self._bars.update()
-        colour = _WAIT if not report.judged else (_ALARM if report.collapsed else _OK)
+        mostly_off = report.on_mode is not None and report.on_mode < 0.5  # covered, but most samples miss
+        colour = _ALARM if report.collapsed else (_WAIT if not report.judged or mostly_off else _OK)
         text = report.message + (f" — {REMEDIES_HINT}" if report.collapsed else "")
         self._label.setText(text)
         self._label.setStyleSheet(f"color: {colour}; font-weight: {'bold' if report.collapsed else 'normal'};")
