@@ -12,7 +12,7 @@ so a table cut short still compares every row on the same seeds.
 
 Run: ``OMP_NUM_THREADS=1 python benchmarks/remedies_table.py --steps 5000`` (the full recipe),
 ``--seeds 0 1 2``, ``--rows plain r1``, ``--json FILE`` (rows appended as they finish; ``--table
-FILE`` prints the table of such a file without training).
+FILE`` prints the table of such a file, for ``--seeds`` and ``--rows``, without training).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.table:
         results = [json.loads(line) for line in args.table.read_text().splitlines() if line.strip()]
-        print(table(results))
+        print(table([r for r in results if r["seed"] in args.seeds and r["row"] in args.rows]))
         return 0
     import torch
 
