@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("path", nargs="?", help="a .safetensors checkpoint, a run directory or a diffusers model folder")
 
     from genstudio.cli_checkpoints import cmd_export, cmd_info, cmd_sample, cmd_score
-    from genstudio.cli_train import cmd_train
+    from genstudio.cli_train import add_gan_flags, cmd_train
     from genstudio.recipes import recipes_table
     from genstudio.families import family_names  # the registries: a registered family or sampler
     from genstudio.sampling import sampler_names  # is a choice
@@ -222,7 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--adv-weight", type=float, default=None,
                    help="SRGAN: weight of the adversarial loss (default 1e-3, the paper's)")
     t.add_argument("--d-lr", type=_rate, default=None,
-                   help="SRGAN: the discriminator's learning rate (default: --lr, as the paper)")
+                   help="GAN, SRGAN: the discriminator's learning rate (default: --lr)")
+    add_gan_flags(t)  # the remedies for mode collapse (genstudio.gan.remedies)
     t.add_argument("--device", choices=DEVICES, default="auto")
     t.add_argument("--seed", type=_seed, default=0)
     t.add_argument("--log-every", type=_positive_int, default=None)

@@ -34,14 +34,36 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     return recipe_config(args.kind, args.data, **given)
 
 
+def add_gan_flags(t: argparse.ArgumentParser) -> None:
+    """``train``'s flags for the GAN's remedies against mode collapse (:mod:`genstudio.gan.remedies`)."""
+    from genstudio.cli_types import _non_negative_int, _positive_int
+
+    t.add_argument("--d-steps", type=_positive_int, default=None,
+                   help="GAN: D steps per G step (Goodfellow et al.'s k; default 1)")
+    t.add_argument("--unrolled", type=_non_negative_int, default=None,
+                   help="GAN: unrolled D steps k (Metz et al., Unrolled GANs; first-order form; default 0)")
+    t.add_argument("--r1", type=float, default=None,
+                   help="GAN: R1 penalty γ on D's gradient at real data (Mescheder et al.; default 0)")
+    t.add_argument("--spectral-norm", action="store_true", default=None,
+                   help="GAN: spectral normalisation of D's weights (Miyato et al.)")
+    t.add_argument("--mbstd", type=_non_negative_int, default=None,
+                   help="GAN: minibatch standard deviation in D over groups of N samples (Karras et al.; e.g. 4)")
+
+
+#: the GAN flags that become config.extra entries
+GAN_EXTRA = ("d_steps", "unrolled", "r1", "spectral_norm", "mbstd")
+
+
 def _superres_extra(args: argparse.Namespace) -> dict:
     """``--blocks``, ``--init``, ``--content``, ``--adv-weight``, ``--d-lr`` as ``config.extra`` entries (SRResNet /
-    SRGAN); one line for a flag given to a family that does not take it."""
+    SRGAN), and the GAN's remedies (``--d-steps``, ``--unrolled``, ``--r1``, ``--spectral-norm``, ``--mbstd``, ``--d-lr``);
+    one line for a flag given to a family that does not take it."""
     sr = {"blocks": getattr(args, "blocks", None), "content": getattr(args, "content", None),
           "adv_weight": getattr(args, "adv_weight", None), "init": getattr(args, "init", None),
-          "d_lr": getattr(args, "d_lr", None)}
+          "d_lr": getattr(args, "d_lr", None), **{k: getattr(args, k, None) for k in GAN_EXTRA}}
     sr = {k: v for k, v in sr.items() if v is not None}
-    takes = {"srresnet": ("blocks",), "srgan": ("blocks", "content", "adv_weight", "init", "d_lr")}.get(args.kind, ())
+    takes = {"srresnet": ("blocks",), "srgan": ("blocks", "content", "adv_weight", "init", "d_lr"),
+             "gan": ("d_lr", *GAN_EXTRA)}.get(args.kind, ())
     wrong = [k for k in sr if k not in takes]
     if wrong:
         flags = ", ".join("--" + k.replace("_", "-") for k in wrong)

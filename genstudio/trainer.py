@@ -100,6 +100,13 @@ class Trainer:
         """More header metadata (e.g. the noise schedule)."""
         return {}
 
+    def learning_rate(self, role: str, lr: float) -> float:
+        """The learning rate of ``role``'s optimiser when the run's rate is ``lr`` (a family with
+        its own rate per network, e.g. ``d_lr``, says so here)."""
+        if role == "D" and "d_lr" in self.config.extra:
+            return float(self.config.extra["d_lr"])
+        return lr
+
     # -- shared machinery ------------------------------------------------------------------------
     def wrap_distributed(self) -> None:
         """Wrap the trained modules in DistributedDataParallel (multi-process runs only).

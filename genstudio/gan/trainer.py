@@ -1,7 +1,9 @@
 """Training a GAN as in Goodfellow et al. (2014), with the DCGAN recipe of Radford et al. (2015).
 
 A D step then a G step on the losses of :mod:`genstudio.gan.losses`. Each step reports ``loss_D``, ``loss_G``, ``D(x)`` and ``D(G(z))`` (mean
-probabilities), as in the PyTorch DCGAN example.
+probabilities), as in the PyTorch DCGAN example. The remedies for mode collapse of
+:mod:`genstudio.gan.remedies` (more D steps, unrolled D, R1, spectral norm, minibatch std) are
+options of the run; ``loss_D`` is then what D minimises (with R1: BCE + the penalty).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from genstudio.config import RunConfig
 from genstudio.data import Dataset
 from genstudio.devices import sample_noise
 from genstudio.gan.losses import discriminator_loss, generator_loss
+from genstudio.gan.remedies import GanOptions, gan_options, r1_penalty
 from genstudio.models import build
 from genstudio.trainer import Preview, Trainer, update_ema
 
@@ -49,14 +52,16 @@ def gan_specs(config: RunConfig, data: Dataset) -> dict[str, dict[str, Any]]:
         width = config.width or WIDTH["mlp"]
         return {"G": {"arch": "mlp_g", "args": {"nz": config.latent_dim or LATENT_DIM["mlp"], "hidden": width,
                                                 "depth": 3, "out_dim": 2}},
-                "D": {"arch": "mlp_d", "args": {"hidden": width, "depth": 3, "in_dim": 2}}}
+                "D": {"arch": "mlp_d", "args": {"hidden": width, "depth": 3, "in_dim": 2,
+                                                **gan_options(config).d_args()}}}
     if arch == "dcgan":
         if data.kind != "images":
             raise ValueError("DCGAN is for images; use the MLP GAN for 2-D point data")
         width = config.width or WIDTH["dcgan"]
         return {"G": {"arch": "dcgan_g", "args": {"nz": config.latent_dim or LATENT_DIM["dcgan"], "ngf": width,
                                                   "nc": data.channels, "size": config.size}},
-                "D": {"arch": "dcgan_d", "args": {"ndf": width, "nc": data.channels, "size": config.size}}}
+                "D": {"arch": "dcgan_d", "args": {"ndf": width, "nc": data.channels, "size": config.size,
+                                                  **gan_options(config).d_args()}}}
     raise ValueError(f"unknown GAN architecture {arch!r}: use auto, dcgan or mlp")
 
 
@@ -68,13 +73,14 @@ class GanTrainer(Trainer):
     def __init__(self, config: RunConfig, data: Dataset, device: torch.device, *, rank: int = 0,
                  world_size: int = 1):
         super().__init__(config, data, device, rank=rank, world_size=world_size)
+        self._options_of: RunConfig | None = None
         self.specs = gan_specs(config, data)
         self.G = build(**self.specs["G"]).to(device)
         self.D = build(**self.specs["D"]).to(device)
         self.G_run, self.D_run = self.G, self.D  # DDP-wrapped in multi-process runs
         betas = (config.beta1, config.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=config.lr, betas=betas)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=betas)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=self.options.d_lr, betas=betas)
         # G's weights averaged over the steps (Yazıcı et al. 2019) sample when config.g_ema > 0: the
         # average damps the oscillation of the two-player game, so a mode the raw G just left stays
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if config.g_ema > 0 else None
@@ -112,19 +118,26 @@ class GanTrainer(Trainer):
 
         self.G_run, self.D_run = wrap(self.G, self.device), wrap(self.D, self.device)
 
+    @property
+    def options(self) -> GanOptions:
+        """The run's remedies as its config now says (a live change replaces the config)."""
+        if self._options_of is not self.config:
+            self._options, self._options_of = gan_options(self.config), self.config
+        return self._options
+
     def train_step(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
+        opts = self.options
         z = self.draw_normal(real.shape[0], (self.G.nz,))  # (B, nz), this rank's rows
         with self.autocast():
             fake = self.G_run(z)  # (B, C, H, W) or (B, 2)
 
-        # (1) update D: maximise log D(x) + log(1 − D(G(z)))
-        self.opt_D.zero_grad(set_to_none=True)
-        with self.autocast():
-            real_logits = self.D_run(real).float()
-            fake_logits = self.D_run(fake.detach()).float()
-        loss_D = discriminator_loss(real_logits, fake_logits)
-        loss_D.backward()
-        self.opt_D.step()
+        # (1) update D: maximise log D(x) + log(1 − D(G(z))), k = d_steps times (Goodfellow et al.'s k)
+        loss_D, real_logits, fake_logits = self._d_step(real, fake.detach(), opts)
+        for _ in range(opts.d_steps - 1):
+            self._d_step(self.next_batch(), self._fresh_fake(real.shape[0]), opts)
+
+        # Unrolled GANs (Metz et al.): G answers D as it will be after k more steps, then D goes back
+        saved = self._unroll(real.shape[0], opts) if opts.unrolled else None
 
         # (2) update G: maximise log D(G(z)) (non-saturating)
         self.opt_G.zero_grad(set_to_none=True)
@@ -133,6 +146,9 @@ class GanTrainer(Trainer):
         loss_G = generator_loss(gen_logits)
         loss_G.backward()
         self.opt_G.step()
+        if saved is not None:
+            self.D.load_state_dict(saved[0])
+            self.opt_D.load_state_dict(saved[1])
         if self.G_ema is not None:
             update_ema(self.G_ema, self.G, self.config.g_ema)
         return {"loss_D": loss_D.detach(), "loss_G": loss_G.detach(),
@@ -150,6 +166,37 @@ class GanTrainer(Trainer):
         around = torch.cat([self.data.tensor.cpu(), torch.from_numpy(points)])  # the field under every arrow
         heat, extent = discriminator_field(self.D, around, self.device)
         return Preview(kind="points", data=points, extra={"heatmap": heat, "extent": extent, "forces": forces})
+
+    def _d_step(self, real: torch.Tensor, fake: torch.Tensor, opts: GanOptions
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One Adam step of D on ``real`` and (detached) ``fake``; ``(loss_D, real logits, fake logits)``."""
+        self.opt_D.zero_grad(set_to_none=True)
+        with self.autocast():
+            if opts.r1 > 0:  # Mescheder et al.: + γ/2 · E‖∇_x D(x)‖² on the real batch
+                penalty, real_logits = r1_penalty(self.D_run, real, opts.r1)
+            else:
+                penalty, real_logits = None, self.D_run(real).float()
+            fake_logits = self.D_run(fake).float()
+        loss_D = discriminator_loss(real_logits, fake_logits)
+        if penalty is not None:
+            loss_D = loss_D + penalty
+        loss_D.backward()
+        self.opt_D.step()
+        return loss_D, real_logits, fake_logits
+
+    def _fresh_fake(self, n: int) -> torch.Tensor:
+        """G(z) for fresh z, without a graph: what an extra or unrolled D step trains against."""
+        z = self.draw_normal(n, (self.G.nz,))  # (B, nz)
+        with torch.no_grad(), self.autocast():
+            return self.G_run(z)
+
+    def _unroll(self, n: int, opts: GanOptions) -> tuple[dict[str, torch.Tensor], dict]:
+        """Take ``opts.unrolled`` D steps on fresh batches; return D's and its optimiser's state before."""
+        saved = ({k: v.detach().clone() for k, v in self.D.state_dict().items()},
+                 copy.deepcopy(self.opt_D.state_dict()))
+        for _ in range(opts.unrolled):
+            self._d_step(self.next_batch(), self._fresh_fake(n), opts)
+        return saved
 
     @torch.inference_mode()
     def preview(self) -> Preview:

@@ -156,6 +156,22 @@ class RunController(WorkerHost):
         self._control.step_once()
         return True
 
+    def change(self, **changes: object) -> None:
+        """Change live settings (``lr``, ``d_lr``, ``d_steps``, ``unrolled``, ``r1``, ``batch``) of
+        the running or paused run: they take effect before its next step, are marked on the loss
+        curves and recorded in the run folder (``config.json``, ``changes.jsonl``).
+
+        Raises
+        ------
+        ConfigError
+            If no run is going or a value is impossible (nothing changes).
+        """
+        if self._worker is None or self._state == STOPPING or self.config is None:
+            raise ConfigError("no run is going: nothing to change")
+        config = with_live_changes(self.config, changes)
+        self._control.change(**changes)
+        self.config = config  # the run records the same in config.json before its next step
+
     def toggle_pause(self) -> None:
         """Pause a running run or resume a paused one."""
         if self._state == RUNNING:

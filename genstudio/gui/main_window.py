@@ -141,6 +141,7 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, ArenaWiring, QMainWi
         c.runHalted.connect(self._on_run_halted)
         c.stateChanged.connect(self._on_state_changed)
         c.threadFinished.connect(self._on_thread_finished)
+        self.monitor.live.changeRequested.connect(self.change_settings)  # settings changed mid-run
         self.router = ModelRouter(c, self.tabs, lambda: self.latent, lambda: self.scrubber,
                                   lambda text: self.statusBar().showMessage(text, 8000), self)
         self.router.add_view("superres", self._pages["Super-resolution"].view)

@@ -32,6 +32,8 @@ class RunStatusUpdate:
     saved_step: int | None = None  # ... and its step
     real_points: Any = field(default=None, compare=False, repr=False)  # (n, 2) float32: 2-D real data
     reset: bool | None = None  # the followed run was resumed: its curves start over
+    collapse: Any = field(default=None, compare=False, repr=False)  # genstudio.collapse.CollapseReport, newest
+    settings_change: tuple[int, str] | None = None  # (step, label) of a setting changed mid-run
 
     def merged(self, newer: RunStatusUpdate) -> RunStatusUpdate:
         """This update with every field ``newer`` sets replaced by ``newer``'s value."""
@@ -53,7 +55,8 @@ class RunStatusUpdate:
 
     def shown(self) -> RunStatusUpdate:
         """Only the fields the status line shows (step, total, rate, elapsed, device, paused, notice)."""
-        return replace(self, start_step=None, saved=None, saved_step=None, real_points=None, reset=None)
+        return replace(self, start_step=None, saved=None, saved_step=None, real_points=None, reset=None,
+                       collapse=None, settings_change=None)
 
     def __bool__(self) -> bool:
         return any(getattr(self, f.name) is not None for f in fields(self))

@@ -26,7 +26,9 @@ from genstudio.config import RunConfig
 from genstudio.gui.mailbox import Mailbox
 from genstudio.gui.status_update import RunStatusUpdate
 from genstudio.runs.control import RunControl
-from genstudio.runs.events import Event, Finished, Paused, PreviewReady, Progress, Saved, Snapshot, Started, Tick
+from genstudio.runs.events import (
+    Event, Finished, Paused, PreviewReady, Progress, Saved, SettingsChanged, Snapshot, Started, Tick,
+)
 from genstudio.runs.faults import with_notes
 from genstudio.runs.loop import train
 
@@ -64,6 +66,10 @@ def _post(box: Mailbox, event: Event) -> None:
                                         elapsed=event.elapsed, paused=False))
     elif isinstance(event, PreviewReady):
         box.post_preview(event.step, event.preview)
+        if event.alarm is not None:
+            box.post_status(RunStatusUpdate(collapse=event.alarm))
+    elif isinstance(event, SettingsChanged):
+        box.post_status(RunStatusUpdate(settings_change=(event.step, event.label)))
     elif isinstance(event, Saved):
         box.post_status(RunStatusUpdate(saved=event.path, saved_step=event.step))
     elif isinstance(event, Paused):

@@ -13,6 +13,7 @@ from genstudio.data import is_points
 from genstudio.gui import dialogs
 from genstudio.gui.run_follower import RunFollower, metrics_until_last_checkpoint
 from genstudio.runs.events import Finished, Paused, Started
+from genstudio.runs.folder import RunDir
 
 __all__ = ["RunWiring", "RING8_TRY"]
 
@@ -72,8 +73,10 @@ class RunWiring:
         self.refresh_hints()
         self.run_status.reset()
         self.panel.set_message(f"Writing to {folder}")
-        if resume:  # show the curves the run already has
+        if resume:  # show the curves the run already has, and where its settings changed
             self.monitor.add_metrics(metrics_until_last_checkpoint(folder))
+            for change in RunDir(folder).read_changes():
+                self.monitor.mark_change(change["step"], str(change.get("label", "")))
         self.controller.start(config, folder, resume=resume)
         self.panel.set_running(True)
         verb = "resuming" if resume else "training"
@@ -84,7 +87,6 @@ class RunWiring:
 
     def _settle_resume(self, config: RunConfig, folder: Path) -> RunConfig | None:
         """The config to start when resuming ``folder`` (the form may change); None to start nothing."""
-        from genstudio.runs.folder import RunDir
         from genstudio.runs.identity import defining_differences
 
         rd = RunDir(folder)
@@ -151,8 +153,25 @@ class RunWiring:
         self.controller.request_save()
         self.statusBar().showMessage("Saving a checkpoint after the current step…", 3000)
 
+    @Slot(dict)
+    def change_settings(self, changes: dict) -> bool:
+        """Give the running run new live settings (the Monitor's row): they take effect at its next step."""
+        try:
+            self.controller.change(**changes)
+        except ConfigError as exc:
+            self.monitor.live.show_error(str(exc))
+            return False
+        self.monitor.live.show_config(self.controller.config)
+        from genstudio.runs.faults import describe_changes
+
+        self.statusBar().showMessage(f"From the next step: {describe_changes(changes)}", 5000)
+        return True
+
     @Slot(object)
     def _on_run_started(self, started: Started) -> None:
+        if started.config.kind == "gan":  # the live settings row shows what the run trains with
+            self.monitor.live.show_config(started.config)
+            self.monitor.live.setEnabled(True)
         self._refollow = None  # the run took the Monitor over
         self.statusBar().showMessage(f"Training on {started.device} in {started.run_dir}", 5000)
 
@@ -207,6 +226,8 @@ class RunWiring:
             self.controller.stop()
             return
         self.panel.show_run_settings(self.controller.config)
+        if self.controller.config.kind == "gan":
+            self.monitor.live.show_config(self.controller.config)
         with_ = ", ".join(f"{'learning rate' if k == 'lr' else k} {v:g}" for k, v in changes.items())
         self.panel.set_message(f"Resumed at step {step:,}" + (f" with {with_}." if with_ else "."))
 
@@ -227,6 +248,7 @@ class RunWiring:
 
     @Slot()
     def _on_thread_finished(self) -> None:
+        self.monitor.live.setEnabled(False)
         self.panel.set_running(False)
         self._update_actions()
         if self._refollow is not None:  # the run never started: the Monitor goes back to what it showed

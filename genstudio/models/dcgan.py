@@ -12,6 +12,8 @@ import math
 import torch
 from torch import nn
 
+from genstudio.models.d_blocks import MinibatchStdDev, with_spectral_norm
+
 
 def _stages(size: int) -> int:
     if size not in (16, 32, 64):
@@ -51,7 +53,7 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
     """image (B, nc, size, size) -> one logit per image (B,)."""
 
-    def __init__(self, ndf: int = 64, nc: int = 3, size: int = 64):
+    def __init__(self, ndf: int = 64, nc: int = 3, size: int = 64, mbstd: int = 0, spectral_norm: bool = False):
         super().__init__()
         self.ndf, self.nc, self.size = ndf, nc, size
         n = _stages(size)
@@ -62,10 +64,14 @@ class DCGANDiscriminator(nn.Module):
             layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch * 2),
                        nn.LeakyReLU(0.2, inplace=True)]
             ch *= 2
-        # state size. (ndf*2^(n-1)) x 4 x 4
-        layers += [nn.Conv2d(ch, 1, 4, 1, 0, bias=False)]
+        # state size. (ndf*2^(n-1)) x 4 x 4; with mbstd one more channel: the batch's spread (Karras et al.)
+        if mbstd:
+            layers.append(MinibatchStdDev(mbstd))
+        layers += [nn.Conv2d(ch + (1 if mbstd else 0), 1, 4, 1, 0, bias=False)]
         self.main = nn.Sequential(*layers)
         self.apply(dcgan_init)
+        if spectral_norm:  # Miyato et al. (with batch norm kept, as their DCGAN-style D's do not)
+            with_spectral_norm(self.main)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.main(x).view(-1)  # (B,) logits; the sigmoid lives in the loss

@@ -75,8 +75,16 @@ class RunControl:
             self._run.clear()
         return one
 
+    def change(self, **changes: Any) -> None:
+        """Change settings (:data:`LIVE_CHANGES`) of a running or paused run: they take effect
+        before its next step, are recorded in its folder and announced by a ``SettingsChanged``.
+        Values are checked by the run (a caller checks them first with ``faults.with_live_changes``)."""
+        check_live_changes(changes)
+        with self._lock:
+            self._changes.update(changes)
+
     def take_changes(self) -> dict[str, Any]:
-        """The settings changed by :meth:`resume` since the last call (clears them)."""
+        """The settings changed by :meth:`resume` or :meth:`change` since the last call (clears them)."""
         with self._lock:
             changes, self._changes = self._changes, {}
         return changes

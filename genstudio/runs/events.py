@@ -48,6 +48,16 @@ class Progress:
 class PreviewReady:
     step: int
     preview: Preview
+    alarm: Any = None  # a genstudio.collapse.CollapseReport of these samples, or None (no known modes)
+
+
+@dataclass(frozen=True)
+class SettingsChanged:
+    """Settings changed between two steps (``RunControl.change`` / ``resume``): in effect from step ``step + 1``."""
+
+    step: int
+    changes: dict[str, Any]
+    label: str  # short, for a mark on the loss curves: "lr 0.0001 · R1 γ 10"
 
 
 @dataclass(frozen=True)
@@ -87,4 +97,4 @@ class Snapshot:
     meta: dict[str, Any] = field(repr=False)
 
 
-Event = Started | Tick | Progress | PreviewReady | Saved | Paused | Snapshot | Finished
+Event = Started | Tick | Progress | PreviewReady | SettingsChanged | Saved | Paused | Snapshot | Finished

@@ -25,11 +25,15 @@ from genstudio.config import ConfigError, RunConfig
 from genstudio.runs.folder import RunDir
 from genstudio.trainer import Trainer
 
-__all__ = ["LIVE_CHANGES", "LOSS_CEILINGS", "GoodState", "LossGuard", "add_note", "apply_changes", "check_live_changes", "with_live_changes", "free_memory", "is_out_of_memory",
+__all__ = ["LIVE_CHANGES", "LOSS_CEILINGS", "GoodState", "LossGuard", "add_note", "apply_changes", "check_live_changes", "describe_changes", "with_live_changes", "free_memory", "is_out_of_memory",
            "kept_message", "rollback_message", "with_notes"]
 
-#: Settings a paused run can take on when it resumes (they change neither the model nor the data).
-LIVE_CHANGES = ("lr", "batch")
+#: Settings a run can take on between two steps (they change neither the model nor the data): when
+#: it resumes from a pause, or while it runs (``RunControl.change``). The GAN's own live options
+#: (:data:`genstudio.gan.remedies.LIVE_GAN`: D's rate, the D:G step ratio, unrolling, R1) live in
+#: ``config.extra``.
+LIVE_CHANGES = ("lr", "batch", "d_lr", "d_steps", "unrolled", "r1")
+_EXTRA_CHANGES = ("d_lr", "d_steps", "unrolled", "r1")
 
 
 #: The most each loss reaches in a sane run (absolute value). A GAN's BCE losses are ~0.7-5 and
@@ -141,12 +145,23 @@ def with_live_changes(config: RunConfig, changes: dict[str, Any]) -> RunConfig:
         If a changed setting is impossible or not live-changeable.
     """
     check_live_changes(changes)
-    return config.replace(**changes).validate() if changes else config
+    if not changes:
+        return config
+    fields = {k: v for k, v in changes.items() if k not in _EXTRA_CHANGES}
+    extra = {k: v for k, v in changes.items() if k in _EXTRA_CHANGES}
+    if extra and config.kind != "gan":
+        raise ConfigError(f"{', '.join(sorted(extra))} can change only in a GAN run, not {config.kind}")
+    new = config.replace(**fields, extra={**config.extra, **extra}).validate()
+    if new.kind == "gan":
+        from genstudio.gan.remedies import gan_options
+
+        gan_options(new)  # a remedy's value (and mbstd against a new batch) checked before the run sees it
+    return new
 
 
 def apply_changes(trainer: Trainer, rd: RunDir, changes: dict[str, Any]) -> RunConfig:
     """Give the run the :data:`LIVE_CHANGES` in ``changes`` (validated), record them in
-    ``config.json``, and return the run's config.
+    ``config.json`` (and when, in ``changes.jsonl``), and return the run's config.
 
     ``config.json`` is the one record of a run's live settings: whoever resumes the run later
     (the CLI's ``--resume``, the app's run panel) reads them back from it.
@@ -155,14 +170,29 @@ def apply_changes(trainer: Trainer, rd: RunDir, changes: dict[str, Any]) -> RunC
         trainer.config = with_live_changes(trainer.config, changes)
         set_lr(trainer, trainer.config.lr)
         rd.write_config(trainer.config)
+        rd.append_change(trainer.step, changes, describe_changes(changes))
     return trainer.config
 
 
+#: How a live setting is named on the loss curves' marks.
+CHANGE_LABELS = {"lr": "lr", "d_lr": "D lr", "batch": "batch", "d_steps": "D steps", "unrolled": "unrolled",
+                 "r1": "R1 γ"}
+
+
+def describe_changes(changes: dict[str, Any]) -> str:
+    """A short label of settings changed mid-run, for the loss curves: ``"lr 0.0001 · R1 γ 10"``
+    (in the order of :data:`CHANGE_LABELS`, whatever order ``changes`` came in)."""
+    order = list(CHANGE_LABELS)
+    keys = sorted(changes, key=lambda k: order.index(k) if k in order else len(order))
+    return " · ".join(f"{CHANGE_LABELS.get(k, k)} {changes[k]:g}" if isinstance(changes[k], float)
+                      else f"{CHANGE_LABELS.get(k, k)} {changes[k]}" for k in keys)
+
+
 def set_lr(trainer: Trainer, lr: float) -> None:
-    """Set every optimiser's learning rate."""
-    for opt in trainer.optimizers().values():
+    """Set every optimiser's learning rate (a network with its own rate, e.g. ``d_lr``, gets that)."""
+    for role, opt in trainer.optimizers().items():
         for group in opt.param_groups:
-            group["lr"] = lr
+            group["lr"] = trainer.learning_rate(role, lr)
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

@@ -6,6 +6,7 @@
       .lock                        held by the one process writing the run (see genstudio.runs.lock)
       config.json                  the RunConfig (JSON)
       metrics.jsonl                one JSON object per logged step: step, time, metrics; append-only
+      changes.jsonl                settings changed mid-run: {"step", "time", "changes", "label"} per change
       checkpoints/step_000500.safetensors … and last.safetensors
       previews/step_000500.png     image previews (points previews: step_000500.npz)
       points.npy                   a run on a drawn data set: its own copy of the drawing
@@ -40,6 +41,7 @@ class RunDir:
         self.path = Path(path)
         self.config_path = self.path / "config.json"
         self.metrics_path = self.path / "metrics.jsonl"
+        self.changes_path = self.path / "changes.jsonl"
         self.checkpoints = self.path / "checkpoints"
         self.previews = self.path / "previews"
         self.last_checkpoint = self.checkpoints / "last.safetensors"
@@ -57,6 +59,29 @@ class RunDir:
 
     def write_config(self, config: RunConfig) -> None:
         atomic_write_bytes(self.config_path, config.to_json().encode())
+
+    # -- settings changed mid-run --------------------------------------------------------------
+    def append_change(self, step: int, changes: dict[str, Any], label: str) -> None:
+        """Record that ``changes`` took effect before step ``step + 1`` (config.json holds the result)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        record = {"step": step, "time": round(time.time(), 3), "changes": _json_safe(changes), "label": label}
+        with open(self.changes_path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, allow_nan=False) + "\n")
+            fh.flush()
+
+    def read_changes(self, until: int | None = None) -> list[dict[str, Any]]:
+        """The recorded changes (oldest first), those at steps ≤ ``until`` if given; [] for none."""
+        if not self.changes_path.exists():
+            return []
+        out = []
+        for line in _complete_lines(self.changes_path.read_bytes()):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and isinstance(record.get("step"), int) and (until is None or record["step"] <= until):
+                out.append(record)
+        return out
 
     # -- metrics ---------------------------------------------------------------------------
     def append_metrics(self, step: int, metrics: dict[str, Any]) -> None:
@@ -127,6 +152,9 @@ class NoWriteRunDir(RunDir):
     writable = False
 
     def write_config(self, config: RunConfig) -> None:
+        pass
+
+    def append_change(self, step: int, changes: dict[str, Any], label: str) -> None:
         pass
 
     def append_metrics(self, step: int, metrics: dict[str, Any]) -> None:

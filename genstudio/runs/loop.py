@@ -22,10 +22,13 @@ from genstudio.config import RunConfig
 from genstudio.devices import resolve_device
 from genstudio.runs import distributed
 from genstudio.runs.control import RunControl
-from genstudio.runs.events import Event, Finished, Paused, PreviewReady, Progress, Saved, Snapshot, Started, Tick
-from genstudio.runs.faults import (
-    GoodState, add_note, apply_changes, free_memory, is_out_of_memory, kept_message, rollback_message,
+from genstudio.runs.events import (
+    Event, Finished, Paused, PreviewReady, Progress, Saved, SettingsChanged, Snapshot, Started, Tick,
 )
+from genstudio.runs.faults import (
+    GoodState, add_note, apply_changes, describe_changes, free_memory, is_out_of_memory, kept_message, rollback_message,
+)
+from genstudio.collapse import assess
 from genstudio.runs.folder import NoWriteRunDir, RunDir
 from genstudio.runs.lock import RunLock
 from genstudio.runs.start import start_run
@@ -116,7 +119,10 @@ def _loop(trainer: Trainer, rd: RunDir, control: RunControl, on_fault: str = "st
             while not control.wait_while_paused(0.05):  # save / snapshot requests work while paused
                 yield from _requests(trainer, rd, control, good, losses)
             last_t, last_step = time.perf_counter(), trainer.step
-        config = apply_changes(trainer, rd, control.take_changes())
+        changes = control.take_changes()
+        if changes:
+            config = apply_changes(trainer, rd, changes)
+            yield SettingsChanged(trainer.step, changes, describe_changes(changes))
         if distributed.any_rank(control.stop_requested):  # one collective a step in multi-process runs
             reason = "stopped"
             break
@@ -160,7 +166,7 @@ def _loop(trainer: Trainer, rd: RunDir, control: RunControl, on_fault: str = "st
         if rd.writable and (step % config.preview_every == 0 or step == config.steps):
             preview = trainer.preview()
             rd.write_preview(step, preview)
-            yield PreviewReady(step, preview)
+            yield PreviewReady(step, preview, assess(preview, trainer.data))
         if control.take_step_done():  # slow motion: paused again after one step, showing what it did
             yield PreviewReady(step, trainer.slow_motion())
         if step % config.checkpoint_every == 0 and step != config.steps:

@@ -80,6 +80,7 @@ class LossPlot(QWidget):
         super().__init__(parent)
         self._alpha = 0.6
         self._curves: dict[str, _Curve] = {}
+        self._marks: list[tuple[int, str, pg.InfiniteLine]] = []  # settings changed mid-run
 
         self._plot = pg.PlotWidget(background=PLOT_BACKGROUND)
         item = self._plot.getPlotItem()
@@ -180,11 +181,26 @@ class LossPlot(QWidget):
             curve.ema = None
             curve.skipped = 0
             curve.dirty = True
+        for _, _, line in self._marks:
+            self._plot.getPlotItem().removeItem(line)
+        self._marks.clear()
         self._cursor.setVisible(False)
         self._marker.setVisible(False)
         self._readout.setText(" ")
         self._readout_plain = ""
         self.refresh()
+
+    def mark(self, step: int, label: str) -> None:
+        """A vertical line at ``step`` labelled ``label``: a setting changed there."""
+        line = pg.InfiniteLine(pos=step, angle=90, movable=False, label=label,
+                               pen=pg.mkPen("#e6c84f", width=2),  # a 1 px line is not drawn here (pyqtgraph 0.14)
+                               labelOpts={"position": 0.92, "color": "#e6c84f", "anchors": [(0, 0), (0, 0)]})
+        self._plot.getPlotItem().addItem(line, ignoreBounds=True)
+        self._marks.append((int(step), label, line))
+
+    def marks(self) -> list[tuple[int, str]]:
+        """``(step, label)`` of every mark, oldest first."""
+        return [(step, label) for step, label, _ in self._marks]
 
     # ------------------------------------------------------------------ drawing
     @Slot()

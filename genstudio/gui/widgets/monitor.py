@@ -9,6 +9,9 @@ slow motion) a GAN's 2-D view shows the force on each of G's points as an arrow;
 :class:`~genstudio.gui.widgets.draw_tool.DrawTool` lets the person draw a 2-D data set to train on.
 Under the picture, the time-lapse (:mod:`~genstudio.gui.widgets.monitor_timelapse`): a slider over
 the run folder's saved previews.
+Over the samples, the collapse alarm (:class:`CollapseBadge`: modes or digit classes covered by
+the newest preview); under the curves, a GAN run's live settings (:class:`LiveSettings`), whose
+changes are marked on the curves.
 
 The view is fed only through :meth:`MonitorView.apply` with what the main window's ~30 Hz timer
 drained from a mailbox (a live run or a followed run folder). Data are stored at once; the plots
@@ -30,7 +33,9 @@ from genstudio.gui.mailbox import Drained
 from genstudio.gui.paint_pacer import PaintPacer
 from genstudio.gui.widgets.arena_view import ArenaView
 from genstudio.gui.widgets.band_heatmap import BandHeatmap
+from genstudio.gui.widgets.collapse_badge import CollapseBadge
 from genstudio.gui.widgets.draw_tool import DrawTool
+from genstudio.gui.widgets.live_settings import LiveSettings
 from genstudio.gui.widgets.loss_plot import LossPlot
 from genstudio.gui.widgets.monitor_timelapse import MonitorTimeLapse
 from genstudio.gui.widgets.points2d import Points2DView
@@ -99,17 +104,17 @@ class MonitorView(MonitorTimeLapse, QWidget):
         self._pictures.addWidget(self.points)
         self.timelapse = TimeLapseState()
         self.timelapse_bar = TimeLapseBar(self.timelapse)
+        # the collapse alarm over the samples, the live settings under the curves (GAN runs)
+        self.collapse = CollapseBadge()
+        self.live = LiveSettings()
+        self.live.setVisible(False)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setChildrenCollapsible(False)
         self.tool = DrawTool(self.points)  # Step, and drawing a data set on the 2-D view
         self.tool.activeChanged.connect(self._on_drawing)
-        pictures = QWidget()
-        column = QVBoxLayout(pictures)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.tool)  # above the pictures: Step and drawing; under them: the time-lapse
-        column.addWidget(self._pictures, 1)
-        column.addWidget(self.timelapse_bar)
-        split.addWidget(self._curves)
+        # above the pictures: Step and drawing, the collapse alarm; under them: the time-lapse
+        pictures = _stack(self.tool, self.collapse, self._pictures, self.timelapse_bar, stretch=2)
+        split.addWidget(_stack(self._curves, self.live))
         split.addWidget(pictures)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
@@ -137,6 +142,9 @@ class MonitorView(MonitorTimeLapse, QWidget):
         self.points.set_arrows(np.empty((0, 2)), np.empty((0, 2)))
         self.samples.clear()
         self._clear_timelapse()
+        self.collapse.clear()
+        self.live.setVisible(kind == "gan")
+        self.live.setEnabled(False)
         plots = self._family.plots()
         self._curves.setCurrentIndex(self._page[plots[0]] if plots else 0)
         # a family without a discriminator (SRResNet) gets the losses alone, not an empty D plot
@@ -150,6 +158,10 @@ class MonitorView(MonitorTimeLapse, QWidget):
         """Draw what one mailbox drain brought: metrics, the newest preview, real points."""
         if drained.metrics:
             self.add_metrics(drained.metrics)
+        if drained.status.collapse is not None:
+            self.collapse.show_report(drained.status.collapse)
+        if drained.status.settings_change is not None:
+            self.mark_change(*drained.status.settings_change)
         real = drained.status.real_points
         if real is not None:
             self._pacer.request("real points", lambda: self.points.set_real(real))
@@ -253,6 +265,11 @@ class MonitorView(MonitorTimeLapse, QWidget):
             self.points.clear_heatmap()
             self.points.set_arrows(np.empty((0, 2)), np.empty((0, 2)))
 
+    def mark_change(self, step: int, label: str) -> None:
+        """Mark a setting changed at ``step`` (in effect from the next) on the loss curves."""
+        for plot in (self.gan_losses, self.gan_probs, self.diffusion_loss):
+            plot.mark(step, label)
+
     def caption(self) -> str:
         """The caption above the samples or the 2-D view, whichever is shown."""
         return self.points.caption() if self._pictures.currentIndex() == 1 else self.samples.caption()
@@ -292,6 +309,17 @@ def arrow_vectors(forces: np.ndarray, span: float) -> np.ndarray:
     finite = lengths[np.isfinite(lengths)]
     ref = float(np.percentile(finite, 95)) if finite.size else 0.0
     return f * (ARROW_SHARE * span / ref) if ref > 0 else np.zeros_like(f)
+
+
+def _stack(*widgets: QWidget, stretch: int = 0) -> QWidget:
+    """``widgets`` one above the other; the first (or the one at index ``stretch``) takes the room."""
+    box = QWidget()
+    column = QVBoxLayout(box)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(2)
+    for i, widget in enumerate(widgets):
+        column.addWidget(widget, 1 if i == stretch else 0)
+    return box
 
 
 def _vsplit(top: QWidget, bottom: QWidget) -> QSplitter:
