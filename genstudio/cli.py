@@ -222,6 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SRGAN: weight of the adversarial loss (default 1e-3, the paper's)")
     t.add_argument("--d-lr", type=_rate, default=None,
                    help="SRGAN: the discriminator's learning rate (default: --lr, as the paper)")
+    t.add_argument("--hold-out", default=None, metavar="PHRASES",
+                   help='text2image: comma-separated phrases no training caption may hold, e.g. "blue triangle,'
+                        'yellow cross" (an image whose full caption holds one is left out); "" holds nothing out '
+                        '(default: the data set\'s own, for shapes "blue triangle,yellow cross")')
     t.add_argument("--device", choices=DEVICES, default="auto")
     t.add_argument("--seed", type=_seed, default=0)
     t.add_argument("--log-every", type=_positive_int, default=None)
