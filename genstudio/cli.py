@@ -222,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SRGAN: weight of the adversarial loss (default 1e-3, the paper's)")
     t.add_argument("--d-lr", type=_rate, default=None,
                    help="SRGAN: the discriminator's learning rate (default: --lr, as the paper)")
+    t.add_argument("--min-snr", type=float, default=None, metavar="GAMMA",
+                   help="diffusion / text2image: weight each timestep's loss by min(SNR, γ)/SNR, Min-SNR-γ "
+                        "(Hang et al. 2023; the paper's γ is 5); default off")
     t.add_argument("--hold-out", default=None, metavar="PHRASES",
                    help='text2image: comma-separated phrases no training caption may hold, e.g. "blue triangle,'
                         'yellow cross" (an image whose full caption holds one is left out); "" holds nothing out '

@@ -28,6 +28,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
              if v not in ("off", False)}
     extra.update(_superres_extra(args))
     extra.update(_hold_out_extra(args))
+    if getattr(args, "min_snr", None) is not None:
+        if args.kind not in ("diffusion", "text2image"):
+            raise ConfigError(f"--min-snr is not a setting of {args.kind} runs (diffusion and text2image)")
+        if not 0 < args.min_snr < float("inf"):
+            raise ConfigError(f"--min-snr must be a number > 0 (the paper's γ is 5), not {args.min_snr:g}")
+        extra["min_snr"] = args.min_snr
     if extra:
         given["extra"] = extra
     for name in ("log_every", "preview_every", "checkpoint_every"):
