@@ -224,6 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--d-lr", type=_rate, default=None,
                    help="GAN, SRGAN: the discriminator's learning rate (default: --lr)")
     add_gan_flags(t)  # the remedies for mode collapse (genstudio.gan.remedies)
+    t.add_argument("--min-snr", type=float, default=None, metavar="GAMMA",
+                   help="diffusion / text2image: weight each timestep's loss by min(SNR, γ)/SNR, Min-SNR-γ "
+                        "(Hang et al. 2023; the paper's γ is 5); default off")
+    t.add_argument("--hold-out", default=None, metavar="PHRASES",
+                   help='text2image: comma-separated phrases no training caption may hold, e.g. "blue triangle,'
+                        'yellow cross" (an image whose full caption holds one is left out); "" holds nothing out '
+                        '(default: the data set\'s own, for shapes "blue triangle,yellow cross")')
     t.add_argument("--device", choices=DEVICES, default="auto")
     t.add_argument("--seed", type=_seed, default=0)
     t.add_argument("--log-every", type=_positive_int, default=None)

@@ -27,6 +27,13 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     extra = {k: v for k, v in (("amp", getattr(args, "amp", "off")), ("compile", getattr(args, "compile", False)))
              if v not in ("off", False)}
     extra.update(_superres_extra(args))
+    extra.update(_hold_out_extra(args))
+    if getattr(args, "min_snr", None) is not None:
+        if args.kind not in ("diffusion", "text2image"):
+            raise ConfigError(f"--min-snr is not a setting of {args.kind} runs (diffusion and text2image)")
+        if not 0 < args.min_snr < float("inf"):
+            raise ConfigError(f"--min-snr must be a number > 0 (the paper's γ is 5), not {args.min_snr:g}")
+        extra["min_snr"] = args.min_snr
     if extra:
         given["extra"] = extra
     for name in ("log_every", "preview_every", "checkpoint_every"):
@@ -71,6 +78,22 @@ def _superres_extra(args: argparse.Namespace) -> dict:
     if "init" in sr:
         sr["init"] = str(Path(sr["init"]).expanduser().resolve())
     return sr
+
+
+def _hold_out_extra(args: argparse.Namespace) -> dict:
+    """``--hold-out "blue triangle,yellow cross"`` as ``config.extra["hold_out"]`` (text2image only); one line
+    for another family, or for a list with no phrase in it but commas."""
+    text = getattr(args, "hold_out", None)
+    if text is None:
+        return {}
+    if args.kind != "text2image":
+        raise ConfigError(f"--hold-out is not a setting of {args.kind} runs (text2image only)")
+    from genstudio.data.captions import parse_hold_out
+
+    phrases = parse_hold_out(text)
+    if text.strip() and not phrases:
+        raise ConfigError(f"--hold-out {text!r} names no phrase: give e.g. \"blue triangle,yellow cross\"")
+    return {"hold_out": list(phrases)}
 
 
 def _saved_config(run_dir: Path) -> RunConfig | None:

@@ -115,6 +115,10 @@ class RunConfig:
                               field="extra")
         if not isinstance(self.extra.get("compile", False), bool):
             raise ConfigError("compile must be true or false", field="extra")
+        gamma = self.extra.get("min_snr", 0.0)
+        if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0 <= gamma < float("inf"):
+            raise ConfigError(f"min_snr (γ of Min-SNR loss weighting) must be a number ≥ 0, not {gamma!r}",
+                              field="extra")
         return self
 
     # ------------------------------------------------------------------ JSON round trip

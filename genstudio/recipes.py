@@ -58,7 +58,11 @@ _DIFF_SHAPES = Recipe(lr=5e-4, batch=64, steps=3000, size=16, width=32, note="bu
 _DIFF_IMAGES = Recipe(lr=2e-4, batch=64, steps=20000, size=32, width=32, note="DDPM's U-Net learning rate")
 # text to image: a narrow U-Net with a caption (cross-attention, 10 % null captions), cut to what a
 # busy 2-core CPU trains in tens of minutes (checkpoints/README.md: the t2i_digits run)
-_T2I_DIGITS = Recipe(lr=2e-3, batch=32, steps=1500, size=16, width=16, ema_decay=0.99, note="t2i_digits run")
+_T2I_DIGITS = Recipe(lr=2e-3, batch=32, steps=3000, size=16, width=16, ema_decay=0.99, note="t2i_digits run")
+# shapes need colour, kind and position from the caption: twice the width, more steps. The bundled
+# t2i_shapes is this run continued with --resume --lr 3e-4 --min-snr 5 --steps 11500 (checkpoints/README.md)
+_T2I_SHAPES = Recipe(lr=1e-3, batch=32, steps=8500, size=16, width=32, ema_decay=0.99,
+                     note="t2i_shapes run, its first 8,500 steps")
 
 # SRResNet / SRGAN ×4 (Ledig et al.): 16 → 64 px, 32 channels × 6 blocks; the paper's Adam lr 1e-4
 # for 10⁶ steps is raised for a CPU-sized run; SRGAN fine-tunes a trained SRResNet at 1e-4 (--init;
@@ -78,6 +82,7 @@ _TABLE: dict[tuple[str, str], Recipe] = {
     ("diffusion", "faces"): _DIFF_SHAPES,
     ("diffusion", "images"): _DIFF_IMAGES,
     ("text2image", "digits"): _T2I_DIGITS,
+    ("text2image", "shapes"): _T2I_SHAPES,
     ("srresnet", "faces"): _SRRESNET,
     ("srresnet", "digits"): _SRRESNET,
     ("srresnet", "shapes"): _SRRESNET,

@@ -131,7 +131,8 @@ def read_shapes(images, net: ShapeNet | None = None) -> list[Reading]:
         s = sil[i] * (sil[i] >= 0.5)  # the shape itself: faint noise off it must not pull the centre
         mass = s.sum().clamp_min(1e-6)
         cx, cy = float((s.sum(0) * xs).sum() / mass), float((s.sum(1) * ys).sum() / mass)
-        core = x[i][:, sil[i] >= CORE]  # (3, K), K >= 1: the farthest pixel is always in
+        # (3, K), K >= 1: the farthest pixel is in, and a blank image (all 0: no pixel stands out) gives all of them
+        core = x[i][:, sil[i] >= min(CORE, float(sil[i].max()))]
         fill = ((core.median(dim=1).values + 1.0) * 127.5).clamp(0, 255).tolist()
         b = ((back[i] + 1.0) * 127.5).clamp(0, 255).tolist()
         luma = sum(c * wt for c, wt in zip(b, _LUMA)) / 255.0

@@ -10,6 +10,11 @@ them NaN-aware over the log interval.
 
 Adam uses betas (0.9, 0.999) whatever ``config.beta1`` says (0.5 is the GAN default, harmful here);
 the learning rate is ``config.lr`` as given. Gradients are clipped to norm 1 (Ho et al.).
+
+``config.extra["min_snr"] = γ`` (``--min-snr``; 0 or absent: off) weights each sample's loss by
+min(SNR(t), γ) / SNR(t), SNR(t) = ᾱ_t / (1 − ᾱ_t): the Min-SNR-γ weighting of Hang et al. (2023,
+arXiv 2303.09556) for ε-prediction, which stops the many nearly noise-free timesteps from pulling
+the gradient their way (the paper's γ = 5). The logged ``loss`` stays the unweighted one.
 """
 
 from __future__ import annotations
@@ -157,12 +162,17 @@ class DiffusionTrainer(Trainer):
         per_sample = (eps.float() - noise).pow(2).flatten(1).mean(1)  # (B,)
         loss = per_sample.mean()
         self.opt.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss if not self.min_snr else (min_snr_weights(self.schedule, t, self.min_snr) * per_sample).mean()).backward()
         torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
         self.opt.step()
         self.update_ema()
         bands = band_losses(per_sample.detach(), t, self.schedule.num_steps, across_ranks=self.world_size > 1)
         return {"loss": loss.detach(), "bands": bands}
+
+    @property
+    def min_snr(self) -> float:
+        """γ of Min-SNR-γ loss weighting, 0 when off."""
+        return float(self.config.extra.get("min_snr", 0.0))
 
     def update_ema(self) -> None:
         """ema ← decay·ema + (1 − decay)·θ."""
@@ -174,3 +184,10 @@ class DiffusionTrainer(Trainer):
         x = ddim_sample(self.ema, tuple(self.fixed_noise.shape), self.schedule,
                         steps=min(PREVIEW_STEPS[kind], self.schedule.num_steps), start_x=self.fixed_noise)
         return Preview(kind=kind, data=x.numpy())  # (N, C, H, W) or (N, 2), float32 on the CPU
+
+
+def min_snr_weights(schedule: NoiseSchedule, t: torch.Tensor, gamma: float) -> torch.Tensor:
+    """(B,) Min-SNR-γ weights of ε-prediction losses at timesteps ``t`` (Hang et al. 2023, eq. 9 divided
+    by SNR(t), as the loss is on ε): min(SNR(t), γ) / SNR(t), 1 at the noisy end, small where SNR is large."""
+    snr = schedule.log_snr[t].double().exp()  # (B,) ᾱ_t / (1 − ᾱ_t)
+    return (snr.clamp(max=gamma) / snr).float()

@@ -161,10 +161,15 @@ def _own_drawing(config: RunConfig, rd: RunDir, resume: bool) -> RunConfig:
     return config.replace(data=f"{PREFIX}{rd.drawing.resolve()}")
 
 
+#: ``config.extra`` entries that only steer the optimisation, so a resumed run takes them when given anew
+RESUME_MAY_CHANGE = ("min_snr",)
+
+
 def _continued(saved: RunConfig, config: RunConfig) -> RunConfig:
     """``saved`` (what defines the model and data) with the steps, lr, batch, device and cadence of
-    ``config``."""
+    ``config``, and its ``RESUME_MAY_CHANGE`` extras where it has them (else the saved run's)."""
+    extra = {**saved.extra, **{k: config.extra[k] for k in RESUME_MAY_CHANGE if k in config.extra}}
     return saved.replace(steps=config.steps, device=config.device, lr=config.lr, batch=config.batch,
                          log_every=config.log_every, preview_every=config.preview_every,
-                         checkpoint_every=config.checkpoint_every).validate()
+                         checkpoint_every=config.checkpoint_every, extra=extra).validate()
 

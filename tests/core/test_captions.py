@@ -77,6 +77,45 @@ def test_held_out_combinations_are_absent_from_training_items(shapes):
     assert all("red circle" not in c[0] for c in captioned(shapes, hold_out=("red circle",)).info["captions"])
 
 
+def test_train_hold_out_keeps_its_phrases_out_of_every_caption_the_trainer_draws(shapes, tmp_path):
+    """``genstudio train text2image --hold-out "Red Circle, green star"``: no caption the trainer holds or
+    draws into a batch says "red circle" or "green star", though the data set has both."""
+    from genstudio.cli import build_parser
+    from genstudio.cli_train import config_from_args
+    from genstudio.text2image.trainer import Text2ImageTrainer
+
+    full = [c[0] for c in captions_for(shapes)]
+    assert any(holds(c, "red circle") for c in full) and any(holds(c, "green star") for c in full)
+
+    def trainer(*flags: str) -> Text2ImageTrainer:
+        args = build_parser().parse_args(["train", "text2image", "--data", "shapes", "--size", "16", "--width", "8",
+                                          "--out", str(tmp_path / "run"), *flags])
+        return Text2ImageTrainer(config_from_args(args), shapes, torch.device("cpu"))
+
+    t = trainer("--hold-out", "Red Circle, green star")
+    assert t.config.extra["hold_out"] == ["red circle", "green star"]
+    assert t.extra_meta()["held_out"] == ["red circle", "green star"]  # the checkpoint says so, for `score`
+    drawn = [" ".join(t.tokenizer.decode(ids)) for ids in t.caption_ids]
+    drawn += [" ".join(t.tokenizer.decode(ids)) for _ in range(20) for ids in t.next_batch().ids]
+    assert not any(holds(c, p) for c in drawn for p in ("red circle", "green star"))
+    assert any(holds(c, "blue triangle") for c in drawn)  # the default phrases are given back to training
+    assert len(trainer("--hold-out", "").data) == len(shapes)  # "" holds nothing out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "text2image", "--hold-out", ", ,"], "names no phrase"),
+    (["train", "diffusion", "--hold-out", "red circle"], "--hold-out is not a setting of diffusion runs"),
+    (["train", "gan", "--min-snr", "5"], "--min-snr is not a setting of gan runs"),
+    (["train", "text2image", "--min-snr", "0"], "--min-snr must be a number > 0"),
+])
+def test_a_bad_hold_out_is_one_line(argv, message, tmp_path, capsys):
+    from genstudio.cli import main
+
+    assert main([*argv, "--data", "shapes", "--out", str(tmp_path / "run")]) != 0
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
 def test_faces_say_smile_hair_skin_and_eyes():
     data = load_dataset("faces", size=16, num_images=60, seed=0)
     f = data.info["factors"]

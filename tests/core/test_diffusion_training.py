@@ -125,6 +125,41 @@ def test_resume_restores_step_and_ema_exactly(tmp_path):
     assert not torch.equal(a[raw], a[raw.replace("model/", "ema/", 1)])
 
 
+def test_min_snr_weighting_down_weights_nearly_clean_timesteps_and_changes_training():
+    """Min-SNR-γ (Hang et al. 2023): weight 1 where SNR(t) ≤ γ (the noisy end), γ/SNR(t) below it, so
+    the nearly clean timesteps count for little; with a γ above every SNR it is plain DDPM training."""
+    from genstudio.diffusion.schedule import NoiseSchedule
+    from genstudio.diffusion.trainer import min_snr_weights
+
+    sched = NoiseSchedule(1000, "linear")
+    t = torch.arange(1000)
+    w = min_snr_weights(sched, t, 5.0)  # (T,)
+    snr = sched.log_snr.double().exp()
+    assert torch.equal(w[snr <= 5.0], torch.ones(int((snr <= 5.0).sum()))) and w[0] < 0.01
+    assert (w[1:] >= w[:-1]).all()  # more noise, more weight, up to 1
+
+    def one_step(**extra) -> torch.Tensor:
+        trainer = make_trainer(POINTS.replace(extra=extra), torch.device("cpu"))
+        trainer.train_step(trainer.next_batch())
+        return torch.cat([p.detach().flatten() for p in trainer.net.parameters()])
+
+    plain = one_step()
+    assert torch.equal(one_step(min_snr=float(snr.max()) * 2), plain)  # γ above every SNR: weight 1 everywhere
+    assert not torch.allclose(one_step(min_snr=5.0), plain)
+
+
+def test_a_resumed_run_can_turn_min_snr_on_and_keeps_it(tmp_path):
+    """Min-SNR only steers the optimisation, so `--resume --min-snr 5` turns it on for the steps to come
+    (as --lr changes the rate); a later resume without the flag keeps it."""
+    cfg = POINTS.replace(steps=10, log_every=10, checkpoint_every=10)
+    run_to_end(cfg, tmp_path / "run")
+    run_to_end(cfg.replace(steps=20, extra={"min_snr": 5.0}), tmp_path / "run", resume=True)
+    assert RunDir(tmp_path / "run").read_config().extra == {"min_snr": 5.0}
+    run_to_end(cfg.replace(steps=30), tmp_path / "run", resume=True)
+    _, meta = load_checkpoint(RunDir(tmp_path / "run").last_checkpoint)
+    assert meta["step"] == 30 and meta["config"]["extra"] == {"min_snr": 5.0}
+
+
 def test_image_run_two_steps_on_digits(tmp_path):
     cfg = RunConfig(kind="diffusion", data="digits", size=16, steps=2, batch=8, lr=2e-4, beta1=0.9, width=8,
                     timesteps=100, log_every=1, preview_every=2, checkpoint_every=2, n_preview=4)

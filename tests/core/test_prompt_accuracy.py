@@ -75,6 +75,15 @@ def test_shapes_reader_survives_some_pixel_noise(real_shapes):
         assert sum(getattr(g, factor) == getattr(w, factor) for g, w in zip(got, words)) / len(words) >= 0.9
 
 
+def test_a_blank_sample_is_read_as_its_colour_not_a_crash():
+    """A sample with no shape in it (one flat colour, as an early checkpoint can draw) reads as that colour."""
+    flat = torch.empty(2, 3, 16, 16)
+    flat[0] = torch.tensor([0.9, -0.9, -0.9])[:, None, None]  # all red
+    flat[1] = 1.0  # all white (clamped)
+    got = read_shapes(flat)
+    assert [g.colour for g in got] == ["red", "white"] and [g.background for g in got] == ["dark", "light"]
+
+
 def test_real_images_of_a_prompt_score_full_marks_and_wrong_ones_none(real_shapes):
     red_circles = pick(real_shapes, colour="red", shape="circle")
     right = prompt_accuracy(red_circles, "a red circle", "shapes")
