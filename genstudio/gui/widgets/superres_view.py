@@ -101,6 +101,12 @@ class SuperResView(QWidget):
         layout.addLayout(self.strip)
         layout.addWidget(self.caption)
 
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt override)
+        """The page's scroll area (``with_hint``) asks this because the captions wrap; Qt's answer
+        would be the layout's *preferred* height (824 px at 1400 × 900: a scroll bar, the caption cut
+        off). Answer the minimum: the picture and the plot stretch into whatever height there is."""
+        return self.minimumSizeHint().height()
+
     # ------------------------------------------------------------------ models and images
     def set_model(self, model: Any) -> None:
         """Add (or replace) ``model``'s column: one SRResNet and one SRGAN at a time."""
