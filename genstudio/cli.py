@@ -222,8 +222,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SRGAN: weight of the adversarial loss (default 1e-3, the paper's)")
     t.add_argument("--d-lr", type=_rate, default=None,
                    help="SRGAN: the discriminator's learning rate (default: --lr, as the paper)")
-    t.add_argument("--d-warmup", type=int, default=None,
-                   help="SRGAN: steps that train D alone against the initial G before G moves (default 0)")
     t.add_argument("--device", choices=DEVICES, default="auto")
     t.add_argument("--seed", type=_seed, default=0)
     t.add_argument("--log-every", type=_positive_int, default=None)

@@ -35,13 +35,13 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def _superres_extra(args: argparse.Namespace) -> dict:
-    """``--blocks``, ``--init``, ``--content``, ``--adv-weight``, ``--d-lr``, ``--d-warmup`` as ``config.extra`` entries (SRResNet /
+    """``--blocks``, ``--init``, ``--content``, ``--adv-weight``, ``--d-lr`` as ``config.extra`` entries (SRResNet /
     SRGAN); one line for a flag given to a family that does not take it."""
     sr = {"blocks": getattr(args, "blocks", None), "content": getattr(args, "content", None),
           "adv_weight": getattr(args, "adv_weight", None), "init": getattr(args, "init", None),
-          "d_lr": getattr(args, "d_lr", None), "d_warmup": getattr(args, "d_warmup", None)}
+          "d_lr": getattr(args, "d_lr", None)}
     sr = {k: v for k, v in sr.items() if v is not None}
-    takes = {"srresnet": ("blocks",), "srgan": ("blocks", "content", "adv_weight", "init", "d_lr", "d_warmup")}.get(args.kind, ())
+    takes = {"srresnet": ("blocks",), "srgan": ("blocks", "content", "adv_weight", "init", "d_lr")}.get(args.kind, ())
     wrong = [k for k in sr if k not in takes]
     if wrong:
         flags = ", ".join("--" + k.replace("_", "-") for k in wrong)

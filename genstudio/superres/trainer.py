@@ -12,9 +12,7 @@ every tenth image is held out and never trained on. Settings beyond ``RunConfig`
 ``config.extra``: ``blocks`` (B, default 6), ``bicubic_skip`` (default true: see
 :mod:`genstudio.models.srresnet`), and for SRGAN ``content`` (default ``random``),
 ``adv_weight`` (default 10⁻³), ``init`` (an SRResNet checkpoint), ``ae_steps`` (300), ``d_width``
-(D's base width, default half G's), ``d_lr`` (D's learning rate, default G's) and ``d_warmup``
-(default 0: the first steps train D alone against the initial G, so that G's first adversarial
-gradients come from a D that already tells its blur from real edges, not from a random one).
+(D's base width, default half G's) and ``d_lr`` (D's learning rate, default G's).
 """
 
 from __future__ import annotations
@@ -187,10 +185,6 @@ class SRGANTrainer(SRResNetTrainer):
         if not isinstance(d_lr, (int, float)) or isinstance(d_lr, bool) or not 0 < d_lr <= 1:
             raise ConfigError(f"d_lr must be a number in (0, 1], not {d_lr!r}", field="extra")
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=d_lr, betas=(cfg.beta1, cfg.beta2))
-        self.d_warmup = cfg.extra.get("d_warmup", 0)
-        if not isinstance(self.d_warmup, int) or isinstance(self.d_warmup, bool) or not 0 <= self.d_warmup < cfg.steps:
-            raise ConfigError(f"d_warmup must be a whole number from 0 to below the steps ({cfg.steps}), "
-                              f"not {self.d_warmup!r}", field="extra")
         self.phi: nn.Module | None = None  # a fixed feature network (random, ae, vgg19), checkpointed
         probe = self.train_data[:32]
         if self.content_kind == "mse":
@@ -236,8 +230,6 @@ class SRGANTrainer(SRResNetTrainer):
         kind = self.content_kind
         note = {"kind": "vgg19", "file": Path(kind[6:]).name} if kind.startswith("vgg19:") else {"kind": kind}
         meta = {**super().extra_meta(), "content": note, "adv_weight": float(self.adv_weight)}
-        if self.d_warmup:
-            meta["d_warmup"] = self.d_warmup
         if self.init_note:
             meta["init"] = self.init_note
         return meta
@@ -263,15 +255,13 @@ class SRGANTrainer(SRResNetTrainer):
         loss_D.backward()
         self.opt_D.step()
 
-        # (2) G: content + adv_weight · (−log D(G(LR))); during D's warm-up only measured
-        warming = self.step < self.d_warmup
+        # (2) G: content + adv_weight · (−log D(G(LR)))
         self.opt_G.zero_grad(set_to_none=True)
-        with torch.set_grad_enabled(not warming), self.autocast():
+        with self.autocast():
             gen_logits = self.D_run(sr).float()
-            loss_G, content, adv = self.generator_objective(sr, hr, gen_logits)
-        if not warming:
-            loss_G.backward()
-            self.opt_G.step()
+        loss_G, content, adv = self.generator_objective(sr, hr, gen_logits)
+        loss_G.backward()
+        self.opt_G.step()
         return {"loss_G": loss_G.detach(), "content": content.detach(), "adv": adv.detach(),
                 "loss_D": loss_D.detach(), "D(x)": torch.sigmoid(real_logits).mean().detach(),
                 "D(G(z))": torch.sigmoid(fake_logits).mean().detach()}
@@ -286,6 +276,5 @@ def defining(config: RunConfig) -> list[tuple[str, Any]]:
                                    ("bicubic skip", extra.get("bicubic_skip", True))]
     if config.kind == "srgan":
         rows += [("content loss", extra.get("content", DEFAULT_CONTENT)),
-                 ("adversarial weight", extra.get("adv_weight", DEFAULT_ADV_WEIGHT)),
-                 ("D warm-up steps", extra.get("d_warmup", 0))]
+                 ("adversarial weight", extra.get("adv_weight", DEFAULT_ADV_WEIGHT))]
     return rows
