@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, Q
                                QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from genstudio.data import uint8_to_tensor
-from genstudio.gui.widgets.pd_plot import PerceptionDistortionPlot
+from genstudio.gui.widgets.pd_plot import PerceptionDistortionPlot, WrapLabel
 from genstudio.superres.compare import ORIGINAL, Panel, compare, crop_for_scale, wipe, zoom
 from genstudio.superres.perception import SeenModels
 
@@ -89,8 +89,7 @@ class SuperResView(QWidget):
         scroll.setWidget(self.picture)
         scroll.setWidgetResizable(True)
         self.strip = QGridLayout()
-        self.caption = QLabel("Open an SRResNet or SRGAN checkpoint (File ▸ Open) to compare it with bicubic.")
-        self.caption.setWordWrap(True)
+        self.caption = WrapLabel("Open an SRResNet or SRGAN checkpoint (File ▸ Open) to compare it with bicubic.")
         self.pd_plot = PerceptionDistortionPlot()
         middle = QHBoxLayout()
         middle.addWidget(scroll, 3)
@@ -100,12 +99,6 @@ class SuperResView(QWidget):
         layout.addLayout(middle, 1)
         layout.addLayout(self.strip)
         layout.addWidget(self.caption)
-
-    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt override)
-        """The page's scroll area (``with_hint``) asks this because the captions wrap; Qt's answer
-        would be the layout's *preferred* height (824 px at 1400 × 900: a scroll bar, the caption cut
-        off). Answer the minimum: the picture and the plot stretch into whatever height there is."""
-        return self.minimumSizeHint().height()
 
     # ------------------------------------------------------------------ models and images
     def set_model(self, model: Any) -> None:
