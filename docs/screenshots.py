@@ -323,7 +323,7 @@ def superres_faces(window: MainWindow, work: Path) -> QWidget:
     view.index.setValue(5)
     view.left.setCurrentText("SRResNet")
     view.right.setCurrentText("SRGAN")
-    wait_until(lambda: not view.pd_plot.job.is_busy(), 120, "the perception–distortion plot")
+    wait_until(lambda: not view.pd_plot.job.is_busy(), 600, "the perception–distortion plot")  # a busy box
     settle(0.5)
     return window
 

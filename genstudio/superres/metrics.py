@@ -12,6 +12,10 @@
   the perception side of the perception–distortion trade-off (Blau & Michaeli 2018) that PSNR
   and SSIM cannot show: they reward the blurred mean of the plausible images.
 
+* **PSNR-Y / SSIM-Y**: the same on the luma channel Y of ITU-R BT.601 (MATLAB ``rgb2ycbcr``:
+  Y ∈ [16, 235] / 255) with a border of :data:`BORDER` = 4 px (the scale) cut off every side, as
+  Ledig et al. and most super-resolution papers report them; a gray image is its own Y.
+
 All take (B, C, H, W) tensors in [-1, 1] and return (B,) tensors.
 """
 
@@ -23,6 +27,8 @@ import torch.nn.functional as F
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
 K1, K2 = 0.01, 0.03
+BORDER = 4  # px cut from each side for the Y-channel figures (= the scale, ×4)
+_BT601 = (65.481, 128.553, 24.966)  # Y = 16 + these · (R, G, B) on [0, 1], in 0–255 units
 
 
 def to_unit(x: torch.Tensor) -> torch.Tensor:
@@ -62,6 +68,32 @@ def ssim(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
     num = (2 * mu_x * mu_y + c1) * (2 * sxy + c2)
     den = (mu_x ** 2 + mu_y ** 2 + c1) * (sxx + syy + c2)
     return (num / den).flatten(1).mean(1).float()  # (B,)
+
+
+def luma(x: torch.Tensor, border: int = BORDER) -> torch.Tensor:
+    """(B, C, H, W) in [-1, 1] → BT.601 Y (B, 1, H − 2·border, W − 2·border) in [-1, 1]'s scale.
+
+    Y ∈ [16, 235] / 255 is mapped back to the [-1, 1] convention, so :func:`psnr` and :func:`ssim`
+    (which take [-1, 1]) measure it on Y's own [0, 1] values."""
+    u = to_unit(x)
+    if u.shape[1] == 3:
+        w = torch.tensor(_BT601, dtype=u.dtype, device=u.device).view(1, 3, 1, 1)
+        y = (16.0 + (u * w).sum(1, keepdim=True)) / 255.0  # (B, 1, H, W)
+    else:
+        y = u[:, :1]
+    if border:
+        y = y[..., border:-border, border:-border]
+    return y * 2 - 1
+
+
+def psnr_y(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    """PSNR in dB on the BT.601 luma with a 4-px border cut off (the papers' convention)."""
+    return psnr(luma(sr), luma(hr))
+
+
+def ssim_y(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    """SSIM on the BT.601 luma with a 4-px border cut off (the papers' convention)."""
+    return ssim(luma(sr), luma(hr))
 
 
 def gradient_energy(x: torch.Tensor) -> torch.Tensor:

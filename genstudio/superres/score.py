@@ -16,17 +16,20 @@ import numpy as np
 import torch
 
 from genstudio.superres.degrade import bicubic_up, downsample, held_out
-from genstudio.superres.metrics import gradient_energy, psnr, ssim
+from genstudio.superres.metrics import gradient_energy, psnr, psnr_y, ssim, ssim_y
 
 
 @dataclass(frozen=True)
 class Scores:
-    """Means over the held-out images; ``sharpness`` = Σ gradient energy of SR / Σ of HR."""
+    """Means over the held-out images; ``sharpness`` = Σ gradient energy of SR / Σ of HR; ``psnr`` and
+    ``ssim`` on RGB, ``psnr_y`` and ``ssim_y`` on the luma with a 4-px border cut (the papers' way)."""
 
     name: str
     psnr: float
     ssim: float
     sharpness: float
+    psnr_y: float = float("nan")
+    ssim_y: float = float("nan")
 
 
 def held_out_images(data: str, size: int, channels: int, n: int, seed: int = 0) -> torch.Tensor:
@@ -42,7 +45,8 @@ def held_out_images(data: str, size: int, channels: int, n: int, seed: int = 0) 
 
 def score_images(name: str, sr: torch.Tensor, hr: torch.Tensor) -> Scores:
     return Scores(name, float(psnr(sr, hr).mean()), float(ssim(sr, hr).mean()),
-                  float(gradient_energy(sr).sum() / gradient_energy(hr).sum().clamp_min(1e-12)))
+                  float(gradient_energy(sr).sum() / gradient_energy(hr).sum().clamp_min(1e-12)),
+                  float(psnr_y(sr, hr).mean()), float(ssim_y(sr, hr).mean()))
 
 
 def upscale_all(model, lr: torch.Tensor, batch: int = 64) -> torch.Tensor:
@@ -86,12 +90,14 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def format_table(rows: list[Scores]) -> str:
     width = max(len(r.name) for r in rows)
-    lines = [f"{'method'.ljust(width)}  PSNR (dB)   SSIM    sharpness",
-             f"{'-' * width}  ---------  ------  ---------"]
+    lines = [f"{'method'.ljust(width)}  PSNR (dB)   SSIM    sharpness   PSNR-Y  SSIM-Y",
+             f"{'-' * width}  ---------  ------  ---------  -------  ------"]
     base = rows[0].psnr
     for r in rows:
         gain = "" if r is rows[0] else f" ({r.psnr - base:+.2f} dB vs bicubic)"
-        lines.append(f"{r.name.ljust(width)}  {r.psnr:9.2f}  {r.ssim:.4f}  {r.sharpness:9.3f}{gain}")
+        lines.append(f"{r.name.ljust(width)}  {r.psnr:9.2f}  {r.ssim:.4f}  {r.sharpness:9.3f}  "
+                     f"{r.psnr_y:7.2f}  {r.ssim_y:.4f}{gain}")
+    lines.append("PSNR, SSIM: RGB in [0, 1]; PSNR-Y, SSIM-Y: BT.601 luma, 4-px border cut (as the papers)")
     return "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ from genstudio.config import RunConfig
 from genstudio.data import Dataset, load_dataset
 from genstudio.models.srresnet import SRDiscriminator, SRResNet, SubPixelUp
 from genstudio.superres.degrade import bicubic_up, downsample, held_out
-from genstudio.superres.metrics import gaussian_window, psnr, sharpness, ssim
+from genstudio.superres.metrics import BORDER, gaussian_window, luma, psnr, psnr_y, sharpness, ssim, ssim_y
 from genstudio.superres.trainer import SRGANTrainer, SRResNetTrainer
 
 
@@ -78,6 +78,21 @@ def test_ssim_is_one_for_identical_images_and_matches_the_formula_by_hand():
     want = (2 * mu * mv + c1) * (2 * suv + c2) / ((mu ** 2 + mv ** 2 + c1) * (su + sv + c2))
     t = lambda a: torch.from_numpy(a * 2 - 1).view(1, 1, 11, 11).float()  # noqa: E731
     assert ssim(t(u), t(v)).item() == pytest.approx(want, abs=1e-5)
+
+
+def test_y_channel_figures_use_bt601_luma_and_ignore_a_4px_border():
+    white, black = torch.ones(1, 3, 16, 16), -torch.ones(1, 3, 16, 16)
+    assert luma(white).shape == (1, 1, 16 - 2 * BORDER, 16 - 2 * BORDER)
+    # MATLAB rgb2ycbcr: white → Y 235, black → Y 16 (of 255); in [-1, 1] units 2·Y/255 − 1
+    assert luma(white).flatten()[0].item() == pytest.approx(2 * 235 / 255 - 1, abs=1e-3)
+    assert luma(black).flatten()[0].item() == pytest.approx(2 * 16 / 255 - 1, abs=1e-6)
+    hr = torch.rand(2, 3, 24, 24) * 2 - 1
+    sr = hr.clone()
+    sr[..., :BORDER, :] = -hr[..., :BORDER, :]  # wrong only in the border the papers cut off
+    assert torch.all(psnr_y(sr, hr) == 100.0) and torch.allclose(ssim_y(sr, hr), torch.ones(2), atol=1e-6)
+    assert torch.all(psnr(sr, hr) < 100.0)  # the RGB figure over the whole image sees it
+    gray = torch.rand(1, 1, 24, 24) * 2 - 1  # a gray image is its own Y
+    assert torch.allclose(luma(gray), gray[..., BORDER:-BORDER, BORDER:-BORDER])
 
 
 def test_bicubic_is_less_sharp_than_the_original():

@@ -17,6 +17,7 @@ from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.sampling import SampleSpec
 
 from test_latent_view import image_model as gan_model
+from test_superres_view import _model as sr_model
 from tiny_models import tiny_image_model
 
 WAIT_MS = 20_000
@@ -80,6 +81,13 @@ def test_every_view_fits_without_scrolling(qtbot, make_window, size):
                 (rv.bar.slider(), rv.controls.go, rv.branch_panel.button))
     assert np.all(np.isfinite(rv.state.result.final))
     s.shutdown()
+
+    w.show_view("Super-resolution")  # four columns with five-line scores, the plot scored, the caption
+    sr = w._pages["Super-resolution"].view()
+    sr.set_model(sr_model("srresnet"))
+    sr.set_model(sr_model("srgan"))
+    qtbot.waitUntil(lambda: not sr.pd_plot.job.is_busy() and len(sr.pd_plot.points) == 3, timeout=WAIT_MS)
+    assert_fits(qtbot, w, "Super-resolution", (sr.caption, sr.fine_tune, sr.pd_plot.caption))
 
 
 def test_elided_label_shows_what_fits_and_keeps_the_whole_text(qtbot):

@@ -68,6 +68,24 @@ class PDJob(WorkerHost):
             self.ended.emit(not worker.is_quitting())
 
 
+class WrapLabel(QLabel):
+    """A word-wrapped label with room for ``lines`` lines that is *not* height-for-width.
+
+    A wrapped QLabel is height-for-width, and so is every layout above it; the page's scroll area
+    (``with_hint``) then sizes the page by its layout's *preferred* height (824 px in a 785 px page at
+    1400 × 900 for the Super-resolution view: a scroll bar, the caption cut off) instead of its
+    minimum. This label still wraps when drawn; it just reserves its lines.
+    """
+
+    def __init__(self, text: str = "", lines: int = 2, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+        self.setMinimumHeight(lines * self.fontMetrics().lineSpacing() + 4)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt override)
+        return False
+
+
 class PerceptionDistortionPlot(QWidget):
     """A scatter of PSNR (x) against sharpness (y), one labelled point per model."""
 
@@ -79,8 +97,7 @@ class PerceptionDistortionPlot(QWidget):
         self.job.progress.connect(self._on_progress)
         self.job.failed.connect(self._on_failed)
         self.job.ended.connect(self._on_ended)
-        self.caption = QLabel("Perception–distortion: each model the session has shown, on the held-out images")
-        self.caption.setWordWrap(True)
+        self.caption = WrapLabel("Perception–distortion: each model the session has shown, on the held-out images")
         self.bar = QProgressBar()
         self.bar.setMaximumHeight(12)
         self.bar.setTextVisible(False)

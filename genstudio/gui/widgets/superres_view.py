@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, Q
                                QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from genstudio.data import uint8_to_tensor
-from genstudio.gui.widgets.pd_plot import PerceptionDistortionPlot
+from genstudio.gui.widgets.pd_plot import PerceptionDistortionPlot, WrapLabel
 from genstudio.superres.compare import ORIGINAL, Panel, compare, crop_for_scale, wipe, zoom
 from genstudio.superres.perception import SeenModels
 
@@ -89,8 +89,7 @@ class SuperResView(QWidget):
         scroll.setWidget(self.picture)
         scroll.setWidgetResizable(True)
         self.strip = QGridLayout()
-        self.caption = QLabel("Open an SRResNet or SRGAN checkpoint (File ▸ Open) to compare it with bicubic.")
-        self.caption.setWordWrap(True)
+        self.caption = WrapLabel("Open an SRResNet or SRGAN checkpoint (File ▸ Open) to compare it with bicubic.")
         self.pd_plot = PerceptionDistortionPlot()
         middle = QHBoxLayout()
         middle.addWidget(scroll, 3)
