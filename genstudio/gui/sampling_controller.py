@@ -79,17 +79,26 @@ def inversion_job(model: Any, image: np.ndarray, name: str, steps: int, prompt: 
     :class:`~genstudio.inverted.InvertedPicture`; None for the steps in between."""
     from genstudio.inverted import inversion_run
 
+    yield from coalesced_progress(inversion_run(model, image, name, steps, prompt), SamplingProgress)
+
+
+def coalesced_progress(run: Iterator[Any], progress: type) -> Iterator[Any]:
+    """``run``'s events, its ``progress`` events (with ``done`` and ``total``) at most ~30 a second
+    (the last always) and None in place of the others, so every step stays a cancellation point."""
     last = 0.0
-    for event in inversion_run(model, image, name, steps, prompt):
-        if isinstance(event, SamplingProgress):
-            now = time.monotonic()
-            if now - last >= _PROGRESS_INTERVAL_S or event.done == event.total:
-                last = now
-                yield event
+    try:
+        for event in run:
+            if isinstance(event, progress):
+                now = time.monotonic()
+                if now - last >= _PROGRESS_INTERVAL_S or event.done == event.total:
+                    last = now
+                    yield event
+                else:
+                    yield None
             else:
-                yield None
-        else:
-            yield event
+                yield event
+    finally:
+        run.close()
 
 
 class SamplingController(WorkerHost):

@@ -9,39 +9,23 @@ nothing the cancelled job sends reaches the view.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from genstudio.gui.generator_worker import GeneratorWorker, JobError, WorkerHost
+from genstudio.gui.sampling_controller import coalesced_progress
 from genstudio.sampling import SampleSpec
 from genstudio.text2image.walk import WalkFrame, WalkProgress, WalkResult, prompt_walk
 
 __all__ = ["WalkController", "walk_job"]
 
-_PROGRESS_INTERVAL_S = 1.0 / 30.0
-
 
 def walk_job(model: Any, spec: SampleSpec, prompt_to: str, frames: int, method: str, index: int
              ) -> Iterator[WalkProgress | WalkFrame | WalkResult | None]:
     """``prompt_walk`` as the GUI gets it: progress ≤ 30 Hz, every frame, the result; None in between."""
-    last = 0.0
-    run = prompt_walk(model, spec, prompt_to, frames, method=method, index=index)
-    try:
-        for event in run:
-            if isinstance(event, WalkProgress):
-                now = time.monotonic()
-                if now - last >= _PROGRESS_INTERVAL_S or event.done == event.total:
-                    last = now
-                    yield event
-                else:
-                    yield None
-            else:
-                yield event
-    finally:
-        run.close()
+    return coalesced_progress(prompt_walk(model, spec, prompt_to, frames, method=method, index=index), WalkProgress)
 
 
 class WalkController(WorkerHost):

@@ -48,6 +48,21 @@ def widgets_deleted_at_teardown(qtbot, monkeypatch):
 
 
 @pytest.fixture
+def reverse_scrubber(qtbot):
+    """A shown ScrubberView on its Reverse tab; shut down (and its sampling thread ended) after the test."""
+    from genstudio.gui.widgets.scrubber import ScrubberView
+
+    v = ScrubberView()
+    qtbot.addWidget(v)
+    v.resize(1200, 850)
+    v.show()
+    v.tabs.setCurrentWidget(v.reverse)
+    yield v
+    v.shutdown()
+    assert not v.reverse.sampler.is_busy()
+
+
+@pytest.fixture
 def make_window(qtbot, tmp_path):
     """Build MainWindows with test settings, no dialogs, and clean them up afterwards.
 

@@ -23,14 +23,8 @@ WAIT_MS = 60_000
 
 
 @pytest.fixture
-def view(qtbot):
-    v = ScrubberView()
-    qtbot.addWidget(v)
-    v.resize(1200, 850)
-    v.show()
-    v.tabs.setCurrentWidget(v.reverse)
-    yield v
-    v.shutdown()
+def view(reverse_scrubber):
+    return reverse_scrubber  # tests/gui/conftest.py
 
 
 def run(qtbot, v: ScrubberView, spec: SampleSpec):

@@ -3,7 +3,6 @@ scrubbed like a recording, and Branch regenerates it — η = 0 reconstructs it,
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
@@ -11,7 +10,6 @@ from PySide6.QtGui import QDropEvent
 from genstudio.bundled import bundled_path
 from genstudio.data import load_dataset
 from genstudio.gui.widgets.branch_panel import SAME_ENDING
-from genstudio.gui.widgets.scrubber import ScrubberView
 from genstudio.imaging import save_png, to_uint8
 from genstudio.loading import load_model
 from genstudio.views.scrubber import FINAL
@@ -20,15 +18,8 @@ WAIT_MS = 60_000
 
 
 @pytest.fixture
-def view(qtbot):
-    v = ScrubberView()
-    qtbot.addWidget(v)
-    v.resize(1200, 850)
-    v.show()
-    v.tabs.setCurrentWidget(v.reverse)
-    yield v
-    v.shutdown()
-    assert not v.reverse.sampler.is_busy()
+def view(reverse_scrubber):
+    return reverse_scrubber  # tests/gui/conftest.py
 
 
 def drop(widget, path) -> None:

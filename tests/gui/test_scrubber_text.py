@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from genstudio.gui.widgets.scrubber import ScrubberView
 
 from tiny_models import tiny_image_model, tiny_text_model
 
@@ -17,15 +16,8 @@ WAIT_MS = 20_000
 
 
 @pytest.fixture
-def view(qtbot):
-    v = ScrubberView()
-    qtbot.addWidget(v)
-    v.resize(1200, 850)
-    v.show()
-    v.tabs.setCurrentWidget(v.reverse)
-    yield v
-    v.shutdown()
-    assert not v.reverse.sampler.is_busy()
+def view(reverse_scrubber):
+    return reverse_scrubber  # tests/gui/conftest.py
 
 
 def test_the_text_fields_show_only_for_a_model_that_takes_text(qtbot, view):

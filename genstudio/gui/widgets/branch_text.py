@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QV
 
 from genstudio.diffusion.guidance import MAX_GUIDANCE
 from genstudio.gui.widgets.elided_label import ElidedLabel
-from genstudio.gui.widgets.prompt_controls import GUIDANCE_TIP, WordCompleter
+from genstudio.gui.widgets.prompt_controls import GUIDANCE_TIP, WordCompleter, show_text_row
 from genstudio.views.scrubber import ScrubberState
 
 __all__ = ["BranchTextRow"]
@@ -70,20 +70,5 @@ class BranchTextRow(QWidget):
         self.setVisible(shown)
         if not shown:
             return
-        words = st.vocabulary()
-        if self.completers[0].words() != sorted(words):
-            for c in self.completers:
-                c.set_words(words)
-        for box, value in ((self.prompt, st.branch_prompt or ""), (self.negative, st.branch_negative or "")):
-            if box.text() != value:
-                box.blockSignals(True)
-                box.setText(value)
-                box.blockSignals(False)
-        self.guidance.blockSignals(True)
-        self.guidance.setValue(st.branch_guidance or 0.0)
-        self.guidance.blockSignals(False)
-        for w in (self.prompt, self.negative, self.guidance):
-            w.setEnabled(not st.busy)
-        message = st.branch_text_error()
-        self.error.setText(message)
-        self.error.setVisible(bool(message))
+        show_text_row(self, st.vocabulary(), st.branch_prompt, st.branch_negative, st.branch_guidance, st.busy,
+                      st.branch_text_error())

@@ -122,21 +122,26 @@ class PromptControls(QWidget):
         self.setVisible(text)
         if not text:
             return
-        if what_words := st.vocabulary():
-            if self.completers[0].words() != sorted(what_words):
-                for c in self.completers:
-                    c.set_words(what_words)
         spec = st.spec
-        for box, value in ((self.prompt, spec.prompt or ""), (self.negative, spec.negative or "")):
-            if box.text() != value:
-                box.blockSignals(True)
-                box.setText(value)
-                box.blockSignals(False)
-        self.guidance.blockSignals(True)
-        self.guidance.setValue(spec.guidance or 0.0)
-        self.guidance.blockSignals(False)
-        for w in (self.prompt, self.negative, self.guidance):
-            w.setEnabled(not st.busy)
-        message = st.prompt_error()
-        self.error.setText(message)
-        self.error.setVisible(bool(message))
+        show_text_row(self, st.vocabulary(), spec.prompt, spec.negative, spec.guidance, st.busy, st.prompt_error())
+
+
+def show_text_row(row, words, prompt: str | None, negative: str | None, guidance: float | None, busy: bool,
+                  message: str) -> None:
+    """Show a prompt row's values silently (no edit signals): ``row`` has ``completers``, ``prompt``,
+    ``negative``, ``guidance`` and ``error`` (the prompt controls, and the branch's text row)."""
+    if words and row.completers[0].words() != sorted(words):
+        for c in row.completers:
+            c.set_words(words)
+    for box, value in ((row.prompt, prompt or ""), (row.negative, negative or "")):
+        if box.text() != value:
+            box.blockSignals(True)
+            box.setText(value)
+            box.blockSignals(False)
+    row.guidance.blockSignals(True)
+    row.guidance.setValue(guidance or 0.0)
+    row.guidance.blockSignals(False)
+    for w in (row.prompt, row.negative, row.guidance):
+        w.setEnabled(not busy)
+    row.error.setText(message)
+    row.error.setVisible(bool(message))
