@@ -81,6 +81,16 @@ def load_face_classifier() -> FaceNet:
 
 
 @torch.inference_mode()
+def face_features(images, net: FaceNet | None = None) -> np.ndarray:
+    """The faces classifier's 128 hidden features of each (N, 3, H, W) image in [-1, 1]: (N, 128)
+    float32, the feature space the nearest-neighbour search uses for colour images."""
+    net = net or load_face_classifier()
+    x = prepare(images)
+    parts = [F.relu(net.hidden(net.conv(x[i:i + 512]).flatten(1))) for i in range(0, len(x), 512)]
+    return torch.cat(parts).numpy() if parts else np.zeros((0, 128), np.float32)
+
+
+@torch.inference_mode()
 def read_faces(images, net: FaceNet | None = None) -> list[dict[str, str]]:
     """Each (N, 3, H, W) face in [-1, 1] as factor → word (``{"hair_colour": "red", ...}``)."""
     net = net or load_face_classifier()

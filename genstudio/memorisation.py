@@ -5,8 +5,11 @@ copy when it is much closer to one training image than to the rest: with d₁ �
 its nearest and second-nearest training images, the ratio d₁ / d₂ is near 1 for a new image (it sits
 between many training images) and near 0 for a copy (one training image is far nearer than any
 other). GenStudio reports that ratio per sample and the share of samples below
-:data:`COPY_RATIO` — in pixel space, and for gray images also in the feature space of the digits
-classifier (:mod:`genstudio.quality`), where "the same digit drawn the same way" is near.
+:data:`COPY_RATIO` — in pixel space, and also in a feature space: for gray images the digits
+classifier's (:mod:`genstudio.quality`), where "the same digit drawn the same way" is near; for RGB
+images the hidden layer of the faces attribute classifier (:mod:`genstudio.faces_reader`, trained on
+the faces set's known factors: for faces, "the same hair, smile and skin" is near; for other colour
+sets it is a small CNN's general view, not one trained on them).
 
 The threshold is checked on real data (``tests/core/test_memorisation.py``): held-out real digits
 pass as new (their nearest training digit is another person's drawing), training digits with a
@@ -52,8 +55,12 @@ def _vectors(images: torch.Tensor, space: str) -> torch.Tensor:
     if space == "pixels":
         return images.reshape(len(images), -1).double()
     if space == "features":
+        if images.shape[1] == 3:  # colour: the faces attribute classifier's hidden layer
+            from genstudio.faces_reader import face_features
+
+            return torch.from_numpy(face_features(images)).double()
         if images.shape[1] != 1:
-            raise ValueError("the feature space is the digits classifier's: it reads gray images only")
+            raise ValueError("the feature space reads gray (digits classifier) or RGB (faces classifier) images")
         from genstudio.quality import digit_features
 
         return torch.from_numpy(digit_features(images)).double()
@@ -87,8 +94,9 @@ class TrainingIndex:
 
     @property
     def spaces(self) -> tuple[str, ...]:
-        """The spaces these images can be compared in: the features are the digits classifier's (gray only)."""
-        return SPACES if self.images.shape[1] == 1 else ("pixels",)
+        """The spaces these images can be compared in: the features are the digits classifier's (gray) or
+        the faces attribute classifier's (RGB)."""
+        return SPACES if self.images.shape[1] in (1, 3) else ("pixels",)
 
     def vectors(self, space: str) -> torch.Tensor:
         """The training images as (M, D) vectors in ``space`` (computed on first use): the features as

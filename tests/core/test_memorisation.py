@@ -47,8 +47,21 @@ def test_bad_inputs_say_what_is_wrong(digits):
         nearest_training(np.zeros((2, 3, 16, 16), np.float32), train)
     with pytest.raises(ValueError, match="k must lie"):
         nearest_training(train[:2], train[:3], k=5)
-    with pytest.raises(ValueError, match="gray images only"):
-        nearest_training(np.zeros((2, 3, 8, 8)), np.zeros((4, 3, 8, 8)), space="features")
+    with pytest.raises(ValueError, match="gray .* or RGB"):
+        nearest_training(np.zeros((2, 4, 8, 8)), np.zeros((4, 4, 8, 8)), space="features")
+
+
+def test_colour_images_are_compared_in_the_faces_classifiers_features():
+    """A face with a little noise finds itself first among 200 faces in the faces classifier's features,
+    and passes as a copy."""
+    from genstudio.data import load_dataset
+
+    faces = load_dataset("faces", size=32, channels=3, seed=0).tensor[:201].numpy()
+    train = faces[:200]
+    noisy = np.clip(train[:5] + np.random.default_rng(0).normal(0, 0.02, train[:5].shape), -1, 1).astype(np.float32)
+    nb = nearest_training(noisy, train, k=2, space="features")
+    assert (nb.indices[:, 0] == np.arange(5)).all() and nb.copies.all()
+    assert nb.distances.shape == (5, 2) and nb.space == "features"
 
 
 def test_neighbours_command_shows_samples_beside_their_nearest_and_the_share_of_copies(tmp_path, capsys):
@@ -78,7 +91,8 @@ def test_training_index_keeps_its_vectors_and_knows_its_spaces(digits):
     assert "features" in index._vectors and index.spaces == ("pixels", "features") and "pixels" not in index._vectors
     b = nearest_training(test[:5], train, k=3, space="features")
     assert (a.indices == b.indices).all() and np.allclose(a.distances, b.distances)
-    assert TrainingIndex(np.zeros((3, 3, 8, 8))).spaces == ("pixels",)
+    assert TrainingIndex(np.zeros((3, 3, 8, 8))).spaces == ("pixels", "features")  # RGB: the faces classifier's
+    assert TrainingIndex(np.zeros((3, 4, 8, 8))).spaces == ("pixels",)
     assert verdict(0.1).startswith("copy") and verdict(0.9).startswith("new") and "0.33" in verdict(0.9)
 
 
@@ -90,5 +104,5 @@ def test_score_reports_the_share_of_copies_for_any_image_model(capsys):
 
     assert main(["score", str(bundled_path("ddpm_shapes")), "--n", "4", "--steps", "2", "--device", "cpu"]) == 0
     said = capsys.readouterr().out
-    assert "no digits Fréchet distance" in said and "copies (pixels):" in said and "copies (features)" not in said
+    assert "no digits Fréchet distance" in said and "copies (pixels):" in said and "copies (features):" in said
     assert "d1/d2 < 0.33" in said and "training images of shapes" in said

@@ -1,8 +1,8 @@
 """Is the sample shown new, or a training image? Its k nearest training images in a compact strip.
 
 :class:`NeighbourStrip` shows, for one sample (the latent explorer's G(z), the scrubber's selected final
-sample), the ``k`` nearest images of the model's training set — in pixels, or for gray images in the
-digits classifier's features (a switch) — each with its distance, and the memorisation verdict of
+sample), the ``k`` nearest images of the model's training set — in pixels, or in a classifier's
+features (a switch: the digits classifier's for gray images, the faces classifier's for RGB) — each with its distance, and the memorisation verdict of
 :mod:`genstudio.memorisation`: "copy" when d₁ / d₂ < 1/3 (Carlini et al. 2023), "new" otherwise, with the
 ratio and the threshold. The training set is loaded once per model (data set, size and seed from the
 checkpoint's config) and searched on a :class:`~genstudio.gui.render_worker.RenderController` thread,
@@ -25,7 +25,7 @@ from genstudio.memorisation import COPY_RATIO, SPACES, TrainingIndex, training_i
 __all__ = ["NeighbourStrip", "NeighboursShown", "K_SHOWN"]
 
 K_SHOWN = 4
-_SPACE_LABELS = {"pixels": "pixels", "features": "features (digits classifier)"}
+_SPACE_LABELS = {"pixels": "pixels", "features": "features (a classifier's)"}
 
 
 class NeighboursShown(NamedTuple):
@@ -80,8 +80,9 @@ class NeighbourStrip(QWidget):
         self.space = QComboBox()
         for space in SPACES:
             self.space.addItem(_SPACE_LABELS[space], space)
-        self.space.setToolTip("Compare in pixels, or (gray images) in the digits classifier's features, where "
-                              "the same digit drawn the same way is near")
+        self.space.setToolTip("Compare in pixels, or in a classifier's features: the digits classifier's for gray "
+                              "images (the same digit drawn the same way is near), the faces attribute "
+                              "classifier's for colour ones (the same hair, smile and skin is near)")
         self.space.currentIndexChanged.connect(self._request)
         tip = (f"Carlini et al. (2023): a sample is a copy when its nearest training image is nearer than "
                f"{COPY_RATIO:.2f}× the distance to the second nearest (d₁/d₂ < {COPY_RATIO:.2f}). "
@@ -113,9 +114,9 @@ class NeighbourStrip(QWidget):
         self._render.cancel()
         self._holder = None if model is None or getattr(model, "is_points", False) else _IndexHolder(model)
         self._sample, self.shown = None, None
-        gray = model is not None and not getattr(model, "is_points", False) and model.sample_shape[0] == 1
-        self.space.model().item(SPACES.index("features")).setEnabled(gray)
-        if not gray and self.space.currentData() != "pixels":
+        featured = model is not None and not getattr(model, "is_points", False) and model.sample_shape[0] in (1, 3)
+        self.space.model().item(SPACES.index("features")).setEnabled(featured)
+        if not featured and self.space.currentData() != "pixels":
             self.space.blockSignals(True)
             self.space.setCurrentIndex(0)
             self.space.blockSignals(False)
