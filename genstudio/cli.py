@@ -314,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     nn_.add_argument("--n", type=_positive_int, default=16, help="samples (default 16)")
     nn_.add_argument("--k", type=_positive_int, default=4, help="nearest training images per sample (default 4)")
     nn_.add_argument("--space", choices=("pixels", "features"), default="pixels",
-                     help="distance in pixels, or in the digits classifier's features (gray images)")
+                     help="distance in pixels, or in a classifier's features (digits classifier: gray; faces classifier: RGB)")
     nn_.add_argument("--seed", type=_seed, default=0)
     nn_.add_argument("--px", type=_non_negative_int, default=512, help="long side of the PNG (0 = native)")
     nn_.add_argument("--device", choices=DEVICES, default="auto")
