@@ -135,6 +135,11 @@ class ScrubberState:
                 return label + str(exc)
         return ""
 
+    def check_prompt(self, spec: SampleSpec | None = None) -> None:
+        """Raise ValueError with :meth:`prompt_error`'s message when there is one (a job must not start)."""
+        if error := self.prompt_error(spec):
+            raise ValueError(error)
+
     def total_steps(self, spec: SampleSpec | None = None) -> int:
         """Network steps ``spec`` (default: the spec) runs on the model."""
         return (spec or self.spec).total_steps(self.model.schedule.num_steps)
@@ -167,8 +172,7 @@ class ScrubberState:
         if spec is not None:
             self.set_spec(spec)
         spec = self.spec
-        if error := self.prompt_error(spec):
-            raise ValueError(error)
+        self.check_prompt(spec)
         steps = self.total_steps(spec)
         if self.recording_bytes(spec)[0] > MAX_RECORD_BYTES:
             raise ValueError(f"recording {steps} steps of {spec.n} samples needs more than "

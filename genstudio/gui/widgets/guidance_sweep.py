@@ -97,8 +97,7 @@ class GuidanceSweepView(QWidget):
         if st.model is None or self.sampler.is_busy() or self.sampler.is_closed():
             return False
         try:
-            if error := st.prompt_error():
-                raise ValueError(error)
+            st.check_prompt()
             self.state.plan(st.spec)
         except ValueError as exc:
             self.message.emit(str(exc))

@@ -116,8 +116,7 @@ class PromptWalkView(QWidget):
         if st.model is None or self.walker.is_busy() or self.walker.is_closed():
             return False
         try:
-            if error := st.prompt_error():
-                raise ValueError(error)
+            st.check_prompt()
             spec = self.state.plan(st.spec, st.model)
         except ValueError as exc:
             self.message.emit(str(exc))
