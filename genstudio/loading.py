@@ -14,7 +14,8 @@ from genstudio.devices import resolve_device
 def load_model(path: str | Path, device: str | torch.device = "auto", *, kind: str | None = None) -> Any:
     """A :class:`~genstudio.gan.model.GanModel` or :class:`~genstudio.diffusion.model.DiffusionModel`.
 
-    ``path`` may also be a diffusers model folder (:mod:`genstudio.interop.diffusers_folder`).
+    ``path`` may also be a diffusers model folder (:mod:`genstudio.interop.diffusers_folder`) or a Stable
+    Diffusion pipeline folder (:mod:`genstudio.interop.sd_pipeline`).
 
     Raises :class:`CheckpointError` with a one-line reason for anything unusable.
     """
@@ -22,7 +23,10 @@ def load_model(path: str | Path, device: str | torch.device = "auto", *, kind: s
     path = Path(path)
     if path.is_dir():  # a diffusers model folder (UNet2DModel + scheduler); a run folder is no model
         from genstudio.interop.diffusers_folder import is_diffusers_folder, load_diffusers_folder
+        from genstudio.interop.sd_pipeline import is_sd_folder, load_sd_folder
 
+        if is_sd_folder(path):  # a Stable Diffusion pipeline: text encoder, VAE, U-Net
+            return load_sd_folder(path, dev)
         if is_diffusers_folder(path):
             return load_diffusers_folder(path, dev)
         raise CheckpointError(_not_a_model(path))
@@ -33,13 +37,17 @@ def load_model(path: str | Path, device: str | torch.device = "auto", *, kind: s
 
 
 def kind_of(path: str | Path) -> str:
-    """The model kind ``path`` holds, from its header alone (a diffusers model folder: "diffusion")."""
+    """The model kind ``path`` holds, from its header alone (a diffusers model folder: "diffusion"; a
+    Stable Diffusion pipeline folder: "text2image")."""
     from genstudio.checkpoint import read_header
 
     path = Path(path)
     if path.is_dir():
         from genstudio.interop.diffusers_folder import is_diffusers_folder
+        from genstudio.interop.sd_pipeline import is_sd_folder
 
+        if is_sd_folder(path):
+            return "text2image"
         if is_diffusers_folder(path):
             return "diffusion"
         raise CheckpointError(_not_a_model(path))

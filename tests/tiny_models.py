@@ -55,3 +55,62 @@ def tiny_diffusers_pipeline(folder, scheduler=None, channels: int = 3, size: int
     pipe = getattr(diffusers, pipeline)(unet=unet, scheduler=scheduler)
     pipe.save_pretrained(folder)
     return pipe
+
+
+def tiny_sd_pipeline(folder, scheduler=None, size: int = 32):
+    """A random Stable Diffusion pipeline (CLIP text encoder and a tokenizer made from a vocabulary
+    written here, a UNet2DConditionModel, an AutoencoderKL that halves twice: 32 px pictures, 8×8×4
+    latents) saved with ``save_pretrained`` (safetensors) in ``folder``; returns the pipeline.
+    Needs diffusers and transformers (test extras)."""
+    import json
+
+    import diffusers
+    import transformers
+
+    words = ["a", "red", "blue", "green", "circle", "square", "cat", "dog", "on", "the", "big", "small"]
+    vocab_dir = folder.parent / f"{folder.name}-vocab"
+    vocab_dir.mkdir(parents=True, exist_ok=True)
+    letters = sorted({c for w in words for c in w})
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for c in letters:  # every single letter, alone and word-final, so any word of them tokenises
+        vocab.setdefault(c, len(vocab))
+        vocab.setdefault(c + "</w>", len(vocab))
+    for w in words:
+        vocab.setdefault(w + "</w>", len(vocab))
+    merges = []
+    for w in words:  # merge each word left to right: r e → re, re d</w> → red</w>
+        parts = list(w[:-1]) + [w[-1] + "</w>"]
+        while len(parts) > 1:
+            merges.append(f"{parts[0]} {parts[1]}")
+            vocab.setdefault(parts[0] + parts[1], len(vocab))
+            parts = [parts[0] + parts[1]] + parts[2:]
+    merges = list(dict.fromkeys(merges))
+    (vocab_dir / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    (vocab_dir / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n", encoding="utf-8")
+    tokenizer = transformers.CLIPTokenizer(str(vocab_dir / "vocab.json"), str(vocab_dir / "merges.txt"),
+                                           model_max_length=16)
+    torch.manual_seed(0)
+    text = transformers.CLIPTextModel(transformers.CLIPTextConfig(
+        vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
+        max_position_embeddings=16, bos_token_id=0, eos_token_id=1, pad_token_id=1)).eval()
+    unet = diffusers.UNet2DConditionModel(
+        sample_size=size // 4, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(8, 16),
+        norm_num_groups=4, cross_attention_dim=16, attention_head_dim=2,
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D")).eval()
+    vae = diffusers.AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 8, 8),
+                                  norm_num_groups=4, layers_per_block=1, sample_size=size,
+                                  down_block_types=("DownEncoderBlock2D",) * 3,
+                                  up_block_types=("UpDecoderBlock2D",) * 3).eval()
+    scheduler = scheduler if scheduler is not None else diffusers.DDIMScheduler(
+        num_train_timesteps=100, beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012,
+        clip_sample=False, set_alpha_to_one=True, steps_offset=0)
+    pipe = diffusers.StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tokenizer, unet=unet,
+                                             scheduler=scheduler, safety_checker=None, feature_extractor=None,
+                                             requires_safety_checker=False)
+    if "steps_offset" in pipe.scheduler.config:  # the pipeline bumps an "outdated" 0 to 1: keep what was asked
+        pipe.scheduler = type(pipe.scheduler).from_config(pipe.scheduler.config,
+                                                          steps_offset=scheduler.config.steps_offset)
+    pipe.set_progress_bar_config(disable=True)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    return pipe

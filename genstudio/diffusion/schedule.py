@@ -41,6 +41,16 @@ def cosine_betas(num_steps: int, s: float = 0.008, max_beta: float = 0.999) -> t
     return torch.tensor(betas, dtype=torch.float64)
 
 
+def scaled_linear_betas(num_steps: int, beta_start: float = 0.00085, beta_end: float = 0.012) -> torch.Tensor:
+    """β_t = (linspace(√β_start, √β_end, T))²: Stable Diffusion's schedule (latent diffusion, Rombach et
+    al. 2022; diffusers' ``"scaled_linear"``), float64 (T,). Opened from diffusers folders, not trained here."""
+    return torch.linspace(beta_start**0.5, beta_end**0.5, num_steps, dtype=torch.float64) ** 2
+
+
+#: Schedules a model may arrive with: the ones GenStudio trains (config.SCHEDULES) and SD's.
+KINDS = (*SCHEDULES, "scaled_linear")
+
+
 class NoiseSchedule(nn.Module):
     """β_t and everything derived from it, as buffers (computed in float64, then cast to ``dtype``).
 
@@ -48,9 +58,9 @@ class NoiseSchedule(nn.Module):
     ----------
     num_steps : int
         T, the number of diffusion steps; timesteps are 0 … T−1.
-    kind : {"linear", "cosine"}
+    kind : {"linear", "cosine", "scaled_linear"}
     beta_start, beta_end : float
-        Endpoints of the linear schedule.
+        Endpoints of the linear schedule (of √β for "scaled_linear", a diffusers model's).
     cosine_s, max_beta : float
         Offset and β cap of the cosine schedule.
     dtype : torch.dtype
@@ -64,13 +74,14 @@ class NoiseSchedule(nn.Module):
                  beta_end: float = 0.02, cosine_s: float = 0.008, max_beta: float = 0.999,
                  dtype: torch.dtype = torch.float32):
         super().__init__()
-        if kind not in SCHEDULES:
+        if kind not in KINDS:
             raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, not {kind!r}")
         if not isinstance(num_steps, int) or num_steps < 2:
             raise ValueError(f"num_steps must be a whole number ≥ 2, not {num_steps!r}")
         self.num_steps, self.kind = num_steps, kind
         self.beta_range = (beta_start, beta_end)  # the linear schedule's endpoints
         betas = (linear_betas(num_steps, beta_start, beta_end) if kind == "linear"
+                 else scaled_linear_betas(num_steps, beta_start, beta_end) if kind == "scaled_linear"
                  else cosine_betas(num_steps, cosine_s, max_beta))  # (T,) float64
         alphas = 1.0 - betas
         ac = torch.cumprod(alphas, 0)  # ᾱ_t
@@ -105,7 +116,7 @@ class NoiseSchedule(nn.Module):
         """``{"kind", "num_steps"}``: what a checkpoint header stores (and a linear schedule's
         ``beta_start`` / ``beta_end`` when they are not Ho et al.'s 10⁻⁴ / 0.02, e.g. a diffusers model's)."""
         meta = {"kind": self.kind, "num_steps": self.num_steps}
-        if self.kind == "linear" and self.beta_range != (1e-4, 0.02):
+        if self.kind == "scaled_linear" or (self.kind == "linear" and self.beta_range != (1e-4, 0.02)):
             meta.update(beta_start=self.beta_range[0], beta_end=self.beta_range[1])
         return meta
 

@@ -13,7 +13,7 @@ config becomes a :class:`~genstudio.diffusion.schedule.NoiseSchedule` (``linear`
 ``squaredcos_cap_v2`` β; ``clip_sample`` becomes the samplers' x̂₀ clamp), and a U-Net that
 predicts ``sample`` (x₀) or ``v_prediction`` is turned into ε̂ so every sampler, the scrubber's
 x̂₀ and the guidance-free views work unchanged. Stable Diffusion pipeline folders (text encoder,
-VAE) are not opened yet: they are refused with that reason.
+VAE) are opened by :mod:`genstudio.interop.sd_pipeline`, which reuses this module's checks.
 
 diffusers is an optional extra (``pip install 'genstudio[diffusers]'``); without it, opening such
 a folder says how to install it.
@@ -35,7 +35,7 @@ from genstudio.diffusion.schedule import NoiseSchedule
 INSTALL_HINT = "pip install 'genstudio[diffusers]' (or: pip install diffusers)"
 WEIGHTS = "diffusion_pytorch_model.safetensors"
 PICKLED = ("diffusion_pytorch_model.bin", "diffusion_pytorch_model.ckpt", "diffusion_pytorch_model.pt")
-BETAS = {"linear": "linear", "squaredcos_cap_v2": "cosine"}  # diffusers' beta_schedule -> ours
+BETAS = {"linear": "linear", "squaredcos_cap_v2": "cosine", "scaled_linear": "scaled_linear"}  # diffusers' beta_schedule -> ours
 SD_PARTS = ("text_encoder", "vae", "tokenizer")
 
 
@@ -79,9 +79,9 @@ def locate(folder: str | Path) -> tuple[Path, Path | None]:
     if index.is_file():
         parts = _read_json(index)
         pipeline = parts.get("_class_name", "a pipeline")
-        if any(k in parts for k in SD_PARTS):
-            raise CheckpointError(f"{root.name} is a {pipeline} (text encoder, VAE, U-Net): Stable Diffusion "
-                                  "pipeline folders cannot be opened yet; a UNet2DModel pipeline (DDPM, DDIM) can")
+        if any(k in parts for k in SD_PARTS):  # sd_pipeline.py opens these; loading.load_model sends them there
+            raise CheckpointError(f"{root.name} is a {pipeline} (text encoder, VAE, U-Net): open it as a Stable "
+                                  "Diffusion folder (genstudio.interop.sd_pipeline)")
         if "unet" not in parts:
             raise CheckpointError(f"{root.name} is a {pipeline} without a U-Net: nothing to sample")
     unet = root / "unet" if (root / "unet" / "config.json").is_file() else root
