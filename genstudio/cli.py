@@ -272,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--smooth", action="store_true",
                    help="scale a grid with Lanczos instead of nearest neighbour (which keeps pixels crisp)")
     s.add_argument("--trajectory", type=Path, default=None, help="save the recorded trajectory to FILE.npz")
+    s.add_argument("--size", type=_positive_int, default=None, metavar="PX",
+                   help="Stable Diffusion folders only: picture size in px (default: 256 on a CPU, the model's own "
+                        "on a GPU; a multiple of 8·2^(U-Net levels − 1))")
     s.add_argument("--exact", action="store_true",
                    help="2-D diffusion only: sample the exact denoiser of the model's data set (its ideal ε*, in "
                         "closed form) instead of the network, with the same schedule, sampler and noise")

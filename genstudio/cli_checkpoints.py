@@ -43,7 +43,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     if getattr(args, "prompt_to", None) is not None and args.sampler is None:
         args.sampler = "ddim"  # a walk: deterministic steps, so the frames change with the text alone
-    settle_diffusion_flags(args, SAMPLE_DEFAULTS)
+    defaults = SAMPLE_DEFAULTS
+    if args.checkpoint.is_dir() and family.name == "text2image":  # a Stable Diffusion folder: CPU-sized defaults
+        from genstudio.interop.sd_pipeline import CPU_STEPS
+
+        defaults = {**SAMPLE_DEFAULTS, "sampler": "ddim", "steps": CPU_STEPS}
+    settle_diffusion_flags(args, defaults)
     return sample_to_disk(args)
 
 

@@ -11,6 +11,7 @@ import torch
 
 from genstudio.families import get_family
 from genstudio.imaging import save_png
+from genstudio.latent_images import is_latent_model
 from genstudio.safe_text import safe_text
 from genstudio.sampling import SampleSpec, sample
 
@@ -51,6 +52,7 @@ def sample_to_disk(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.checkpoint.name} makes 2-D points: give --out FILE.npy (the points) or "
                          f"FILE.png (a scatter plot)")
     check_prompt_flags(model, args)
+    _latent_size(model, args)
     check_memory(model, args)
     family = get_family(model.kind)
     if not family.uses_samplers:  # one pass (a GAN)
@@ -65,12 +67,18 @@ def sample_to_disk(args: argparse.Namespace) -> int:
         if points is not None and not getattr(args, "exact", False):
             raise ValueError("--exact-points is for --exact: the exact denoiser of that many training points")
         source = exact_stand_in(model, points) if getattr(args, "exact", False) else model
+        if hasattr(source, "estimate_seconds"):  # a Stable Diffusion folder: the time it takes, before it starts
+            print(safe_text(f"about {source.estimate_seconds(spec):,.0f} s: {spec.total_steps(model.schedule.num_steps)} "
+                            f"steps × {spec.n} at {source.step_seconds:.2f} s per guided U-Net step on "
+                            f"{source.device.type}, measured"), file=sys.stderr, flush=True)
         result = sample(source, spec, progress=_progress(args), record_dtype=torch.float16)
         if result.trajectory is not None:
             trajectory = result.trajectory
             trajectory.save_npz(args.trajectory)
             print(safe_text(f"trajectory ({len(trajectory.timesteps)} steps) written to {args.trajectory}"))
         samples = result.final
+        if is_latent_model(model):  # the sampler's latents, decoded by the model's VAE into pictures
+            samples = model.decode_latents(torch.from_numpy(samples)).numpy()
         how = spec.short() + (" with the exact denoiser" if source is not model else "")
         if points is not None:  # memorisation: how many samples are training points
             from genstudio.diffusion.exact import mixture_of_model
@@ -91,6 +99,16 @@ def sample_to_disk(args: argparse.Namespace) -> int:
         _write(out, samples, text)
     print(safe_text(f"{args.n} samples written to {out}"))
     return 0
+
+
+def _latent_size(model, args: argparse.Namespace) -> None:
+    """``--size PX``: a Stable Diffusion folder's picture size (ValueError, one line, for any other model)."""
+    size = getattr(args, "size", None)
+    if size is None:
+        return
+    if not hasattr(model, "set_size"):
+        raise ValueError(f"--size is for Stable Diffusion folders; {args.checkpoint.name} samples at its own size")
+    model.set_size(size)
 
 
 def walk_to_disk(args: argparse.Namespace) -> int:

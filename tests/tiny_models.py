@@ -105,12 +105,12 @@ def tiny_sd_pipeline(folder, scheduler=None, size: int = 32):
     scheduler = scheduler if scheduler is not None else diffusers.DDIMScheduler(
         num_train_timesteps=100, beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012,
         clip_sample=False, set_alpha_to_one=True, steps_offset=0)
+    offset = scheduler.config.get("steps_offset")  # the pipeline bumps an "outdated" 0 to 1: keep what was asked
     pipe = diffusers.StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tokenizer, unet=unet,
                                              scheduler=scheduler, safety_checker=None, feature_extractor=None,
                                              requires_safety_checker=False)
-    if "steps_offset" in pipe.scheduler.config:  # the pipeline bumps an "outdated" 0 to 1: keep what was asked
-        pipe.scheduler = type(pipe.scheduler).from_config(pipe.scheduler.config,
-                                                          steps_offset=scheduler.config.steps_offset)
+    if offset is not None:
+        pipe.scheduler = type(pipe.scheduler).from_config(pipe.scheduler.config, steps_offset=offset)
     pipe.set_progress_bar_config(disable=True)
     pipe.save_pretrained(folder, safe_serialization=True)
     return pipe
