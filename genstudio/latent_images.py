@@ -25,7 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["is_latent_model", "LinearPreview", "fit_preview", "SD_V1_PREVIEW", "channel_tiles", "to_pictures"]
+__all__ = ["is_latent_model", "LinearPreview", "fit_preview", "SD_V1_PREVIEW", "channel_tiles", "to_pictures",
+           "to_direction_pictures", "picture_trajectory"]
 
 
 def is_latent_model(model: Any) -> bool:
@@ -92,3 +93,30 @@ def to_pictures(model: Any, batch: np.ndarray) -> np.ndarray:
     if model is None or not is_latent_model(model) or batch.ndim != 4:
         return batch
     return model.latent_preview(torch.from_numpy(np.ascontiguousarray(batch))).numpy()
+
+
+def to_direction_pictures(model: Any, batch: np.ndarray) -> np.ndarray:
+    """Like :func:`to_pictures` for a direction in latent space (ε̂, ε̂_c − ε̂_∅): the preview's linear
+    part only, preview(d) − preview(0), so zero stays grey."""
+    batch = np.asarray(batch, np.float32)
+    if model is None or not is_latent_model(model) or batch.ndim != 4:
+        return batch
+    z = torch.from_numpy(np.ascontiguousarray(batch))
+    return (model.latent_preview(z) - model.latent_preview(torch.zeros_like(z))).numpy()
+
+
+def picture_trajectory(model: Any, traj: Any) -> Any:
+    """A recording as pictures, for export: x_t and x̂₀ through the preview at every step, the final
+    samples decoded exactly; ``traj`` itself for a model that samples pixels."""
+    if model is None or not is_latent_model(model) or traj.final.ndim != 4:
+        return traj
+    from dataclasses import replace
+
+    k, n = traj.x_t.shape[:2]
+    flat = lambda a: to_pictures(model, a.reshape(k * n, *a.shape[2:]))  # noqa: E731
+    x_t, x0 = flat(traj.x_t), flat(traj.x0)
+    final = model.decode_latents(torch.from_numpy(np.ascontiguousarray(traj.final, np.float32))).numpy()
+    f = final.shape[-1] // x_t.shape[-1]  # previews at the latent grid, enlarged to the decoded size
+    x_t, x0 = (a.repeat(f, axis=-1).repeat(f, axis=-2) for a in (x_t, x0))
+    return replace(traj, x_t=x_t.reshape(k, n, *x_t.shape[1:]), x0=x0.reshape(k, n, *x0.shape[1:]), final=final,
+                   eps=np.zeros_like(x_t.reshape(k, n, *x_t.shape[1:])[:, :, :1]), guidance=None)

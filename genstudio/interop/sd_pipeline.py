@@ -47,7 +47,8 @@ CPU_STEPS = 20  # DDIM steps by default: enough for a recognisable picture
 
 
 def is_sd_folder(path: str | Path) -> bool:
-    """True when ``path`` holds a ``model_index.json`` naming a text encoder and a VAE (a Stable Diffusion pipeline)."""
+    """True when ``path`` holds a ``model_index.json`` naming a text encoder, VAE or tokenizer (a Stable
+    Diffusion pipeline: :func:`check_folder` then says what it lacks, if anything)."""
     index = Path(path) / "model_index.json"
     if not index.is_file():
         return False
@@ -55,7 +56,7 @@ def is_sd_folder(path: str | Path) -> bool:
         parts = json.loads(index.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return False
-    return isinstance(parts, dict) and "text_encoder" in parts and "vae" in parts
+    return isinstance(parts, dict) and any(k in parts for k in ("text_encoder", "vae", "tokenizer"))
 
 
 def check_folder(root: Path) -> None:

@@ -90,7 +90,8 @@ class ScrubberState:
         of :data:`POINTS_N` points; DDIM's steps are capped at the model's T."""
         self.model = model
         spec = self.spec
-        if model is not None:
+        if model is not None:  # a model may ask for its own defaults (a Stable Diffusion folder: DDIM, 20 steps, 1)
+            spec = replace(spec, **getattr(model, "default_spec", {}))
             spec = replace(spec, steps=min(spec.steps, model.schedule.num_steps),
                            n=POINTS_N if model.is_points else spec.n)
         if self.takes_text():  # a text model samples guided: keep a prompt typed for the previous one
@@ -157,7 +158,11 @@ class ScrubberState:
         if self.model is None:
             return "load a diffusion model to sample"
         nbytes, dtype = self.recording_bytes()
-        return f"records {self.total_steps()} steps: {nbytes / 2**20:,.0f} MB ({str(dtype).removeprefix('torch.')})"
+        note = f"records {self.total_steps()} steps: {nbytes / 2**20:,.0f} MB ({str(dtype).removeprefix('torch.')})"
+        step = getattr(self.model, "step_seconds", None)  # timed when it opened (a Stable Diffusion folder)
+        if step is not None and step == step:
+            note += f"; about {self.model.estimate_seconds(self.spec):,.0f} s ({step:.2f} s per guided U-Net step)"
+        return note
 
     def plan_sample(self, spec: SampleSpec | None = None) -> SampleSpec:
         """Take ``spec`` (default: the one edited) for a new sampling run and drop the old recording.

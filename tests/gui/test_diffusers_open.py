@@ -39,4 +39,4 @@ def test_a_folder_that_is_no_model_says_so(make_window, qtbot, tmp_path):
     with qtbot.waitSignal(w.loader.failed, timeout=20_000):
         w.open_run_folder(tmp_path)
     qtbot.waitUntil(lambda: not w.loader.is_busy(), timeout=5000)
-    assert "Stable Diffusion pipeline folders cannot be opened yet" in w.errors[-1][1]
+    assert "has no unet/ folder: a Stable Diffusion pipeline needs" in w.errors[-1][1]

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
+from genstudio.latent_images import picture_trajectory
 from genstudio.scrub import export_frames, export_gif
 
 __all__ = ["ReverseExport"]
@@ -26,7 +27,7 @@ class ReverseExport:
         traj = None if self.state.result is None else self.state.result.trajectory
         if traj is None:
             return False
-        export_gif(path, traj, fps=fps, **self._export_options())
+        export_gif(path, picture_trajectory(self._model, traj), fps=fps, **self._export_options())
         self.message.emit(f"saved {path}")
         return True
 
@@ -35,7 +36,7 @@ class ReverseExport:
         traj = None if self.state.result is None else self.state.result.trajectory
         if traj is None:
             return False
-        paths = export_frames(folder, traj, **self._export_options())
+        paths = export_frames(folder, picture_trajectory(self._model, traj), **self._export_options())
         self.message.emit(f"saved {len(paths)} frames in {folder}")
         return True
 

@@ -43,6 +43,7 @@ from genstudio.gui.widgets.exact_panel import ExactPanel
 from genstudio.gui.widgets.export_size import ExportSizeButton
 from genstudio.gui.widgets.neighbour_strip import NeighbourStrip
 from genstudio.gui.widgets.forward_view import FIELD_EXTENT
+from genstudio.gui.widgets.latent_frames import LatentFrames
 from genstudio.gui.widgets.points2d import Points2DView
 from genstudio.gui.widgets.prompt_controls import PromptControls
 from genstudio.gui.widgets.reverse_export import ReverseExport
@@ -52,6 +53,7 @@ from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.gui.widgets.sampler_controls import SamplerControls
 from genstudio.gui.widgets.timestep_bar import TimestepBar
 from genstudio.imaging import make_grid
+from genstudio.latent_images import is_latent_model, to_direction_pictures, to_pictures
 from genstudio.sampling import SampleSpec, SamplingResult
 from genstudio.scrub import EPS_DISPLAY_RANGE, dataset_items
 from genstudio.views.exact_lab import ExactLab
@@ -139,8 +141,11 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
         pl.addWidget(self.attention, 2, 0, 1, 4)
         self.neighbours = NeighbourStrip()  # the selected final sample's nearest training images
         pl.addWidget(self.neighbours, 2, 4)  # under the grid, beside the attention maps
+        self.latent_frames = LatentFrames()  # a latent model: the latent channels and the exact decodes
+        pl.addWidget(self.latent_frames, 3, 0, 1, 5)
         pl.setRowStretch(1, 4)
         pl.setRowStretch(2, 1)
+        pl.setRowStretch(3, 2)
         pl.setColumnStretch(4, 2)
         for col in range(3):
             pl.setColumnStretch(col, 1)
@@ -189,7 +194,7 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
         self._real = None  # (M, 2) real data of a 2-D model: drawn behind the samples, and exported
         self._extent = FIELD_EXTENT  # (xmin, xmax, ymin, ymax) of a 2-D plot, its ε̂ field and exports
         self.state.set_model(model)  # drops the recording
-        self.neighbours.set_model(model)
+        self.neighbours.set_model(None if is_latent_model(model) else model)  # latents have no training images
         self._exact_for_model()
         points = bool(model is not None and model.is_points)
         self._stack.setCurrentIndex(1 if points else 0)
@@ -243,7 +248,7 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
         if job != "sample" or self.state.result is not None:
             return
         x0_wanted = self.state.grid_x0
-        batch = np.asarray(x0 if x0_wanted else x_t, np.float32)  # (N, ...)
+        batch = to_pictures(self._model, np.asarray(x0 if x0_wanted else x_t, np.float32))  # (N, ...)
         what = f"sampling… t = {t} (preview of {'predicted x_0' if x0_wanted else 'x_t'})"
         if batch.ndim == 2:  # a 2-D model: the cloud moves
             self._cloud.set_fake(batch)
@@ -288,7 +293,7 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
     def idle(self) -> bool:
         """No sampling running and the ε̂ field (2-D) of the current step drawn."""
         return (not self.sampler.is_busy() and self._field.idle() and self.attention.idle()
-                and self.neighbours.idle())
+                and self.neighbours.idle() and self.latent_frames.idle())
 
     # ------------------------------------------------------------------ the state, drawn
     def _on_state(self, what: str) -> None:
@@ -346,6 +351,7 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
             for v in (*self._sel.values(), self._grid):
                 v.clear()
             self.attention.clear()
+            self.latent_frames.clear()
             self._step.setText("")
             self._cloud.set_fake(np.empty((0, 2)))
             self._cloud.set_arrows(np.empty((0, 2)), np.empty((0, 2)))
@@ -369,25 +375,27 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
             self._show_exact_points()
             return
         one = slice(i, i + 1)
+        m = self._model  # a latent model's states are drawn through its fast preview (latent_images)
         # captions change only with the sample or at the final step (a new caption each move would
         # re-lay out the tab); the bar and the step label say which t is shown
         if inverted is None:
             left, left_caption = x_t[one], f"sample #{i}: " + ("x_0" if final else "x_t")
         else:
             left, left_caption = (inverted.image, f"your picture: {inverted.name}") if final else (x_t[one], "inverted x_t")
-        self._sel["x_t"].set_images(make_grid(left.astype(np.float32), pad=1), left_caption)
-        self._sel["eps"].set_images(make_grid(traj.eps[k][one].astype(np.float32) / EPS_DISPLAY_RANGE, pad=1),
+        self._sel["x_t"].set_images(make_grid(to_pictures(m, left), pad=1), left_caption)
+        self._sel["eps"].set_images(make_grid(to_direction_pictures(m, traj.eps[k][one]) / EPS_DISPLAY_RANGE, pad=1),
                                     "ε̂ of the last step (±2.5σ)" if final else "ε̂ (±2.5σ)")
-        self._sel["x0"].set_images(make_grid(x0[one].astype(np.float32), pad=1),
+        self._sel["x0"].set_images(make_grid(to_pictures(m, x0[one]), pad=1),
                                    ("the sample" if inverted is None else f"reconstruction, {inverted.psnr:.1f} dB")
                                    if final else "predicted x_0")
         guide = traj.direction(k)  # None when unguided
         if guide is not None:  # where the prompt pushes at t: ε̂_c − ε̂_∅, grey 0, ±its largest |value|
-            g = guide[one]  # far smaller than ε̂: on ε̂'s ±2.5σ it would be plain grey
+            g = to_direction_pictures(m, guide[one])  # far smaller than ε̂: on ε̂'s ±2.5σ it would be plain grey
             self._sel["guide"].set_images(make_grid(g / max(float(np.abs(g).max()), 1e-6), pad=1),
                                           "ε̂_c − ε̂_∅ (last step)" if final else "ε̂_c − ε̂_∅ (±max)")
         self.attention.show_step(self._model, r, k, i, final)
-        grid = (x0 if st.grid_x0 else x_t).astype(np.float32)
+        self.latent_frames.show_step(m, r, k, i, final)
+        grid = to_pictures(m, x0 if st.grid_x0 else x_t)
         self._grid.cells = (len(grid), max(1, min(len(grid), math.ceil(math.sqrt(len(grid))))), grid.shape[-1])
         self._grid.set_images(make_grid(grid, pad=1), f"all {len(grid)} — click one to select it")
         self._step.setText(what)
@@ -410,7 +418,9 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
         if r is None or b is None:
             self.branch_panel.clear()
         else:
-            self.branch_panel.show_endings(r.final, b, self._extent, "original ending" if self.state.inverted is None
+            if is_latent_model(self._model):  # both endings through the latent preview
+                b = b._replace(final=to_pictures(self._model, b.final))
+            self.branch_panel.show_endings(to_pictures(self._model, r.final), b, self._extent, "original ending" if self.state.inverted is None
                                            else "reconstruction (DDIM η = 0 from x_T)")
         self.layout().setStretchFactor(self.branch_panel, 0 if b is None else 2)
 
@@ -426,8 +436,9 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
         self.branch_panel.set_enabled(have and not busy)
         for w in (self._gif, self._frames, self._use):
             w.setEnabled(have and not busy)
-        self._use.setVisible(not (model and self._model.is_points))
-        self.invert_button.setEnabled(model and not busy and not self._model.is_points)
+        latent = is_latent_model(self._model)  # its samples are latents: no forward view, no inversion yet
+        self._use.setVisible(not (model and self._model.is_points) and not latent)
+        self.invert_button.setEnabled(model and not busy and not self._model.is_points and not latent)
 
     def shutdown(self) -> None:
         """Cancel sampling and stop the threads (waits for the running step)."""
@@ -435,4 +446,5 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
         self.sampler.shutdown()
         self._field.shutdown()
         self.attention.shutdown()
+        self.latent_frames.shutdown()
         self.neighbours.shutdown()
