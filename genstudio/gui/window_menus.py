@@ -31,7 +31,8 @@ class MenusAndActions:
             ("act_open_run", "Open run folder…", self._choose_run_folder, "Ctrl+Shift+O",
              "Show a run folder's curves and previews and follow it as it grows"),
             ("act_open_diffusers", "Open diffusers model folder…", self._choose_diffusers_folder, "Ctrl+Alt+O",
-             "Open a diffusers UNet2DModel folder (a DDPM / DDIM pipeline saved on disk) in the scrubber"),
+             "Open a diffusers folder saved on disk in the scrubber: a UNet2DModel (DDPM / DDIM) or a Stable "
+             "Diffusion pipeline (prompt, latent and decoded frames)"),
             ("act_quit", "Quit", self.close, _keys(std.Quit, "Ctrl+Q"), "Quit GenStudio"),
         )
         for name, text, slot, keys, tip in table:

@@ -143,6 +143,8 @@ def prompt_walk(model: Any, spec: SampleSpec, prompt_to: str, frames: int, *, me
     tokenizer = getattr(model, "tokenizer", None)
     if tokenizer is None:
         raise ValueError("a prompt walk needs a text-to-image model")
+    if getattr(model, "decode_latents", None) is not None:  # its context mixing reads GenStudio's text encoder
+        raise ValueError("prompt walks are for GenStudio's own text-to-image models, not Stable Diffusion folders yet")
     if not 2 <= frames <= MAX_FRAMES:
         raise ValueError(f"a walk has 2 … {MAX_FRAMES} frames, not {frames}")
     if method not in WALK_METHODS:
