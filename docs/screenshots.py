@@ -420,6 +420,31 @@ def monitor_arena(window: MainWindow, work: Path) -> QWidget:
     return window
 
 
+def scrubber_sd_tiny(window: MainWindow, work: Path) -> QWidget:
+    """A Stable Diffusion folder in the scrubber: the tiny RANDOM pipeline the tests build (no real SD
+    weights exist on this machine), 64 px from 16×16×4 latents, so the pictures are noise by design;
+    what the shot shows is the layout: latent preview grid, latent channels and VAE decodes side by side."""
+    sys.path.insert(0, str(DOCS.parent / "tests"))
+    from tiny_models import tiny_sd_pipeline
+
+    from genstudio.gui.widgets.scrubber import ScrubberView
+
+    folder = work / "sd-tiny-random"
+    tiny_sd_pipeline(folder, size=64)
+    window.loader.load(str(folder))
+    wait_until(lambda: window.findChild(ScrubberView) is not None and window.scrubber.model() is not None, 120,
+               "the Stable Diffusion folder to open")
+    window.show_view("Scrubber")
+    rev = window.findChild(ScrubberView).reverse
+    rev.state.edit(prompt="a red circle on the big square", negative="blue", guidance=5.0, n=4, steps=20, seed=1)
+    rev.sample()
+    wait_until(lambda: not rev.is_busy(), 300, "the reverse sampling")
+    rev.state.set_timestep(int(rev.state.result.trajectory.timesteps[8]))
+    wait_until(lambda: rev.idle() and rev.latent_frames.decoded is not None, 60, "the VAE decodes")
+    settle(0.5)
+    return window
+
+
 #: (name, function) pairs; a shot's picture is saved as docs/<name>.png.
 SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
     ("monitor_gan2d", monitor_gan2d),
@@ -441,6 +466,7 @@ SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
     ("monitor_arena", monitor_arena),
     ("latent_neighbours", latent_neighbours),
     ("scrubber_inverted", scrubber_inverted),
+    ("scrubber_sd_tiny", scrubber_sd_tiny),
 ]
 
 

@@ -160,8 +160,8 @@ class ScrubberState:
         nbytes, dtype = self.recording_bytes()
         note = f"records {self.total_steps()} steps: {nbytes / 2**20:,.0f} MB ({str(dtype).removeprefix('torch.')})"
         step = getattr(self.model, "step_seconds", None)  # timed when it opened (a Stable Diffusion folder)
-        if step is not None and step == step:
-            note += f"; about {self.model.estimate_seconds(self.spec):,.0f} s ({step:.2f} s per guided U-Net step)"
+        if step is not None and step == step:  # the time first: the note is elided from the right
+            note = f"about {self.model.estimate_seconds(self.spec):,.0f} s ({step:.2f} s per guided U-Net step); " + note
         return note
 
     def plan_sample(self, spec: SampleSpec | None = None) -> SampleSpec:

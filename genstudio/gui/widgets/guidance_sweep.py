@@ -19,6 +19,7 @@ from genstudio.gui.sampling_controller import SamplingController
 from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.imaging import make_grid
+from genstudio.latent_images import to_pictures
 from genstudio.sampling import SamplingResult
 from genstudio.views.guidance_sweep import MAX_ROWS, GuidanceSweep
 from genstudio.views.scrubber import ScrubberState
@@ -136,7 +137,7 @@ class GuidanceSweepView(QWidget):
 
     @Slot(str, object)
     def _on_finished(self, _job: str, result: SamplingResult) -> None:
-        self.state.add_row(result.final)
+        self.state.add_row(to_pictures(self.scrubber.model, result.final))  # a latent model's rows: its preview
 
     @Slot(str, str, str)
     def _on_failed(self, _job: str, message: str, _details: str) -> None:

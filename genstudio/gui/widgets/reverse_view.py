@@ -216,6 +216,9 @@ class ReverseView(ReverseInvert, ReverseExport, ReversePoints, QWidget):
             self.message.emit(str(exc))
             return False
         self.controls.start_progress(self.state.total_steps(spec))
+        if (step := getattr(self._model, "step_seconds", None)) is not None and step == step:  # timed on opening
+            self.message.emit(f"sampling: about {self._model.estimate_seconds(spec):,.0f} s "
+                              f"({self.state.total_steps(spec)} steps × {spec.n} at {step:.2f} s per guided U-Net step)")
         self.sampler.start("sample", self._model, spec, record=True)
         return True
 

@@ -20,6 +20,7 @@ from genstudio.gui.widgets.forward_view import ForwardView
 from genstudio.gui.widgets.guidance_sweep import GuidanceSweepView
 from genstudio.gui.widgets.prompt_walk import PromptWalkView
 from genstudio.gui.widgets.reverse_view import ReverseView
+from genstudio.latent_images import is_latent_model
 
 __all__ = ["ScrubberView"]
 
@@ -103,14 +104,19 @@ class ScrubberView(QWidget):
                            else ("a diffusion model" if model is not None
                                  else "no model: the forward process with a schedule of your choice"))
         self._status.setText("")
-        self.forward.set_model(model)
+        latent = is_latent_model(model)  # its states are latents: the forward view noises pictures, not them
+        self.forward.set_model(None if latent else model)
         if self.sweep.is_busy():
             self.sweep.cancel()
         if self.walk.is_busy():
             self.walk.cancel()
         self.reverse.set_model(model)
         for tab in (self.sweep, self.walk):
-            self.tabs.setTabVisible(self.tabs.indexOf(tab), self.reverse.state.takes_text())
+            self.tabs.setTabVisible(self.tabs.indexOf(tab), self.reverse.state.takes_text()
+                                    and not (latent and tab is self.walk))  # walks: GenStudio's own models
+        self.reverse.prompt.walk.setVisible(not latent)
+        if latent:
+            self.tabs.setCurrentWidget(self.reverse)
 
     def model(self):
         return self._model
