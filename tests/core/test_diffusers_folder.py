@@ -89,7 +89,7 @@ def test_a_bare_unet_folder_opens_with_a_scheduler_beside_it(tmp_path):
     assert model.sample(3, seed=0, sampler="ddim", steps=4).shape == (3, 1, 8, 8)
 
 
-def test_pickled_weights_and_stable_diffusion_folders_are_refused(tmp_path):
+def test_pickled_weights_and_incomplete_stable_diffusion_folders_are_refused(tmp_path):
     folder = tmp_path / "pickled"
     tiny_diffusers_pipeline(tmp_path / "p").unet.save_pretrained(folder, safe_serialization=False)
     with pytest.raises(CheckpointError, match="pickled weights"):
@@ -100,7 +100,7 @@ def test_pickled_weights_and_stable_diffusion_folders_are_refused(tmp_path):
                                                      "unet": ["diffusers", "UNet2DConditionModel"],
                                                      "vae": ["diffusers", "AutoencoderKL"],
                                                      "text_encoder": ["transformers", "CLIPTextModel"]}))
-    with pytest.raises(CheckpointError, match="Stable Diffusion pipeline folders cannot be opened yet"):
+    with pytest.raises(CheckpointError, match="has no unet/ folder: a Stable Diffusion pipeline needs"):
         load_model(sd, "cpu")
     with pytest.raises(CheckpointError, match="is a folder"):
         load_model(tmp_path, "cpu")
