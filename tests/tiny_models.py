@@ -104,7 +104,7 @@ def tiny_sd_pipeline(folder, scheduler=None, size: int = 32):
                                   up_block_types=("UpDecoderBlock2D",) * 3).eval()
     scheduler = scheduler if scheduler is not None else diffusers.DDIMScheduler(
         num_train_timesteps=100, beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012,
-        clip_sample=False, set_alpha_to_one=True, steps_offset=0)
+        clip_sample=False, set_alpha_to_one=False, steps_offset=1)  # Stable Diffusion 1.x's settings, T = 100
     offset = scheduler.config.get("steps_offset")  # the pipeline bumps an "outdated" 0 to 1: keep what was asked
     pipe = diffusers.StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tokenizer, unet=unet,
                                              scheduler=scheduler, safety_checker=None, feature_extractor=None,

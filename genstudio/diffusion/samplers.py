@@ -56,12 +56,13 @@ def ddpm_timesteps(num_steps: int) -> list[int]:
     return list(range(num_steps - 1, -1, -1))
 
 
-def ddim_timesteps(num_steps: int, steps: int) -> list[int]:
-    """diffusers' "leading" spacing: t_i = i·(T // steps) for i = steps−1 … 0 (descending)."""
+def ddim_timesteps(num_steps: int, steps: int, offset: int = 0) -> list[int]:
+    """diffusers' "leading" spacing: t_i = i·(T // steps) + ``offset`` for i = steps−1 … 0 (descending);
+    ``offset`` is a diffusers scheduler's ``steps_offset`` (Stable Diffusion's: 1)."""
     if not 1 <= steps <= num_steps:
         raise ValueError(f"DDIM steps must lie in 1 … {num_steps} (the schedule's T), not {steps}")
     ratio = num_steps // steps
-    return [i * ratio for i in range(steps - 1, -1, -1)]
+    return [min(i * ratio + offset, num_steps - 1) for i in range(steps - 1, -1, -1)]
 
 
 def _start(shape, noise: NoiseSource, start_x: torch.Tensor | None, start_index: int, total: int
@@ -133,7 +134,10 @@ def ddim_steps(eps_model: EpsModel, shape: tuple[int, ...], schedule: NoiseSched
     """
     if eta < 0:
         raise ValueError(f"eta must be ≥ 0, not {eta}")
-    timesteps = ddim_timesteps(schedule.num_steps, steps)
+    # a diffusers folder's scheduler may shift the grid (steps_offset) and end on ᾱ_0 instead of 1
+    # (set_alpha_to_one=False): the loader sets these on the schedule; GenStudio's own models have neither
+    timesteps = ddim_timesteps(schedule.num_steps, steps, getattr(schedule, "steps_offset", 0))
+    final_ac = 1.0 if getattr(schedule, "final_alpha_one", True) else float(schedule.alphas_cumprod_f64[0])
     ratio = schedule.num_steps // steps
     noise = NoiseSource(tuple(shape), schedule.device, seed=seed, start=start, generator=generator,
                         dtype=schedule.betas.dtype)
@@ -141,7 +145,7 @@ def ddim_steps(eps_model: EpsModel, shape: tuple[int, ...], schedule: NoiseSched
     ac = schedule.alphas_cumprod_f64
     for index in range(start_index, len(timesteps)):
         t, t_prev = timesteps[index], timesteps[index] - ratio
-        a_t, a_prev = float(ac[t]), float(ac[t_prev]) if t_prev >= 0 else 1.0
+        a_t, a_prev = float(ac[t]), float(ac[t_prev]) if t_prev >= 0 else final_ac
         sigma = eta * math.sqrt((1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev))
         tt = torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)  # (N,)
         eps = eps_model(x, tt).to(x.dtype)  # (N, ...)

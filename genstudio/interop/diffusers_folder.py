@@ -130,8 +130,11 @@ def schedule_from_config(config: dict[str, Any]) -> tuple[NoiseSchedule, dict[st
     notes = []
     if config.get("thresholding"):
         notes.append("dynamic thresholding is off (GenStudio's samplers do not threshold)")
-    if int(config.get("steps_offset", 0) or 0) or config.get("timestep_spacing", "leading") != "leading":
+    if config.get("timestep_spacing", "leading") != "leading":
         notes.append("DDIM uses GenStudio's leading spacing, not the scheduler's")
+    # DDIM follows the scheduler's grid shift and last ᾱ (ddim_steps reads them from the schedule)
+    schedule.steps_offset = int(config.get("steps_offset", 0) or 0)
+    schedule.final_alpha_one = bool(config.get("set_alpha_to_one", True))
     variance = config.get("variance_type", "fixed_small")
     return schedule, {"prediction_type": prediction, "clip_sample": bool(config.get("clip_sample", False)),
                       "clip_sample_range": float(config.get("clip_sample_range", 1.0)),
