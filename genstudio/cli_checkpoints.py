@@ -149,7 +149,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     from genstudio.loading import load_model
     from genstudio.safe_text import safe_text
 
-    meta = load_model(args.checkpoint, "cpu").meta  # builds and loads the networks, as `sample` does
+    model = load_model(args.checkpoint, "cpu")  # builds and loads the networks, as `sample` does
+    meta = model.meta
     cfg = meta.get("config", {})
     cfg = cfg if isinstance(cfg, dict) else {}
     shape = f" ({meta.get('channels')}x{meta.get('size')}x{meta.get('size')})" if meta.get("size") else ""
@@ -168,6 +169,10 @@ def cmd_info(args: argparse.Namespace) -> int:
             lines.append(f"init:        {json.dumps(meta['init'])}")
     if "schedule" in meta:
         lines.append(f"schedule:    {json.dumps(meta['schedule'])}")
+    if hasattr(model, "step_seconds"):  # a Stable Diffusion folder: its default size and what a step costs here
+        (h, w), (c, lh, lw) = model.image_size, model.sample_shape
+        lines.append(f"pictures:    {h}x{w} px from {c}x{lh}x{lw} latents (--size to change); one guided U-Net "
+                     f"step {model.step_seconds:.2f} s and one VAE decode {model.decode_seconds:.2f} s on the CPU")
     if isinstance(meta.get("text"), dict):  # a text-to-image model: the words a prompt may use
         vocab = meta["text"]["words"][2:]
         lines.append(f"vocabulary:  {len(vocab)} words, prompts of at most {meta['text']['max_len']}: "

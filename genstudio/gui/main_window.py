@@ -38,6 +38,7 @@ from genstudio.gui.widgets.scrubber import ScrubberView
 from genstudio.gui.widgets.superres_view import SuperResView
 from genstudio.gui.widgets.status import RunStatus
 from genstudio.gui.window_arena import ArenaWiring
+from genstudio.gui.window_drop import DropToOpen
 from genstudio.gui.window_menus import MenusAndActions
 from genstudio.gui.window_open import OpenAndFollow
 from genstudio.gui.window_run import RunWiring
@@ -47,7 +48,7 @@ __all__ = ["MainWindow"]
 DRAIN_MS = 33  # ~30 Hz: the only rate at which training data reach the screen
 
 
-class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, ArenaWiring, QMainWindow):
+class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, ArenaWiring, DropToOpen, QMainWindow):
     """GenStudio's window.
 
     Parameters
@@ -75,6 +76,7 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, ArenaWiring, QMainWi
     def __init__(self, settings: AppSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings or AppSettings()
+        self.setAcceptDrops(True)  # a checkpoint or model folder dropped anywhere opens (window_drop.py)
         self.controller = RunController(self)
         self.follower: RunFollower | None = None
         self.loaded_checkpoint: str | None = None

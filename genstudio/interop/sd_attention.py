@@ -15,6 +15,7 @@ does for GenStudio's own models.
 from __future__ import annotations
 
 import math
+import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -35,7 +36,8 @@ class AttentionKeeper:
     def __call__(self, attn: Any, hidden_states: torch.Tensor, encoder_hidden_states: torch.Tensor | None = None,
                  attention_mask: torch.Tensor | None = None, temb: torch.Tensor | None = None, *args: Any,
                  **kwargs: Any) -> torch.Tensor:
-        if self.owner.kept is None or encoder_hidden_states is None or attn.spatial_norm is not None:
+        kept = self.owner.kept
+        if kept is None or encoder_hidden_states is None or attn.spatial_norm is not None:
             return self.fused(attn, hidden_states, encoder_hidden_states, attention_mask, temb)
         residual = hidden_states
         four_d = hidden_states.ndim == 4
@@ -52,7 +54,7 @@ class AttentionKeeper:
         key = attn.head_to_batch_dim(attn.to_k(encoder_hidden_states))  # (B·heads, L, d)
         value = attn.head_to_batch_dim(attn.to_v(encoder_hidden_states))
         probs = attn.get_attention_scores(query, key, attention_mask)  # (B·heads, HW, L)
-        self.owner.kept.append(probs.view(batch, -1, *probs.shape[1:]).mean(1).float())  # (B, HW, L)
+        kept.append(probs.view(batch, -1, *probs.shape[1:]).mean(1).float())  # (B, HW, L)
         out = attn.batch_to_head_dim(torch.bmm(probs, value))  # (B, HW, C)
         out = attn.to_out[1](attn.to_out[0](out))  # linear projection, dropout
         if four_d:
@@ -66,21 +68,29 @@ class CrossAttentionMaps:
     """Installs :class:`AttentionKeeper` on a U-Net's cross-attention layers; ``recording()`` keeps maps."""
 
     def __init__(self, unet: Any):
-        self.kept: list[torch.Tensor] | None = None
+        # per thread: the scrubber asks for maps on its render thread while a branch may be sampling the
+        # same U-Net on another; only the forwards of the thread that records are kept
+        self._local = threading.local()
         keeper = AttentionKeeper(self)
         procs = dict(unet.attn_processors)
         self.layers = sum(name.endswith("attn2.processor") for name in procs)
         unet.set_attn_processor({name: keeper if name.endswith("attn2.processor") else proc
                                  for name, proc in procs.items()})
 
+    @property
+    def kept(self) -> list[torch.Tensor] | None:
+        """This thread's list of kept maps while it records, else None."""
+        return getattr(self._local, "kept", None)
+
     @contextmanager
     def recording(self) -> Iterator[list[torch.Tensor]]:
-        """Keep every cross-attention layer's head-averaged probabilities of the forwards run inside."""
-        self.kept = []
+        """Keep every cross-attention layer's head-averaged probabilities of the forwards this thread
+        runs inside."""
+        self._local.kept = []
         try:
-            yield self.kept
+            yield self._local.kept
         finally:
-            self.kept = None
+            self._local.kept = None
 
     @staticmethod
     def maps(kept: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:

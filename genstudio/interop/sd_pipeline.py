@@ -114,18 +114,27 @@ class ClipWords:
 
 
 class SDNet(nn.Module):
-    """The text encoder and the U-Net: ``encode(ids)`` once per prompt, ``denoise(x, t, ctx)`` per step."""
+    """The text encoder and the U-Net: ``encode(ids)`` once per prompt, ``denoise(x, t, ctx)`` -> ε̂ per step.
 
-    def __init__(self, unet: nn.Module, text_encoder: nn.Module):
+    A U-Net that predicts v (SD 2.x 768-v) is turned into ε̂ = √ᾱ_t·v̂ + √(1−ᾱ_t)·x_t (Salimans & Ho 2022).
+    """
+
+    def __init__(self, unet: nn.Module, text_encoder: nn.Module, schedule: Any, prediction_type: str = "epsilon"):
         super().__init__()
-        self.unet, self.text_encoder = unet, text_encoder
+        self.unet, self.text_encoder, self.prediction_type = unet, text_encoder, prediction_type
+        ac = schedule.alphas_cumprod.to(torch.float32)
+        self.register_buffer("sqrt_ac", ac.sqrt(), persistent=False)
+        self.register_buffer("sqrt_1m_ac", (1 - ac).sqrt(), persistent=False)
 
     def encode(self, ids: torch.Tensor) -> torch.Tensor:
         """(B, L) ids → (B, L, D) CLIP's last hidden state (what SD's cross-attention reads)."""
         return self.text_encoder(ids)[0]
 
     def denoise(self, x: torch.Tensor, t: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
-        return self.unet(x, t, encoder_hidden_states=ctx).sample  # (B, 4, h, w)
+        out = self.unet(x, t, encoder_hidden_states=ctx).sample  # (B, 4, h, w)
+        if self.prediction_type == "epsilon":
+            return out
+        return self.sqrt_ac[t].view(-1, 1, 1, 1) * out + self.sqrt_1m_ac[t].view(-1, 1, 1, 1) * x  # from v
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         return self.denoise(x, t, self.encode(ids))
@@ -274,9 +283,9 @@ def load_sd_folder(folder: str | Path, device: torch.device, size: int | None = 
     if kind != "UNet2DConditionModel":
         raise CheckpointError(f"{root.name}/unet holds a {kind or 'model of unknown kind'}, not a UNet2DConditionModel")
     schedule, sampling = schedule_from_config(_read_json(root / "scheduler" / "scheduler_config.json"))
-    if sampling["prediction_type"] != "epsilon":
+    if sampling["prediction_type"] not in ("epsilon", "v_prediction"):
         raise CheckpointError(f"{root.name}: its U-Net predicts {sampling['prediction_type']}; GenStudio opens "
-                              "Stable Diffusion models that predict ε (SD 1.x, SD 2 base)")
+                              "Stable Diffusion models that predict ε (SD 1.x, SD 2 base) or v (SD 2 768-v)")
     transformers.utils.logging.disable_progress_bar()  # its "Loading weights" bar is no use in a terminal or the app
     local = {"local_files_only": True, "use_safetensors": True}
     try:
@@ -314,7 +323,7 @@ def load_sd_folder(folder: str | Path, device: torch.device, size: int | None = 
             "schedule": schedule.to_meta(),
             "versions": {"diffusers": diffusers.__version__, "transformers": transformers.__version__}}
     try:
-        model = StableDiffusionModel(SDNet(unet, text), vae, ClipWords(tok), schedule, meta, device, sampling, size)
+        model = StableDiffusionModel(SDNet(unet, text, schedule, sampling["prediction_type"]), vae, ClipWords(tok), schedule, meta, device, sampling, size)
     except ValueError as exc:
         raise CheckpointError(f"{root.name}: {exc}") from None
     model.path = root

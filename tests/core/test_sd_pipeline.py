@@ -77,6 +77,19 @@ def test_sampling_equals_diffusers_stable_diffusion_pipeline(sd_folder):
     assert "DDIM uses" not in model.describe()  # nothing of the scheduler's DDIM settings is left out
 
 
+def test_a_v_prediction_pipeline_samples_as_diffusers_does(tmp_path):
+    folder = tmp_path / "sd-v"
+    sched = diffusers.DDIMScheduler(num_train_timesteps=100, beta_schedule="scaled_linear", beta_start=0.00085,
+                                    beta_end=0.012, clip_sample=False, set_alpha_to_one=False, steps_offset=1,
+                                    prediction_type="v_prediction")  # SD 2.x 768-v's kind of model
+    pipe = tiny_sd_pipeline(folder, sched)
+    model = load_model(folder, "cpu")
+    result = sample(model, SampleSpec(n=1, seed=2, sampler="ddim", steps=8, prompt="a cat", guidance=3.0, negative=""))
+    ref = pipe("a cat", num_inference_steps=8, guidance_scale=3.0, latents=torch.from_numpy(result.trajectory.x_t[0].copy()),
+               height=32, width=32, output_type="latent").images  # (1, 4, 8, 8): the final latents
+    np.testing.assert_allclose(result.final, ref.numpy(), atol=TOL)
+
+
 def test_the_preview_approximates_the_vae_and_attention_maps_are_per_word(sd_folder):
     folder, _ = sd_folder
     model = load_model(folder, "cpu")
@@ -125,6 +138,7 @@ def test_cli_info_and_sample_a_pipeline_folder(sd_folder, tmp_path, capsys, monk
     assert main(["info", str(folder)]) == 0
     out = capsys.readouterr().out
     assert "text2image" in out and "diffusers.UNet2DConditionModel" in out and "transformers.CLIPTextModel" in out
+    assert "pictures:    32x32 px from 4x8x8 latents" in out and "one guided U-Net step" in out
     png = tmp_path / "s.png"
     assert main(["sample", str(folder), "--prompt", "a red circle", "--guidance", "4", "--negative-prompt", "blue",
                  "--n", "2", "--out", str(png), "--px", "0"]) == 0

@@ -12,16 +12,33 @@ pytest.importorskip("diffusers")
 pytest.importorskip("transformers")
 
 
-def test_an_sd_folder_opens_in_the_scrubber_with_latent_and_decoded_frames(make_window, qtbot, tmp_path):
-    from genstudio.gui.app import open_path
+def drop(widget, path) -> bool:
+    """Drop ``path`` on ``widget`` as a file manager would; whether it was taken."""
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(path))])
+    enter = QDragEnterEvent(widget.rect().center(), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    widget.dragEnterEvent(enter)
+    if not enter.isAccepted():
+        return False
+    event = QDropEvent(QPointF(widget.rect().center()), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    widget.dropEvent(event)
+    return event.isAccepted()
+
+
+def test_an_sd_folder_opens_in_the_scrubber_with_latent_and_decoded_frames(make_window, qtbot, tmp_path):
     folder = tmp_path / "sd-tiny"
     tiny_sd_pipeline(folder)
     w = make_window()
     opened = []
     w.checkpointOpened.connect(lambda p, m: opened.append(m))
+    assert not drop(w.scrubber.reverse, folder)  # the Reverse view takes pictures, not model folders
     with qtbot.waitSignal(w.checkpointOpened, timeout=60_000):
-        assert open_path(w, str(folder))
+        assert drop(w, folder)  # dropped on the window: opened as File ▸ Open diffusers model folder does
     qtbot.waitUntil(lambda: not w.loader.is_busy(), timeout=5000)
     assert not w.errors and opened[0].sample_shape == (4, 8, 8)
     assert "Stable Diffusion" in w.statusBar().currentMessage()

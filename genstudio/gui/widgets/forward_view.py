@@ -32,6 +32,7 @@ from genstudio.gui.widgets.points2d import Points2DView
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.gui.widgets.schedule_plot import SchedulePlot
 from genstudio.gui.widgets.timestep_bar import TimestepBar
+from genstudio.gui.window_drop import is_model_path
 from genstudio.imaging import cloud_extent, make_grid
 from genstudio.scrub import (
     EPS_DISPLAY_RANGE, dataset_items, eps_field, field_arrows, load_image_file, predict,
@@ -253,7 +254,8 @@ class ForwardView(ForwardErrorCurve, QWidget):
         self.state.new_noise()
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+        if event.mimeData().hasUrls() and any(u.isLocalFile() and not is_model_path(u.toLocalFile())
+                                              for u in event.mimeData().urls()):  # a model goes to the window
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:  # noqa: N802 (Qt override)

@@ -13,6 +13,7 @@ from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QFileDialog
 
 from genstudio.gui.widgets.image_source import samples_folder
+from genstudio.gui.window_drop import is_model_path
 from genstudio.scrub import load_image_file
 
 __all__ = ["ReverseInvert", "INVERSION_STEPS"]
@@ -74,7 +75,8 @@ class ReverseInvert:
             self.invert_file(path)
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+        if event.mimeData().hasUrls() and any(u.isLocalFile() and not is_model_path(u.toLocalFile())
+                                              for u in event.mimeData().urls()):  # a model goes to the window
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:  # noqa: N802 (Qt override)
