@@ -226,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_gan_flags(t)  # the remedies for mode collapse (genstudio.gan.remedies)
     t.add_argument("--min-snr", type=float, default=None, metavar="GAMMA",
                    help="diffusion / text2image: weight each timestep's loss by min(SNR, γ)/SNR, Min-SNR-γ "
-                        "(Hang et al. 2023; the paper's γ is 5); default off")
+                        "(Hang et al. 2023; the paper's γ is 5); 0 = off; default: the recipe's (5 for "
+                        "text2image on shapes), else off")
     t.add_argument("--hold-out", default=None, metavar="PHRASES",
                    help='text2image: comma-separated phrases no training caption may hold, e.g. "blue triangle,'
                         'yellow cross" (an image whose full caption holds one is left out); "" holds nothing out '

@@ -31,8 +31,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     if getattr(args, "min_snr", None) is not None:
         if args.kind not in ("diffusion", "text2image"):
             raise ConfigError(f"--min-snr is not a setting of {args.kind} runs (diffusion and text2image)")
-        if not 0 < args.min_snr < float("inf"):
-            raise ConfigError(f"--min-snr must be a number > 0 (the paper's γ is 5), not {args.min_snr:g}")
+        if not 0 <= args.min_snr < float("inf"):
+            raise ConfigError(f"--min-snr must be a number ≥ 0 (0 = off; the paper's γ is 5), not {args.min_snr:g}")
         extra["min_snr"] = args.min_snr
     if extra:
         given["extra"] = extra

@@ -157,7 +157,7 @@ register_family(Family(
     defining="genstudio.gan.trainer:defining",
     monitor_hints=("watch the grid of {thing}s from a fixed noise batch sharpen while the losses settle; "
                    "D(x) and D(G(z)) show how the two players balance.",
-                   "watch a GAN learn eight Gaussians in under a minute — the generated points (pink) "
+                   "watch a GAN learn {points} — the generated points (pink) "
                    "move onto the real ones (green) while the curves settle.")))
 register_family(Family(
     "diffusion", "Diffusion", "diffusion", "genstudio.diffusion.trainer:DiffusionTrainer",

@@ -35,6 +35,7 @@ class Recipe:
     schedule: str = "linear"  # diffusion only
     ema_decay: float = 0.995  # diffusion only
     g_ema: float = 0.0  # GAN only: decay of the averaged generator that samples (0 = the raw G)
+    min_snr: float = 0.0  # diffusion only: Min-SNR-γ loss weighting (0 = off); goes to RunConfig.extra
     note: str = ""
 
     def fields(self) -> dict[str, Any]:
@@ -59,10 +60,11 @@ _DIFF_IMAGES = Recipe(lr=2e-4, batch=64, steps=20000, size=32, width=32, note="D
 # text to image: a narrow U-Net with a caption (cross-attention, 10 % null captions), cut to what a
 # busy 2-core CPU trains in tens of minutes (checkpoints/README.md: the t2i_digits run)
 _T2I_DIGITS = Recipe(lr=2e-3, batch=32, steps=3000, size=16, width=16, ema_decay=0.99, note="t2i_digits run")
-# shapes need colour, kind and position from the caption: twice the width, more steps. The bundled
-# t2i_shapes is this run continued with --resume --lr 3e-4 --min-snr 5 --steps 11500 (checkpoints/README.md)
-_T2I_SHAPES = Recipe(lr=1e-3, batch=32, steps=8500, size=16, width=32, ema_decay=0.99,
-                     note="t2i_shapes run, its first 8,500 steps")
+# shapes need colour, kind and position from the caption: twice the width, more steps, the cosine
+# schedule (16 px), Min-SNR-5 from the first step and a slower EMA. The bundled t2i_shapes is this run
+# continued with --resume --lr 3e-4 --steps 14000 (checkpoints/README.md)
+_T2I_SHAPES = Recipe(lr=1e-3, batch=32, steps=10200, size=16, width=32, schedule="cosine", ema_decay=0.999,
+                     min_snr=5.0, note="t2i_shapes run, its first 10,200 steps")
 
 # SRResNet / SRGAN ×4 (Ledig et al.): 16 → 64 px, 32 channels × 6 blocks; the paper's Adam lr 1e-4
 # for 10⁶ steps is raised for a CPU-sized run; SRGAN fine-tunes a trained SRResNet at 1e-4 (--init;
@@ -119,9 +121,12 @@ def recipe_config(kind: str, data: str, **given: Any) -> RunConfig:
     ``given`` values of ``None`` count as not given. Adam's betas follow the kind
     (:func:`genstudio.config.default_betas`) unless given.
     """
-    fields: dict[str, Any] = recipe_for(kind, data).fields()
+    recipe = recipe_for(kind, data)
+    fields: dict[str, Any] = recipe.fields()
     fields["beta1"], fields["beta2"] = default_betas(kind)
     fields.update({k: v for k, v in given.items() if v is not None})
+    if recipe.min_snr and "min_snr" not in (fields.get("extra") or {}):  # the recipe's unless given (0 = off)
+        fields["extra"] = {**(fields.get("extra") or {}), "min_snr": recipe.min_snr}
     return RunConfig(kind=kind, data=data, **fields).validate()
 
 

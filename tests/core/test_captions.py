@@ -106,7 +106,7 @@ def test_train_hold_out_keeps_its_phrases_out_of_every_caption_the_trainer_draws
     (["train", "text2image", "--hold-out", ", ,"], "names no phrase"),
     (["train", "diffusion", "--hold-out", "red circle"], "--hold-out is not a setting of diffusion runs"),
     (["train", "gan", "--min-snr", "5"], "--min-snr is not a setting of gan runs"),
-    (["train", "text2image", "--min-snr", "0"], "--min-snr must be a number > 0"),
+    (["train", "text2image", "--min-snr", "-1"], "--min-snr must be a number ≥ 0"),
 ])
 def test_a_bad_hold_out_is_one_line(argv, message, tmp_path, capsys):
     from genstudio.cli import main

@@ -20,6 +20,12 @@ def test_a_recipe_is_a_valid_config_and_given_fields_win(kind, data):
     assert recipe_config(kind, data, batch=None).batch == r.batch
 
 
+def test_the_shapes_text_recipe_weights_by_min_snr_unless_told_otherwise():
+    assert recipe_config("text2image", "shapes").extra["min_snr"] == 5.0  # its bundle was trained so
+    assert recipe_config("text2image", "shapes", extra={"min_snr": 0.0}).extra["min_snr"] == 0.0  # --min-snr 0
+    assert "min_snr" not in recipe_config("text2image", "digits").extra  # a recipe without it stays plain
+
+
 def test_train_with_no_tuning_flags_uses_the_recipe(tmp_path):
     out = tmp_path / "run"
     assert main(["train", "gan", "--data", "ring8", "--steps", "2", "--out", str(out), "--quiet",

@@ -54,6 +54,8 @@ def test_image_models_get_their_own_words():
     assert "dissolve a shape" in scrubber_hint(False, "shapes")
     assert "into faces" in monitor_hint("diffusion", False, "faces")
     assert "grid of digits" in monitor_hint("gan", False, "digits")
+    spiral = monitor_hint("gan", True, "spiral")  # a 2-D GAN on other data is not told about ring8's modes
+    assert "the spiral points" in spiral and "eight Gaussians" not in spiral
 
 
 def test_a_text_to_image_model_gets_a_hint_about_prompts(qtbot, make_window):

@@ -96,7 +96,9 @@ def monitor_hint(kind: str | None, points: bool, data: str | None) -> str:
     text = family.monitor_hints[1 if points else 0]
     if not text:  # a family without hints of its own
         return f"watch the loss curves settle and the samples improve as the {family.label} model trains."
-    return text.format(thing=_thing(data), data=data)
+    # ring8 (or nothing yet: the first-run invitation) is the one-minute demo; other 2-D data is named
+    points_name = "eight Gaussians in under a minute" if data in (None, "ring8") else f"the {data} points"
+    return text.format(thing=_thing(data), data=data, points=points_name)
 
 
 def latent_hint(points: bool, data: str | None) -> str:
