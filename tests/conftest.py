@@ -54,6 +54,10 @@ def no_process_left_behind():
 
     before = set(_child_processes())
     yield
+    from multiprocessing import resource_tracker
+
+    tracker = getattr(resource_tracker._resource_tracker, "_pid", None)  # one per session, by design
+    before.add(tracker)
     deadline = time.monotonic() + 5.0
     while True:
         multiprocessing.active_children()  # reaps finished multiprocessing children
