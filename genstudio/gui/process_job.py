@@ -22,7 +22,7 @@ from genstudio.config import RunConfig
 from genstudio.gui.mailbox import Mailbox
 from genstudio.gui.training_job import _post
 from genstudio.runs.events import Event, Finished, Paused, Progress, Snapshot, Started, Tick
-from genstudio.runs.remote import TrainingProcess, resumable_from
+from genstudio.runs.remote import ChildError, TrainingProcess, resumable_from
 
 __all__ = ["process_job", "CRASHED", "POLL_S"]
 
@@ -63,7 +63,7 @@ def process_job(child: TrainingProcess, config: RunConfig, run_dir: str | Path, 
         if not finished and not child.detached:
             how = child.death()
             if not started:
-                raise RuntimeError(f"the training process {how} before the run started")
+                raise ChildError(f"the training process {how} before the run started")
             yield Finished(step, CRASHED, crash_message(how, step, run_dir))
     finally:
         child.close_events()

@@ -17,13 +17,14 @@ import multiprocessing
 import multiprocessing.process
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from genstudio.runs.child import serve, snapshot_from_wire
 from genstudio.runs.faults import check_live_changes
 
-__all__ = ["TrainingProcess", "resumable_from"]
+__all__ = ["TrainingProcess", "ChildError", "resumable_from"]
 
 
 class TrainingProcess:
@@ -153,6 +154,14 @@ class TrainingProcess:
         if msg[0] == "error":
             raise ChildError(msg[1]) from RemoteTraceback(msg[2])
         return [snapshot_from_wire(e) if isinstance(e, tuple) and e[0] == "snapshot" else e for e in msg[1]]
+
+    def wait_ready(self, timeout_s: float = 60.0) -> bool:
+        """Wait until the child has done its imports (before its run starts); True if it has."""
+        deadline = time.monotonic() + timeout_s
+        while not self.ready and time.monotonic() < deadline:
+            if self.receive(0.05) is None:
+                return False
+        return self.ready
 
     def close_events(self) -> None:
         self._events.close()
