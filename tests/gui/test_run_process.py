@@ -166,6 +166,7 @@ def test_closing_may_leave_the_run_training_and_the_folder_is_followed(qtbot, ma
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # 20 child processes, a torch import each: ~1 min on a quiet 2-core box, 6 loaded
 def test_twenty_start_stop_cycles_leave_no_zombie(qtbot, tmp_path):
     from genstudio.config import RunConfig
 
@@ -178,7 +179,7 @@ def test_twenty_start_stop_cycles_leave_no_zombie(qtbot, tmp_path):
         for i in range(20):
             c.start(config, tmp_path / f"r{i}")
             pids.append(c._control.pid)
-            qtbot.waitUntil(lambda: c.state == "running" and c._started, timeout=60_000)
+            qtbot.waitUntil(lambda: c.state == "running" and c._started, timeout=120_000)
             with qtbot.waitSignal(c.threadFinished, timeout=30_000):
                 c.stop()
             assert c.last_result[0] == "stopped"
