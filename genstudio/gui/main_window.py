@@ -229,6 +229,7 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, ArenaWiring, QMainWi
             if not choice:
                 event.ignore()
                 return
+            self.controller.close_processes()  # the warm one; and none is made when this run ends
             if choice != dialogs.LEAVE_RUNNING or self.controller.detach() is None:  # else: it trains on
                 self.statusBar().showMessage("Stopping: finishing the step and writing a checkpoint…")
                 self.controller.stop()

@@ -11,7 +11,8 @@ the child's whole life:
 3. run ``train(..., on_fault="pause")`` with a :class:`~genstudio.runs.control.RunControl` that a
    reader thread fills from the control pipe (pause, resume, step, change, stop, save, snapshot,
    detach), and send the events back as :data:`BATCH` lists (see :class:`Outbox`);
-4. exit. An exception is sent as ``("error", one line, traceback)``.
+4. exit. An exception is sent as ``("error", one line, traceback)``. SIGTERM stops the run after its
+   step, with a checkpoint, as Stop does.
 
 Everything on the pipes is plain picklable data: the frozen events themselves (numbers, a
 ``RunConfig``, numpy previews), except a :class:`~genstudio.runs.events.Snapshot`, whose tensors
@@ -169,6 +170,8 @@ def serve(control_conn: Any, event_conn: Any) -> None:
     detached = threading.Event()
     threading.Thread(target=_read_controls, args=(control_conn, control, outbox, detached),
                      name="genstudio-controls", daemon=True).start()
+    if hasattr(signal, "SIGTERM"):  # `kill PID` (a run left training): end after the step, with a checkpoint
+        signal.signal(signal.SIGTERM, lambda *_: control.request_stop())
     try:
         from genstudio.runs.loop import train
 

@@ -109,14 +109,17 @@ class TrainingProcess:
             return
         if self.process.is_alive() and self.started:
             self._send("request_stop")
-        self._close_pipes()  # an idle (warm) child reads end-of-file and exits
-        self.process.join(timeout_s if self.started else 2.0)
+        self._close_pipes()  # a warm child waiting for its run reads end-of-file and exits
+        if not self.started:  # nothing to save: one still importing need not finish
+            self.process.terminate()
+        self.process.join(timeout_s)
         if self.process.is_alive():
             self.process.terminate()
             self.process.join(2.0)
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
+        self._events.close()  # the relay (if any) has stopped reading: it is the one closing us
 
     def _send(self, *msg: Any) -> None:
         with self._lock:

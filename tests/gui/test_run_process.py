@@ -159,8 +159,15 @@ def test_closing_may_leave_the_run_training_and_the_folder_is_followed(qtbot, ma
         assert w2.open_run_folder(run)
         qtbot.waitUntil(lambda: w2.monitor.gan_losses.point_count("loss_D") > before, timeout=30_000)
         w2.close()
+        from genstudio.checkpoint import read_header
+
+        os.kill(child.pid, signal.SIGTERM)  # `kill PID`: the run ends after its step, with a checkpoint
+        child.process.join(60)
+        assert child.process.exitcode == 0
+        assert read_header(RunDir(run).last_checkpoint)["step"] >= _logged_steps(run)[-1]
     finally:
-        os.kill(child.pid, signal.SIGKILL)
+        if _alive(child.pid):
+            os.kill(child.pid, signal.SIGKILL)
         child.process.join(10)
     assert not _alive(child.pid)
 
@@ -187,3 +194,26 @@ def test_twenty_start_stop_cycles_leave_no_zombie(qtbot, tmp_path):
         c.shutdown()
     assert not any(_alive(pid) for pid in pids)
     assert len(set(pids)) == 20
+
+
+def test_the_recovery_dialog_works_across_the_process_boundary(qtbot, make_window, tmp_path):
+    """A fault in the child (a diverging diffusion run, lr 1e5 from the start) rolls it back and pauses
+    it there; the window's recovery dialog answers with a lower rate, which the child records."""
+    w = _process_window(make_window)
+    run = tmp_path / "wild"
+    seen = []
+
+    def ask(reason, step, message, config):
+        seen.append((reason, step, w.controller.state))
+        return {"lr": 1e-3}
+
+    w.ask_recovery = ask
+    _start(w, run, kind="diffusion", lr="1e5")
+    qtbot.waitUntil(lambda: bool(seen), timeout=60_000)
+    assert seen[0] == ("diverged", 0, "paused")
+    qtbot.waitUntil(lambda: w.run_status.step_value() >= 20, timeout=60_000)  # resumed with lr 1e-3
+    with qtbot.waitSignal(w.controller.threadFinished, timeout=30_000):
+        w.act_stop.trigger()
+    assert w.controller.last_result[0] == "stopped"
+    assert RunDir(run).read_config().lr == 1e-3 and w.controller.config.lr == 1e-3
+    assert not w.errors
