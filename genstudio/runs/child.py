@@ -153,10 +153,11 @@ def serve(control_conn: Any, event_conn: Any) -> None:
     """The child process's main function (see the module docstring)."""
     if hasattr(signal, "SIGINT"):  # Ctrl-C in the app's terminal is the app's to handle, not the run's
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        warm_imports()
-    except Exception:  # noqa: BLE001 - the run imports the same and reports the error itself
-        pass
+    if not control_conn.poll(0):  # a run waiting already (a cold start) imports only what it needs
+        try:
+            warm_imports()
+        except Exception:  # noqa: BLE001 - the run imports the same and reports the error itself
+            pass
     event_conn.send(("ready", os.getpid()))
     try:
         msg = control_conn.recv()
