@@ -129,7 +129,8 @@ def start_latency(app, window, tmp: Path, rounds: int, modes: list[str]) -> None
             elif mode == "process":
                 window.controller.prepare()
                 harness.wait_warm(window)
-            trace = harness.app_run(app, window, fields, tmp / f"start-{kind[:9]}-{r}", mode=mode)
+            name = kind.replace(" (", "-").rstrip(")")
+            trace = harness.app_run(app, window, fields, tmp / f"start-{name}-{r}", mode=mode)
             times[kind].append(trace.first_step_s)
     print("Start -> first step shown (one-click ring8 run), median of "
           f"{rounds}: " + ", ".join(f"{k} {1e3 * float(np.median(v)):.0f} ms" for k, v in times.items()))

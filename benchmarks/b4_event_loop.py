@@ -46,7 +46,8 @@ RUNS = {
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="shorter runs")
-    p.add_argument("--steps", type=int, default=0, help="steps of every run (default: each run's own)")
+    p.add_argument("--steps", type=int, default=0, help="steps of the ring8 run (default 2000)")
+    p.add_argument("--dcgan-steps", type=int, default=0, help="steps of the DCGAN run (default 30)")
     p.add_argument("--modes", default="process,thread",
                    help="where the app trains, each run measured in each, interleaved: process, thread or both")
     args = p.parse_args(argv)
@@ -65,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"idle window (noise floor): {len(gaps)} beats, stall median {med:.1f} ms, p99 {p99:.1f} ms, "
               f"max {worst:.1f} ms; longest (CPU): {harness.worst_stalls(gaps, beat.cpu, BEAT_MS, 3)}")
         for i, (name, fields) in enumerate(RUNS.items()):
-            if args.steps:
-                fields = {**fields, "steps": args.steps}
+            steps = args.dcgan_steps if name.startswith("DCGAN") else args.steps
+            if steps:
+                fields = {**fields, "steps": steps}
             elif args.quick:
                 fields = {**fields, "steps": fields["steps"] // 2}
             for mode in (modes if i % 2 == 0 else modes[::-1]):

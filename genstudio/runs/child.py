@@ -24,6 +24,7 @@ folder, which the app can follow later.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import threading
@@ -158,6 +159,8 @@ def serve(control_conn: Any, event_conn: Any) -> None:
             warm_imports()
         except Exception:  # noqa: BLE001 - the run imports the same and reports the error itself
             pass
+    gc.collect()
+    gc.freeze()  # as the app does: full collections no longer walk torch's modules (benchmarks/soak_app.py)
     event_conn.send(("ready", os.getpid()))
     try:
         msg = control_conn.recv()
