@@ -55,6 +55,16 @@ def ask_stop_run(parent: QWidget | None, can_leave: bool = False) -> bool | str:
     """Ask whether to stop the running training before closing: True means stop and close, False
     cancel, :data:`LEAVE_RUNNING` (offered when ``can_leave``: the run is in a process of its own)
     close and let the run train on, writing its folder (open the folder later to follow it)."""
+    box = stop_run_box(parent, can_leave)
+    box.exec()
+    clicked = box.clickedButton()
+    if clicked is not None and clicked.objectName() == "leave":
+        return LEAVE_RUNNING
+    return box.standardButton(clicked) == QMessageBox.StandardButton.Yes
+
+
+def stop_run_box(parent: QWidget | None, can_leave: bool) -> QMessageBox:
+    """The question :func:`ask_stop_run` asks (not yet shown)."""
     box = QMessageBox(QMessageBox.Icon.Question, "Stop the run?",
                       "A training run is in progress.\n\nStop it and quit? The current step finishes and a "
                       "checkpoint is written, so the run can be resumed later."
@@ -62,11 +72,10 @@ def ask_stop_run(parent: QWidget | None, can_leave: bool = False) -> bool | str:
                          "folder later follows it." if can_leave else ""),
                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, parent)
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-    leave = box.addButton("Leave it training", QMessageBox.ButtonRole.AcceptRole) if can_leave else None
-    box.exec()
-    if leave is not None and box.clickedButton() is leave:
-        return LEAVE_RUNNING
-    return box.standardButton(box.clickedButton()) == QMessageBox.StandardButton.Yes
+    box.button(QMessageBox.StandardButton.Yes).setText("Stop and quit")
+    if can_leave:
+        box.addButton("Leave it training", QMessageBox.ButtonRole.AcceptRole).setObjectName("leave")
+    return box
 
 
 def show_diverged(parent: QWidget | None, step: int, message: str) -> None:

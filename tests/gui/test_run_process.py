@@ -217,3 +217,22 @@ def test_the_recovery_dialog_works_across_the_process_boundary(qtbot, make_windo
     assert w.controller.last_result[0] == "stopped"
     assert RunDir(run).read_config().lr == 1e-3 and w.controller.config.lr == 1e-3
     assert not w.errors
+
+
+@pytest.mark.parametrize("button, answer", [("leave", dialogs.LEAVE_RUNNING), ("Stop and quit", True),
+                                            ("Cancel", False)])
+def test_the_close_question_offers_to_leave_the_run_training(qtbot, button, answer):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click)
+            return
+        for b in box.findChildren(QPushButton):
+            if button in (b.objectName(), b.text()):
+                b.click()
+
+    QTimer.singleShot(20, click)
+    assert dialogs.ask_stop_run(None, can_leave=True) == answer
