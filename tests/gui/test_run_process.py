@@ -236,3 +236,23 @@ def test_the_close_question_offers_to_leave_the_run_training(qtbot, button, answ
 
     QTimer.singleShot(20, click)
     assert dialogs.ask_stop_run(None, can_leave=True) == answer
+
+
+def test_a_run_that_cannot_start_in_the_child_says_why_in_one_line(qtbot, tmp_path):
+    from genstudio.config import RunConfig
+
+    c = RunController()
+    c.mode = "process"
+    not_a_folder = tmp_path / "file.txt"
+    not_a_folder.write_text("x")
+    failed = []
+    c.runFailed.connect(lambda *args: failed.append(args))
+    try:
+        with qtbot.waitSignal(c.threadFinished, timeout=120_000):
+            c.start(RunConfig(kind="gan", data="ring8", steps=10, device="cpu"), not_a_folder)
+    finally:
+        c.shutdown()
+    (title, message, details), = failed
+    assert title == "Cannot start the run"
+    assert "file.txt" in message and "\n" not in message and "Traceback" not in message
+    assert "in the training process" in details  # the child's traceback, for the log
