@@ -55,6 +55,8 @@ class Trace:
     gui_cpu_s: float = 0.0
     wall_s: float = 0.0
     start_ms: float = 0.0  # how long pressing Start (``start_run``) held the GUI thread
+    first_step_s: float = float("nan")  # from pressing Start to the first step the status bar shows
+    mode: str = "thread"  # where the app trained: "thread" or "process" (RunController.mode)
 
     def rate(self, skip: int) -> tuple[float, float]:
         """(steps per wall second, steps per training-thread CPU second) after step ``skip``."""
@@ -94,8 +96,10 @@ class Heartbeat:
         return list(self.gaps)
 
 
-def open_window(settings_file: str) -> tuple[object, MainWindow]:
-    """GenStudio's application object and a shown 1400 × 900 main window (settings in ``settings_file``)."""
+def open_window(settings_file: str, warm_process: bool = True) -> tuple[object, MainWindow]:
+    """GenStudio's application object and a shown 1400 × 900 main window (settings in ``settings_file``),
+    after the start-up work the app does once its window is up: the warm-up and freeze, and (if
+    ``warm_process``) a warm training process, waited for so its imports do not overlap a run."""
     app = make_application([])
     window = MainWindow(AppSettings(QSettings(settings_file, QSettings.Format.IniFormat)))
     window.confirm_close = lambda: True
@@ -106,7 +110,18 @@ def open_window(settings_file: str) -> tuple[object, MainWindow]:
     frozen = warm_up_and_freeze()  # as the app does once its window is up (genstudio/gui/app.py)
     while not frozen.wait(0.01):
         app.processEvents()
+    if warm_process:
+        window.controller.mode = "process"
+        window.controller.prepare()
+        wait_warm(window)
     return app, window
+
+
+def wait_warm(window: MainWindow) -> None:
+    """Wait until the controller's warm training process (if any) has done its imports."""
+    warm = window.controller._warm
+    if warm is not None:
+        warm.wait_ready(120.0)
 
 
 def idle(app, seconds: float) -> None:
@@ -120,17 +135,42 @@ def _thread_cpu(ident: int) -> float:
     return time.clock_gettime(time.pthread_getcpuclockid(ident))
 
 
-def app_run(app, window: MainWindow, fields: dict, folder: Path, heartbeat: Heartbeat | None = None) -> Trace:
-    """Start ``fields`` (run-panel values) in ``folder`` from the window and run it to its end."""
-    trace = Trace()
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) of process ``pid`` so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def app_run(app, window: MainWindow, fields: dict, folder: Path, heartbeat: Heartbeat | None = None,
+            mode: str | None = None) -> Trace:
+    """Start ``fields`` (run-panel values) in ``folder`` from the window and run it to its end;
+    ``mode`` ("thread" / "process") says where the app trains it (default: the controller's).
+    The training CPU clock is the training thread's, or the whole training process's."""
+    if mode is not None:
+        window.controller.mode = mode
+    trace = Trace(mode=window.controller.mode)
     window.panel.set_fields({**fields, "folder": str(folder)})
     status = window.run_status
     original = status.apply
+    child_pid: list[int] = []
 
     def recording_apply(update: RunStatusUpdate) -> None:
         original(update)
-        if update.step is not None and _worker_ident:
-            trace.samples.append((time.perf_counter(), _thread_cpu(_worker_ident[-1]), int(update.step)))
+        if update.step is None:
+            return
+        if update.step > 0 and np.isnan(trace.first_step_s):
+            trace.first_step_s = time.perf_counter() - t0
+        if child_pid:
+            try:
+                cpu = _process_cpu(child_pid[0])
+            except OSError:  # the process has just ended
+                return
+        elif _worker_ident:
+            cpu = _thread_cpu(_worker_ident[-1])
+        else:
+            return
+        trace.samples.append((time.perf_counter(), cpu, int(update.step)))
 
     status.apply = recording_apply
     _worker_ident.clear()
@@ -140,6 +180,8 @@ def app_run(app, window: MainWindow, fields: dict, folder: Path, heartbeat: Hear
     if not window.start_run():
         raise RuntimeError(f"the run panel refused to start: {window.panel.fields()}")
     trace.start_ms = (time.perf_counter() - t0) * 1e3
+    if trace.mode == "process":
+        child_pid.append(window.controller._control.pid)
     if heartbeat is not None:  # from the moment Start returns: the stalls *while* it trains
         heartbeat.start()
     loop.exec()
@@ -152,6 +194,7 @@ def app_run(app, window: MainWindow, fields: dict, folder: Path, heartbeat: Hear
     result = window.controller.last_result
     if result is None or result[0] != "done":
         raise RuntimeError(f"the app's run did not finish: {result}")
+    wait_warm(window)  # the next warm process's imports must not overlap what is measured next
     return trace
 
 

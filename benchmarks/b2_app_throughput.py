@@ -22,7 +22,13 @@ judged on wall time when the machine is not loaded (load average ≤ cores), els
 training thread's CPU time (which still counts the GUI's share of the CPU, but not the time other
 processes take the cores away). Also prints the GUI thread's CPU use. Goal: ≥ 0.93×.
 
-Run: ``python benchmarks/b2_app_throughput.py [--quick] [--rounds N]``
+Issue 20: the app trains in a child process by default (``RunController.mode``). ``--modes``
+compares the app training in a process and on a thread (the code before issue 20) against the
+same headless run, all three interleaved in each round; the training CPU clock is then the whole
+training process's (not one thread's). It also times Start → the first step shown: on a thread,
+in the warm process the app keeps ready, and in a cold one.
+
+Run: ``python benchmarks/b2_app_throughput.py [--quick] [--rounds N] [--steps N] [--modes process,thread]``
 """
 
 from __future__ import annotations
@@ -53,47 +59,81 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="1 round, shorter runs")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--only", default="", help="only the runs whose name contains this (e.g. ring8)")
+    p.add_argument("--steps", type=int, default=0, help="steps of every run (default: each run's own)")
+    p.add_argument("--modes", default="process,thread",
+                   help="where the app trains, compared in the same rounds: process, thread or both")
+    p.add_argument("--start-rounds", type=int, default=3,
+                   help="rounds of the Start → first step measurement (0: skip it)")
     args = p.parse_args(argv)
     rounds = 1 if args.quick else args.rounds
+    modes = [m for m in args.modes.split(",") if m]
     harness._leave_a_core()  # the headless side trains on as many threads as the app's worker
     loaded = os.getloadavg()[0] > (os.cpu_count() or 1)
     print(f"B2 training throughput in the open app (offscreen, curves and previews live) vs the same "
-          f"run headless; {rounds} round(s)")
+          f"run headless; the app training in a {' / a '.join(modes)}; {rounds} round(s), sides interleaved")
     print(machine_note())
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
-        app, window = harness.open_window(f"{tmp}/settings.ini")
+        app, window = harness.open_window(f"{tmp}/settings.ini", warm_process="process" in modes)
         for name, (fields, skip) in RUNS.items():
             if args.only not in name:
                 continue
-            if args.quick:
+            if args.steps:
+                fields, skip = {**fields, "steps": args.steps}, min(skip, args.steps // 5)
+            elif args.quick:
                 fields = {**fields, "steps": max(fields["steps"] // 2, skip + 10)}
             window.panel.set_fields(fields)
             config = window.panel.config()
-            ratios_wall, ratios_cpu, gui_share = [], [], []
+            ratios = {m: ([], [], []) for m in modes}  # wall ratios, CPU ratios, GUI share
+            sides = [*modes, "headless"]
             for r in range(rounds):
                 pair = {}
-                for side in (("app", "headless") if r % 2 == 0 else ("headless", "app")):
+                for side in sides[r % len(sides):] + sides[:r % len(sides)]:  # each round starts elsewhere
                     folder = Path(tmp) / f"{name[:5]}-{side}-{r}"
-                    if side == "app":
-                        trace = harness.app_run(app, window, fields, folder)
-                        gui_share.append(trace.gui_cpu_s / trace.wall_s)
-                    else:
+                    if side == "headless":
                         trace = harness.headless_run(config, folder)
+                    else:
+                        trace = harness.app_run(app, window, fields, folder, mode=side)
+                        ratios[side][2].append(trace.gui_cpu_s / trace.wall_s)
                     pair[side] = trace.rate(skip)
-                ratios_wall.append(pair["app"][0] / pair["headless"][0])
-                ratios_cpu.append(pair["app"][1] / pair["headless"][1])
-                print(f"   {name} round {r + 1}: app {pair['app'][0]:.1f} steps/s ({pair['app'][1]:.1f} per "
-                      f"CPU-s), headless {pair['headless'][0]:.1f} ({pair['headless'][1]:.1f} per CPU-s)")
-            wall, cpu = float(np.median(ratios_wall)), float(np.median(ratios_cpu))
-            figure = cpu if loaded else wall
-            met = figure >= GOAL
-            ok &= met
-            print(f"{name}: app / headless {wall:.3f}x wall-clock, {cpu:.3f}x per training-thread CPU-s; "
-                  f"GUI thread busy {100 * float(np.mean(gui_share)):.0f} % of a core   goal >= {GOAL}x "
-                  f"({'CPU' if loaded else 'wall'}): {verdict(met)}")
+                for m in modes:
+                    ratios[m][0].append(pair[m][0] / pair["headless"][0])
+                    ratios[m][1].append(pair[m][1] / pair["headless"][1])
+                print(f"   {name} round {r + 1}: " + ", ".join(
+                    f"{side} {pair[side][0]:.1f} steps/s ({pair[side][1]:.1f} per CPU-s)" for side in sides))
+            for m in modes:
+                wall, cpu = float(np.median(ratios[m][0])), float(np.median(ratios[m][1]))
+                figure = cpu if loaded else wall
+                met = figure >= GOAL
+                ok &= met
+                print(f"{name}, app training in a {m}: app / headless {wall:.3f}x wall-clock, {cpu:.3f}x per "
+                      f"training CPU-s; GUI thread busy {100 * float(np.mean(ratios[m][2])):.0f} % of a core   "
+                      f"goal >= {GOAL}x ({'CPU' if loaded else 'wall'}): {verdict(met)}")
+        if args.start_rounds:
+            start_latency(app, window, Path(tmp), args.start_rounds, modes)
         harness.close_window(app, window)
     harness.finish()
+
+
+def start_latency(app, window, tmp: Path, rounds: int, modes: list[str]) -> None:
+    """Start → the first step the status bar shows, for the one-click ring8 run: on a thread (the
+    app before issue 20), in the warm process the app keeps ready, and in a cold one (none ready)."""
+    fields = {**RUNS["MLP GAN on ring8 (the one-click first run)"][0], "steps": 200}
+    kinds = [k for k in ("thread", "process (warm)", "process (cold)") if k.split()[0] in modes]
+    times: dict[str, list[float]] = {k: [] for k in kinds}
+    for r in range(rounds):
+        for kind in kinds[r % len(kinds):] + kinds[:r % len(kinds)]:
+            mode = kind.split()[0]
+            if kind == "process (cold)":
+                window.controller.close_processes()  # no warm process: Start spawns one
+            elif mode == "process":
+                window.controller.prepare()
+                harness.wait_warm(window)
+            name = kind.replace(" (", "-").rstrip(")")
+            trace = harness.app_run(app, window, fields, tmp / f"start-{name}-{r}", mode=mode)
+            times[kind].append(trace.first_step_s)
+    print("Start -> first step shown (one-click ring8 run), median of "
+          f"{rounds}: " + ", ".join(f"{k} {1e3 * float(np.median(v)):.0f} ms" for k, v in times.items()))
 
 
 if __name__ == "__main__":

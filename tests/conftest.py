@@ -1,4 +1,4 @@
-"""Shared test set-up: offscreen Qt, one CPU thread for torch, and no leaked threads."""
+"""Shared test set-up: offscreen Qt, one CPU thread for torch, and no leaked threads or child processes."""
 
 from __future__ import annotations
 
@@ -27,6 +27,45 @@ def no_thread_left_behind():
             break
         time.sleep(0.05)
     assert not extra, f"test left threads running: {[t.name for t in extra]}"
+
+
+def _child_processes() -> dict[int, str]:
+    """This process's child processes and their state letter ("Z": a zombie), from /proc (Linux)."""
+    found: dict[int, str] = {}
+    for task in os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else ():
+        try:
+            with open(f"/proc/self/task/{task}/children") as fh:
+                pids = [int(p) for p in fh.read().split()]
+        except OSError:
+            continue
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as fh:
+                    found[pid] = fh.read().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                pass
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_behind():
+    """Fail a test that leaves a child process (a training process, a zombie) behind."""
+    import multiprocessing
+
+    before = set(_child_processes())
+    yield
+    from multiprocessing import resource_tracker
+
+    tracker = getattr(resource_tracker._resource_tracker, "_pid", None)  # one per session, by design
+    before.add(tracker)
+    deadline = time.monotonic() + 5.0
+    while True:
+        multiprocessing.active_children()  # reaps finished multiprocessing children
+        extra = {pid: state for pid, state in _child_processes().items() if pid not in before}
+        if not extra or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not extra, f"test left child processes (pid: state) {extra}"
 
 
 @pytest.fixture

@@ -124,6 +124,8 @@ def create_main_window(argv: list[str] | None = None) -> MainWindow:
     QTimer.singleShot(0, window, window.load_bundled)
     # after the start-up work, not competing with it for the interpreter (benchmarks/b8_startup.py)
     QTimer.singleShot(WARM_UP_AFTER_MS, window, lambda: window.isVisible() and warm_up_and_freeze())
+    # a training process, its torch imported by the time Start is pressed (RunController.prepare)
+    QTimer.singleShot(WARM_UP_AFTER_MS, window, lambda: window.isVisible() and window.controller.prepare())
     if paths:
         QTimer.singleShot(0, window, lambda: open_path(window, paths[0]))
     return window

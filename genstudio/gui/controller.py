@@ -24,10 +24,21 @@ answers with ``resume(lr=…)`` / ``resume(batch=…)`` or :meth:`stop`.
 The run owns its live settings: a change made on resume is recorded by the run in its
 ``config.json`` (:func:`genstudio.runs.faults.apply_changes`), and :attr:`RunController.config` is read
 back from there when the run halts or ends, so a later resume goes on with it.
+
+**Where the run trains** (:attr:`RunController.mode`): "process" (the app's default) runs the
+generator in a spawned child process (:class:`~genstudio.runs.remote.TrainingProcess`), whose
+events the worker thread relays into the same mailbox (:func:`~genstudio.gui.process_job.process_job`);
+the run then never holds the window's interpreter lock, and a crash of the child ends the run
+with ``Finished(reason="crashed")``, the window alive. :meth:`prepare` starts a warm child in the
+background so Start does not wait for its torch import. "thread" runs it on the worker thread
+itself (``GENSTUDIO_RUN_IN=thread``; also the fallback when a process cannot be started); the test
+suite uses it where a test patches the run in this process.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -35,15 +46,20 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from genstudio.config import ConfigError, RunConfig
 from genstudio.gui.generator_worker import GeneratorWorker, JobError, WorkerHost
 from genstudio.gui.mailbox import Mailbox
+from genstudio.gui.process_job import process_job
 from genstudio.gui.training_job import one_line, training_job
 from genstudio.runs.control import RunControl
 from genstudio.runs.events import Finished, Paused, Snapshot, Started
 from genstudio.runs.faults import with_live_changes
 from genstudio.runs.folder import RunDir
+from genstudio.runs.remote import TrainingProcess
 
 __all__ = ["RunController"]
 
 IDLE, RUNNING, PAUSED, STOPPING = "idle", "running", "paused", "stopping"
+PROCESS, THREAD = "process", "thread"
+
+_log = logging.getLogger("genstudio.gui.controller")
 
 
 class RunController(WorkerHost):
@@ -79,10 +95,17 @@ class RunController(WorkerHost):
     stateChanged = Signal(str)
     threadFinished = Signal()
 
+    #: Where new controllers train: "process" (a child process) or "thread" (the worker thread).
+    default_mode = os.environ.get("GENSTUDIO_RUN_IN", PROCESS)
+
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent, quit_with_app=False)  # the window stops the run (and waits) on close
+        self.mode = self.default_mode if self.default_mode in (PROCESS, THREAD) else PROCESS
         self._started = False
-        self._control = RunControl()
+        self._control: RunControl | TrainingProcess = RunControl()
+        self._warm: TrainingProcess | None = None  # a child waiting for the next Start
+        self._keep_warm = False
+        self.detached_pid: int | None = None  # a run left training when the window closed
         self._mailbox = Mailbox()
         self._state = IDLE
         # of the current (or last) run as it now trains: read back from the run's config.json
@@ -120,10 +143,64 @@ class RunController(WorkerHost):
         if self._worker is not None:
             raise RuntimeError("a run is already in progress")
         self.config, self.run_dir, self.last_result = config, Path(run_dir), None
-        self._control, self._mailbox, self._started = RunControl(), Mailbox(), False
+        self._mailbox, self._started = Mailbox(), False
+        child = self._take_child() if self.mode == PROCESS else None
         self._set_state(RUNNING)
-        self._run_job("genstudio-training", QThread.Priority.LowPriority,  # the GUI thread stays responsive
-                      training_job, config, self.run_dir, resume, self._control, self._mailbox)
+        if child is not None:
+            self._control = child
+            self._run_job("genstudio-training-relay", QThread.Priority.NormalPriority,
+                          process_job, child, config, self.run_dir, resume, self._mailbox)
+        else:
+            self._control = RunControl()
+            self._run_job("genstudio-training", QThread.Priority.LowPriority,  # the GUI thread stays responsive
+                          training_job, config, self.run_dir, resume, self._control, self._mailbox)
+
+    def prepare(self) -> None:
+        """Start a warm training process in the background (and a new one after each run), so
+        Start does not wait for a child's torch import. No-op in thread mode or once closed."""
+        self._keep_warm = True
+        if self.mode != PROCESS or self._closed or (self._warm is not None and self._warm.is_alive()):
+            return
+        try:
+            self._warm = TrainingProcess()
+        except OSError as exc:  # no processes here (a sandbox): runs train on a thread
+            _log.warning("cannot start a training process (%s): training runs on a thread", exc)
+            self.mode, self._warm = THREAD, None
+
+    def _take_child(self) -> TrainingProcess | None:
+        child, self._warm = self._warm, None
+        if child is not None and child.is_alive():
+            return child
+        if child is not None:
+            child.close()
+        try:
+            return TrainingProcess()
+        except OSError as exc:
+            _log.warning("cannot start a training process (%s): this run trains on a thread", exc)
+            return None
+
+    def detach(self) -> int | None:
+        """Leave the running run training on its own (process mode): it keeps writing its run folder
+        after the window closes, and opening the folder follows it. Returns its pid (None: not
+        possible, e.g. on a thread or when no run is going)."""
+        child = self._control
+        if not isinstance(child, TrainingProcess) or self._worker is None or not child.is_alive():
+            return None
+        child.detach()
+        self.detached_pid = child.pid
+        worker, self._worker = self._worker, None
+        worker.shutdown()  # the relay ends; the child goes on
+        worker.deleteLater()
+        self._set_state(IDLE)
+        self.threadFinished.emit()
+        return self.detached_pid
+
+    def close_processes(self) -> None:
+        """End the warm child, if any (the window closes): no process is left behind."""
+        self._keep_warm = False
+        warm, self._warm = self._warm, None
+        if warm is not None:
+            warm.close()
 
     def pause(self) -> None:
         """Pause between two steps (no-op unless running)."""
@@ -235,6 +312,11 @@ class RunController(WorkerHost):
     def _on_job_ended(self, worker: GeneratorWorker) -> None:
         self._set_state(IDLE)
         self.threadFinished.emit()
+        if self._keep_warm and not self._closed:
+            self.prepare()  # the next Start finds a warm child too
+
+    def _before_shutdown(self) -> None:
+        self.close_processes()
 
     def _read_back(self) -> None:
         """Take the run's settings as the run recorded them in config.json (the one record of its

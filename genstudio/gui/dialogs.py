@@ -47,15 +47,35 @@ def show_error(parent: QWidget | None, title: str, message: str, details: str = 
     box.exec()
 
 
-def ask_stop_run(parent: QWidget | None) -> bool:
-    """Ask whether to stop the running training before closing; True means stop and close."""
-    answer = QMessageBox.question(
-        parent, "Stop the run?",
-        "A training run is in progress.\n\nStop it and quit? The current step finishes and a "
-        "checkpoint is written, so the run can be resumed later.",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-        QMessageBox.StandardButton.Cancel)
-    return answer == QMessageBox.StandardButton.Yes
+#: ``ask_stop_run``'s answer: close the window and leave the run training in its own process.
+LEAVE_RUNNING = "leave running"
+
+
+def ask_stop_run(parent: QWidget | None, can_leave: bool = False) -> bool | str:
+    """Ask whether to stop the running training before closing: True means stop and close, False
+    cancel, :data:`LEAVE_RUNNING` (offered when ``can_leave``: the run is in a process of its own)
+    close and let the run train on, writing its folder (open the folder later to follow it)."""
+    box = stop_run_box(parent, can_leave)
+    box.exec()
+    clicked = box.clickedButton()
+    if clicked is not None and clicked.objectName() == "leave":
+        return LEAVE_RUNNING
+    return box.standardButton(clicked) == QMessageBox.StandardButton.Yes
+
+
+def stop_run_box(parent: QWidget | None, can_leave: bool) -> QMessageBox:
+    """The question :func:`ask_stop_run` asks (not yet shown)."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Stop the run?",
+                      "A training run is in progress.\n\nStop it and quit? The current step finishes and a "
+                      "checkpoint is written, so the run can be resumed later."
+                      + ("\n\nOr leave it training: it keeps writing its run folder, and opening the "
+                         "folder later follows it." if can_leave else ""),
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, parent)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.button(QMessageBox.StandardButton.Yes).setText("Stop and quit")
+    if can_leave:
+        box.addButton("Leave it training", QMessageBox.ButtonRole.AcceptRole).setObjectName("leave")
+    return box
 
 
 def show_diverged(parent: QWidget | None, step: int, message: str) -> None:

@@ -80,7 +80,8 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, ArenaWiring, DropToO
         self.controller = RunController(self)
         self.follower: RunFollower | None = None
         self.loaded_checkpoint: str | None = None
-        self.confirm_close: Callable[[], bool] = lambda: dialogs.ask_stop_run(self)
+        self.confirm_close: Callable[[], bool | str] = \
+            lambda: dialogs.ask_stop_run(self, can_leave=self.controller.mode == "process")
         self.show_error: Callable[[str, str, str], None] = \
             lambda title, message, details="": dialogs.show_error(self, title, message, details)
         self.show_diverged: Callable[[int, str], None] = \
@@ -226,15 +227,19 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, ArenaWiring, DropToO
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         """Ask before stopping a run; stop it, wait (painting) for its checkpoint, then close."""
         if self.controller.is_running():
-            if not self.confirm_close():
+            choice = self.confirm_close()
+            if not choice:
                 event.ignore()
                 return
-            self.statusBar().showMessage("Stopping: finishing the step and writing a checkpoint…")
-            self.controller.stop()
-            if not self.controller.wait_finished(self.close_timeout_s):
-                self.show_error("Still stopping", "The run has not stopped yet; close again in a moment.", "")
-                event.ignore()
-                return
+            self.controller.close_processes()  # the warm one; and none is made when this run ends
+            if choice != dialogs.LEAVE_RUNNING or self.controller.detach() is None:  # else: it trains on
+                self.statusBar().showMessage("Stopping: finishing the step and writing a checkpoint…")
+                self.controller.stop()
+                if not self.controller.wait_finished(self.close_timeout_s):
+                    self.show_error("Still stopping", "The run has not stopped yet; close again in a moment.", "")
+                    event.ignore()
+                    return
+        self.controller.close_processes()  # the warm training process, if any
         self._stop_following()
         self.loader.shutdown()
         self.arena.shutdown()  # an arena running ends at its next evaluation

@@ -16,7 +16,6 @@ reason) lets the GUI ask the person how to go on (a lower learning rate, a small
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +28,8 @@ from genstudio.runs.control import RunControl
 from genstudio.runs.events import (
     Event, Finished, Paused, PreviewReady, Progress, Saved, SettingsChanged, Snapshot, Started, Tick,
 )
-from genstudio.runs.faults import with_notes
+from genstudio.runs.child import leave_a_core_for_the_gui
+from genstudio.runs.faults import one_line
 from genstudio.runs.loop import train
 
 __all__ = ["training_job", "one_line", "REAL_POINTS", "real_points", "leave_a_core_for_the_gui"]
@@ -102,31 +102,3 @@ def real_points(config: RunConfig, n: int = REAL_POINTS) -> np.ndarray | None:
     if len(pts) > n:
         pts = pts[np.random.default_rng(0).choice(len(pts), n, replace=False)]
     return pts
-
-
-def leave_a_core_for_the_gui() -> None:
-    """Cap torch's intra-op threads at (usable cores − 1).
-
-    With every core busy in torch's OpenMP pool, the GUI thread (and the X server) preempt pool
-    threads and every parallel region waits for a descheduled one: a small model then trains
-    ~20× slower in the app than in the terminal. One core left free avoids that.
-    """
-    import torch
-
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        cores = os.cpu_count() or 1
-    wanted = max(1, cores - 1)
-    if torch.get_num_threads() > wanted:
-        torch.set_num_threads(wanted)
-
-
-def one_line(exc: BaseException) -> str:
-    """The exception's message (or its type name when it has none) and its notes (what was saved)."""
-    text = str(exc).strip()
-    if not text:
-        text = type(exc).__name__
-    elif not type(exc).__module__.startswith("genstudio"):
-        text = f"{type(exc).__name__}: {text}"
-    return with_notes(text, exc)

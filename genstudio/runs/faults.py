@@ -25,7 +25,7 @@ from genstudio.config import ConfigError, RunConfig
 from genstudio.runs.folder import RunDir
 from genstudio.trainer import Trainer
 
-__all__ = ["LIVE_CHANGES", "LOSS_CEILINGS", "GoodState", "LossGuard", "add_note", "apply_changes", "check_live_changes", "describe_changes", "with_live_changes", "free_memory", "is_out_of_memory",
+__all__ = ["LIVE_CHANGES", "LOSS_CEILINGS", "GoodState", "LossGuard", "add_note", "apply_changes", "check_live_changes", "describe_changes", "with_live_changes", "one_line", "free_memory", "is_out_of_memory",
            "kept_message", "rollback_message", "with_notes"]
 
 #: Settings a run can take on between two steps (they change neither the model nor the data): when
@@ -225,3 +225,13 @@ def with_notes(text: str, exc: BaseException) -> str:
     if not notes:
         return text
     return f"{text}{'' if text.endswith(('.', '!', '?')) else '.'} {notes}"
+
+
+def one_line(exc: BaseException) -> str:
+    """The exception's message (or its type name when it has none) and its notes (what was saved)."""
+    text = str(exc).strip()
+    if not text:
+        text = type(exc).__name__
+    elif not type(exc).__module__.startswith("genstudio"):
+        text = f"{type(exc).__name__}: {text}"
+    return with_notes(text, exc)

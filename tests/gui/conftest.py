@@ -21,6 +21,16 @@ def gc_on_the_gui_thread(qapp):
 
 
 @pytest.fixture(autouse=True)
+def runs_on_a_thread(monkeypatch):
+    """GUI tests train on the worker thread (``RunController.mode`` "thread"), so a test may patch
+    the run in this process (a trainer, a family registered for the test); the tests of the training
+    process (``test_run_process.py``) set ``controller.mode = "process"`` themselves."""
+    from genstudio.gui.controller import RunController
+
+    monkeypatch.setattr(RunController, "default_mode", "thread")
+
+
+@pytest.fixture(autouse=True)
 def widgets_deleted_at_teardown(qtbot, monkeypatch):
     """Hold every widget given to ``qtbot.addWidget`` (which keeps only a weak reference) until the
     test ends, then delete its C++ side at once. Left to the garbage collector, a view caught in a
