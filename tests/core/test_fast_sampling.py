@@ -185,3 +185,14 @@ def test_genstudio_sample_refuses_compile_for_a_gan(tmp_path, capsys):
     args = ["sample", str(BUNDLED / "dcgan_digits.safetensors"), "--n", "2", "--compile", "--out", str(tmp_path / "g.npy")]
     assert main(args) == 1
     assert "--compile is for diffusion models" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("counter, size", [(0, 1), (3, 777), (999, 3072)])
+def test_the_device_side_step_noise_draws_the_numpy_ones_on_the_cpu(counter, size):
+    from genstudio.diffusion.noise import counter_normal_torch
+
+    keys = NoiseSource((5, size), torch.device("cpu"), seed=77).keys
+    got = counter_normal_torch(torch.from_numpy(keys.view(np.int64)), counter, size).numpy()
+    want = counter_normal(keys, counter, size)
+    assert got.dtype == np.float64 and np.allclose(got, want, rtol=1e-15, atol=0)  # torch's log: ≤ 1 ulp off numpy's
+    assert np.array_equal(got.astype(np.float32), want.astype(np.float32))  # the draws the samplers take
