@@ -231,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   compiling failed ({exc}); the compiled side is left out")
         else:
             print(f"compile time: first {first:.0f} s wall (empty cache, this process)", flush=True)
+            with torch.inference_mode():
+                x, t = torch.randn(n, 3, 32, 32), torch.full((n,), 500, dtype=torch.long)
+                diff = float((compiled(x, t) - net(x, t)).abs().max())
+            print(f"   check: one forward, compiled vs eager, differs by at most {diff:.1e}")
             cached = cached_compile_seconds(n, args.width, args.threads)
             if cached is not None:
                 print(f"compile time: cached {cached:.0f} s wall (a second process, same cache)", flush=True)
