@@ -223,14 +223,17 @@ def main(argv: list[str] | None = None) -> int:
     print(machine_note())
     compiled = None
     if not args.no_compile:
-        print(f"compiling the network for batch {n} (Inductor cache {os.environ.get('TORCHINDUCTOR_CACHE_DIR')})…",
+        cache = Path(os.environ.get("TORCHINDUCTOR_CACHE_DIR", ""))
+        empty = not (cache.is_dir() and any(cache.iterdir()))
+        print(f"compiling the network for batch {n} (Inductor cache {cache}, {'empty' if empty else 'in use'})…",
               flush=True)
         try:
             compiled, first = compile_net(net, n)
         except Exception as exc:  # noqa: BLE001
             print(f"   compiling failed ({exc}); the compiled side is left out")
         else:
-            print(f"compile time: first {first:.0f} s wall (empty cache, this process)", flush=True)
+            print(f"compile time: first {first:.0f} s wall ({'empty' if empty else 'a used'} cache, this process)",
+                  flush=True)
             with torch.inference_mode():
                 x, t = torch.randn(n, 3, 32, 32), torch.full((n,), 500, dtype=torch.long)
                 diff = float((compiled(x, t) - net(x, t)).abs().max())
