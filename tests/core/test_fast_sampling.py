@@ -7,6 +7,7 @@ compiles the U-Net and checks the compiled samples against the eager ones.)
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -161,7 +162,7 @@ def test_a_guided_run_compiles_its_pair_forward(monkeypatch):
     monkeypatch.setattr(torch, "compile", lambda fn, **kw: compiled_fns.append(fn) or fn)
     model = tiny_text_model(num_steps=6)
     spec = SampleSpec(2, 1, "ddim", steps=3, record=False, prompt="a red star", guidance=2.0)
-    got = sample(model, SampleSpec(**{**spec.__dict__, "compile": True}), note=lambda s: None).final
+    got = sample(model, replace(spec, compile=True), note=lambda s: None).final
     assert np.array_equal(got, sample(model, spec).final)
     assert len(compiled_fns) == 1 and compiled_fns[0].__name__ == "pair_eps"
 
