@@ -30,8 +30,11 @@ Goals (issue 24): within 3 % of the network's own time and ≥ 1.1× diffusers; 
 recording on. On this CPU the eager network is what both sides spend ~99 % in, so ≥ 1.1× can come
 only from a faster network: the compiled one.
 
-Run: ``python benchmarks/b5_sampling.py [--quick] [--steps K] [--no-compile]`` (full: ~15 minutes
-on 2 shared cores with the compile; ``--quick``: 4 images, the first 100 DDPM steps, ~5 minutes).
+Run: ``python benchmarks/b5_sampling.py [--quick] [--steps K] [--no-compile]``. The four sides cost
+~0.5 s of CPU a step: the full run took 35 minutes on 2 cores at load ~10, plus the first compile
+(6 minutes there); ``--steps 200`` a quarter of that; ``--quick`` (4 images, the first 100 DDPM
+steps) a few minutes plus its own compile (a new shape). ``TORCHINDUCTOR_CACHE_DIR=DIR`` reuses a
+cache (the "first" compile is then cached too, and says so).
 """
 
 from __future__ import annotations

@@ -2,11 +2,11 @@
 
 A sampler calls its ε-function with the same shapes at every step, so the network can be compiled
 once for that shape (``dynamic=False``) and replayed. On a CPU Inductor generates fused C++ kernels
-(B5: the 32 px U-Net's step ~1.3× faster on one thread); on CUDA the mode is ``"reduce-overhead"``,
+(B5: the 32 px U-Net's step ~1.35× faster on one thread); on CUDA the mode is ``"reduce-overhead"``,
 CUDA graphs, which removes the per-kernel launch cost that dominates a small network on a GPU.
 
-Compiling costs time once per shape and process: a minute or more the first time on a CPU, much
-less later, since Inductor keeps what it built in its on-disk cache. It needs a working C++
+Compiling costs time once per shape and process: minutes the first time on a busy CPU (B5: 360 s at
+load ~10), much less later (20 s), since Inductor keeps what it built in its on-disk cache. It needs a working C++
 compiler (CPU) or Triton (CUDA); when compiling fails for any reason the step falls back to the
 eager network with a one-line note, and sampling goes on.
 
