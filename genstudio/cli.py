@@ -274,8 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--trajectory", type=Path, default=None, help="save the recorded trajectory to FILE.npz")
     s.add_argument("--compile", action="store_true",
                    help="diffusion only: run the network through torch.compile for this batch's shape (CUDA "
-                        "graphs on a GPU): faster steps after a one-off compile (about a minute the first time, "
-                        "cached after); falls back to the plain network if compiling fails")
+                        "graphs on a GPU): faster steps after a one-off compile (a few minutes the first time, seconds "
+                        "once cached); falls back to the plain network if compiling fails")
     s.add_argument("--exact", action="store_true",
                    help="2-D diffusion only: sample the exact denoiser of the model's data set (its ideal ε*, in "
                         "closed form) instead of the network, with the same schedule, sampler and noise")

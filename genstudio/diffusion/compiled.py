@@ -28,7 +28,7 @@ import torch
 __all__ = ["COMPILE_NOTE", "CompiledEps", "compiled_eps", "compile_mode"]
 
 #: Said before the first (compiling) step.
-COMPILE_NOTE = "compiling the network for this shape (about a minute the first time, cached after)"
+COMPILE_NOTE = "compiling the network for this shape (a few minutes the first time, seconds once cached)"
 
 EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Note = Callable[[str], None]
