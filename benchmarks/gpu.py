@@ -5,7 +5,8 @@ For when a CUDA machine is at hand (runs on any device torch has; ``--device cpu
 * B1: GenStudio's run loop (``train()``, as in ``b1_throughput.py``) vs the bare PyTorch loop of
   the same model, batch and optimiser, for the DCGAN and the DDPM U-Net at 32 px, in img/s;
 * B5: DDPM (1,000 steps) and DDIM (50) sampling of 16 images with GenStudio's samplers vs the
-  network alone, in images/s and the sampler's overhead.
+  network alone, with recording off and on, and diffusers' scheduler on the same network; eager,
+  then with the network compiled as ``--compile`` does it (CUDA graphs, ``"reduce-overhead"``, on CUDA).
 
 "Share of peak": the model FLOPs of a step (``torch.utils.flop_counter``) per second, divided by
 the best matmul FLOP/s this GPU reaches in float32 (TF32 allowed, measured here): what fraction of
@@ -27,9 +28,11 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import b1_throughput as b1
 from _common import machine_note, verdict
+from b5_sampling import StandIn
 from genstudio.data import load_dataset
 from genstudio.diffusion.schedule import NoiseSchedule
-from genstudio.sampling import SampleSpec
+from genstudio.diffusion.compiled import CompiledEps
+from genstudio.sampling import SampleSpec, SamplingResult, sampling_run
 from genstudio.models.unet import UNet
 
 
@@ -65,6 +68,84 @@ def timed_steps(step, n: int, device: str) -> float:
     step(n)
     sync(device)
     return time.perf_counter() - t0
+
+
+def run_chain(eps, schedule, spec: SampleSpec, n_steps: int, device: str, record: bool = False) -> float:
+    """Wall seconds of ``n_steps`` steps of ``spec`` through ``sampling_run`` (the result too, when it
+    runs them all), synchronised at both ends."""
+    model = StandIn(eps, schedule, (3, 32, 32))
+    sync(device)
+    t0 = time.perf_counter()
+    run = sampling_run(model, spec, record=record)
+    for i, event in enumerate(run):
+        if isinstance(event, SamplingResult) or i + 1 == n_steps and n_steps < spec.total_steps(1000):
+            break
+    run.close()
+    sync(device)
+    return time.perf_counter() - t0
+
+
+def diffusers_chain(eps, sampler: str, n_steps: int, device: str) -> float | None:
+    """Wall seconds of diffusers' scheduler stepping ``eps`` for ``n_steps`` (None without diffusers)."""
+    try:
+        import diffusers
+    except ImportError:
+        return None
+    if sampler == "ddpm":
+        sched = diffusers.DDPMScheduler(num_train_timesteps=1000, beta_schedule="linear", clip_sample=False,
+                                        variance_type="fixed_large")
+        sched.set_timesteps(1000)
+    else:
+        sched = diffusers.DDIMScheduler(num_train_timesteps=1000, beta_schedule="linear", clip_sample=False)
+        sched.set_timesteps(50)
+    g = torch.Generator(device).manual_seed(0)
+    with torch.inference_mode():
+        sync(device)
+        t0 = time.perf_counter()
+        x = torch.randn(16, 3, 32, 32, generator=g, device=device)
+        for t in [int(t) for t in sched.timesteps][:n_steps]:
+            x = sched.step(eps(x, torch.full((16,), t, dtype=torch.long, device=device)), t, x, generator=g).prev_sample
+        sync(device)
+    return time.perf_counter() - t0
+
+
+def b5_gpu(dev: str, quick: bool) -> None:
+    """B5 on ``dev``, eager and compiled (CUDA graphs on CUDA): the network alone, GenStudio's sampler
+    with recording off and on, and diffusers' scheduler on the same network (the eager one)."""
+    torch.manual_seed(0)
+    net = UNet(channels=3, width=32, mults=(1, 2, 2), attention=True).to(dev).eval().requires_grad_(False)
+    schedule = NoiseSchedule(1000).to(dev)
+    shape = (16, 3, 32, 32)
+    compiled = CompiledEps(net, dev)  # what SampleSpec.compile / genstudio sample --compile use
+    x, tt = torch.randn(shape, device=dev), torch.full((16,), 500, device=dev)
+    with torch.inference_mode():
+        sync(dev)
+        t0 = time.perf_counter()
+        compiled(x, tt)
+        sync(dev)
+    print(f"B5 compile ({compiled.mode}): {time.perf_counter() - t0:.1f} s wall"
+          + (f" - FAILED, compiled rows are eager: {compiled.failed}" if compiled.failed else ""))
+    for sampler, spec, n_steps in (("ddpm", SampleSpec(16, 0, "ddpm", record=False), 1000),
+                                   ("ddim", SampleSpec(16, 0, "ddim", 50, record=False), 50)):
+        n_steps = min(n_steps, 100) if quick else n_steps
+        t_df = diffusers_chain(net, sampler, n_steps, dev)
+        for label, eps in (("eager", net), ("compiled", compiled)):
+            with torch.inference_mode():
+                eps(x, tt)
+                sync(dev)
+                t0 = time.perf_counter()
+                for _ in range(n_steps):
+                    eps(x, tt)
+                sync(dev)
+                t_net = time.perf_counter() - t0
+            t_gs = min(run_chain(eps, schedule, spec, n_steps, dev) for _ in range(2))
+            t_rec = run_chain(eps, schedule, spec, n_steps, dev, record=True)
+            over, over_rec = t_gs / t_net - 1, t_rec / t_net - 1
+            vs = f"; {t_df / t_gs:.2f}x diffusers on the eager network" if t_df is not None else ""
+            met = over <= 0.03 and over_rec <= 0.08 and (t_df is None or t_df / t_gs >= 1.1)
+            print(f"B5 {sampler.upper()} {label} ({n_steps} steps timed), 16 images: GenStudio {t_gs:.3f} s, "
+                  f"recording on {t_rec:.3f} s, network alone {t_net:.3f} s: {100 * over:+.1f} % "
+                  f"({100 * over_rec:+.1f} % recording){vs}   goal <= 3 %, <= 8 % recording, >= 1.1x: {verdict(met)}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,37 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"B1 {kind} 32 px, batch {args.batch}: GenStudio {args.batch * steps / g:,.0f} img/s, bare "
                   f"{args.batch * steps / b:,.0f} img/s, ratio {ratio:.3f}x (goal >= 0.97x: {verdict(ratio >= 0.97)}); "
                   f"{flops / 1e9:.1f} GFLOP a step = {100 * flops * steps / g / peak:.1f} % of peak")
-    torch.manual_seed(0)
-    net = UNet(channels=3, width=32, mults=(1, 2, 2), attention=True).to(dev).eval().requires_grad_(False)
-    schedule = NoiseSchedule(1000).to(dev)
-    shape = (16, 3, 32, 32)
-    for sampler, spec, n_steps in (("DDPM 1000", SampleSpec(16, 0, "ddpm"), 1000),
-                                   ("DDIM 50", SampleSpec(16, 0, "ddim", 50), 50)):
-        n_steps = min(n_steps, 100) if args.quick else n_steps
-        x = torch.randn(shape, device=dev)
-        tt = torch.full((16,), 500, device=dev)
-        with torch.inference_mode():
-            net(x, tt)
-            sync(dev)
-            t0 = time.perf_counter()
-            for _ in range(n_steps):
-                net(x, tt)
-            sync(dev)
-            t_net = time.perf_counter() - t0
-        gen = spec.definition.run_steps(net, shape, schedule, spec)
-        sync(dev)
-        t0 = time.perf_counter()
-        for _ in range(n_steps):
-            out = next(gen).x_prev
-        out.sum().item()
-        t_gs = time.perf_counter() - t0
-        gen.close()
-        over = t_gs / t_net - 1
-        full = 1000 if sampler.startswith("DDPM") else 50
-        print(f"B5 {sampler} ({n_steps} steps timed), 16 images: GenStudio {t_gs:.2f} s "
-              f"({16 * n_steps / (t_gs * full):.2f} img/s for the full chain), network alone {t_net:.2f} s: "
-              f"{100 * over:+.1f} % over the network "
-              f"(goal <= 5 %: {verdict(over <= 0.05)})")
+    b5_gpu(dev, args.quick)
     return 0
 
 

@@ -276,6 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--size", type=_positive_int, default=None, metavar="PX",
                    help="Stable Diffusion folders only: picture size in px (default: 256 on a CPU, the model's own "
                         "on a GPU; a multiple of 8·2^(U-Net levels − 1))")
+    s.add_argument("--compile", action="store_true",
+                   help="diffusion only: run the network through torch.compile for this batch's shape (CUDA "
+                        "graphs on a GPU): faster steps after a one-off compile (a few minutes the first time, seconds "
+                        "once cached); falls back to the plain network if compiling fails")
     s.add_argument("--exact", action="store_true",
                    help="2-D diffusion only: sample the exact denoiser of the model's data set (its ideal ε*, in "
                         "closed form) instead of the network, with the same schedule, sampler and noise")

@@ -61,6 +61,9 @@ class SampleSpec:
     prompt: str | None = None  # the caption to follow; "" = the null caption
     guidance: float | None = None  # classifier-free guidance scale s (diffusion.guidance: 0 uncond., 1 cond.)
     negative: str | None = None  # a negative prompt: takes the null caption's place in guidance
+    # how, not what: run the ε-network through torch.compile for this shape (diffusion.compiled;
+    # eager again, with a note, if compiling fails). Samples equal eager ones within float rounding.
+    compile: bool = False
 
     @property
     def guided(self) -> bool:
@@ -205,8 +208,8 @@ def record_dtype_for(steps: int, shape: tuple[int, ...], limit: int = FLOAT32_RE
 
 
 def sampling_run(model: Any, spec: SampleSpec, *, record: bool | None = None, start_x: np.ndarray | torch.Tensor | None = None,
-                 start_index: int = 0, record_dtype: torch.dtype | None = None, start: int = 0
-                 ) -> Iterator[SamplingProgress | SamplingResult]:
+                 start_index: int = 0, record_dtype: torch.dtype | None = None, start: int = 0,
+                 note: Callable[[str], None] | None = None) -> Iterator[SamplingProgress | SamplingResult]:
     """Sample ``spec`` from ``model`` step by step.
 
     Yields a :class:`SamplingProgress` after every sampler step and finally one
@@ -221,10 +224,14 @@ def sampling_run(model: Any, spec: SampleSpec, *, record: bool | None = None, st
         (see :func:`branch_start`) instead of drawing x_T.
     record_dtype : of the recording; by default :func:`record_dtype_for` (float32 when small).
     start : the batch holds samples ``start … start+N−1`` of the seed's streams.
+    note : where ``spec.compile``'s one-line notes go (compiling, its time, a fallback to eager);
+        default standard error.
     """
     record = spec.record if record is None else record
     sampler = spec.definition
     eps_model, guided = _eps_model(model, spec)
+    if spec.compile:
+        eps_model = _compiled(model, eps_model, guided, note)
     total = sampler.network_steps(model.schedule.num_steps, spec)
     left = total - start_index
     shape = (spec.n, *model.sample_shape)
@@ -271,12 +278,27 @@ def _eps_model(model: Any, spec: SampleSpec) -> tuple[Callable, Any]:
     return guided, guided
 
 
+def _compiled(model: Any, eps_model: Callable, guided: Any, note: Callable[[str], None] | None) -> Callable:
+    """``spec.compile``: the step's network through :class:`~genstudio.diffusion.compiled.CompiledEps`.
+
+    A guided ε̂ compiles its pair function (both halves in one forward) and keeps its own arithmetic;
+    a plain model's ε-function is compiled once per model and reused by its later runs.
+    """
+    from genstudio.diffusion.compiled import CompiledEps, compiled_eps
+
+    device = model.schedule.device
+    if guided is not None:
+        guided.pair_eps = CompiledEps(guided.pair_eps, device, note)
+        return guided
+    return compiled_eps(model, eps_model, device, note)
+
+
 def sample(model: Any, spec: SampleSpec, *, progress: Callable[[int, int], None] | None = None,
            **run: Any) -> SamplingResult:
     """:func:`sampling_run` to the end: the :class:`SamplingResult`.
 
     ``progress(done, total)`` is called after every step; ``run`` goes to :func:`sampling_run`
-    (``start``, ``start_x``, ``start_index``, ``record_dtype``).
+    (``start``, ``start_x``, ``start_index``, ``record_dtype``, ``note``).
     """
     for event in sampling_run(model, spec, **run):
         if isinstance(event, SamplingResult):

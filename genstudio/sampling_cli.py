@@ -20,7 +20,8 @@ def spec_of(args: argparse.Namespace) -> SampleSpec:
     """The :class:`~genstudio.sampling.SampleSpec` of ``genstudio sample``'s flags (diffusion)."""
     return SampleSpec(args.n, args.seed, args.sampler, args.steps, args.eta,
                       record=getattr(args, "trajectory", None) is not None, prompt=getattr(args, "prompt", None),
-                      guidance=getattr(args, "guidance", None), negative=getattr(args, "negative", None))
+                      guidance=getattr(args, "guidance", None), negative=getattr(args, "negative", None),
+                      compile=bool(getattr(args, "compile", False)))
 
 
 def check_prompt_flags(model, args: argparse.Namespace) -> None:
@@ -56,9 +57,10 @@ def sample_to_disk(args: argparse.Namespace) -> int:
     check_memory(model, args)
     family = get_family(model.kind)
     if not family.uses_samplers:  # one pass (a GAN)
-        if args.trajectory is not None or getattr(args, "exact", False):
-            flag = "--trajectory" if args.trajectory is not None else "--exact"
-            raise ValueError(f"{flag} is for diffusion models; this is a {family.noun}")
+        given = [f for f, on in (("--trajectory", args.trajectory is not None), ("--exact", getattr(args, "exact", False)),
+                                 ("--compile", getattr(args, "compile", False))) if on]
+        if given:
+            raise ValueError(f"{given[0]} is for diffusion models; this is a {family.noun}")
         samples = model.sample(args.n, seed=args.seed).numpy()
         how = model.kind
     else:
@@ -66,6 +68,8 @@ def sample_to_disk(args: argparse.Namespace) -> int:
         points = getattr(args, "exact_points", None)
         if points is not None and not getattr(args, "exact", False):
             raise ValueError("--exact-points is for --exact: the exact denoiser of that many training points")
+        if getattr(args, "exact", False) and spec.compile:
+            raise ValueError("--compile compiles the network; --exact samples the closed-form denoiser instead")
         source = exact_stand_in(model, points) if getattr(args, "exact", False) else model
         if hasattr(source, "estimate_seconds"):  # a Stable Diffusion folder: the time it takes, before it starts
             print(safe_text(f"about {source.estimate_seconds(spec):,.0f} s: {spec.total_steps(model.schedule.num_steps)} "
@@ -125,8 +129,8 @@ def walk_to_disk(args: argparse.Namespace) -> int:
         raise ValueError("--prompt-to walks from --prompt: give both")
     if not 2 <= args.frames <= MAX_FRAMES:
         raise ValueError(f"--frames must lie in 2 … {MAX_FRAMES}, not {args.frames}")
-    if args.trajectory is not None or getattr(args, "exact", False):
-        raise ValueError("--trajectory and --exact do not go with a prompt walk")
+    if args.trajectory is not None or getattr(args, "exact", False) or getattr(args, "compile", False):
+        raise ValueError("--trajectory, --exact and --compile do not go with a prompt walk")
     model = load_model(args.checkpoint, args.device)
     if not hasattr(model, "guided_eps"):
         raise ValueError(f"--prompt-to is for text-to-image models; {args.checkpoint.name} holds a "

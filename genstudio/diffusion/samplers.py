@@ -28,7 +28,7 @@ from typing import Callable, Iterator
 import torch
 
 from genstudio.diffusion.noise import NoiseSource
-from genstudio.diffusion.schedule import NoiseSchedule, posterior, predict_x0
+from genstudio.diffusion.schedule import NoiseSchedule
 from genstudio.diffusion.trajectory import Trajectory
 
 EpsModel = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -107,17 +107,40 @@ def ddpm_steps(eps_model: EpsModel, shape: tuple[int, ...], schedule: NoiseSched
                         dtype=schedule.betas.dtype)
     x = _start(shape, noise, start_x, start_index, len(timesteps))  # (N, ...)
     sigma2 = schedule.betas if variance == "beta" else schedule.posterior_variance  # (T,)
+    # Per-step coefficients as Python numbers, read once (no device sync per step): each is the
+    # schedule's value in its dtype, so the products are bit for bit predict_x0's and posterior's.
+    c_x, c_eps, c_x0, c_xt = (_host(v) for v in (schedule.sqrt_recip_alphas_cumprod,
+                                                 schedule.sqrt_recipm1_alphas_cumprod,
+                                                 schedule.posterior_mean_coef1, schedule.posterior_mean_coef2))
+    sigma = _host(sigma2.sqrt())
     for index in range(start_index, len(timesteps)):
         t = timesteps[index]
         tt = torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)  # (N,)
         eps = eps_model(x, tt).to(x.dtype)  # (N, ...)
-        x0 = predict_x0(x, t, eps, schedule)
+        # x̂_0 = x_t/√ᾱ_t − √(1/ᾱ_t − 1)·ε̂ (predict_x0); μ = coef1·x̂_0 + coef2·x_t (posterior);
+        # x_{t−1} = μ + σ_t·z. The same products and sums as those functions, in place.
+        x0 = _axpby(c_x[t], x, -c_eps[t], eps)  # (N, ...)
         if clip_x0:
-            x0 = x0.clamp(-1, 1)
-        mean, _ = posterior(x0, x, t, schedule)
-        x_prev = mean + sigma2[t].sqrt() * noise.step(index) if t > 0 else mean
+            x0.clamp_(-1, 1)
+        x_prev = _axpby(c_x0[t], x0, c_xt[t], x)  # μ
+        if t > 0:
+            x_prev.add_(noise.step(index).mul_(sigma[t]))
         yield SamplerStep(index, len(timesteps), t, x, eps, x0, x_prev)
         x = x_prev
+
+
+def _host(values: torch.Tensor) -> list[float]:
+    """A schedule buffer (T,) as Python floats: the exact values of its dtype, read once."""
+    return values.detach().cpu().tolist()
+
+
+def _axpby(a: float, x: torch.Tensor, b: float, y: torch.Tensor) -> torch.Tensor:
+    """a·x + b·y as a new tensor, with one temporary: rounded as ``a * x + b * y`` is (no fused
+    multiply-add, so the samples do not move by an ulp); b < 0 subtracts |b|·y, as ``a*x − |b|*y``."""
+    out = x * a
+    if b < 0:
+        return out.sub_(y * -b)
+    return out.add_(y * b)
 
 
 @torch.inference_mode()
@@ -143,18 +166,19 @@ def ddim_steps(eps_model: EpsModel, shape: tuple[int, ...], schedule: NoiseSched
                         dtype=schedule.betas.dtype)
     x = _start(shape, noise, start_x, start_index, len(timesteps))  # (N, ...)
     ac = schedule.alphas_cumprod_f64
+    c_x, c_eps = _host(schedule.sqrt_recip_alphas_cumprod), _host(schedule.sqrt_recipm1_alphas_cumprod)
     for index in range(start_index, len(timesteps)):
         t, t_prev = timesteps[index], timesteps[index] - ratio
         a_t, a_prev = float(ac[t]), float(ac[t_prev]) if t_prev >= 0 else final_ac
         sigma = eta * math.sqrt((1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev))
         tt = torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)  # (N,)
         eps = eps_model(x, tt).to(x.dtype)  # (N, ...)
-        x0 = predict_x0(x, t, eps, schedule)
+        x0 = _axpby(c_x[t], x, -c_eps[t], eps)  # x̂_0, as predict_x0  (N, ...)
         if clip_x0:
-            x0 = x0.clamp(-1, 1)
-        x_prev = math.sqrt(a_prev) * x0 + math.sqrt(max(1 - a_prev - sigma**2, 0.0)) * eps
+            x0.clamp_(-1, 1)
+        x_prev = _axpby(math.sqrt(a_prev), x0, math.sqrt(max(1 - a_prev - sigma**2, 0.0)), eps)
         if eta > 0:
-            x_prev = x_prev + sigma * noise.step(index)
+            x_prev.add_(noise.step(index).mul_(sigma))
         yield SamplerStep(index, len(timesteps), t, x, eps, x0, x_prev)
         x = x_prev
 

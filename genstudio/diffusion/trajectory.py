@@ -90,22 +90,42 @@ class Trajectory:
 
 
 class _Recorder:
-    """Preallocated CPU buffers a sampler's steps are copied into."""
+    """Preallocated CPU buffers a sampler's steps are copied into, one ``copy_`` per array a step.
+
+    The float16 clamp to ±65504 runs once over the buffers at :meth:`finish`, not per step (the same
+    numbers: a value past the range becomes ±inf on the copy, which the clamp brings back). From a
+    CUDA device the buffers are pinned and the copies ``non_blocking``: a step queues its copies and
+    goes on; :meth:`finish` waits for them.
+    """
 
     def __init__(self, steps: int, shape: tuple[int, ...], dtype: torch.dtype, arrays: int = 3):
         self.k = 0
         self.timesteps = np.zeros(steps, dtype=np.int64)
-        # x_t, eps, x0 (and the guidance direction)
-        self.arrays = [torch.empty((steps, *shape), dtype=dtype) for _ in range(arrays)]
+        self.shape, self.dtype, self.count = (steps, *shape), dtype, arrays
+        self.arrays: list[torch.Tensor] = []  # x_t, eps, x0 (and the guidance direction); made at the first add
         self.limit = torch.finfo(dtype).max
+        self.async_copy = False
+
+    def _allocate(self, source: torch.Tensor) -> None:
+        self.async_copy = source.device.type == "cuda"  # pinned host memory: the copies need not wait
+        self.arrays = [torch.empty(self.shape, dtype=self.dtype, pin_memory=self.async_copy)
+                       for _ in range(self.count)]
 
     def add(self, t: int, *tensors: torch.Tensor) -> None:
+        if not self.arrays:
+            self._allocate(tensors[0])
         self.timesteps[self.k] = t
         for buf, x in zip(self.arrays, tensors):
-            buf[self.k].copy_(x.clamp(-self.limit, self.limit))
+            buf[self.k].copy_(x, non_blocking=self.async_copy)
         self.k += 1
 
     def finish(self, final: torch.Tensor, info: dict) -> Trajectory:
+        if self.async_copy:
+            torch.cuda.synchronize()
+        if not self.arrays:
+            self.arrays = [torch.empty((0, *self.shape[1:]), dtype=self.dtype) for _ in range(self.count)]
+        for a in self.arrays:
+            a[:self.k].clamp_(-self.limit, self.limit)  # float16: what overflowed to ±inf on the copy
         x_t, eps, x0, *guidance = (a[:self.k].numpy() for a in self.arrays)
         return Trajectory(self.timesteps[:self.k], x_t, eps, x0, final.float().cpu().numpy(), info,
                           guidance[0] if guidance else None)
