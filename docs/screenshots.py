@@ -230,18 +230,24 @@ def scrubber_ring8_exact_samples(window: MainWindow, work: Path) -> QWidget:
     return window
 
 
-def scrubber_t2i(window: MainWindow, work: Path, prompt: str = "a handwritten 7", scale: float = 3.0) -> QWidget:
-    """The reverse process of the bundled text-to-image digits model: a prompt sampled with guidance s."""
+def scrubber_t2i(window: MainWindow, work: Path, prompt: str = "a handwritten 7", scale: float = 3.0,
+                 model: str = "t2i_digits") -> QWidget:
+    """The reverse process of a bundled text-to-image model (digits): a prompt sampled with guidance s."""
     from genstudio.gui.widgets.scrubber import ScrubberView
     from genstudio.sampling import SampleSpec
 
-    _open_bundled(window, "t2i_digits")
+    _open_bundled(window, model)
     view = window.findChild(ScrubberView)
     view.reverse.state.edit(prompt=prompt, guidance=scale)
     view.reverse.sample(SampleSpec(16, 0, "ddim", steps=50, prompt=prompt, guidance=scale, negative=""))
     wait_until(lambda: not view.reverse.is_busy(), 300, "the reverse sampling")
     shot_scrubber(window, work / "scrubber_t2i", t=300, at=0.6)
     return window
+
+
+def scrubber_t2i_shapes(window: MainWindow, work: Path) -> QWidget:
+    """The bundled shapes text-to-image model on a prompt with a colour, a shape and a position."""
+    return scrubber_t2i(window, work, prompt="a red star on the left", model="t2i_shapes")
 
 
 def sweep_t2i(window: MainWindow, work: Path, prompt: str = "a handwritten 7") -> QWidget:
@@ -457,6 +463,7 @@ SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
     ("scrubber_ring8_exact", scrubber_ring8_exact),
     ("scrubber_ring8_exact_samples", scrubber_ring8_exact_samples),
     ("scrubber_t2i", scrubber_t2i),
+    ("scrubber_t2i_shapes", scrubber_t2i_shapes),
     ("sweep_t2i", sweep_t2i),
     ("branch_t2i", branch_t2i),
     ("walk_t2i", walk_t2i),
