@@ -139,6 +139,5 @@ class StyleGanModel:
         return self.generate(self.noise(n, seed, start))
 
     def describe(self) -> str:
-        g = self.meta["models"]["G"]["args"]
-        return (f"style-based GAN (width {g.get('width')}, z {self.latent_dim}, w {self.w_dim}, {self.num_ws} styles) "
+        return (f"style-based GAN (width {self.G.width}, z {self.latent_dim}, w {self.w_dim}, {self.num_ws} styles) "
                 f"on {self.meta.get('data')}, step {self.meta.get('step')}")
