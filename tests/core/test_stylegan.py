@@ -102,3 +102,35 @@ def test_a_tiny_model_trains_a_few_steps_without_nan_and_round_trips(tmp_path):
     a = model.sample(3, seed=5)
     assert a.shape == (3, 3, 16, 16) and torch.isfinite(a).all()
     assert torch.equal(a, load_model(path, "cpu").sample(3, seed=5))  # z and noise fixed: same images
+
+
+def test_the_faces_score_of_real_faces_is_near_real_vs_real():
+    from genstudio.data import load_dataset
+    from genstudio.faces_score import faces_score
+
+    real = load_dataset("faces", size=32, num_images=120, seed=3).tensor
+    score = faces_score(real)
+    assert score.n == 120 and 0.6 < score.ratio < 1.6  # another real set scores as a real set does
+    noise = faces_score(torch.rand(120, 3, 32, 32) * 2 - 1)
+    assert noise.ratio > 3  # noise is far from faces
+
+
+def test_mixing_agreement_reads_every_factor():
+    from genstudio.stylegan.mixing_score import FACTORS, mixing_agreement
+
+    model = StyleGanModel(_tiny(), {"kind": "stylegan"}, torch.device("cpu"))
+    result = mixing_agreement(model, "coarse", n=12, seed=0)
+    assert set(result.rates) == set(FACTORS) and "coarse seed 0" in result.line()
+    for as_a, as_b, k in result.rates.values():
+        assert k == 0 or (0 <= as_a <= 1 and 0 <= as_b <= 1 and as_a + as_b <= 1)
+
+
+def test_stylegan_options_are_checked_in_one_line():
+    from genstudio.config import ConfigError
+    from genstudio.recipes import recipe_config
+    from genstudio.stylegan.trainer import defining
+
+    with pytest.raises(ConfigError, match="mbstd"):
+        defining(recipe_config("stylegan", "faces", extra={"mbstd": 3}))  # does not divide 16
+    with pytest.raises(ConfigError, match="style_mixing"):
+        defining(recipe_config("stylegan", "faces", extra={"style_mixing": 2}))
