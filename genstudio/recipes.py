@@ -71,8 +71,9 @@ _SRRESNET = Recipe(lr=5e-4, batch=8, steps=600, size=64, width=32, note="bundled
 _SRGAN = Recipe(lr=1e-4, batch=8, steps=200, size=64, width=32, note="bundled srgan_faces (from srresnet_faces)")
 
 # StyleGAN2 (Karras et al. 2020): Adam 2e-3, β = (0, 0.99); batch 16, width 64 and 32 px: on a CPU shared
-# with other work (a quarter of a core) 64 px ran at ~4 s a step, too slow for an hour (checkpoints/README.md)
-_STYLEGAN_FACES = Recipe(lr=2e-3, batch=16, steps=3000, size=32, width=64, latent_dim=128, g_ema=0.995,
+# with other work (a quarter of a core) 64 px ran at ~4 s a step, too slow for an hour; 1,500 steps is where the
+# bundled run was stopped (65 min), not a measured optimum (checkpoints/README.md)
+_STYLEGAN_FACES = Recipe(lr=2e-3, batch=16, steps=1500, size=32, width=64, latent_dim=128, g_ema=0.995,
                          note="bundled stylegan_faces")
 
 _TABLE: dict[tuple[str, str], Recipe] = {

@@ -16,9 +16,9 @@ from genstudio.views.style import StyleState
 
 __all__ = ["StyleMixingView", "parse_seeds"]
 
-BAND_TIPS = {"coarse": "4²–8² styles from the source: pose, head shape, hair style; colours stay the destination's",
-             "middle": "16²–32² styles from the source: features such as eyes and mouth",
-             "fine": "the last resolution's styles from the source: mostly colour scheme and texture"}
+BAND_TIPS = {"coarse": "4²–8² styles from the source (in the StyleGAN paper: pose, face shape, hair style)",
+             "middle": "16²–32² styles from the source (in the paper: smaller features, eyes and mouth)",
+             "fine": "the last resolution's styles from the source (in the paper: colour scheme, micro-detail)"}
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
@@ -46,14 +46,16 @@ class StyleMixingView(QWidget):
         self.sources = QLineEdit()
         self.sources.setToolTip("Seeds of the source faces (columns, B), e.g. 4, 5, 6, 7")
         self.sources.editingFinished.connect(self._on_seeds)
+        for edit in (self.destinations, self.sources):
+            edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance("5, 6, 7, 8, 9") + 8)
         self.band = QComboBox()
         for b in CROSSOVERS:
-            self.band.addItem(f"{b} styles from the source", b)
+            self.band.addItem(f"{b} from source", b)
         self.band.currentIndexChanged.connect(self._on_band)
         self.grid = SampleView(pad=2)
         self.note = QLabel(" ")
         bar = QHBoxLayout()
-        for label, w in (("Destinations (rows)", self.destinations), ("Sources (columns)", self.sources)):
+        for label, w in (("Rows (A)", self.destinations), ("Columns (B)", self.sources)):
             bar.addWidget(QLabel(label))
             bar.addWidget(w, 1)
         bar.addWidget(self.band)
