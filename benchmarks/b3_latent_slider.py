@@ -11,7 +11,12 @@ while a person drags. Also prints G's bare forward time for one image on the ren
 floor for any latency), the GUI thread's own CPU time per move (independent of other load) and
 the machine's load average.
 
-Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/b3_latent_slider.py``
+``--family stylegan`` does the same for the style-based generator (issue #18): the bundled
+``checkpoints/stylegan_faces.safetensors`` (``--size`` its own), or with ``--size 64`` an untrained
+64 px one of the recipe's width (the picture, the chosen layer's view and its FFT are all computed
+per move, through the Style tab's render path).
+
+Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/b3_latent_slider.py [--family stylegan [--size 64]]``
 """
 
 from __future__ import annotations
@@ -49,6 +54,35 @@ def build_model() -> tuple[GanModel, str]:
     meta = {"kind": "gan", "data_kind": "images", "step": 0, "data": "faces",
             "models": {"G": {"arch": "dcgan_g", "args": {"nz": 100, "ngf": 64, "nc": 3, "size": 64}}}}
     return GanModel(G, meta, torch.device("cpu")), "untrained DCGAN 64 px (nz 100, ngf 64)"
+
+
+def build_style_model(size: int | None) -> tuple[object, str]:
+    """The bundled style-based model, or (``size`` given) an untrained one of the recipe's width."""
+    from genstudio.models.stylegan import StyleGenerator
+    from genstudio.stylegan.model import StyleGanModel
+
+    if size is None and os.path.exists("checkpoints/stylegan_faces.safetensors"):
+        return load_model("checkpoints/stylegan_faces.safetensors", "cpu"), "checkpoints/stylegan_faces.safetensors"
+    size = size or 64
+    torch.manual_seed(0)
+    G = StyleGenerator(nz=128, w_dim=128, mapping_layers=4, width=64, nc=3, size=size)
+    meta = {"kind": "stylegan", "data_kind": "images", "step": 0, "data": "faces", "models": {}}
+    return StyleGanModel(G, meta, torch.device("cpu")), f"untrained style-based G {size} px (width 64, z/w 128)"
+
+
+def time_style_render(log: list[float]) -> None:
+    """Record how long each style render (picture + layer view) takes on the render thread."""
+    from genstudio.views.style import StyleSnapshot
+
+    inner = StyleSnapshot.render
+
+    def timed(self, z):
+        t0 = time.perf_counter()
+        out = inner(self, z)
+        log.append((time.perf_counter() - t0) * 1e3)
+        return out
+
+    StyleSnapshot.render = timed
 
 
 def wait_rendered(app: QApplication, view: LatentView, timeout_s: float = 30.0) -> None:
@@ -95,8 +129,14 @@ def time_render_thread_forward(log: list[float]) -> None:
 
 
 def main() -> int:
+    import argparse
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--family", choices=("gan", "stylegan"), default="gan")
+    p.add_argument("--size", type=int, choices=(16, 32, 64), default=None)
+    args = p.parse_args()
     app = QApplication.instance() or QApplication(sys.argv)
-    model, source = build_model()
+    model, source = build_model() if args.family == "gan" else build_style_model(args.size)
     view = LatentView()
     view.resize(1400, 900)
     view.show()
@@ -112,6 +152,7 @@ def main() -> int:
 
     worker_ms: list[float] = []
     time_render_thread_forward(worker_ms)
+    time_style_render(worker_ms)
     slider = view.dimension_sliders().slider(0)
     sweep = np.sin(np.linspace(0, 6 * np.pi, MOVES + WARMUP))  # back and forth, like a drag
     positions = slider.value() + np.round(150 * sweep).astype(int)

@@ -182,6 +182,34 @@ def latent_faces(window: MainWindow, work: Path) -> QWidget:
     return window
 
 
+def latent_stylegan(window: MainWindow, work: Path) -> QWidget:
+    """The Latent view on the bundled style-based generator: the Style tab (directions in W, the layer
+    view of a 16² layer with its FFT, the noise table), a W direction pushed, truncation ψ 0.8."""
+    _open_bundled(window, "stylegan_faces")
+    view = window.latent
+    wait_until(lambda: view.style.directions is not None and view.idle(), 120, "the W directions")
+    view.state.set_seed(11)
+    view._side.setCurrentWidget(view.style_panel)
+    view.style_panel.layer_box.setCurrentIndex(4)  # conv 4, 16²
+    view.style_panel.directions.set_value(0, 1.5)
+    view._psi_slider.setValue(80)
+    wait_until(view.idle, 60, "the renders")
+    settle(0.8)
+    return window
+
+
+def stylegan_mixing(window: MainWindow, work: Path) -> QWidget:
+    """The Style mixing tab: destinations × sources with the coarse styles taken from the source."""
+    _open_bundled(window, "stylegan_faces")
+    view = window.latent
+    wait_until(lambda: view.style.directions is not None and view.idle(), 120, "the W directions")
+    view.style.set_mixing(destinations=(1, 2, 3, 4), sources=(5, 6, 7, 8, 9), band="coarse")
+    view._left.setCurrentWidget(view.style_mixing)
+    wait_until(lambda: view.style_mixing.grid.current_grid() is not None and view.idle(), 60, "the mixing grid")
+    settle(0.8)
+    return window
+
+
 def latent_ring8(window: MainWindow, work: Path) -> QWidget:
     """The 2-D latent pad of the bundled ring8 GAN: the latent grid warped onto the eight modes."""
     _open_bundled(window, "gan_ring8")
@@ -458,6 +486,8 @@ SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
     ("monitor_timelapse", monitor_timelapse),
     ("latent_faces", latent_faces),
     ("latent_ring8", latent_ring8),
+    ("latent_stylegan", latent_stylegan),
+    ("stylegan_mixing", stylegan_mixing),
     ("scrubber_digits", scrubber_digits),
     ("scrubber_ring8", scrubber_ring8),
     ("scrubber_ring8_exact", scrubber_ring8_exact),

@@ -92,6 +92,13 @@ def cmd_score(args: argparse.Namespace) -> int:
         print(f"digits Fréchet distance: {score.fd:.2f}  ({args.n} samples, {how}, seed {args.seed})")
         print(f"real vs real:            {score.real_vs_real:.2f}  ({args.n} other real digits, same reference)")
         print(f"ratio:                   {score.ratio:.2f}  (1 = as close as a second real sample)")
+    elif model.meta.get("data") == "faces" and samples.shape[1] == 3:  # the faces classifier's feature space
+        from genstudio.faces_score import faces_score
+
+        score = faces_score(samples)
+        print(f"faces Fréchet distance:  {score.fd:.2f}  ({args.n} samples, {how}, seed {args.seed})")
+        print(f"real vs real:            {score.real_vs_real:.2f}  ({args.n} other real faces, same reference)")
+        print(f"ratio:                   {score.ratio:.2f}  (1 = as close as a second real sample)")
     else:
         print(f"(no digits Fréchet distance: {args.checkpoint.name} was trained on {model.meta.get('data')!r})")
     _print_copies(model, samples.numpy())

@@ -70,7 +70,7 @@ def _superres_extra(args: argparse.Namespace) -> dict:
           "d_lr": getattr(args, "d_lr", None), **{k: getattr(args, k, None) for k in GAN_EXTRA}}
     sr = {k: v for k, v in sr.items() if v is not None}
     takes = {"srresnet": ("blocks",), "srgan": ("blocks", "content", "adv_weight", "init", "d_lr"),
-             "gan": ("d_lr", *GAN_EXTRA)}.get(args.kind, ())
+             "gan": ("d_lr", *GAN_EXTRA), "stylegan": ("d_lr", "r1", "mbstd")}.get(args.kind, ())
     wrong = [k for k in sr if k not in takes]
     if wrong:
         flags = ", ".join("--" + k.replace("_", "-") for k in wrong)

@@ -204,3 +204,15 @@ register_family(Family(
     defining="genstudio.superres.trainer:defining",
     monitor_hints=("the preview shows held-out images as bicubic | super-resolved | original, two to a row; "
                    "the loss falls as SR pulls away from bicubic.",) * 2))
+register_family(Family(  # StyleGAN2 at small scale: its own network, mean w and style tools (issue #18)
+    "stylegan", "StyleGAN", "style-based GAN", "genstudio.stylegan.trainer:StyleGanTrainer",
+    "genstudio.stylegan.model:StyleGanModel", archs=("stylegan_g", "stylegan_d"),
+    metrics=(Metric("loss_D", "discriminator loss (logistic = the GAN's BCE)", "losses"),
+             Metric("loss_G", "generator loss (non-saturating)", "losses"),
+             Metric("D(x)", "D's mean output on real data", "discriminator"),
+             Metric("D(G(z))", "D's mean output on generated data", "discriminator")),
+    view="latent", sampling_weights=("ema/G/", "model/G/"),
+    adam_betas=(0.0, 0.99),  # StyleGAN2's Adam: β1 = 0, β2 = 0.99
+    defining="genstudio.stylegan.trainer:defining",
+    monitor_hints=("watch the grid of {thing}s from fixed z and fixed noise sharpen; then open the model in the "
+                   "Latent view for truncation in w, style mixing, layer views and noise.",) * 2))

@@ -72,6 +72,12 @@ _T2I_SHAPES = Recipe(lr=1e-3, batch=32, steps=10200, size=16, width=32, schedule
 _SRRESNET = Recipe(lr=5e-4, batch=8, steps=600, size=64, width=32, note="bundled srresnet_faces")
 _SRGAN = Recipe(lr=1e-4, batch=8, steps=200, size=64, width=32, note="bundled srgan_faces (from srresnet_faces)")
 
+# StyleGAN2 (Karras et al. 2020): Adam 2e-3, β = (0, 0.99); batch 16, width 64 and 32 px: on a CPU shared
+# with other work (a quarter of a core) 64 px ran at ~4 s a step, too slow for an hour; 1,500 steps is where the
+# bundled run was stopped (65 min), not a measured optimum (checkpoints/README.md)
+_STYLEGAN_FACES = Recipe(lr=2e-3, batch=16, steps=1500, size=32, width=64, latent_dim=128, g_ema=0.995,
+                         note="bundled stylegan_faces")
+
 _TABLE: dict[tuple[str, str], Recipe] = {
     ("gan", "points"): _GAN_POINTS,
     ("gan", "digits"): _GAN_DIGITS,
@@ -93,6 +99,8 @@ _TABLE: dict[tuple[str, str], Recipe] = {
     ("srgan", "digits"): _SRGAN,
     ("srgan", "shapes"): _SRGAN,
     ("srgan", "images"): _SRGAN,
+    ("stylegan", "faces"): _STYLEGAN_FACES,
+    ("stylegan", "images"): _STYLEGAN_FACES,
 }
 
 

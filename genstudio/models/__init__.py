@@ -23,6 +23,8 @@ ARCHS: dict[str, str] = {
     "srresnet": "genstudio.models.srresnet:SRResNet",
     "srgan_g": "genstudio.models.srresnet:SRResNet",  # the same network, trained as SRGAN's generator
     "sr_d": "genstudio.models.srresnet:SRDiscriminator",
+    "stylegan_g": "genstudio.models.stylegan:StyleGenerator",  # StyleGAN2-style, small
+    "stylegan_d": "genstudio.models.stylegan_d:ResidualDiscriminator",
 }
 
 

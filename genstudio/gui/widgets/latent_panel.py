@@ -37,6 +37,7 @@ from genstudio.gui.widgets.interpolation import InterpolationPanel
 from genstudio.gui.widgets.latent_files import LatentFiles
 from genstudio.gui.widgets.latent_pad2d import LatentPad2D
 from genstudio.gui.widgets.latent_sliders import LatentSliders
+from genstudio.gui.widgets.latent_style import LatentStyle
 from genstudio.gui.widgets.latent_z import LatentZ
 from genstudio.gui.widgets.neighbour_strip import NeighbourStrip
 from genstudio.gui.widgets.neighbourhood_grid import NeighbourhoodGrid
@@ -59,7 +60,7 @@ def _button(text: str, tip: str, slot) -> QPushButton:
     return b
 
 
-class LatentView(LatentZ, LatentFiles, QWidget):
+class LatentView(LatentZ, LatentStyle, LatentFiles, QWidget):
     """The latent explorer tab.
 
     Signals
@@ -193,6 +194,7 @@ class LatentView(LatentZ, LatentFiles, QWidget):
         layout.addLayout(bar)
         layout.addWidget(self._split, 1)
         layout.addWidget(self._status)
+        self._style_setup()  # a style-based generator's tabs (latent_style.py)
         self.set_model(None)
 
     # ------------------------------------------------------------------ model
@@ -209,6 +211,7 @@ class LatentView(LatentZ, LatentFiles, QWidget):
         self._model, self._shown = model, None
         self._cloud = None
         self._renderer.cancel()  # nothing rendered for the old model may arrive now
+        self._style_set_model(model)  # after the cancel: it starts the W directions
         for w in self._controls:
             w.setEnabled(model is not None)
         self._interp.set_model(model)
@@ -276,14 +279,19 @@ class LatentView(LatentZ, LatentFiles, QWidget):
             self._seed_box.setSuffix(" *" if edited else "")
         if model.is_points:
             self._pad.set_latent_point(*s.dims[:2], emit=False)
-        self._renderer.submit("main", lambda progress: ((z, seed, psi), map_latents(model, z[None])[0], edited))
+        if self.style.active:  # ψ, directions and noise in W; the layer view comes back with the picture
+            self._renderer.submit("main", self._style_job(z, seed, edited))
+        else:
+            self._renderer.submit("main", lambda progress: ((z, seed, psi), map_latents(model, z[None])[0], edited))
         self._hood.schedule()
 
     @Slot(str, int, object)
     def _on_rendered(self, kind: str, seq: int, result: object) -> None:
         if kind == "main":
-            self._shown, out, edited = result
+            self._shown, out, edited, *layer_view = result
             z, seed, psi = self._shown
+            if layer_view:
+                self.style_panel.show_layer(layer_view[0])
             if self._model.is_points:
                 self._pad.set_output_point(out)
             else:  # steady text while dragging: no relayout
@@ -299,6 +307,8 @@ class LatentView(LatentZ, LatentFiles, QWidget):
                 f"{k} principal directions of G's first block over {N_DRAWS:,} draws (GANSpace), "
                 f"most variance first ({var[0]:.3g} … {var[-1]:.3g}). Slider units: prior σ.")
             self._hood.set_directions(self.state.directions)
+        elif self._style_rendered(kind, result):
+            pass
         elif kind == "grid":
             self._hood.show_result(result)
         elif kind == "cloud":

@@ -25,7 +25,7 @@ class LatentZ:
             self._dims.set_values(s.dims)  # re-anchored: a row's ⟲ returns here
             if self._dirs.count() == s.alpha.size:
                 self._dirs.set_values(s.alpha)
-            self._show_psi(s.psi)
+            self._show_psi(self.style.psi if self.style.active else s.psi)
         elif what == "dim":
             if self._dims.values()[index] != s.dims[index]:
                 self._dims.set_value(index, s.dims[index])
@@ -71,11 +71,14 @@ class LatentZ:
     @Slot()
     def reset(self) -> None:
         """Back to the seed's draw in every dimension, no direction offsets, ψ = 1."""
+        if self.style.active:
+            self.style.set_psi(1.0)
         self.state.reset()
 
     @Slot(int)
     def _on_psi(self, value: int) -> None:
-        self.state.set_psi(value / 100.0)
+        if not self._style_psi(value / 100.0):  # a style model truncates in W (latent_style.py)
+            self.state.set_psi(value / 100.0)
 
     @Slot(int, float)
     def _on_dim(self, index: int, value: float) -> None:
