@@ -70,6 +70,11 @@ _T2I_SHAPES = Recipe(lr=1e-3, batch=32, steps=8500, size=16, width=32, ema_decay
 _SRRESNET = Recipe(lr=5e-4, batch=8, steps=600, size=64, width=32, note="bundled srresnet_faces")
 _SRGAN = Recipe(lr=1e-4, batch=8, steps=200, size=64, width=32, note="bundled srgan_faces (from srresnet_faces)")
 
+# latent diffusion (Rombach et al.): the KL autoencoder (64 px → 16 × 16 × 4), then text2image's U-Net on its
+# scaled latents (--autoencoder FILE); both sized to train on one busy CPU thread (checkpoints/README.md)
+_AE_FACES = Recipe(lr=1e-3, batch=16, steps=1500, size=64, width=32, note="bundled ae_faces")
+_LDM_FACES = Recipe(lr=1e-3, batch=32, steps=4000, size=64, width=32, ema_decay=0.99, note="bundled ldm_faces")
+
 _TABLE: dict[tuple[str, str], Recipe] = {
     ("gan", "points"): _GAN_POINTS,
     ("gan", "digits"): _GAN_DIGITS,
@@ -91,6 +96,9 @@ _TABLE: dict[tuple[str, str], Recipe] = {
     ("srgan", "digits"): _SRGAN,
     ("srgan", "shapes"): _SRGAN,
     ("srgan", "images"): _SRGAN,
+    ("autoencoder", "faces"): _AE_FACES,
+    ("autoencoder", "images"): _AE_FACES,
+    ("ldm", "faces"): _LDM_FACES,
 }
 
 
@@ -136,7 +144,7 @@ def recipes_table() -> str:
     recipes = {(kind, id(r)): (kind, fam, r) for (kind, fam), r in _TABLE.items()}
     for key, names in merged.items():
         kind, fam, r = recipes[key]
-        diffusion = kind in ("diffusion", "text2image")  # a schedule and an EMA
+        diffusion = kind in ("diffusion", "text2image", "ldm")  # a schedule and an EMA
         rows.append((kind, " ".join(names), f"{r.lr:g}", str(r.batch), str(r.steps), "-" if fam == "points" else str(r.size),
                      str(r.width or "auto"), r.schedule if diffusion else "-",
                      f"{r.ema_decay:g}" if diffusion else (f"G {r.g_ema:g}" if r.g_ema else "-")))

@@ -34,6 +34,7 @@ def check_prompt_flags(model, args: argparse.Namespace) -> None:
 
 def sample_to_disk(args: argparse.Namespace) -> int:
     """Write ``args.n`` samples of ``args.checkpoint`` to ``args.out``; returns an exit status."""
+    from genstudio.ldm.model import pictures
     from genstudio.loading import load_model
 
     out: Path = args.out
@@ -70,7 +71,7 @@ def sample_to_disk(args: argparse.Namespace) -> int:
             trajectory = result.trajectory
             trajectory.save_npz(args.trajectory)
             print(safe_text(f"trajectory ({len(trajectory.timesteps)} steps) written to {args.trajectory}"))
-        samples = result.final
+        samples = pictures(model, result.final)  # a latent diffusion model's latents decoded
         how = spec.short() + (" with the exact denoiser" if source is not model else "")
         if points is not None:  # memorisation: how many samples are training points
             from genstudio.diffusion.exact import mixture_of_model

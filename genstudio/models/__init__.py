@@ -23,6 +23,8 @@ ARCHS: dict[str, str] = {
     "srresnet": "genstudio.models.srresnet:SRResNet",
     "srgan_g": "genstudio.models.srresnet:SRResNet",  # the same network, trained as SRGAN's generator
     "sr_d": "genstudio.models.srresnet:SRDiscriminator",
+    "kl_vae": "genstudio.models.kl_vae:KLAutoencoder",  # latent diffusion's first stage (autoencoder family)
+    "ldm_unet": "genstudio.models.cond_unet:CondUNet",  # text2image's network, trained on latents (ldm family)
 }
 
 
