@@ -36,6 +36,7 @@ from genstudio.gui.widgets.monitor import MonitorView
 from genstudio.gui.widgets.run_panel import RunPanel
 from genstudio.gui.widgets.scrubber import ScrubberView
 from genstudio.gui.widgets.superres_view import SuperResView
+from genstudio.gui.widgets.autoencoder_view import AutoencoderView
 from genstudio.gui.widgets.status import RunStatus
 from genstudio.gui.window_arena import ArenaWiring
 from genstudio.gui.window_menus import MenusAndActions
@@ -99,7 +100,7 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, ArenaWiring, QMainWi
         self.tabs.tabBar().setDrawBase(False)
         # built when first shown or asked for (see the latent / scrubber properties): a faster start
         self._pages = {"Latent": LazyView(LatentView), "Scrubber": LazyView(ScrubberView),
-                       "Super-resolution": LazyView(SuperResView)}
+                       "Super-resolution": LazyView(SuperResView), "Autoencoder": LazyView(AutoencoderView)}
         self.hints: dict[str, HintBar] = {}
         for name, view in (("Monitor", self.monitor), *self._pages.items()):
             monitor = name == "Monitor"
@@ -145,6 +146,7 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, ArenaWiring, QMainWi
         self.router = ModelRouter(c, self.tabs, lambda: self.latent, lambda: self.scrubber,
                                   lambda text: self.statusBar().showMessage(text, 8000), self)
         self.router.add_view("superres", self._pages["Super-resolution"].view)
+        self.router.add_view("autoencoder", self._pages["Autoencoder"].view)
         for page in self._pages.values():
             page.when_built(self.router.attach)
         self._pages["Super-resolution"].when_built(

@@ -73,14 +73,20 @@ class LatentDiffusionModel(Text2ImageModel):
         lat = self.meta["latent"]
         return (int(lat["image_channels"]), int(lat["image_size"]), int(lat["image_size"]))
 
-    def decode_latents(self, z: torch.Tensor) -> torch.Tensor:
-        """Pictures (N, C, H, W) in [−1, 1], float32 on the CPU, of scaled latents ``z`` (N, c, h, w)."""
-        return self.autoencoder.decode(z.float() / self.scale_factor)
+    @property
+    def image_size(self) -> tuple[int, int]:
+        """(H, W) of a decoded picture (the latent hook's optional size, docs/architecture.md)."""
+        return self.image_shape[1:]
 
-    def latent_preview(self, z: torch.Tensor) -> torch.Tensor:
+    def decode_latents(self, z: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """Pictures (N, C, H, W) in [−1, 1], float32 on the CPU, of scaled latents ``z`` (N, c, h, w), any device."""
+        return self.autoencoder.decode(torch.as_tensor(z).float() / self.scale_factor)
+
+    def latent_preview(self, z: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Approximate pictures (N, C, h, w) in [−1, 1] at the latents' resolution, by the fitted linear
         latent → RGB map: no decoder run (cheap enough for every frame of a filmstrip)."""
-        return apply_rgb_map(z.float().cpu() / self.scale_factor, self.meta["latent"]["rgb_map"])
+        z = torch.as_tensor(z).detach().float().cpu()
+        return apply_rgb_map(z / self.scale_factor, self.meta["latent"]["rgb_map"])
 
     def describe(self) -> str:
         c, h, w = self.sample_shape
