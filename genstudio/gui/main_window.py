@@ -110,6 +110,8 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, ArenaWiring, QMainWi
             self.tabs.addTab(with_hint(view, hint), name)
         self.hints["Super-resolution"].set_text("drag the wipe between two columns, zoom in, tick |SR − HR| for "
                                                 "the error map, or Open image… to try a picture of your own.")
+        self.hints["Autoencoder"].set_text("each row is a held-out image, its reconstruction, the error and the "
+                                           "latent channels the decoder sees; step through the images above.")
         self.refresh_hints()
         self.setCentralWidget(self.tabs)
 

@@ -22,7 +22,7 @@ def test_the_view_shows_one_row_per_image_with_its_latent_channels_and_psnr(qtbo
     qtbot.addWidget(view)
     view.set_model(_model())
     p = view.panel
-    assert p.columns == ("input", "recon.", "error×4", "z1", "z2", "z3", "z4") and len(p.psnr) == 4
+    assert p.columns == ("input", "recon.", "error x4", "z1", "z2", "z3", "z4") and len(p.psnr) == 4
     assert p.latent_shape == (4, 8, 8)
     height = view.picture.pixmap().height()
     view.rows.setValue(2)  # fewer rows: a shorter picture, two PSNRs
