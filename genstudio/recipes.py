@@ -72,7 +72,7 @@ _SRGAN = Recipe(lr=1e-4, batch=8, steps=200, size=64, width=32, note="bundled sr
 
 # latent diffusion (Rombach et al.): the KL autoencoder (64 px → 16 × 16 × 4), then text2image's U-Net on its
 # scaled latents (--autoencoder FILE); both sized to train on one busy CPU thread (checkpoints/README.md)
-# (ae_faces was this run stopped at step 572; ldm_faces this one stopped at LDM_STEPS: a busy CPU, see there)
+# (ae_faces was this run stopped at step 572; ldm_faces this one stopped at step 1,202: a busy CPU, see there)
 _AE_FACES = Recipe(lr=1e-3, batch=16, steps=600, size=64, width=32, note="bundled ae_faces")
 _LDM_FACES = Recipe(lr=1e-3, batch=32, steps=2500, size=64, width=24, ema_decay=0.99, note="bundled ldm_faces")
 
