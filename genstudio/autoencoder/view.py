@@ -57,7 +57,8 @@ def reconstruction_panel(model, images: torch.Tensor, zoom: int = 2) -> Reconstr
     rows = torch.cat([rgb(x)[:, None], rgb(x_hat)[:, None], error.expand(-1, 3, -1, -1)[:, None], tiles], 1)
     per_row = rows.shape[1]
     grid = make_grid(rows.flatten(0, 1).numpy(), nrow=per_row, pad=PAD)
-    columns = ("input", "recon.", f"error x{ERROR_GAIN:g}")  # ASCII: PIL's built-in font has no × + tuple(f"z{i + 1}" for i in range(z.shape[1]))
+    # ASCII titles: PIL's built-in font has no ×
+    columns = ("input", "recon.", f"error x{ERROR_GAIN:g}") + tuple(f"z{i + 1}" for i in range(z.shape[1]))
     values = tuple(float(p) for p in psnr(x_hat, x))
     picture = _labelled(grid, columns, [f"{v:.1f} dB" for v in values], x.shape[-1], zoom)
     return ReconstructionPanel(picture, values, columns, tuple(int(s) for s in z.shape[1:]), float(z.std()))
