@@ -362,6 +362,16 @@ def superres_faces(window: MainWindow, work: Path) -> QWidget:
     return window
 
 
+def autoencoder_faces(window: MainWindow, work: Path) -> QWidget:
+    """The Autoencoder tab on the bundled KL autoencoder: held-out faces, their reconstructions, the
+    error and the four latent channels, with each row's PSNR."""
+    _open_bundled(window, "ae_faces")
+    view = window._pages["Autoencoder"].view()
+    view.rows.setValue(4)
+    settle(0.5)
+    return window
+
+
 def latent_neighbours(window: MainWindow, work: Path) -> QWidget:
     """The latent explorer on the bundled digits DCGAN with G(z)'s nearest training digits and the verdict."""
     _open_bundled(window, "dcgan_digits")
@@ -498,6 +508,7 @@ SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
     ("branch_t2i", branch_t2i),
     ("walk_t2i", walk_t2i),
     ("superres_faces", superres_faces),
+    ("autoencoder_faces", autoencoder_faces),
     ("monitor_drawing", monitor_drawing),
     ("monitor_slow_motion", monitor_slow_motion),
     ("monitor_arena", monitor_arena),

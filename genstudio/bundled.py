@@ -19,6 +19,7 @@ BUNDLED: dict[str, tuple[str, ...]] = {
     "latent": ("dcgan_faces", "dcgan_digits", "gan_ring8"),
     "scrubber": ("ddpm_digits", "ddpm_shapes", "ddpm_ring8"),
     "superres": ("srresnet_faces", "srgan_faces"),  # the view compares all of them
+    "autoencoder": ("ae_faces",),
 }
 
 

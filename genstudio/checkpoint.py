@@ -71,6 +71,7 @@ def library_versions() -> dict[str, str]:
 TORCH_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
 MAX_ARG = 4096  # largest integer an architecture argument may be (widths, latent sizes, depths)
 CHANNELS = (1, 3)
+LATENT_CHANNELS = tuple(range(1, 17))  # the sample channels of a family that samples latents (Family.latent)
 MAX_TIMESTEPS = 10000  # diffusion T, as RunConfig.validate allows
 _ZIP_MAGIC = b"PK\x03\x04"  # torch.save's format since PyTorch 1.6
 _PICKLE_MAGIC = b"\x80"  # pickle protocol 2+ (raw pickles and PyTorch's legacy format)
@@ -262,7 +263,7 @@ def _parse_meta(path: Path, raw: dict[str, str], kind: str | None = None) -> dic
         if not isinstance(m.get("args"), dict):
             raise CheckpointError(f"{path.name}: model {_brief(role)} has no architecture arguments")
         for name, value in m["args"].items():
-            problem = _arg_problem(name, value)
+            problem = _arg_problem(name, value, LATENT_CHANNELS if family.latent else CHANNELS)
             if problem:
                 raise CheckpointError(f"{path.name}: model {_brief(role)} argument {_brief(name)} = "
                                       f"{_brief(value)} {problem}")
@@ -275,7 +276,9 @@ def _parse_meta(path: Path, raw: dict[str, str], kind: str | None = None) -> dic
     if meta.get("data_kind", "images") not in ("images", "points"):
         raise CheckpointError(f"{path.name} has an unknown data_kind {_brief(meta['data_kind'])} (images or points)")
     for name in ("size", "channels"):  # the sample shape of image models
-        if name in meta and meta[name] not in {"size": IMAGE_SIZES, "channels": CHANNELS}[name]:
+        allowed = {"size": (4, 8, *IMAGE_SIZES) if family.latent else IMAGE_SIZES,  # 8 × 8 × 4 latents, say
+                   "channels": LATENT_CHANNELS if family.latent else CHANNELS}[name]
+        if name in meta and meta[name] not in allowed:
             raise CheckpointError(f"{path.name} has an unsupported image {name} {_brief(meta[name])}")
     family.check_header(path, meta)  # what only this family's header holds (a noise schedule, …)
     return meta
@@ -294,7 +297,7 @@ def check_schedule_header(path: Path, meta: dict[str, Any]) -> None:
         raise CheckpointError(f"{path.name} does not say the size of its images")
 
 
-def _arg_problem(name: str, value: Any) -> str:
+def _arg_problem(name: str, value: Any, channels: tuple[int, ...] = CHANNELS) -> str:
     """Why an architecture argument is refused ("" if it is fine).
 
     Arguments are plain numbers within bounds, so a header can neither smuggle in text nor make
@@ -307,7 +310,7 @@ def _arg_problem(name: str, value: Any) -> str:
     if isinstance(value, int):
         if name == "size" and value not in IMAGE_SIZES:
             return f"is not an image size GenStudio supports {IMAGE_SIZES}"
-        if name in ("nc", "channels") and value not in CHANNELS:
+        if name in ("nc", "channels") and value not in channels:
             return f"is not a channel count GenStudio supports {CHANNELS}"
         return "" if 1 <= value <= MAX_ARG else f"is out of range (1 to {MAX_ARG})"
     if isinstance(value, float):  # e.g. a dropout rate
@@ -343,13 +346,14 @@ def export_for_sampling(src: str | os.PathLike, dst: str | os.PathLike, *, half:
     tensors, meta = load_checkpoint(src)
     prefixes = get_family(meta["kind"]).sampling_weights
     keep = next((p for p in prefixes if any(k.startswith(p) for k in tensors)), prefixes[-1])
+    keep_also = get_family(meta["kind"]).carries  # e.g. the autoencoder a latent diffusion model decodes with
     out = {}
     for k, v in tensors.items():
-        if k.startswith(keep):
+        if k.startswith(keep) or k.startswith(keep_also):
             out[k] = v.half() if half and v.is_floating_point() else v
     earlier = meta.get("exported") or {}
     meta = {k: v for k, v in meta.items() if k != "optim"}
-    roles = {k.split("/")[1] for k in out}  # "model/G/…", "ema/eps/…"
+    roles = {k.split("/")[1] for k in out if k.startswith(keep)}  # "model/G/…", "ema/eps/…"
     meta["models"] = {role: spec for role, spec in meta["models"].items() if role in roles}
     meta["exported"] = {"from": earlier.get("from", Path(src).name), "half": half or bool(earlier.get("half")),
                         "resumable": False}

@@ -35,7 +35,7 @@ _TORCH_NAMES = {torch.float16: "F16", torch.bfloat16: "BF16", torch.float32: "F3
                 torch.bool: "BOOL"}
 # the argument holding the sample's channels / image size / point dimension, per architecture
 IMAGE_ARGS = {"dcgan_g": ("nc", "size"), "dcgan_d": ("nc", "size"), "unet": ("channels", None),
-              "cond_unet": ("channels", None),
+              "cond_unet": ("channels", None), "kl_vae": ("channels", None), "ldm_unet": ("channels", None),
               "srresnet": ("channels", None), "srgan_g": ("channels", None), "sr_d": ("channels", None),
               "stylegan_g": ("nc", "size"), "stylegan_d": ("nc", "size")}
 POINT_ARGS = {"mlp_g": "out_dim", "mlp_d": "in_dim", "mlp_eps": "dim"}
@@ -136,7 +136,7 @@ def _check_sample(path: Path, meta: dict[str, Any]) -> None:
             size = _arg(spec, s_arg)
             if not _same(meta.setdefault("size", size), size):
                 raise _error(f"{path.name}: header size = {_brief(meta['size'])}, but {label} has {s_arg} = {size}")
-        if arch in ("unet", "cond_unet"):
+        if arch in ("unet", "cond_unet", "ldm_unet"):
             _check_unet_depth(path, meta, spec, label)
 
 

@@ -232,6 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help='text2image: comma-separated phrases no training caption may hold, e.g. "blue triangle,'
                         'yellow cross" (an image whose full caption holds one is left out); "" holds nothing out '
                         '(default: the data set\'s own, for shapes "blue triangle,yellow cross")')
+    t.add_argument("--autoencoder", type=Path, default=None, metavar="FILE",
+                   help="ldm: the trained autoencoder checkpoint whose latents it learns (genstudio train autoencoder)")
+    t.add_argument("--z-channels", type=_positive_int, default=None,
+                   help="autoencoder: latent channels (default 4, as Stable Diffusion's VAE)")
+    t.add_argument("--kl-weight", type=float, default=None,
+                   help="autoencoder: weight of the KL term (default 1e-6, latent diffusion's KL-reg)")
     t.add_argument("--device", choices=DEVICES, default="auto")
     t.add_argument("--seed", type=_seed, default=0)
     t.add_argument("--log-every", type=_positive_int, default=None)

@@ -128,7 +128,7 @@ def _print_copies(model, samples) -> None:
 def _is_text2image(path) -> bool:
     from genstudio.loading import kind_of
 
-    return kind_of(path) == "text2image"
+    return kind_of(path) in ("text2image", "ldm")  # ldm: text2image in a latent space
 
 
 def _score_prompts(args: argparse.Namespace) -> int:
@@ -180,6 +180,13 @@ def cmd_info(args: argparse.Namespace) -> int:
         (h, w), (c, lh, lw) = model.image_size, model.sample_shape
         lines.append(f"pictures:    {h}x{w} px from {c}x{lh}x{lw} latents (--size to change); one guided U-Net "
                      f"step {model.step_seconds:.2f} s and one VAE decode {model.decode_seconds:.2f} s on the CPU")
+    if isinstance(meta.get("latent"), dict):  # latent diffusion: what its samples are and what decodes them
+        lat, ae = meta["latent"], meta.get("autoencoder", {})
+        lines.append(f"latent:      latent diffusion on {meta.get('channels')}x{meta.get('size')}x{meta.get('size')} "
+                     f"latents, scale factor {lat.get('scale_factor'):.5g} (unit variance); decoded to "
+                     f"{lat.get('image_channels')}x{lat.get('image_size')}x{lat.get('image_size')} pictures")
+        lines.append(f"autoencoder: {ae.get('arch')} {json.dumps(ae.get('args'))} from {ae.get('file')}, "
+                     f"step {ae.get('step')} (carried in this file)")
     if isinstance(meta.get("text"), dict):  # a text-to-image model: the words a prompt may use
         vocab = meta["text"]["words"][2:]
         lines.append(f"vocabulary:  {len(vocab)} words, prompts of at most {meta['text']['max_len']}: "

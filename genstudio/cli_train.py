@@ -28,8 +28,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
              if v not in ("off", False)}
     extra.update(_superres_extra(args))
     extra.update(_hold_out_extra(args))
+    extra.update(_latent_extra(args))
     if getattr(args, "min_snr", None) is not None:
-        if args.kind not in ("diffusion", "text2image"):
+        if args.kind not in ("diffusion", "text2image", "ldm"):
             raise ConfigError(f"--min-snr is not a setting of {args.kind} runs (diffusion and text2image)")
         if not 0 <= args.min_snr < float("inf"):
             raise ConfigError(f"--min-snr must be a number ≥ 0 (0 = off; the paper's γ is 5), not {args.min_snr:g}")
@@ -86,14 +87,29 @@ def _hold_out_extra(args: argparse.Namespace) -> dict:
     text = getattr(args, "hold_out", None)
     if text is None:
         return {}
-    if args.kind != "text2image":
-        raise ConfigError(f"--hold-out is not a setting of {args.kind} runs (text2image only)")
+    if args.kind not in ("text2image", "ldm"):
+        raise ConfigError(f"--hold-out is not a setting of {args.kind} runs (text2image and ldm only)")
     from genstudio.data.captions import parse_hold_out
 
     phrases = parse_hold_out(text)
     if text.strip() and not phrases:
         raise ConfigError(f"--hold-out {text!r} names no phrase: give e.g. \"blue triangle,yellow cross\"")
     return {"hold_out": list(phrases)}
+
+
+def _latent_extra(args: argparse.Namespace) -> dict:
+    """``--autoencoder FILE`` (ldm), ``--z-channels`` and ``--kl-weight`` (autoencoder) as ``config.extra``
+    entries; one line for a flag given to a family that does not take it."""
+    given = {k: getattr(args, k, None) for k in ("autoencoder", "z_channels", "kl_weight")}
+    given = {k: v for k, v in given.items() if v is not None}
+    takes = {"ldm": ("autoencoder",), "autoencoder": ("z_channels", "kl_weight")}.get(args.kind, ())
+    wrong = [k for k in given if k not in takes]
+    if wrong:
+        flags = ", ".join("--" + k.replace("_", "-") for k in wrong)
+        raise ConfigError(f"{flags} {'is' if len(wrong) == 1 else 'are'} not a setting of {args.kind} runs")
+    if "autoencoder" in given:
+        given["autoencoder"] = str(Path(given["autoencoder"]).expanduser().resolve())
+    return given
 
 
 def _saved_config(run_dir: Path) -> RunConfig | None:

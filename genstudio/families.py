@@ -25,7 +25,7 @@ __all__ = ["Metric", "Family", "FAMILIES", "PLOTS", "VIEWS", "register_family", 
 #: The Monitor's plots a metric can go to (the GUI maps each key to a widget).
 PLOTS = ("losses", "discriminator", "eps_loss", "bands")
 #: The views a family's models open in (the GUI maps each key to a tab).
-VIEWS = ("latent", "scrubber", "superres")
+VIEWS = ("latent", "scrubber", "superres", "autoencoder")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,10 @@ class Family:
     uses_samplers: bool = False  # `genstudio sample` / `score` take --sampler, --steps, --eta
     # the weights that sample, in order of preference (an export keeps the first the file has)
     sampling_weights: tuple[str, ...] = ("model/",)
+    # weights sampling needs beside those (an export keeps them too): latent diffusion's "autoencoder/"
+    carries: tuple[str, ...] = ()
+    # samples latents that a decoder it carries turns into pictures: the sample may have 1–16 channels
+    latent: bool = False
     # (path, meta) -> None, raising CheckpointError: checks of what only this family's header holds
     header: Any = field(default=None, repr=False)
     adam_betas: tuple[float, float] = (0.9, 0.999)  # Adam's (β1, β2) for a new run of this family
@@ -216,3 +220,23 @@ register_family(Family(  # StyleGAN2 at small scale: its own network, mean w and
     defining="genstudio.stylegan.trainer:defining",
     monitor_hints=("watch the grid of {thing}s from fixed z and fixed noise sharpen; then open the model in the "
                    "Latent view for truncation in w, style mixing, layer views and noise.",) * 2))
+register_family(Family(  # latent diffusion's first stage (Rombach et al. 2022): images ⇄ latents
+    "autoencoder", "Autoencoder (KL-VAE)", "autoencoder", "genstudio.autoencoder.trainer:AutoencoderTrainer",
+    "genstudio.autoencoder.model:AutoencoderModel", archs=("kl_vae",),
+    metrics=(Metric("loss", "L1 reconstruction + kl_weight × KL", "losses"),
+             Metric("rec", "L1 reconstruction error (mean over pixels)", "losses"),
+             Metric("kl", "KL(q(z|x) ‖ N(0, I)) per pixel (weighted 1e-6 in the loss)", "losses")),
+    view="autoencoder", sampling_weights=("model/vae/",),
+    score="genstudio.autoencoder.score:cmd_score", defining="genstudio.autoencoder.trainer:defining",
+    monitor_hints=("the preview shows held-out images as input | reconstruction pairs; the reconstruction "
+                   "error falls while the KL term keeps the latents near N(0, I).",) * 2))
+register_family(Family(  # Rombach et al.'s latent diffusion: text2image's network on an autoencoder's latents;
+    # its own kind, since its samples are latents that only the autoencoder it carries turns into pictures
+    "ldm", "Latent diffusion", "latent diffusion", "genstudio.ldm.trainer:LatentDiffusionTrainer",
+    "genstudio.ldm.model:LatentDiffusionModel", archs=("ldm_unet",),  # cond_unet under its own name (an arch has one family)
+    metrics=(Metric("loss", "ε-prediction MSE on scaled latents, 10 % of captions null", "eps_loss"),
+             Metric("bands", "the loss per timestep band", "bands")),
+    view="scrubber", uses_samplers=True, sampling_weights=("ema/", "model/"), carries=("autoencoder/",), latent=True,
+    header="genstudio.ldm.model:check_ldm_header", defining="genstudio.diffusion.trainer:defining",
+    monitor_hints=("each preview row is one fixed prompt (guidance 3) sampled in latent space and decoded by the "
+                   "autoencoder; the denoising loss is on the scaled latents.",) * 2))

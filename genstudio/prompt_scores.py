@@ -78,6 +78,7 @@ def score_text2image(path: str | Path, prompts: list[str] | None = None,
         The model was trained on a data set prompt accuracy cannot read (not digits or shapes), or a
         prompt has a word the measuring stick or the model does not know.
     """
+    from genstudio.ldm.model import pictures
     from genstudio.loading import load_model
     from genstudio.sampling import SampleSpec, sample
 
@@ -97,9 +98,10 @@ def score_text2image(path: str | Path, prompts: list[str] | None = None,
 
     def draw(prompt: str, guidance: float, count: int, sample_seed: int) -> torch.Tensor:
         spec = SampleSpec(count, sample_seed, sampler, steps, record=False, prompt=prompt, guidance=guidance)
-        return torch.from_numpy(sample(model, spec).final)
+        return torch.from_numpy(pictures(model, sample(model, spec).final))  # latents decoded (ldm)
 
     rows = accuracy_vs_guidance(draw, prompts, list(guidances), data, n, seed, held_out, progress)
-    reference = real_reference(prompts, data, n, size=int(model.meta.get("size", 32)), hold_out=held_out)
+    size = model.image_shape[-1] if hasattr(model, "image_shape") else int(model.meta.get("size", 32))
+    reference = real_reference(prompts, data, n, size=size, hold_out=held_out)
     how = SampleSpec(n, seed, sampler, steps).short(eta=False) + f", {n} per prompt"
     return PromptReport(data, held_out, tuple(rows), reference, how)

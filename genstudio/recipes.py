@@ -77,6 +77,11 @@ _SRGAN = Recipe(lr=1e-4, batch=8, steps=200, size=64, width=32, note="bundled sr
 # bundled run was stopped (65 min), not a measured optimum (checkpoints/README.md)
 _STYLEGAN_FACES = Recipe(lr=2e-3, batch=16, steps=1500, size=32, width=64, latent_dim=128, g_ema=0.995,
                          note="bundled stylegan_faces")
+# latent diffusion (Rombach et al.): the KL autoencoder (64 px → 16 × 16 × 4), then text2image's U-Net on its
+# scaled latents (--autoencoder FILE); both sized to train on one busy CPU thread (checkpoints/README.md)
+# (ae_faces was this run stopped at step 572; ldm_faces this one stopped at step 1,202: a busy CPU, see there)
+_AE_FACES = Recipe(lr=1e-3, batch=16, steps=600, size=64, width=32, note="bundled ae_faces")
+_LDM_FACES = Recipe(lr=1e-3, batch=32, steps=2500, size=64, width=24, ema_decay=0.99, note="bundled ldm_faces")
 
 _TABLE: dict[tuple[str, str], Recipe] = {
     ("gan", "points"): _GAN_POINTS,
@@ -101,6 +106,9 @@ _TABLE: dict[tuple[str, str], Recipe] = {
     ("srgan", "images"): _SRGAN,
     ("stylegan", "faces"): _STYLEGAN_FACES,
     ("stylegan", "images"): _STYLEGAN_FACES,
+    ("autoencoder", "faces"): _AE_FACES,
+    ("autoencoder", "images"): _AE_FACES,
+    ("ldm", "faces"): _LDM_FACES,
 }
 
 
@@ -149,7 +157,7 @@ def recipes_table() -> str:
     recipes = {(kind, id(r)): (kind, fam, r) for (kind, fam), r in _TABLE.items()}
     for key, names in merged.items():
         kind, fam, r = recipes[key]
-        diffusion = kind in ("diffusion", "text2image")  # a schedule and an EMA
+        diffusion = kind in ("diffusion", "text2image", "ldm")  # a schedule and an EMA
         rows.append((kind, " ".join(names), f"{r.lr:g}", str(r.batch), str(r.steps), "-" if fam == "points" else str(r.size),
                      str(r.width or "auto"), r.schedule if diffusion else "-",
                      f"{r.ema_decay:g}" if diffusion else (f"G {r.g_ema:g}" if r.g_ema else "-")))

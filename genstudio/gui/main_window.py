@@ -36,6 +36,7 @@ from genstudio.gui.widgets.monitor import MonitorView
 from genstudio.gui.widgets.run_panel import RunPanel
 from genstudio.gui.widgets.scrubber import ScrubberView
 from genstudio.gui.widgets.superres_view import SuperResView
+from genstudio.gui.widgets.autoencoder_view import AutoencoderView
 from genstudio.gui.widgets.status import RunStatus
 from genstudio.gui.window_arena import ArenaWiring
 from genstudio.gui.window_drop import DropToOpen
@@ -102,7 +103,7 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, ArenaWiring, DropToO
         self.tabs.tabBar().setDrawBase(False)
         # built when first shown or asked for (see the latent / scrubber properties): a faster start
         self._pages = {"Latent": LazyView(LatentView), "Scrubber": LazyView(ScrubberView),
-                       "Super-resolution": LazyView(SuperResView)}
+                       "Super-resolution": LazyView(SuperResView), "Autoencoder": LazyView(AutoencoderView)}
         self.hints: dict[str, HintBar] = {}
         for name, view in (("Monitor", self.monitor), *self._pages.items()):
             monitor = name == "Monitor"
@@ -112,6 +113,8 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, ArenaWiring, DropToO
             self.tabs.addTab(with_hint(view, hint), name)
         self.hints["Super-resolution"].set_text("drag the wipe between two columns, zoom in, tick |SR − HR| for "
                                                 "the error map, or Open image… to try a picture of your own.")
+        self.hints["Autoencoder"].set_text("each row is a held-out image, its reconstruction, the error and the "
+                                           "latent channels the decoder sees; step through the images above.")
         self.refresh_hints()
         self.setCentralWidget(self.tabs)
 
@@ -148,6 +151,7 @@ class MainWindow(RunWiring, OpenAndFollow, MenusAndActions, ArenaWiring, DropToO
         self.router = ModelRouter(c, self.tabs, lambda: self.latent, lambda: self.scrubber,
                                   lambda text: self.statusBar().showMessage(text, 8000), self)
         self.router.add_view("superres", self._pages["Super-resolution"].view)
+        self.router.add_view("autoencoder", self._pages["Autoencoder"].view)
         for page in self._pages.values():
             page.when_built(self.router.attach)
         self._pages["Super-resolution"].when_built(

@@ -23,7 +23,8 @@ from genstudio.loading import model_from_state
 __all__ = ["ModelRouter", "VIEW_NAMES"]
 
 #: What each of the family registry's view keys is called in a message.
-VIEW_NAMES = {"latent": "the latent explorer", "scrubber": "the scrubber", "superres": "the super-resolution view"}
+VIEW_NAMES = {"latent": "the latent explorer", "scrubber": "the scrubber", "superres": "the super-resolution view",
+              "autoencoder": "the autoencoder view"}
 
 
 class ModelRouter(QObject):

@@ -33,7 +33,8 @@ class OpenAndFollow:
 
         opened = []
         for view_name, stems in BUNDLED.items():
-            page = self._pages[{"latent": "Latent", "scrubber": "Scrubber"}.get(view_name, "Super-resolution")]
+            page = self._pages[{"latent": "Latent", "scrubber": "Scrubber",
+                                "autoencoder": "Autoencoder"}.get(view_name, "Super-resolution")]
             for stem in stems:
                 path = bundled_path(stem)
                 if path is None:

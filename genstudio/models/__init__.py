@@ -25,6 +25,8 @@ ARCHS: dict[str, str] = {
     "sr_d": "genstudio.models.srresnet:SRDiscriminator",
     "stylegan_g": "genstudio.models.stylegan:StyleGenerator",  # StyleGAN2-style, small
     "stylegan_d": "genstudio.models.stylegan_d:ResidualDiscriminator",
+    "kl_vae": "genstudio.models.kl_vae:KLAutoencoder",  # latent diffusion's first stage (autoencoder family)
+    "ldm_unet": "genstudio.models.cond_unet:CondUNet",  # text2image's network, trained on latents (ldm family)
 }
 
 

@@ -181,7 +181,7 @@ def test_shortcuts_and_title(make_window):
     from PySide6.QtWidgets import QLabel
 
     extra = QLabel("a view")
-    assert w.add_view("Extra", extra) == 4 and w.view("Extra") is extra  # after Monitor, Latent, Scrubber, Super-resolution
+    assert w.add_view("Extra", extra) == 5 and w.view("Extra") is extra  # after Monitor, Latent, Scrubber, SR, Autoencoder
 
 
 def test_open_checkpoint_emits_the_model(qtbot, make_window, tmp_path):

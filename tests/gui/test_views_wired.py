@@ -31,7 +31,7 @@ def checkpoints(tmp_path_factory):
 def test_the_window_has_the_three_views(make_window):
     w = make_window()
     assert [w.tabs.tabText(i) for i in range(w.tabs.count())] == ["Monitor", "Latent", "Scrubber",
-                                                                             "Super-resolution"]
+                                                                             "Super-resolution", "Autoencoder"]
     w.show_view("Scrubber")
     assert w.tabs.currentWidget().isAncestorOf(w.scrubber)
 
