@@ -65,7 +65,35 @@ def gan_specs(config: RunConfig, data: Dataset) -> dict[str, dict[str, Any]]:
     raise ValueError(f"unknown GAN architecture {arch!r}: use auto, dcgan or mlp")
 
 
-class GanTrainer(Trainer):
+class TwoPlayers:
+    """What a checkpoint holds of a two-player trainer (``G``, ``D``, ``opt_G``, ``opt_D`` and
+    ``G_ema``, the running average of G's weights or None): the GAN and StyleGAN families share it."""
+
+    G: nn.Module
+    D: nn.Module
+    G_ema: nn.Module | None
+    opt_G: torch.optim.Optimizer
+    opt_D: torch.optim.Optimizer
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"G": self.G, "D": self.D}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"G": self.opt_G, "D": self.opt_D}
+
+    def extra_tensors(self) -> dict[str, torch.Tensor]:
+        return module_tensors("ema/G", self.G_ema) if self.G_ema is not None else {}
+
+    def load_extra(self, tensors: dict[str, torch.Tensor]) -> None:
+        if self.G_ema is None:
+            return
+        if any(k.startswith("ema/G/") for k in tensors):
+            load_module(self.G_ema, "ema/G", tensors)
+        else:  # a checkpoint without averaged weights: start the average from the raw ones
+            self.G_ema.load_state_dict(self.G.state_dict())
+
+
+class GanTrainer(TwoPlayers, Trainer):
     """One GAN training step at a time: D step then G step, each with its own Adam."""
 
     kind = "gan"
@@ -88,23 +116,7 @@ class GanTrainer(Trainer):
         # the fixed noise batch makes preview grids comparable over time (as in the DCGAN example)
         self.fixed_z = sample_noise((self.G.nz,), n_fixed, seed=config.seed + 1).to(device)
 
-    # -- Trainer interface ---------------------------------------------------------------
-    def modules(self) -> dict[str, nn.Module]:
-        return {"G": self.G, "D": self.D}
-
-    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"G": self.opt_G, "D": self.opt_D}
-
-    def extra_tensors(self) -> dict[str, torch.Tensor]:
-        return module_tensors("ema/G", self.G_ema) if self.G_ema is not None else {}
-
-    def load_extra(self, tensors: dict[str, torch.Tensor]) -> None:
-        if self.G_ema is None:
-            return
-        if any(k.startswith("ema/G/") for k in tensors):
-            load_module(self.G_ema, "ema/G", tensors)
-        else:  # a checkpoint without averaged weights: start the average from the raw ones
-            self.G_ema.load_state_dict(self.G.state_dict())
+    # -- Trainer interface: modules, optimizers and G's average from TwoPlayers ----------
 
     def sampling_G(self) -> nn.Module:
         """The generator that samples: the averaged one when the run keeps an average."""

@@ -24,11 +24,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from genstudio.checkpoint import load_module, module_tensors
 from genstudio.config import ConfigError, RunConfig
 from genstudio.data import Dataset
 from genstudio.gan.losses import discriminator_loss, generator_loss
 from genstudio.gan.remedies import r1_penalty
+from genstudio.gan.trainer import TwoPlayers
 from genstudio.models import build
 from genstudio.trainer import Preview, Trainer, update_ema
 
@@ -75,7 +75,7 @@ def stylegan_specs(config: RunConfig, data: Dataset) -> dict[str, dict[str, Any]
                                                  "mbstd": _extra(config)[1]}}}
 
 
-class StyleGanTrainer(Trainer):
+class StyleGanTrainer(TwoPlayers, Trainer):
     """D step (lazy R1 every 16th) then G step with style mixing; G's EMA samples."""
 
     kind = "stylegan"
@@ -97,23 +97,7 @@ class StyleGanTrainer(Trainer):
         # one fixed noise image per layer, so preview grids differ only by what G learnt
         self.fixed_noise = [torch.randn(1, 1, r, r, generator=g).to(device) for r in self.G.resolutions]
 
-    # -- Trainer interface ---------------------------------------------------------------
-    def modules(self) -> dict[str, nn.Module]:
-        return {"G": self.G, "D": self.D}
-
-    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"G": self.opt_G, "D": self.opt_D}
-
-    def extra_tensors(self) -> dict[str, torch.Tensor]:
-        return module_tensors("ema/G", self.G_ema) if self.G_ema is not None else {}
-
-    def load_extra(self, tensors: dict[str, torch.Tensor]) -> None:
-        if self.G_ema is None:
-            return
-        if any(k.startswith("ema/G/") for k in tensors):
-            load_module(self.G_ema, "ema/G", tensors)
-        else:
-            self.G_ema.load_state_dict(self.G.state_dict())
+    # -- Trainer interface: modules, optimizers and G's average from TwoPlayers ----------
 
     def sampling_G(self) -> nn.Module:
         return self.G_ema if self.G_ema is not None else self.G

@@ -35,6 +35,14 @@ METHODS = ("linear", "slerp")  # interpolation between A and B
 ENDS = ("A", "B")
 
 
+def checked_psi(psi: float) -> float:
+    """Truncation ψ as a float, refused outside [0, 1] (z's truncation here, w's in the style state)."""
+    psi = float(psi)
+    if not 0.0 <= psi <= 1.0:
+        raise ValueError(f"ψ must be in [0, 1], not {psi:g}")
+    return psi
+
+
 class LatentState:
     """What the latent explorer shows: one model's latent, its edits and the walk between two latents.
 
@@ -155,10 +163,7 @@ class LatentState:
 
     def set_psi(self, psi: float) -> None:
         """Truncation ψ in [0, 1]."""
-        psi = float(psi)
-        if not 0.0 <= psi <= 1.0:
-            raise ValueError(f"ψ must be in [0, 1], not {psi:g}")
-        self.psi = psi
+        self.psi = checked_psi(psi)
         self.changed.emit("psi", None)
 
     # ------------------------------------------------------------------ directions

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from genstudio.views.events import Event
+from genstudio.views.latent import checked_psi
 
 __all__ = ["StyleState", "StyleSnapshot", "LayerView", "MixingPlan", "w_directions", "layer_view"]
 
@@ -109,10 +110,7 @@ class StyleState:
 
     # ------------------------------------------------------------------ edits
     def set_psi(self, psi: float) -> None:
-        psi = float(psi)
-        if not 0.0 <= psi <= 1.0:
-            raise ValueError(f"ψ must be in [0, 1], not {psi:g}")
-        self.psi = psi
+        self.psi = checked_psi(psi)
         self.changed.emit("psi", None)
 
     def set_directions(self, directions: np.ndarray, sigmas: np.ndarray) -> None:
