@@ -23,6 +23,7 @@ ARCHS: dict[str, str] = {
     "srresnet": "genstudio.models.srresnet:SRResNet",
     "srgan_g": "genstudio.models.srresnet:SRResNet",  # the same network, trained as SRGAN's generator
     "sr_d": "genstudio.models.srresnet:SRDiscriminator",
+    "sr_patch_d": "genstudio.models.srresnet:PatchDiscriminator",  # SRGAN's --d-arch patch
 }
 
 
