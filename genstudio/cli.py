@@ -227,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SRGAN: vgg (the paper's strided D) or patch (a PatchGAN, one logit per 34 px patch)")
     t.add_argument("--l1-weight", type=float, default=None,
                    help="SRGAN: weight of a pixel L1 term added to the content loss (ESRGAN's 1e-2; default 0)")
+    t.add_argument("--d-warmup", type=_non_negative_int, default=None, metavar="STEPS",
+                   help="SRGAN: train D alone for the first STEPS steps, G held fixed (default 0)")
     t.add_argument("--d-lr", type=_rate, default=None,
                    help="GAN, SRGAN: the discriminator's learning rate (default: --lr)")
     add_gan_flags(t)  # the remedies for mode collapse (genstudio.gan.remedies)

@@ -160,7 +160,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         lines.append(f"content:     {json.dumps(meta.get('content', {'kind': 'mse'}))}"
                      + (f", adversarial weight {meta['adv_weight']:g}" if "adv_weight" in meta else "")
                      + (f", adversarial loss {meta['adv_loss']}" if "adv_loss" in meta else "")
-                     + (f", L1 weight {meta['l1_weight']:g}" if meta.get("l1_weight") else ""))
+                     + (f", L1 weight {meta['l1_weight']:g}" if meta.get("l1_weight") else "")
+                     + (f", D alone for the first {meta['d_warmup']} steps" if meta.get("d_warmup") else ""))
         if "init" in meta:
             lines.append(f"init:        {json.dumps(meta['init'])}")
     if "schedule" in meta:

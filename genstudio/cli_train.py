@@ -60,7 +60,7 @@ def add_gan_flags(t: argparse.ArgumentParser) -> None:
 #: the GAN flags that become config.extra entries
 GAN_EXTRA = ("d_steps", "unrolled", "r1", "spectral_norm", "mbstd")
 #: SRGAN's options from ESRGAN that become config.extra entries
-SRGAN_EXTRA = ("adv_loss", "d_arch", "l1_weight")
+SRGAN_EXTRA = ("adv_loss", "d_arch", "l1_weight", "d_warmup")
 
 
 def _superres_extra(args: argparse.Namespace) -> dict:

@@ -16,7 +16,9 @@ every tenth image is held out and never trained on. Settings beyond ``RunConfig`
 ESRGAN (Wang et al. 2018) that the paper does not have: ``adv_loss`` (``bce``, the paper's, default; or
 ``ragan``, the relativistic average loss), ``d_arch`` (``vgg``, the paper's strided D, default; or
 ``patch``, a PatchGAN that gives one logit per 34 px patch) and ``l1_weight`` (a pixel L1 term added
-to the content loss, ESRGAN's η = 10⁻²; default 0).
+to the content loss, ESRGAN's η = 10⁻²; default 0). ``d_warmup`` (default 0) trains D alone for that
+many first steps, G held fixed, so that G's first adversarial gradients come from a D that has
+already learnt what the SRResNet's output looks like, rather than from one at chance.
 """
 
 from __future__ import annotations
@@ -194,6 +196,9 @@ class SRGANTrainer(SRResNetTrainer):
         if (not isinstance(self.l1_weight, (int, float)) or isinstance(self.l1_weight, bool)
                 or not 0 <= self.l1_weight <= 1e3):
             raise ConfigError(f"l1_weight must be a number from 0 to 1000, not {self.l1_weight!r}", field="extra")
+        self.d_warmup = cfg.extra.get("d_warmup", 0)
+        if not isinstance(self.d_warmup, int) or isinstance(self.d_warmup, bool) or not 0 <= self.d_warmup <= 10**6:
+            raise ConfigError(f"d_warmup must be a whole number of steps from 0, not {self.d_warmup!r}", field="extra")
         self.specs["D"] = {"arch": D_ARCHS[d_arch], "args": {"channels": c, "width": d_width}}
         self.D = build(**self.specs["D"]).to(self.device)
         self.D_run = self.D
@@ -247,7 +252,7 @@ class SRGANTrainer(SRResNetTrainer):
         kind = self.content_kind
         note = {"kind": "vgg19", "file": Path(kind[6:]).name} if kind.startswith("vgg19:") else {"kind": kind}
         meta = {**super().extra_meta(), "content": note, "adv_weight": float(self.adv_weight),
-                "adv_loss": self.adv_loss, "l1_weight": float(self.l1_weight)}
+                "adv_loss": self.adv_loss, "l1_weight": float(self.l1_weight), "d_warmup": self.d_warmup}
         if self.init_note:
             meta["init"] = self.init_note
         return meta
@@ -283,17 +288,19 @@ class SRGANTrainer(SRResNetTrainer):
         loss_D.backward()
         self.opt_D.step()
 
-        # (2) G: content + adv_weight · (−log D(G(LR)))
+        # (2) G: content + adv_weight · (−log D(G(LR))); during the D warm-up only measured
+        warming = self.step < self.d_warmup
         self.opt_G.zero_grad(set_to_none=True)
-        with self.autocast():
+        with self.autocast(), torch.set_grad_enabled(not warming):
             gen_logits = self.D_run(sr).float()
             real_now = None
             if self.adv_loss == "ragan":  # the HR logits of the D that G is now judged by
                 with torch.no_grad():
                     real_now = self.D_run(hr).float()
         loss_G, content, adv = self.generator_objective(sr, hr, gen_logits, real_now)
-        loss_G.backward()
-        self.opt_G.step()
+        if not warming:
+            loss_G.backward()
+            self.opt_G.step()
         return {"loss_G": loss_G.detach(), "content": content.detach(), "adv": adv.detach(),
                 "loss_D": loss_D.detach(), "D(x)": torch.sigmoid(real_logits).mean().detach(),
                 "D(G(z))": torch.sigmoid(fake_logits).mean().detach()}
@@ -311,5 +318,6 @@ def defining(config: RunConfig) -> list[tuple[str, Any]]:
                  ("adversarial weight", extra.get("adv_weight", DEFAULT_ADV_WEIGHT)),
                  ("adversarial loss", extra.get("adv_loss", "bce")),
                  ("discriminator", extra.get("d_arch", "vgg")),
-                 ("L1 weight", extra.get("l1_weight", 0.0))]
+                 ("L1 weight", extra.get("l1_weight", 0.0)),
+                 ("D warm-up steps", extra.get("d_warmup", 0))]
     return rows

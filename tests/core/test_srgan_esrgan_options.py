@@ -1,5 +1,5 @@
 """SRGAN's options from ESRGAN (Wang et al. 2018): the relativistic average loss, a PatchGAN
-discriminator and a pixel L1 term — each as its formula says, refused clearly when misspelt,
+discriminator and a pixel L1 term, and a D warm-up — each as its formula says, refused clearly when misspelt,
 recorded in the checkpoint and shown by ``genstudio info``."""
 
 from __future__ import annotations
@@ -80,7 +80,23 @@ def test_the_l1_term_adds_its_weight_times_the_pixel_l1_to_the_content_loss():
     assert content.item() == pytest.approx(want.item(), rel=1e-6)
 
 
+def test_during_the_d_warmup_only_d_learns():
+    data = load_dataset("shapes", size=32, num_images=60, seed=0)
+    t = SRGANTrainer(_config("srgan", content="mse", d_warmup=2, d_arch="patch"), data, torch.device("cpu"))
+    g0 = [p.detach().clone() for p in t.G.parameters()]
+    d0 = [p.detach().clone() for p in t.D.parameters()]
+    for _ in range(2):
+        metrics = t.train_step(data.tensor[:8])
+        t.step += 1
+    assert all(torch.equal(a, b) for a, b in zip(g0, t.G.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(d0, t.D.parameters()))
+    assert math.isfinite(metrics["loss_G"].item())  # still measured
+    t.train_step(data.tensor[:8])  # step 3: G moves
+    assert not all(torch.equal(a, b) for a, b in zip(g0, t.G.parameters()))
+
+
 @pytest.mark.parametrize("extra,message", [({"adv_loss": "wgan"}, "adv_loss must be bce or ragan"),
+                                           ({"d_warmup": -1}, "d_warmup must be a whole number"),
                                            ({"d_arch": "unet"}, "d_arch must be vgg or patch"),
                                            ({"l1_weight": -1.0}, "l1_weight must be a number")])
 def test_bad_option_values_are_refused_in_one_line(extra, message):
@@ -94,7 +110,7 @@ def test_the_options_go_into_the_header_and_info_shows_them(tmp_path, capsys):
               "--quiet", "--device", "cpu"]
     assert main(["train", "srresnet", *common, "--steps", "1", "--out", str(tmp_path / "a")]) == 0
     assert main(["train", "srgan", *common, "--steps", "1", "--init", str(RunDir(tmp_path / "a").last_checkpoint),
-                 "--adv-loss", "ragan", "--d-arch", "patch", "--l1-weight", "0.01", "--out", str(tmp_path / "b")]) == 0
+                 "--adv-loss", "ragan", "--d-arch", "patch", "--l1-weight", "0.01", "--d-warmup", "1", "--out", str(tmp_path / "b")]) == 0
     last = RunDir(tmp_path / "b").last_checkpoint
     meta = read_header(last)
     assert meta["adv_loss"] == "ragan" and meta["l1_weight"] == 0.01 and meta["models"]["D"]["arch"] == "sr_patch_d"
@@ -102,6 +118,7 @@ def test_the_options_go_into_the_header_and_info_shows_them(tmp_path, capsys):
     assert main(["info", str(last)]) == 0
     out = capsys.readouterr().out
     assert "adversarial loss ragan" in out and "L1 weight 0.01" in out and "sr_patch_d" in out
+    assert "D alone for the first 1 steps" in out and meta["d_warmup"] == 1
     tensors, meta = load_checkpoint(last)
     meta["adv_loss"] = "hinge"  # a value no trainer writes
     save_checkpoint(tmp_path / "odd.safetensors", tensors, meta)
