@@ -37,6 +37,7 @@ _TORCH_NAMES = {torch.float16: "F16", torch.bfloat16: "BF16", torch.float32: "F3
 IMAGE_ARGS = {"dcgan_g": ("nc", "size"), "dcgan_d": ("nc", "size"), "unet": ("channels", None),
               "cond_unet": ("channels", None), "kl_vae": ("channels", None), "ldm_unet": ("channels", None),
               "srresnet": ("channels", None), "srgan_g": ("channels", None), "sr_d": ("channels", None),
+              "sr_patch_d": ("channels", None),
               "stylegan_g": ("nc", "size"), "stylegan_d": ("nc", "size")}
 POINT_ARGS = {"mlp_g": "out_dim", "mlp_d": "in_dim", "mlp_eps": "dim"}
 POINT_DIM = 2  # every points data set (and the app's 2-D views) is two-dimensional

@@ -221,6 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "the data), disc (D's features) or vgg19:PATH (your VGG19 .safetensors); default random")
     t.add_argument("--adv-weight", type=float, default=None,
                    help="SRGAN: weight of the adversarial loss (default 1e-3, the paper's)")
+    t.add_argument("--adv-loss", choices=("bce", "ragan"), default=None,
+                   help="SRGAN: bce (the paper's) or ragan (ESRGAN's relativistic average loss); default bce")
+    t.add_argument("--d-arch", choices=("vgg", "patch"), default=None,
+                   help="SRGAN: vgg (the paper's strided D) or patch (a PatchGAN, one logit per 34 px patch)")
+    t.add_argument("--l1-weight", type=float, default=None,
+                   help="SRGAN: weight of a pixel L1 term added to the content loss (ESRGAN's 1e-2; default 0)")
+    t.add_argument("--d-warmup", type=_non_negative_int, default=None, metavar="STEPS",
+                   help="SRGAN: train D alone for the first STEPS steps, G held fixed (default 0)")
     t.add_argument("--d-lr", type=_rate, default=None,
                    help="GAN, SRGAN: the discriminator's learning rate (default: --lr)")
     add_gan_flags(t)  # the remedies for mode collapse (genstudio.gan.remedies)

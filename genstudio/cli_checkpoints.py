@@ -171,7 +171,10 @@ def cmd_info(args: argparse.Namespace) -> int:
         lines.append(f"model {role:5s} {m['arch']} {json.dumps(m['args'])}")
     if meta["kind"] in ("srresnet", "srgan"):  # super-resolution: how it was trained
         lines.append(f"content:     {json.dumps(meta.get('content', {'kind': 'mse'}))}"
-                     + (f", adversarial weight {meta['adv_weight']:g}" if "adv_weight" in meta else ""))
+                     + (f", adversarial weight {meta['adv_weight']:g}" if "adv_weight" in meta else "")
+                     + (f", adversarial loss {meta['adv_loss']}" if "adv_loss" in meta else "")
+                     + (f", L1 weight {meta['l1_weight']:g}" if meta.get("l1_weight") else "")
+                     + (f", D alone for the first {meta['d_warmup']} steps" if meta.get("d_warmup") else ""))
         if "init" in meta:
             lines.append(f"init:        {json.dumps(meta['init'])}")
     if "schedule" in meta:

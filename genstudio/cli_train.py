@@ -60,6 +60,8 @@ def add_gan_flags(t: argparse.ArgumentParser) -> None:
 
 #: the GAN flags that become config.extra entries
 GAN_EXTRA = ("d_steps", "unrolled", "r1", "spectral_norm", "mbstd")
+#: SRGAN's options from ESRGAN that become config.extra entries
+SRGAN_EXTRA = ("adv_loss", "d_arch", "l1_weight", "d_warmup")
 
 
 def _superres_extra(args: argparse.Namespace) -> dict:
@@ -68,9 +70,10 @@ def _superres_extra(args: argparse.Namespace) -> dict:
     one line for a flag given to a family that does not take it."""
     sr = {"blocks": getattr(args, "blocks", None), "content": getattr(args, "content", None),
           "adv_weight": getattr(args, "adv_weight", None), "init": getattr(args, "init", None),
-          "d_lr": getattr(args, "d_lr", None), **{k: getattr(args, k, None) for k in GAN_EXTRA}}
+          "d_lr": getattr(args, "d_lr", None), **{k: getattr(args, k, None) for k in GAN_EXTRA},
+          **{k: getattr(args, k, None) for k in SRGAN_EXTRA}}
     sr = {k: v for k, v in sr.items() if v is not None}
-    takes = {"srresnet": ("blocks",), "srgan": ("blocks", "content", "adv_weight", "init", "d_lr"),
+    takes = {"srresnet": ("blocks",), "srgan": ("blocks", "content", "adv_weight", "init", "d_lr", *SRGAN_EXTRA),
              "gan": ("d_lr", *GAN_EXTRA), "stylegan": ("d_lr", "r1", "mbstd")}.get(args.kind, ())
     wrong = [k for k in sr if k not in takes]
     if wrong:

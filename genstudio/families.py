@@ -196,7 +196,7 @@ register_family(Family(
                    "the loss falls as SR pulls away from bicubic.",) * 2))
 register_family(Family(
     "srgan", "SRGAN", "SRGAN", "genstudio.superres.trainer:SRGANTrainer", _SR_MODEL,
-    archs=("srgan_g", "sr_d"),  # srgan_g: SRResNet's network under SRGAN's name (an arch has one family)
+    archs=("srgan_g", "sr_d", "sr_patch_d"),  # srgan_g: SRResNet's network under SRGAN's name (an arch has one family)
     metrics=(Metric("loss_G", "perceptual loss: content + adv_weight × adversarial", "losses"),
              Metric("content", "content loss in its feature space", "losses"),
              Metric("adv", "adversarial loss −log D(G(LR))", "losses"),

@@ -27,6 +27,7 @@ ARCHS: dict[str, str] = {
     "stylegan_d": "genstudio.models.stylegan_d:ResidualDiscriminator",
     "kl_vae": "genstudio.models.kl_vae:KLAutoencoder",  # latent diffusion's first stage (autoencoder family)
     "ldm_unet": "genstudio.models.cond_unet:CondUNet",  # text2image's network, trained on latents (ldm family)
+    "sr_patch_d": "genstudio.models.srresnet:PatchDiscriminator",  # SRGAN's --d-arch patch
 }
 
 

@@ -23,6 +23,11 @@ Discriminator: the paper's strided VGG-style net, eight 3×3 convs of w, w, 2w, 
 channels with stride 2 on every second one, LeakyReLU(0.2), BN after all but the first, then a dense
 head. The paper's head is dense 1024 on the flattened 6×6×512 map; at 16–64 px it is a global
 average pool, then dense 16w, LeakyReLU, dense 1 (a logit: the BCE losses take logits).
+
+Patch discriminator (``sr_patch_d``, SRGAN's ``--d-arch patch``): PatchGAN (Isola et al. 2017,
+pix2pix's n_layers = 2): 4×4 convs of w (stride 2), 2w (stride 2), 4w (stride 1), then 1, LeakyReLU(0.2),
+BN after all but the first and the last: one logit for each 34 × 34 px patch (14 × 14 of them at
+64 px), so D judges local edges and texture rather than the whole face.
 """
 
 from __future__ import annotations
@@ -144,3 +149,35 @@ class SRDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.trunk(x)).view(-1)  # (B,)
+
+
+class PatchDiscriminator(nn.Module):
+    """PatchGAN D: (B, C, H, W) → (B, P) logits, one per overlapping 34 × 34 px patch (P = 14² at 64 px)."""
+
+    receptive_field = 34  # 4×4 s1 → 4, 4×4 s1 → 7, 4×4 s2 → 16, 4×4 s2 → 34
+
+    def __init__(self, channels: int = 3, width: int = 32):
+        super().__init__()
+        if channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3, not {channels}")
+        if not 1 <= width <= 256:
+            raise ValueError(f"width must lie in [1, 256], not {width}")
+        self.channels, self.width = channels, width
+        self.stages = nn.ModuleList([
+            nn.Sequential(nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2)),  # (B, w, H/2, W/2)
+            nn.Sequential(nn.Conv2d(width, 2 * width, 4, 2, 1), nn.BatchNorm2d(2 * width),
+                          nn.LeakyReLU(0.2)),  # (B, 2w, H/4, W/4)
+            nn.Sequential(nn.Conv2d(2 * width, 4 * width, 4, 1, 1), nn.BatchNorm2d(4 * width),
+                          nn.LeakyReLU(0.2))])  # (B, 4w, H/4 − 1, W/4 − 1)
+        self.head = nn.Conv2d(4 * width, 1, 4, 1, 1)  # (B, 1, H/4 − 2, W/4 − 2)
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The map after each stage (feature matching's content space)."""
+        out = []
+        for stage in self.stages:
+            x = stage(x)
+            out.append(x)
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x)[-1]).flatten(1)  # (B, P)

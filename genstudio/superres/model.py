@@ -106,6 +106,14 @@ def check_sr_header(path: Any, meta: dict[str, Any]) -> None:
     w = meta.get("adv_weight", 0.0)
     if not isinstance(w, (int, float)) or isinstance(w, bool) or not math.isfinite(w) or not 0 <= w <= 1e3:
         raise bad("adv_weight")
+    if meta.get("adv_loss", "bce") not in ("bce", "ragan"):
+        raise bad("adv_loss")
+    w = meta.get("l1_weight", 0.0)
+    if not isinstance(w, (int, float)) or isinstance(w, bool) or not math.isfinite(w) or not 0 <= w <= 1e3:
+        raise bad("l1_weight")
+    w = meta.get("d_warmup", 0)
+    if not isinstance(w, int) or isinstance(w, bool) or not 0 <= w <= 10**6:
+        raise bad("d_warmup")
     content = meta.get("content", {"kind": "mse"})
     if (not isinstance(content, dict) or content.get("kind") not in ("mse", "random", "ae", "disc", "vgg19")
             or not isinstance(content.get("file", ""), str) or len(content.get("file", "")) > 300):

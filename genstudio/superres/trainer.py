@@ -12,7 +12,13 @@ every tenth image is held out and never trained on. Settings beyond ``RunConfig`
 ``config.extra``: ``blocks`` (B, default 6), ``bicubic_skip`` (default true: see
 :mod:`genstudio.models.srresnet`), and for SRGAN ``content`` (default ``random``),
 ``adv_weight`` (default 10⁻³), ``init`` (an SRResNet checkpoint), ``ae_steps`` (300), ``d_width``
-(D's base width, default half G's) and ``d_lr`` (D's learning rate, default G's).
+(D's base width, default half G's), ``d_lr`` (D's learning rate, default G's), and three options from
+ESRGAN (Wang et al. 2018) that the paper does not have: ``adv_loss`` (``bce``, the paper's, default; or
+``ragan``, the relativistic average loss), ``d_arch`` (``vgg``, the paper's strided D, default; or
+``patch``, a PatchGAN that gives one logit per 34 px patch) and ``l1_weight`` (a pixel L1 term added
+to the content loss, ESRGAN's η = 10⁻²; default 0). ``d_warmup`` (default 0) trains D alone for that
+many first steps, G held fixed, so that G's first adversarial gradients come from a D that has
+already learnt what the SRResNet's output looks like, rather than from one at chance.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ from torch import nn
 from genstudio.checkpoint import CheckpointError, load_checkpoint, load_module, module_tensors
 from genstudio.config import ConfigError, RunConfig
 from genstudio.data import Dataset
-from genstudio.gan.losses import discriminator_loss, generator_loss
+from genstudio.gan.losses import (discriminator_loss, generator_loss, relativistic_discriminator_loss,
+                                  relativistic_generator_loss)
 from genstudio.models import build
 from genstudio.superres import content as contents
 from genstudio.superres.degrade import HELD_OUT_EVERY, SCALE, bicubic_up, downsample, held_out
@@ -37,6 +44,8 @@ DEFAULT_WIDTH = 32
 DEFAULT_BLOCKS = 6
 DEFAULT_ADV_WEIGHT = 1e-3  # the paper's weight of the adversarial loss
 DEFAULT_CONTENT = "random"
+ADV_LOSSES = ("bce", "ragan")  # the paper's BCE; ESRGAN's relativistic average GAN
+D_ARCHS = {"vgg": "sr_d", "patch": "sr_patch_d"}  # the paper's strided D; a PatchGAN
 N_PREVIEW = 12  # held-out images; the preview shows bicubic | SR | HR for each (a 6 × 6 grid)
 
 
@@ -177,7 +186,20 @@ class SRGANTrainer(SRResNetTrainer):
         d_width = cfg.extra.get("d_width", max(8, self.specs["G"]["args"]["width"] // 2))
         if not isinstance(d_width, int) or isinstance(d_width, bool) or not 1 <= d_width <= 256:
             raise ConfigError(f"d_width must be a whole number from 1 to 256, not {d_width!r}", field="extra")
-        self.specs["D"] = {"arch": "sr_d", "args": {"channels": c, "width": d_width}}
+        self.adv_loss = cfg.extra.get("adv_loss", "bce")
+        if self.adv_loss not in ADV_LOSSES:
+            raise ConfigError(f"adv_loss must be bce or ragan, not {self.adv_loss!r}", field="extra")
+        d_arch = cfg.extra.get("d_arch", "vgg")
+        if d_arch not in D_ARCHS:
+            raise ConfigError(f"d_arch must be vgg or patch, not {d_arch!r}", field="extra")
+        self.l1_weight = cfg.extra.get("l1_weight", 0.0)
+        if (not isinstance(self.l1_weight, (int, float)) or isinstance(self.l1_weight, bool)
+                or not 0 <= self.l1_weight <= 1e3):
+            raise ConfigError(f"l1_weight must be a number from 0 to 1000, not {self.l1_weight!r}", field="extra")
+        self.d_warmup = cfg.extra.get("d_warmup", 0)
+        if not isinstance(self.d_warmup, int) or isinstance(self.d_warmup, bool) or not 0 <= self.d_warmup <= 10**6:
+            raise ConfigError(f"d_warmup must be a whole number of steps from 0, not {self.d_warmup!r}", field="extra")
+        self.specs["D"] = {"arch": D_ARCHS[d_arch], "args": {"channels": c, "width": d_width}}
         self.D = build(**self.specs["D"]).to(self.device)
         self.D_run = self.D
         # D's own learning rate (two time-scale updates, Heusel et al. 2017); default G's, as the paper
@@ -229,16 +251,26 @@ class SRGANTrainer(SRResNetTrainer):
     def extra_meta(self) -> dict[str, Any]:
         kind = self.content_kind
         note = {"kind": "vgg19", "file": Path(kind[6:]).name} if kind.startswith("vgg19:") else {"kind": kind}
-        meta = {**super().extra_meta(), "content": note, "adv_weight": float(self.adv_weight)}
+        meta = {**super().extra_meta(), "content": note, "adv_weight": float(self.adv_weight),
+                "adv_loss": self.adv_loss, "l1_weight": float(self.l1_weight), "d_warmup": self.d_warmup}
         if self.init_note:
             meta["init"] = self.init_note
         return meta
 
-    def generator_objective(self, sr: torch.Tensor, hr: torch.Tensor, fake_logits: torch.Tensor
+    def generator_objective(self, sr: torch.Tensor, hr: torch.Tensor, fake_logits: torch.Tensor,
+                            real_logits: torch.Tensor | None = None
                             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(l^SR, l^SR_X, l^SR_Gen): the perceptual loss of eq. 3, its content and adversarial parts."""
+        """(l^SR, l^SR_X, l^SR_Gen): the perceptual loss of eq. 3, its content and adversarial parts.
+
+        The content part holds ``l1_weight`` × the pixel L1 when that is set (ESRGAN's η); ``ragan``
+        needs D's logits on the HR batch (``real_logits``) too."""
         content = self.content(sr, hr)
-        adv = generator_loss(fake_logits)  # −log D(G(LR)), eq. 6, on logits
+        if self.l1_weight:
+            content = content + self.l1_weight * F.l1_loss(sr.float(), hr.float())
+        if self.adv_loss == "ragan":
+            adv = relativistic_generator_loss(real_logits, fake_logits)
+        else:
+            adv = generator_loss(fake_logits)  # −log D(G(LR)), eq. 6, on logits
         return content + self.adv_weight * adv, content, adv
 
     def train_step(self, hr: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -251,17 +283,24 @@ class SRGANTrainer(SRResNetTrainer):
         with self.autocast():
             real_logits = self.D_run(hr).float()
             fake_logits = self.D_run(sr.detach()).float()
-        loss_D = discriminator_loss(real_logits, fake_logits)
+        d_loss = relativistic_discriminator_loss if self.adv_loss == "ragan" else discriminator_loss
+        loss_D = d_loss(real_logits, fake_logits)
         loss_D.backward()
         self.opt_D.step()
 
-        # (2) G: content + adv_weight · (−log D(G(LR)))
+        # (2) G: content + adv_weight · (−log D(G(LR))); during the D warm-up only measured
+        warming = self.step < self.d_warmup
         self.opt_G.zero_grad(set_to_none=True)
-        with self.autocast():
+        with self.autocast(), torch.set_grad_enabled(not warming):
             gen_logits = self.D_run(sr).float()
-        loss_G, content, adv = self.generator_objective(sr, hr, gen_logits)
-        loss_G.backward()
-        self.opt_G.step()
+            real_now = None
+            if self.adv_loss == "ragan":  # the HR logits of the D that G is now judged by
+                with torch.no_grad():
+                    real_now = self.D_run(hr).float()
+        loss_G, content, adv = self.generator_objective(sr, hr, gen_logits, real_now)
+        if not warming:
+            loss_G.backward()
+            self.opt_G.step()
         return {"loss_G": loss_G.detach(), "content": content.detach(), "adv": adv.detach(),
                 "loss_D": loss_D.detach(), "D(x)": torch.sigmoid(real_logits).mean().detach(),
                 "D(G(z))": torch.sigmoid(fake_logits).mean().detach()}
@@ -276,5 +315,9 @@ def defining(config: RunConfig) -> list[tuple[str, Any]]:
                                    ("bicubic skip", extra.get("bicubic_skip", True))]
     if config.kind == "srgan":
         rows += [("content loss", extra.get("content", DEFAULT_CONTENT)),
-                 ("adversarial weight", extra.get("adv_weight", DEFAULT_ADV_WEIGHT))]
+                 ("adversarial weight", extra.get("adv_weight", DEFAULT_ADV_WEIGHT)),
+                 ("adversarial loss", extra.get("adv_loss", "bce")),
+                 ("discriminator", extra.get("d_arch", "vgg")),
+                 ("L1 weight", extra.get("l1_weight", 0.0)),
+                 ("D warm-up steps", extra.get("d_warmup", 0))]
     return rows
