@@ -75,13 +75,18 @@ def _superres_extra(args: argparse.Namespace) -> dict:
     sr = {k: v for k, v in sr.items() if v is not None}
     takes = {"srresnet": ("blocks",), "srgan": ("blocks", "content", "adv_weight", "init", "d_lr", *SRGAN_EXTRA),
              "gan": ("d_lr", *GAN_EXTRA), "stylegan": ("d_lr", "r1", "mbstd")}.get(args.kind, ())
-    wrong = [k for k in sr if k not in takes]
-    if wrong:
-        flags = ", ".join("--" + k.replace("_", "-") for k in wrong)
-        raise ConfigError(f"{flags} {'is' if len(wrong) == 1 else 'are'} not a setting of {args.kind} runs")
+    _refuse_flags_not_taken(sr, takes, args.kind)
     if "init" in sr:
         sr["init"] = str(Path(sr["init"]).expanduser().resolve())
     return sr
+
+
+def _refuse_flags_not_taken(given: dict, takes: tuple[str, ...], kind: str) -> None:
+    """One line naming every flag in ``given`` that a ``kind`` run does not take (none: nothing)."""
+    wrong = [k for k in given if k not in takes]
+    if wrong:
+        flags = ", ".join("--" + k.replace("_", "-") for k in wrong)
+        raise ConfigError(f"{flags} {'is' if len(wrong) == 1 else 'are'} not a setting of {kind} runs")
 
 
 def _hold_out_extra(args: argparse.Namespace) -> dict:
@@ -106,10 +111,7 @@ def _latent_extra(args: argparse.Namespace) -> dict:
     given = {k: getattr(args, k, None) for k in ("autoencoder", "z_channels", "kl_weight")}
     given = {k: v for k, v in given.items() if v is not None}
     takes = {"ldm": ("autoencoder",), "autoencoder": ("z_channels", "kl_weight")}.get(args.kind, ())
-    wrong = [k for k in given if k not in takes]
-    if wrong:
-        flags = ", ".join("--" + k.replace("_", "-") for k in wrong)
-        raise ConfigError(f"{flags} {'is' if len(wrong) == 1 else 'are'} not a setting of {args.kind} runs")
+    _refuse_flags_not_taken(given, takes, args.kind)
     if "autoencoder" in given:
         given["autoencoder"] = str(Path(given["autoencoder"]).expanduser().resolve())
     return given

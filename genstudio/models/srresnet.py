@@ -112,16 +112,21 @@ def _conv_block(c_in: int, c_out: int, stride: int, bn: bool) -> list[nn.Module]
     return layers
 
 
+def _checked_d_args(channels: int, width: int) -> tuple[int, int]:
+    """A discriminator's (channels, width), refused outside 1 or 3 channels and widths 1–256."""
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, not {channels}")
+    if not 1 <= width <= 256:
+        raise ValueError(f"width must lie in [1, 256], not {width}")
+    return channels, width
+
+
 class SRDiscriminator(nn.Module):
     """The strided VGG-style D: (B, C, H, W) → (B,) logits. ``features(x)`` is its last conv map."""
 
     def __init__(self, channels: int = 3, width: int = 32):
         super().__init__()
-        if channels not in (1, 3):
-            raise ValueError(f"channels must be 1 or 3, not {channels}")
-        if not 1 <= width <= 256:
-            raise ValueError(f"width must lie in [1, 256], not {width}")
-        self.channels, self.width = channels, width
+        self.channels, self.width = _checked_d_args(channels, width)
         plan = [(channels, width, 1), (width, width, 2), (width, 2 * width, 1), (2 * width, 2 * width, 2),
                 (2 * width, 4 * width, 1), (4 * width, 4 * width, 2), (4 * width, 8 * width, 1),
                 (8 * width, 8 * width, 2)]
@@ -158,11 +163,7 @@ class PatchDiscriminator(nn.Module):
 
     def __init__(self, channels: int = 3, width: int = 32):
         super().__init__()
-        if channels not in (1, 3):
-            raise ValueError(f"channels must be 1 or 3, not {channels}")
-        if not 1 <= width <= 256:
-            raise ValueError(f"width must lie in [1, 256], not {width}")
-        self.channels, self.width = channels, width
+        self.channels, self.width = _checked_d_args(channels, width)
         self.stages = nn.ModuleList([
             nn.Sequential(nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2)),  # (B, w, H/2, W/2)
             nn.Sequential(nn.Conv2d(width, 2 * width, 4, 2, 1), nn.BatchNorm2d(2 * width),
