@@ -6,6 +6,8 @@ draws curves, previews and the status bar. Meanwhile a 10 ms heartbeat ``QTimer`
 thread records the gaps between its beats, and the process's resident memory (RSS) is sampled
 twice a second. Prints the memory growth after warm-up (goal: under 100 MB) and the longest
 stall of the GUI event loop after warm-up (goal: under 100 ms); exits 1 if a goal is missed.
+A stall is how much later than due a beat came (the gap between two beats minus the 10 ms
+interval), as in B4 (``_app_run.Heartbeat``); the longest gaps themselves are printed too.
 
 Issue 20: ``--modes process,thread`` soaks the app training in a child process (its default; the
 training process's memory is sampled too) and on a thread (the code before), one after the other.
@@ -24,8 +26,9 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import _app_run as harness  # noqa: E402  (B4's heartbeat; sets QT_QPA_PLATFORM=offscreen)
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 
 from genstudio.gui.app import make_application, warm_up_and_freeze  # noqa: E402
 from genstudio.gui.main_window import MainWindow  # noqa: E402
@@ -49,41 +52,38 @@ def rss_mb(pid: int | str = "self") -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 1e6
 
 
-class Recorder:
-    """A GUI-thread heartbeat (gaps between beats) and a memory sampler, tagged with the shown step."""
+class Recorder(harness.Heartbeat):
+    """The GUI-thread heartbeat of B4 (gaps between beats, GUI-thread CPU in each), each gap tagged
+    with the step the status bar shows, and a memory sampler."""
 
     def __init__(self, window: MainWindow, beat_ms: int = 10, sample_ms: int = 500) -> None:
+        super().__init__(beat_ms)
         self.window = window
-        self.beats: list[tuple[int, float]] = []  # (step shown, gap ms)
+        self.steps: list[int] = []  # the step shown at the end of each gap in ``gaps``
         self.memory: list[tuple[int, float]] = []  # (step shown, RSS MB)
         self.child_memory: list[tuple[int, float]] = []  # (step shown, the training process's RSS MB)
         self.child_pid: int | None = None
-        self._last = time.perf_counter()
-        self.beat = QTimer()
-        self.beat.setTimerType(Qt.TimerType.PreciseTimer)
-        self.beat.setInterval(beat_ms)
-        self.beat.timeout.connect(self._on_beat)
         self.sample = QTimer()
         self.sample.setInterval(sample_ms)
         self.sample.timeout.connect(self._on_sample)
 
     def start(self) -> None:
-        self._last = time.perf_counter()
-        self.beat.start()
+        self.steps = []
+        super().start()
         self.sample.start()
 
-    def stop(self) -> None:
-        self.beat.stop()
+    def stop(self) -> list[float]:
         self.sample.stop()
         self._on_sample()
+        return super().stop()
 
     def _step(self) -> int:
         return self.window.run_status.step_value()
 
-    def _on_beat(self) -> None:
-        now = time.perf_counter()
-        self.beats.append((self._step(), (now - self._last) * 1e3))
-        self._last = now
+    def _beat(self) -> None:
+        super()._beat()
+        if len(self.steps) < len(self.gaps):
+            self.steps.append(self._step())
 
     def _on_sample(self) -> None:
         self.memory.append((self._step(), rss_mb()))
@@ -156,7 +156,9 @@ def soak(app, args: argparse.Namespace, mode: str) -> int:
         print(f"the run did not finish: {result} {errors}", file=sys.stderr)
         return 2
     warm = int(args.steps * WARM_UP)
-    gaps = np.array([g for s, g in recorder.beats if s >= warm])
+    after = [i for i, s in enumerate(recorder.steps) if s >= warm]
+    gaps = [recorder.gaps[i] for i in after]
+    gaps_cpu = [recorder.cpu[i] for i in after]
 
     def growth(samples: list[tuple[int, float]]) -> tuple[float, float, float, float]:
         mem = [(s, m) for s, m in samples if s >= warm]
@@ -164,7 +166,7 @@ def soak(app, args: argparse.Namespace, mode: str) -> int:
             return (float("nan"),) * 4
         return mem[0][1], mem[-1][1], mem[-1][1] - mem[0][1], max(m for _, m in mem) - mem[0][1]
 
-    stall = float(gaps.max()) if gaps.size else float("nan")
+    p99, stall, median = harness.stall_stats(gaps, recorder.interval_ms) if gaps else (float("nan"),) * 3
     print(f"soak, the app training in a {mode}: {args.kind} on {args.data}, {args.steps:,} steps in the app "
           f"(offscreen) in {wall:.1f} s ({args.steps / wall:,.0f} steps/s)")
     first, last, grown, peak = growth(recorder.memory)
@@ -176,8 +178,11 @@ def soak(app, args: argparse.Namespace, mode: str) -> int:
         print(f"   training process memory after warm-up: {first:.1f} MB -> {last:.1f} MB; growth "
               f"{child_grown:+.1f} MB (peak {peak:+.1f} MB)")
         worst = max(grown, child_grown)
-    print(f"   GUI event loop after warm-up: longest stall {stall:.1f} ms, 99th percentile "
-          f"{np.percentile(gaps, 99):.1f} ms over {gaps.size:,} beats of 10 ms; goal < {GOAL_STALL_MS:.0f} ms")
+    print(f"   GUI event loop after warm-up: longest stall {stall:.1f} ms, 99th percentile {p99:.1f} ms, "
+          f"median {median:.1f} ms over {len(gaps):,} beats of {recorder.interval_ms} ms (longest gap between "
+          f"beats {max(gaps):.1f} ms, 99th percentile {np.percentile(gaps, 99):.1f} ms); goal < {GOAL_STALL_MS:.0f} ms")
+    print(f"   longest stalls, ms (GUI-thread CPU in them, ms): "
+          f"{harness.worst_stalls(gaps, gaps_cpu, recorder.interval_ms, 8)}")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"   GUI thread busy {100 * gui_cpu / wall:.0f} % of the wall time; {os.cpu_count()} cores, load average "
           f"{load:.1f} (stalls on a loaded machine measure the scheduler as much as the app)")

@@ -72,5 +72,6 @@ class PaintPacer(QObject):
             self._timer.start(int(self._gap * 1e3))
 
     def _run(self, job: Callable[[], None]) -> None:
+        self._last = time.monotonic()  # a job requested by this one waits its turn, not runs inside it
         job()
         self._last = time.monotonic()

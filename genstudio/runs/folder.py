@@ -111,17 +111,12 @@ class RunDir:
     def write_preview(self, step: int, preview: Any) -> Path:
         self.previews.mkdir(parents=True, exist_ok=True)
         if preview.kind == "images":
-            from genstudio.imaging import make_grid, save_png
+            from genstudio.imaging import save_png
 
             path = self.previews / f"step_{step:06d}.png"
             prompts = preview.extra.get("prompts") if preview.extra else None
-            if prompts:  # text to image: one prompt a row, labelled
-                from genstudio.imaging import labelled_rows
-
-                picture = labelled_rows(preview.data, list(prompts), int(preview.extra["columns"]))
-                save_png(path, picture, {"step": str(step), "prompts": " | ".join(prompts)})
-                return path
-            save_png(path, make_grid(preview.data), {"step": str(step)})
+            text = {"step": str(step), **({"prompts": " | ".join(prompts)} if prompts else {})}
+            save_png(path, preview_picture(preview), text)
             return path
         path = self.previews / f"step_{step:06d}.npz"
         import io
@@ -253,3 +248,14 @@ def _json_safe(metrics: dict[str, Any]) -> dict[str, Any]:
         return v
 
     return {k: fix(v) for k, v in metrics.items()}
+
+
+def preview_picture(preview: Any) -> np.ndarray:
+    """The uint8 (H, W, 3) picture an "images" preview is saved as: its grid, or (text to image)
+    one labelled row a prompt."""
+    from genstudio.imaging import labelled_rows, make_grid
+
+    prompts = preview.extra.get("prompts") if preview.extra else None
+    if prompts:
+        return labelled_rows(preview.data, list(prompts), int(preview.extra["columns"]))
+    return make_grid(preview.data)

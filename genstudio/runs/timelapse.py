@@ -23,7 +23,7 @@ from genstudio.imaging import DEFAULT_EXPORT_SIZE, cloud_extent, resize_long_sid
 from genstudio.runs.folder import RunDir
 from genstudio.trainer import Preview
 
-__all__ = ["Frame", "preview_files", "read_frames", "losses_at", "loss_names", "load_preview_file",
+__all__ = ["Frame", "preview_files", "preview_file", "read_frames", "losses_at", "loss_names", "load_preview_file",
            "frame_picture", "export_gif"]
 
 _SUFFIXES = (".png", ".npz")
@@ -58,6 +58,16 @@ def preview_files(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
         if suffix in _SUFFIXES and stem.startswith("step_") and digits.isdigit():
             found.setdefault(int(digits), Path(entry.path))  # one file per step; a .png wins over nothing
     return sorted(found.items())
+
+
+def preview_file(run_dir: str | os.PathLike, step: int) -> Path | None:
+    """The saved preview of ``step`` (``previews/step_N.png`` or ``.npz``), None if there is none:
+    one preview's file without listing the folder (a live run's newest, as it arrives)."""
+    for suffix in _SUFFIXES:
+        path = RunDir(run_dir).previews / f"step_{int(step):06d}{suffix}"
+        if path.is_file():
+            return path
+    return None
 
 
 def loss_names(kind: str | None, record: dict[str, Any]) -> list[str]:

@@ -52,6 +52,14 @@ class TimeLapseState:
         if self.step() != chosen:
             self.changed.emit("index")
 
+    def add_frame(self, step: int, path: Path) -> bool:
+        """Take one newly saved frame after the newest (a live run's preview as it arrives) without
+        the folder's list; False (nothing changed) if ``step`` is not after the newest."""
+        if self.steps and int(step) <= self.steps[-1]:
+            return False
+        self.set_frames([*self.paths.items(), (int(step), Path(path))])
+        return True
+
     def clear(self) -> None:
         """Forget the frames (a new run); follow the newest again."""
         self.playing = False

@@ -46,3 +46,21 @@ def test_flush_runs_what_waits_and_clear_drops_it(qtbot):
     pacer.clear()
     qtbot.wait(120)
     assert ran == ["a", "b", "c"]
+
+
+def test_a_job_requested_by_a_running_job_waits_for_its_own_turn(qtbot):
+    # a new preview moves the time-lapse marker on the loss plots: those redraws must not run inside
+    # the preview's, or one window paint draws the picture and every plot (a 20-30 ms GUI stall)
+    pacer = PaintPacer(gap_ms=20)
+    ran: list[tuple[str, float]] = []
+    t0 = time.monotonic()
+
+    def preview() -> None:
+        ran.append(("preview", time.monotonic() - t0))
+        pacer.request("losses", lambda: ran.append(("losses", time.monotonic() - t0)))
+        assert pacer.pending() == 1  # queued, not run inside this job
+
+    pacer.request("preview", preview)
+    assert [k for k, _ in ran] == ["preview"]
+    qtbot.waitUntil(lambda: pacer.pending() == 0, timeout=1_000)
+    assert [k for k, _ in ran] == ["preview", "losses"] and ran[1][1] - ran[0][1] >= 0.019

@@ -50,7 +50,7 @@ def test_the_slider_shows_the_preview_of_the_chosen_step_and_marks_it_on_the_cur
     bar.slider.setValue(1)  # as a drag would
     qtbot.waitUntil(lambda: m.preview_step() == 40, timeout=2_000)
     assert np.array_equal(shown_grid(m), grid_of(rd, 40))
-    assert m.gan_losses.marker_step() == 40 and m.gan_probs.marker_step() == 40
+    qtbot.waitUntil(lambda: m.gan_losses.marker_step() == 40 and m.gan_probs.marker_step() == 40, timeout=2_000)
     assert "step 40" in m.caption() and "loss_D 0.04" in m.caption()
     assert "step 40 (2 of 5)" in bar.label.text()
 
@@ -59,8 +59,8 @@ def test_a_click_on_the_loss_curve_picks_the_nearest_preview(qtbot, tmp_path):
     rd = image_run(tmp_path / "run")
     m = open_run(qtbot, rd)
     m.gan_losses.stepClicked.emit(57.0)
-    qtbot.waitUntil(lambda: m.preview_step() == 60, timeout=2_000)
-    assert m.timelapse_bar.slider.value() == 2 and m.gan_losses.marker_step() == 60
+    qtbot.waitUntil(lambda: m.preview_step() == 60 and m.gan_losses.marker_step() == 60, timeout=2_000)
+    assert m.timelapse_bar.slider.value() == 2
     assert np.array_equal(shown_grid(m), grid_of(rd, 60))
 
 
@@ -143,3 +143,31 @@ def test_a_live_runs_previews_join_the_slider_as_they_arrive(qtbot, tmp_path):
         m.apply(Drained(metrics=[(step, {"loss_D": 0.1, "loss_G": 1.0})], preview=(step, Preview("images", images))))
         qtbot.waitUntil(lambda s=step: m.preview_step() == s, timeout=2_000)
     assert m.timelapse_bar.slider.maximum() == 2 and m.timelapse.follow
+
+
+def test_a_live_preview_is_one_more_frame_shown_from_memory_without_listing_or_reading_the_folder(
+        qtbot, tmp_path, monkeypatch):
+    """At every preview of a long run the folder used to be listed and the new file decoded on the
+    GUI thread (a 5-10 ms stall each time); the preview that came is the newest frame itself."""
+    import genstudio.gui.widgets.monitor_timelapse as part
+    from genstudio.runs.folder import RunDir
+    from genstudio.trainer import Preview
+    from timelapse_runs import solid_images
+
+    rd = RunDir(tmp_path / "live")
+    m = new_monitor(qtbot)
+    m.begin("gan", points=False)
+    m.set_run_folder(rd.path)
+    m.apply(Drained())  # the folder is listed once, when it is set
+    listed, read = [], []
+    monkeypatch.setattr(part, "preview_files", lambda d: listed.append(d) or [])
+    monkeypatch.setattr(part, "load_preview_file", lambda p: read.append(p))
+    for i, step in enumerate((10, 20, 30)):
+        images = solid_images(COLOURS[i])
+        rd.write_preview(step, Preview("images", images))
+        m.apply(Drained(metrics=[(step, {"loss_D": 0.1, "loss_G": 1.0})], preview=(step, Preview("images", images))))
+        qtbot.waitUntil(lambda s=step: m.preview_step() == s, timeout=2_000)
+        assert np.array_equal(shown_grid(m), grid_of(rd, step))  # the picture that came is the file's
+    assert m.timelapse.steps == [10, 20, 30] and m.timelapse_bar.slider.maximum() == 2
+    assert listed == [] and read == []
+    qtbot.waitUntil(lambda: m.gan_losses.marker_step() == 30, timeout=2_000)

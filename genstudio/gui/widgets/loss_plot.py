@@ -104,6 +104,7 @@ class LossPlot(QWidget):
         self._marker.setZValue(5)
         self._marker.setVisible(False)
         item.addItem(self._marker, ignoreBounds=True)
+        self._marker_due, self._marker_due_step = False, None  # mark_later's step, for the next refresh
         self._plot.scene().sigMouseClicked.connect(self._on_clicked)
         self._proxy = pg.SignalProxy(
             self._plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved
@@ -205,7 +206,11 @@ class LossPlot(QWidget):
     # ------------------------------------------------------------------ drawing
     @Slot()
     def refresh(self) -> None:
-        """Redraw the curves that changed since the last refresh."""
+        """Redraw the curves that changed since the last refresh (and move the marker to the step
+        :meth:`mark_later` asked for)."""
+        if self._marker_due:
+            self._marker_due = False
+            self.set_marker(self._marker_due_step)
         window = self._window()
         changed = False
         for curve in self._curves.values():
@@ -309,6 +314,11 @@ class LossPlot(QWidget):
             return
         self._marker.setPos(float(step))
         self._marker.setVisible(True)
+
+    def mark_later(self, step: float | None) -> None:
+        """Mark ``step`` at the next :meth:`refresh` (as :meth:`set_marker` does): a caller that paces
+        the plots' redraws moves the marker in the same paint as the curves, not in one of its own."""
+        self._marker_due, self._marker_due_step = True, step
 
     def marker_step(self) -> float | None:
         """The marked step, None when no marker shows."""

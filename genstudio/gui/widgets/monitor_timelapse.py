@@ -3,9 +3,12 @@ step marked on the loss curves, played as an animation, exported as a GIF: a par
 :class:`~genstudio.gui.widgets.monitor.MonitorView`, mixed into it.
 
 The frames are the files the run writes (``previews/step_N.png``, 2-D runs ``.npz`` with D's
-field), listed by :func:`genstudio.runs.timelapse.preview_files` whenever a new preview reaches the
-Monitor (a live run's, or a followed folder's), so a live run, a followed remote folder and a
-finished run read from disk are one path. The choice lives in a
+field), listed by :func:`genstudio.runs.timelapse.preview_files` when the folder is set and whenever
+a new preview reaches the Monitor (a followed folder's, or one a live run saved out of order), so a
+live run, a followed remote folder and a finished run read from disk are one path. A live run's
+newest preview is added as one frame without listing the folder, and is shown from memory, not read
+back from its file: listing a long run's folder and decoding the file at every preview stalled the
+GUI thread 5-10 ms each time (benchmarks/soak_app.py). The choice lives in a
 :class:`~genstudio.views.timelapse.TimeLapseState`: it follows the newest preview until the person
 picks another step.
 """
@@ -21,7 +24,9 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
 from genstudio.gui.widgets.timelapse_bar import FPS
-from genstudio.runs.timelapse import caption, export_gif, load_preview_file, preview_files
+from genstudio.runs.folder import preview_picture
+from genstudio.runs.timelapse import caption, export_gif, load_preview_file, preview_file, preview_files
+from genstudio.trainer import Preview
 
 __all__ = ["MonitorTimeLapse"]
 
@@ -74,12 +79,30 @@ class MonitorTimeLapse:
         without one it is shown as it came."""
         # slow motion's one-step preview carries what no saved file holds (the force on each point)
         live_only = preview is not None and bool(getattr(preview[1], "extra", None)) and "forces" in preview[1].extra
+        if self._run_dir is not None and self._listed and preview is not None and not live_only \
+                and self._add_newest(*preview):
+            return
         if self._run_dir is not None and (preview is not None or not self._listed):
             self.rescan_previews()
             if self.timelapse.step() is not None and not live_only:
                 return
         if preview is not None:
             self.show_preview(*preview)
+
+    def _add_newest(self, step: int, preview: Any) -> bool:
+        """A live preview saved after the newest frame: one more frame, its picture the one in
+        memory (shown if the choice follows the newest). False if it is not that (resumed, out of
+        order, not saved): the caller lists the folder instead."""
+        path = preview_file(self._run_dir, step)
+        if path is None or (self.timelapse.steps and int(step) <= self.timelapse.steps[-1]):
+            return False
+        if getattr(preview, "kind", None) == "images":  # as its file reads back: one look for every frame
+            preview = Preview("grid", preview_picture(preview))
+        self._decoded[path] = preview
+        while len(self._decoded) > _CACHE:
+            self._decoded.popitem(last=False)
+        self.timelapse.add_frame(int(step), path)
+        return True
 
     # ------------------------------------------------------------------ showing the chosen frame
     def _on_timelapse(self, what: str) -> None:
@@ -105,9 +128,12 @@ class MonitorTimeLapse:
         self.show_preview(step, preview)
 
     def _mark_step(self, step: int) -> None:
-        """Put the time-lapse marker on every loss plot at ``step``."""
+        """Put the time-lapse marker on every loss plot at ``step``: with each plot's next redraw,
+        paced, so that a new preview does not repaint the picture and every plot in one paint."""
         for plot in (self.gan_losses, self.gan_probs, self.diffusion_loss):
-            plot.set_marker(step)
+            plot.mark_later(step)
+            if not plot.isHidden():  # a plot this family hides takes it at its next refresh
+                self._pacer.request(plot, plot.refresh)
 
     def step_caption(self, step: int) -> str:
         """"step 1,200 · loss_D 0.61 · loss_G 1.93": the step and the first plot's losses there."""
