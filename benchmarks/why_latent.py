@@ -14,7 +14,7 @@ CPU time of one torch thread:
 Random weights cost the same as trained ones. It prints the time of each and of a whole 50-step
 DDIM run of N pictures both ways (latent: 50 steps + one decode).
 
-Run: ``python benchmarks/why_latent.py [--n 8] [--width 24] [--rounds 10]``.
+Run: ``python benchmarks/why_latent.py [--n 8] [--width 32] [--rounds 10]``.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def unet(channels: int, width: int, mults: list[int]) -> CondUNet:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=8, help="pictures sampled at once (a guided step runs 2N rows)")
-    p.add_argument("--width", type=int, default=24, help="the U-Net's base width (the bundled ldm_faces: 24)")
+    p.add_argument("--width", type=int, default=32, help="the U-Net's base width (the bundled ldm_faces: 32)")
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--steps", type=int, default=50, help="DDIM steps of the whole-run figure")
     args = p.parse_args(argv)

@@ -478,14 +478,32 @@ def scrubber_sd_tiny(window: MainWindow, work: Path) -> QWidget:
     window.loader.load(str(folder))
     wait_until(lambda: window.findChild(ScrubberView) is not None and window.scrubber.model() is not None, 120,
                "the Stable Diffusion folder to open")
+    _sample_latents_and_stop_at(window, 8, prompt="a red circle on the big square", negative="blue", guidance=5.0,
+                                n=4, steps=20, seed=1)
+    return window
+
+
+def _sample_latents_and_stop_at(window: MainWindow, index: int, **settings) -> None:
+    """In the Scrubber's Reverse tab: sample a latent model with ``settings``, then select the
+    recording's step ``index`` and wait for its decoded pictures."""
+    from genstudio.gui.widgets.scrubber import ScrubberView
+
     window.show_view("Scrubber")
     rev = window.findChild(ScrubberView).reverse
-    rev.state.edit(prompt="a red circle on the big square", negative="blue", guidance=5.0, n=4, steps=20, seed=1)
+    rev.state.edit(**settings)
     rev.sample()
     wait_until(lambda: not rev.is_busy(), 300, "the reverse sampling")
-    rev.state.set_timestep(int(rev.state.result.trajectory.timesteps[8]))
-    wait_until(lambda: rev.idle() and rev.latent_frames.decoded is not None, 60, "the VAE decodes")
+    rev.state.set_timestep(int(rev.state.result.trajectory.timesteps[index]))
+    wait_until(lambda: rev.idle() and rev.latent_frames.decoded is not None, 60, "the decodes")
     settle(0.5)
+
+
+def scrubber_ldm_faces(window: MainWindow, work: Path) -> QWidget:
+    """The bundled latent diffusion faces model in the scrubber: "a smiling face with long red hair"
+    at s = 3, stopped half-way, the 4-channel latents beside their decoded pictures."""
+    _open_bundled(window, "ldm_faces")
+    _sample_latents_and_stop_at(window, 30, prompt="a smiling face with long red hair", guidance=3.0, sampler="ddim",
+                                steps=50, eta=0.0, n=4, seed=0)
     return window
 
 
@@ -515,6 +533,7 @@ SHOTS: list[tuple[str, Callable[[MainWindow, Path], QWidget]]] = [
     ("latent_neighbours", latent_neighbours),
     ("scrubber_inverted", scrubber_inverted),
     ("scrubber_sd_tiny", scrubber_sd_tiny),
+    ("scrubber_ldm_faces", scrubber_ldm_faces),
 ]
 
 

@@ -25,6 +25,7 @@ DEFAULT_PROMPTS = {
     "shapes": ("a red circle", "a blue square", "a green triangle", "a yellow star", "a purple cross",
                "a pink circle on the left", "a blue triangle"),
     "faces": ("a face with long red hair", "a face with short black hair", "a face with curly blond hair",
+              "a face with long brown hair", "a face with short dark brown hair", "a face with curly grey hair",
               "a bald face", "a face with dark skin", "a face with blue eyes"),
 }
 
