@@ -67,11 +67,12 @@ _T2I_SHAPES = Recipe(lr=1e-3, batch=32, steps=10200, size=16, width=32, schedule
                      min_snr=5.0, note="t2i_shapes run, its first 10,200 steps")
 
 # SRResNet / SRGAN ×4 (Ledig et al.): 16 → 64 px, 32 channels × 6 blocks; the paper's Adam lr 1e-4
-# for 10⁶ steps is raised for a CPU-sized run; SRGAN fine-tunes a trained SRResNet at 1e-4 (--init;
-# the bundled one also took --adv-loss ragan --d-arch patch --adv-weight 1e-2 --l1-weight 1e-2: see
-# checkpoints/README.md)
-_SRRESNET = Recipe(lr=5e-4, batch=8, steps=2400, size=64, width=32, note="bundled srresnet_faces")
-_SRGAN = Recipe(lr=1e-4, batch=8, steps=600, size=64, width=32, note="bundled srgan_faces (from srresnet_faces)")
+# for 10⁶ steps is raised for a CPU-sized run; SRGAN fine-tunes a trained SRResNet at 1e-4 (--init; the
+# bundled one started from the SRResNet run's step 2,400 and took --content random --l1-weight 1
+# --adv-loss ragan --d-arch patch --adv-weight 5e-3: see checkpoints/README.md)
+_SRRESNET = Recipe(lr=5e-4, batch=8, steps=7400, size=64, width=32, note="bundled srresnet_faces")
+_SRGAN = Recipe(lr=1e-4, batch=8, steps=8000, size=64, width=32,
+                note="bundled srgan_faces (from the srresnet_faces run's step 2,400)")
 
 # StyleGAN2 (Karras et al. 2020): Adam 2e-3, β = (0, 0.99); batch 16, width 64 and 32 px: on a CPU shared
 # with other work (a quarter of a core) 64 px ran at ~4 s a step, too slow for an hour; 1,500 steps is where the
