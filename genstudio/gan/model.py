@@ -17,6 +17,25 @@ from genstudio.devices import sample_noise
 from genstudio.models import build
 
 
+def checked_generator(tensors: dict[str, torch.Tensor], meta: dict[str, Any], name: str, kind: str,
+                      what: str) -> tuple[nn.Module, dict[str, Any]]:
+    """The generator G of a ``kind`` checkpoint (``what``: the words for that kind, in errors), built
+    from its header and loaded with the averaged weights when the run kept them (RunConfig.g_ema),
+    else the raw ones; and the header's network specs. CheckpointError (one line) for anything else."""
+    label = name or "checkpoint"
+    if meta.get("kind") != kind:
+        raise CheckpointError(f"{label} holds a {meta.get('kind')} model, not {what}")
+    specs = meta["models"]
+    if "G" not in specs:
+        raise CheckpointError(f"{label} has no generator")
+    try:
+        G = build(specs["G"]["arch"], specs["G"]["args"])
+    except ValueError as exc:
+        raise CheckpointError(f"{label}: {exc}") from None
+    load_module(G, "ema/G" if any(k.startswith("ema/G/") for k in tensors) else "model/G", tensors, name)
+    return G, specs
+
+
 class GanModel:
     """G from a GAN checkpoint. ``generate(z)`` maps latents (B, nz) to samples."""
 
@@ -33,18 +52,11 @@ class GanModel:
     @classmethod
     def from_checkpoint(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any], device: torch.device,
                         name: str = "") -> "GanModel":
-        if meta.get("kind") != cls.kind:
-            raise CheckpointError(f"{name or 'checkpoint'} holds a {meta.get('kind')} model, not a GAN")
-        specs = meta["models"]
-        if "G" not in specs:
-            raise CheckpointError(f"{name or 'checkpoint'} has no generator")
+        G, specs = checked_generator(tensors, meta, name, cls.kind, "a GAN")
         try:
-            G = build(specs["G"]["arch"], specs["G"]["args"])
             D = build(specs["D"]["arch"], specs["D"]["args"]) if "D" in specs else None
         except ValueError as exc:
             raise CheckpointError(f"{name or 'checkpoint'}: {exc}") from None
-        # the averaged generator samples when the run kept one (RunConfig.g_ema), else the raw one
-        load_module(G, "ema/G" if any(k.startswith("ema/G/") for k in tensors) else "model/G", tensors, name)
         if D is not None:
             try:
                 load_module(D, "model/D", tensors, name)

@@ -71,6 +71,7 @@ class TwoPlayers:
 
     G: nn.Module
     D: nn.Module
+    D_run: nn.Module  # D as the step calls it (compiled or DDP-wrapped)
     G_ema: nn.Module | None
     opt_G: torch.optim.Optimizer
     opt_D: torch.optim.Optimizer
@@ -83,6 +84,17 @@ class TwoPlayers:
 
     def extra_tensors(self) -> dict[str, torch.Tensor]:
         return module_tensors("ema/G", self.G_ema) if self.G_ema is not None else {}
+
+    def generator_step(self, fake: torch.Tensor) -> torch.Tensor:
+        """G's update on ``fake`` = G(z) (its graph kept): the non-saturating loss −log σ(D(G(z)))
+        (Goodfellow et al.), one optimiser step; returns the loss."""
+        self.opt_G.zero_grad(set_to_none=True)
+        with self.autocast():
+            gen_logits = self.D_run(fake).float()
+        loss_G = generator_loss(gen_logits)
+        loss_G.backward()
+        self.opt_G.step()
+        return loss_G
 
     def load_extra(self, tensors: dict[str, torch.Tensor]) -> None:
         if self.G_ema is None:
@@ -152,12 +164,7 @@ class GanTrainer(TwoPlayers, Trainer):
         saved = self._unroll(real.shape[0], opts) if opts.unrolled else None
 
         # (2) update G: maximise log D(G(z)) (non-saturating)
-        self.opt_G.zero_grad(set_to_none=True)
-        with self.autocast():
-            gen_logits = self.D_run(fake).float()
-        loss_G = generator_loss(gen_logits)
-        loss_G.backward()
-        self.opt_G.step()
+        loss_G = self.generator_step(fake)
         if saved is not None:
             self.D.load_state_dict(saved[0])
             self.opt_D.load_state_dict(saved[1])

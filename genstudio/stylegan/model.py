@@ -18,9 +18,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from genstudio.checkpoint import CheckpointError, load_module
 from genstudio.devices import sample_noise
-from genstudio.models import build
+from genstudio.gan.model import checked_generator
 
 __all__ = ["StyleGanModel", "CROSSOVERS", "crossover_layers", "layer_noise"]
 
@@ -70,16 +69,7 @@ class StyleGanModel:
     @classmethod
     def from_checkpoint(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any], device: torch.device,
                         name: str = "") -> "StyleGanModel":
-        if meta.get("kind") != cls.kind:
-            raise CheckpointError(f"{name or 'checkpoint'} holds a {meta.get('kind')} model, not a style-based GAN")
-        specs = meta["models"]
-        if "G" not in specs:
-            raise CheckpointError(f"{name or 'checkpoint'} has no generator")
-        try:
-            G = build(specs["G"]["arch"], specs["G"]["args"])
-        except ValueError as exc:
-            raise CheckpointError(f"{name or 'checkpoint'}: {exc}") from None
-        load_module(G, "ema/G" if any(k.startswith("ema/G/") for k in tensors) else "model/G", tensors, name)
+        G, _ = checked_generator(tensors, meta, name, cls.kind, "a style-based GAN")
         return cls(G, meta, device)
 
     @functools.cached_property

@@ -26,7 +26,7 @@ from torch import nn
 
 from genstudio.config import ConfigError, RunConfig
 from genstudio.data import Dataset
-from genstudio.gan.losses import discriminator_loss, generator_loss
+from genstudio.gan.losses import discriminator_loss
 from genstudio.gan.remedies import r1_penalty
 from genstudio.gan.trainer import TwoPlayers
 from genstudio.models import build
@@ -144,12 +144,7 @@ class StyleGanTrainer(TwoPlayers, Trainer):
         self.opt_D.step()
 
         # (2) G: non-saturating, −log σ(D(G(z)))
-        self.opt_G.zero_grad(set_to_none=True)
-        with self.autocast():
-            gen_logits = self.D_run(fake).float()
-        loss_G = generator_loss(gen_logits)
-        loss_G.backward()
-        self.opt_G.step()
+        loss_G = self.generator_step(fake)
         if self.G_ema is not None:
             update_ema(self.G_ema, self.G, self.config.g_ema)
         return {"loss_D": loss_D.detach(), "loss_G": loss_G.detach(),

@@ -7,8 +7,10 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget
+
+from genstudio.gui.widgets.sample_view import rgb_image
 
 __all__ = ["AutoencoderView"]
 
@@ -16,9 +18,7 @@ ZOOM = 2  # screen pixels per image pixel (64 px faces → 128 px tiles)
 
 
 def _pixmap(image: np.ndarray) -> QPixmap:
-    h, w = image.shape[:2]
-    data = np.ascontiguousarray(image)
-    return QPixmap.fromImage(QImage(data.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy())
+    return QPixmap.fromImage(rgb_image(image))
 
 
 class AutoencoderView(QWidget):

@@ -20,10 +20,18 @@ from genstudio.gui.widgets.elided_label import ElidedLabel
 from genstudio.gui.widgets.plot_style import PLOT_BACKGROUND
 from genstudio.imaging import make_grid
 
-__all__ = ["SampleView"]
+__all__ = ["SampleView", "rgb_image"]
 
 _BACKGROUND = QColor(PLOT_BACKGROUND)
 
+
+
+def rgb_image(rgb: np.ndarray) -> QImage:
+    """A QImage of a uint8 (H, W, 3) picture that owns its pixels (``.copy()`` detaches it from the
+    numpy buffer it was built over)."""
+    h, w = rgb.shape[:2]
+    data = np.ascontiguousarray(rgb)
+    return QImage(data.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 class _PixelCanvas(QWidget):
     """Paints one RGB picture centred, aspect kept, nearest-neighbour scaled."""
@@ -40,10 +48,7 @@ class _PixelCanvas(QWidget):
         if rgb is None:
             self._image = None
         else:
-            h, w, _ = rgb.shape
-            data = np.ascontiguousarray(rgb)
-            # .copy() detaches the QImage from the numpy buffer it was built over
-            self._image = QImage(data.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+            self._image = rgb_image(rgb)
         self.update()
 
     def set_labels(self, labels: list[str]) -> None:

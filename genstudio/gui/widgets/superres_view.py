@@ -19,12 +19,13 @@ from typing import Any
 import numpy as np
 import torch
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton,
                                QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from genstudio.data import uint8_to_tensor
 from genstudio.gui.widgets.pd_plot import PerceptionDistortionPlot, WrapLabel
+from genstudio.gui.widgets.sample_view import rgb_image
 from genstudio.superres.compare import ORIGINAL, Panel, compare, crop_for_scale, wipe, zoom
 from genstudio.superres.perception import SeenModels
 
@@ -35,9 +36,7 @@ THUMB = 128  # px of each side-by-side picture
 
 
 def _pixmap(image: np.ndarray) -> QPixmap:
-    h, w = image.shape[:2]
-    data = np.ascontiguousarray(image)
-    return QPixmap.fromImage(QImage(data.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy())
+    return QPixmap.fromImage(rgb_image(image))
 
 
 class SuperResView(QWidget):
