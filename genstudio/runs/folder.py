@@ -51,6 +51,10 @@ class RunDir:
         """The file the checkpoint of ``step`` is kept in."""
         return self.checkpoints / f"step_{step:06d}.safetensors"
 
+    def preview_file(self, step: int, suffix: str = ".png") -> Path:
+        """The file the preview of ``step`` is kept in: ``.png`` for pictures, ``.npz`` for points."""
+        return self.previews / f"step_{int(step):06d}{suffix}"
+
     def has_run(self) -> bool:
         return self.config_path.exists() or self.last_checkpoint.exists()
 
@@ -113,12 +117,12 @@ class RunDir:
         if preview.kind == "images":
             from genstudio.imaging import save_png
 
-            path = self.previews / f"step_{step:06d}.png"
+            path = self.preview_file(step)
             prompts = preview.extra.get("prompts") if preview.extra else None
             text = {"step": str(step), **({"prompts": " | ".join(prompts)} if prompts else {})}
             save_png(path, preview_picture(preview), text)
             return path
-        path = self.previews / f"step_{step:06d}.npz"
+        path = self.preview_file(step, ".npz")
         import io
 
         buf = io.BytesIO()
@@ -159,7 +163,7 @@ class NoWriteRunDir(RunDir):
         pass
 
     def write_preview(self, step: int, preview: Any) -> Path:
-        return self.previews / f"step_{step:06d}.png"
+        return self.preview_file(step)
 
     def save_checkpoint(self, step: int, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
                         keep: bool = True) -> Path:

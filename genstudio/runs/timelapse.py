@@ -63,8 +63,9 @@ def preview_files(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
 def preview_file(run_dir: str | os.PathLike, step: int) -> Path | None:
     """The saved preview of ``step`` (``previews/step_N.png`` or ``.npz``), None if there is none:
     one preview's file without listing the folder (a live run's newest, as it arrives)."""
+    rd = RunDir(run_dir)
     for suffix in _SUFFIXES:
-        path = RunDir(run_dir).previews / f"step_{int(step):06d}{suffix}"
+        path = rd.preview_file(step, suffix)
         if path.is_file():
             return path
     return None
