@@ -604,6 +604,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.out is None:
         args.out = DOCS / "sizes" if args.sizes else DOCS
+    args.out.mkdir(parents=True, exist_ok=True)
     unknown = set(args.names) - {name for name, _ in SHOTS}
     if unknown:
         parser.error(f"unknown shots: {', '.join(sorted(unknown))}")
@@ -624,7 +625,8 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 widget = shot(window, work)
                 path = args.out / f"{name}.png"
-                widget.grab().save(str(path))
+                if not widget.grab().save(str(path)):
+                    raise OSError(f"could not write {path}")
                 print(f"{path} ({time.monotonic() - started:.0f} s)")
             finally:  # a failed shot must not leave its training thread running
                 window.close()  # stops a run (confirm_close says yes) and waits for its checkpoint
