@@ -4,7 +4,7 @@ The loss is the non-saturating logistic loss of StyleGAN, which *is* the seed GA
 (:mod:`genstudio.gan.losses`): softplus(−D(x)) + softplus(D(G(z))) = BCE(D(x), 1) + BCE(D(G(z)), 0)
 for D, and softplus(−D(G(z))) = BCE(D(G(z)), 1) for G. On top, as the paper:
 
-* **lazy R1** (``extra["r1"]`` = γ, default :data:`DEFAULT_R1`): γ/2 · E‖∇_x D(x)‖² on real data, taken
+* **lazy R1** (``extra["r1"]`` = γ, default :func:`default_r1`): γ/2 · E‖∇_x D(x)‖² on real data, taken
   every :data:`R1_EVERY` D steps and multiplied by that interval (StyleGAN2 §B, "lazy regularisation");
 * **minibatch standard deviation** in D over groups of ``extra["mbstd"]`` (default 4);
 * **style mixing regularisation** (``extra["style_mixing"]`` = p, default 0.9): for a share p of the
@@ -32,20 +32,28 @@ from genstudio.gan.trainer import TwoPlayers
 from genstudio.models import build
 from genstudio.trainer import Preview, Trainer, update_ema
 
-__all__ = ["StyleGanTrainer", "stylegan_specs", "defining", "DEFAULT_R1", "R1_EVERY", "W_AVG_DRAWS"]
+__all__ = ["StyleGanTrainer", "stylegan_specs", "defining", "default_r1", "R1_EVERY", "W_AVG_DRAWS"]
 
 WIDTH = 64  # channels up to 16² (halved per doubling above) when config.width is 0
 LATENT_DIM = 128  # z and w when config.latent_dim is 0
 MAPPING_LAYERS = 4  # StyleGAN has 8; 4 is plenty for a 128-d w on a small data set
-DEFAULT_R1 = 0.05  # γ; StyleGAN2's heuristic 0.0002 · res² / batch gives 0.05 at 64 px, batch 16
+#: R1's γ by image size, as measured on ``faces`` (issue #18, checkpoints/README.md). StyleGAN2's heuristic
+#: 0.0002 · res² / batch (0.05 at 64 px, batch 16) left D free to key on per-pixel speckle in these
+#: flat-coloured faces: faces FD 2,265 at step 1,500 (32 px, γ 0.05) against 889 with γ 0.5
+R1_BY_SIZE = {16: 0.5, 32: 0.5, 64: 1.0}
 R1_EVERY = 16  # lazy regularisation interval (StyleGAN2 §B)
 W_AVG_DRAWS = 10_000  # draws of f(z) for the mean w stored in a checkpoint
 W_AVG_SEED = 12345
 
 
+def default_r1(size: int) -> float:
+    """γ of R1 for a run at ``size`` px when ``--r1`` is not given (:data:`R1_BY_SIZE`)."""
+    return R1_BY_SIZE.get(int(size), R1_BY_SIZE[64])
+
+
 def _extra(config: RunConfig) -> tuple[float, int, float]:
     """(γ, mbstd group, style-mixing probability) from ``config.extra``, checked."""
-    r1 = config.extra.get("r1", DEFAULT_R1)
+    r1 = config.extra.get("r1", default_r1(config.size))
     if isinstance(r1, bool) or not isinstance(r1, (int, float)) or not 0 <= r1 <= 1e4:
         raise ConfigError(f"r1 (the penalty's γ) must be a number from 0 to 1e4, not {r1!r}", field="extra")
     mbstd = config.extra.get("mbstd", 4)

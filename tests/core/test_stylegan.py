@@ -134,3 +134,17 @@ def test_stylegan_options_are_checked_in_one_line():
         defining(recipe_config("stylegan", "faces", extra={"mbstd": 3}))  # does not divide 16
     with pytest.raises(ConfigError, match="style_mixing"):
         defining(recipe_config("stylegan", "faces", extra={"style_mixing": 2}))
+
+
+def test_r1_gamma_defaults_to_the_measured_one_for_the_size_and_the_flag_wins():
+    from genstudio.data import load_dataset
+    from genstudio.recipes import recipe_config
+    from genstudio.stylegan.trainer import StyleGanTrainer
+
+    data = load_dataset("faces", size=16, num_images=8)
+    for size, gamma in ((16, 0.5), (32, 0.5), (64, 1.0)):
+        config = recipe_config("stylegan", "faces", size=size, width=16, latent_dim=16, batch=4, device="cpu")
+        assert StyleGanTrainer(config, data, torch.device("cpu")).r1 == gamma
+    given = recipe_config("stylegan", "faces", size=16, width=16, latent_dim=16, batch=4, device="cpu",
+                          extra={"r1": 0.05})
+    assert StyleGanTrainer(given, data, torch.device("cpu")).r1 == 0.05
