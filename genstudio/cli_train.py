@@ -4,6 +4,7 @@ progress bar (one process, or N through torchrun)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -35,6 +36,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         if not 0 <= args.min_snr < float("inf"):
             raise ConfigError(f"--min-snr must be a number ≥ 0 (0 = off; the paper's γ is 5), not {args.min_snr:g}")
         extra["min_snr"] = args.min_snr
+    if saved is not None:
+        _note_kept_on_resume(given, extra, saved)
     if extra:
         given["extra"] = extra
     for name in ("log_every", "preview_every", "checkpoint_every"):
@@ -51,7 +54,8 @@ def add_gan_flags(t: argparse.ArgumentParser) -> None:
     t.add_argument("--unrolled", type=_non_negative_int, default=None,
                    help="GAN: unrolled D steps k (Metz et al., Unrolled GANs; first-order form; default 0)")
     t.add_argument("--r1", type=float, default=None,
-                   help="GAN: R1 penalty γ on D's gradient at real data (Mescheder et al.; default 0)")
+                   help="GAN: R1 penalty γ on D's gradient at real data (Mescheder et al.; default 0; "
+                        "stylegan: 0.5 up to 32 px, 1 at 64 px)")
     t.add_argument("--spectral-norm", action="store_true", default=None,
                    help="GAN: spectral normalisation of D's weights (Miyato et al.)")
     t.add_argument("--mbstd", type=_non_negative_int, default=None,
@@ -115,6 +119,26 @@ def _latent_extra(args: argparse.Namespace) -> dict:
     if "autoencoder" in given:
         given["autoencoder"] = str(Path(given["autoencoder"]).expanduser().resolve())
     return given
+
+
+#: flags (whose default is "not given") a resumed run does not take: it keeps its saved model and averaging
+_KEPT_ON_RESUME = {"size": "--size", "width": "--width", "latent_dim": "--latent-dim", "schedule": "--schedule",
+                   "ema_decay": "--ema", "g_ema": "--g-ema"}
+
+
+def _note_kept_on_resume(given: dict, extra: dict, saved: RunConfig) -> None:
+    """One ``genstudio: note:`` line naming the flags given with ``--resume`` that differ from the run's
+    own settings, which the resumed run keeps (rather than ignoring them without a word)."""
+    from genstudio.runs.start import RESUME_MAY_CHANGE
+
+    kept = [f"{flag} {given[name]:g}" if isinstance(given[name], float) else f"{flag} {given[name]}"
+            for name, flag in _KEPT_ON_RESUME.items()
+            if given.get(name) is not None and given[name] != getattr(saved, name)]
+    kept += [f"--{k.replace('_', '-')} {v}" for k, v in extra.items()
+             if k not in (*RESUME_MAY_CHANGE, "amp", "compile") and saved.extra.get(k) != v]
+    if kept and os.environ.get("RANK", "0") == "0":  # once under torchrun
+        print(f"genstudio: note: a resumed run keeps its own settings; not taken: {', '.join(kept)} "
+              f"(start a new run to change them)", file=sys.stderr, flush=True)
 
 
 def _saved_config(run_dir: Path) -> RunConfig | None:

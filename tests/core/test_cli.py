@@ -129,3 +129,20 @@ def test_sample_png_is_a_grid_of_the_chosen_size_and_a_scatter_plot_for_points(t
     with Image.open(scatter) as im:
         picture = np.asarray(im.convert("RGB"))
     assert picture.shape == (300, 300, 3) and len(np.unique(picture.reshape(-1, 3), axis=0)) > 3
+
+
+def test_resume_names_the_flags_the_resumed_run_does_not_take(tmp_path, capsys):
+    """--g-ema 0.999 given with --resume was dropped without a word: the run kept its own 0.995."""
+    from genstudio.checkpoint import read_header
+
+    out = tmp_path / "run"
+    base = ["train", "gan", "--data", "ring8", "--out", str(out), "--quiet", "--checkpoint-every", "2"]
+    assert main([*base, "--steps", "2", "--g-ema", "0.9"]) == 0
+    capsys.readouterr()
+    assert main([*base, "--steps", "4", "--resume", "--g-ema", "0.99", "--r1", "1", "--lr", "1e-4"]) == 0
+    err = capsys.readouterr().err
+    assert "not taken: --g-ema 0.99, --r1 1.0" in err and "--lr" not in err, err
+    cfg = read_header(out / "checkpoints" / "last.safetensors")["config"]
+    assert (cfg["g_ema"], cfg["lr"], cfg["extra"].get("r1")) == (0.9, 1e-4, None)  # as the note says
+    assert main([*base, "--steps", "6", "--resume", "--g-ema", "0.9"]) == 0  # the run's own value: no note
+    assert "not taken" not in capsys.readouterr().err
