@@ -5,8 +5,11 @@ For ``n`` pairs (destination A, source B) drawn from one seed, the mixed face M 
 one band (:data:`~genstudio.stylegan.model.CROSSOVERS`). For each factor the classifier reads we count,
 over the pairs where A and B *read differently* in that factor, how often M reads as A and how often as
 B. The paper's claim for the coarse band: M takes the hair style (the face's layout; ``faces`` has no
-pose, head shape is not read) from B, and the colours — hair colour, skin — from A. Hair colour is
-only counted where A, B and M all read as having hair (a bald face's hair colour is not read).
+pose, head shape is not read) from B, and the colours — hair colour, skin, the background — from A.
+Hair colour is only counted where A, B and M all read as having hair (a bald face's hair colour is
+not read). The background is the one factor read from pixels, not by the classifier: ``faces`` paints
+it plain, so the mean of the two top corners is its colour exactly (:func:`background_colour`); M
+counts as A's when its background is nearer A's than B's (every pair counts).
 
 ``python -m genstudio.stylegan.mixing_score CKPT [--n 500] [--seeds 0 1 2]`` prints the table.
 """
@@ -20,9 +23,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["MixingAgreement", "mixing_agreement", "FACTORS"]
+__all__ = ["MixingAgreement", "mixing_agreement", "background_colour", "FACTORS"]
 
-FACTORS = ("hair_style", "hair_colour", "skin")
+FACTORS = ("hair_style", "hair_colour", "skin", "background")
+
+
+def background_colour(images: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) → (B, C): the mean of the two top corner patches (an eighth of the side each), where
+    ``faces`` draws nothing but its plain background (the factor ``background``)."""
+    k = max(1, images.shape[-1] // 8)
+    return (images[..., :k, :k].mean(dim=(2, 3)) + images[..., :k, -k:].mean(dim=(2, 3))) / 2
 
 
 @dataclass(frozen=True)
@@ -53,7 +63,7 @@ def mixing_agreement(model, band: str, n: int = 500, seed: int = 0, psi: float =
     reads = read_faces(images, net)
     A, B, M = reads[:n], reads[n:2 * n], reads[2 * n:]
     rates: dict[str, tuple[float, float, int]] = {}
-    for f in FACTORS:
+    for f in FACTORS[:-1]:
         keep = [i for i in range(n) if A[i][f] != B[i][f]]
         if f == "hair_colour":
             keep = [i for i in keep if "bald" not in (A[i]["hair_style"], B[i]["hair_style"], M[i]["hair_style"])]
@@ -61,6 +71,9 @@ def mixing_agreement(model, band: str, n: int = 500, seed: int = 0, psi: float =
         as_a = sum(M[i][f] == A[i][f] for i in keep) / k if k else float("nan")
         as_b = sum(M[i][f] == B[i][f] for i in keep) / k if k else float("nan")
         rates[f] = (as_a, as_b, k)
+    bg_a, bg_b, bg_m = (background_colour(x) for x in images.split(n))  # (n, C) each
+    nearer_a = (bg_m - bg_a).norm(dim=1) < (bg_m - bg_b).norm(dim=1)
+    rates["background"] = (float(nearer_a.float().mean()), float((~nearer_a).float().mean()), n)
     return MixingAgreement(band, seed, n, rates)
 
 

@@ -125,6 +125,16 @@ def test_mixing_agreement_reads_every_factor():
         assert k == 0 or (0 <= as_a <= 1 and 0 <= as_b <= 1 and as_a + as_b <= 1)
 
 
+@pytest.mark.parametrize("size", [32, 64])
+def test_the_background_read_from_the_corners_is_the_faces_known_background(size):
+    from genstudio.data import load_dataset
+    from genstudio.stylegan.mixing_score import background_colour
+
+    data = load_dataset("faces", size=size, num_images=200, seed=7)
+    truth = torch.as_tensor(data.info["factors"]["background"]).float() / 127.5 - 1  # (200, 3) in [-1, 1]
+    assert torch.allclose(background_colour(data.tensor), truth, atol=1e-5)
+
+
 def test_stylegan_options_are_checked_in_one_line():
     from genstudio.config import ConfigError
     from genstudio.recipes import recipe_config
