@@ -12,9 +12,9 @@ floor for any latency), the GUI thread's own CPU time per move (independent of o
 the machine's load average.
 
 ``--family stylegan`` does the same for the style-based generator (issue #18): the bundled
-``checkpoints/stylegan_faces.safetensors`` (``--size`` its own), or with ``--size 64`` an untrained
-64 px one of the recipe's width (the picture, the chosen layer's view and its FFT are all computed
-per move, through the Style tab's render path).
+``checkpoints/stylegan_faces.safetensors`` (32 px), with ``--size 64`` the bundled ``stylegan_faces64``
+(without it, or at 16 px, an untrained one of the recipe's width: the same cost). The picture, the
+chosen layer's view and its FFT are all computed per move, through the Style tab's render path.
 
 Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/b3_latent_slider.py [--family stylegan [--size 64]]``
 """
@@ -57,12 +57,13 @@ def build_model() -> tuple[GanModel, str]:
 
 
 def build_style_model(size: int | None) -> tuple[object, str]:
-    """The bundled style-based model, or (``size`` given) an untrained one of the recipe's width."""
+    """The bundled style-based model of ``size`` (None: the 32 px one), else an untrained one of the recipe's width."""
     from genstudio.models.stylegan import StyleGenerator
     from genstudio.stylegan.model import StyleGanModel
 
-    if size is None and os.path.exists("checkpoints/stylegan_faces.safetensors"):
-        return load_model("checkpoints/stylegan_faces.safetensors", "cpu"), "checkpoints/stylegan_faces.safetensors"
+    bundled = {None: "checkpoints/stylegan_faces.safetensors", 64: "checkpoints/stylegan_faces64.safetensors"}
+    if bundled.get(size) and os.path.exists(bundled[size]):
+        return load_model(bundled[size], "cpu"), bundled[size]
     size = size or 64
     torch.manual_seed(0)
     G = StyleGenerator(nz=128, w_dim=128, mapping_layers=4, width=64, nc=3, size=size)

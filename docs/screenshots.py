@@ -183,9 +183,9 @@ def latent_faces(window: MainWindow, work: Path) -> QWidget:
 
 
 def latent_stylegan(window: MainWindow, work: Path) -> QWidget:
-    """The Latent view on the bundled style-based generator: the Style tab (directions in W, the layer
+    """The Latent view on the bundled 64 px style-based generator: the Style tab (directions in W, the layer
     view of a 16² layer with its FFT, the noise table), a W direction pushed, truncation ψ 0.8."""
-    _open_bundled(window, "stylegan_faces")
+    _open_bundled(window, "stylegan_faces64")
     view = window.latent
     wait_until(lambda: view.style.directions is not None and view.idle(), 120, "the W directions")
     view.state.set_seed(11)
@@ -203,7 +203,7 @@ def stylegan_mixing(window: MainWindow, work: Path) -> QWidget:
     _open_bundled(window, "stylegan_faces")
     view = window.latent
     wait_until(lambda: view.style.directions is not None and view.idle(), 120, "the W directions")
-    view.style.set_mixing(destinations=(1, 2, 3, 4), sources=(5, 6, 7, 8, 9), band="coarse")
+    view.style.set_mixing(destinations=(1, 2, 3), sources=(5, 6, 7, 8, 9), band="coarse")  # fits at 2×
     view._left.setCurrentWidget(view.style_mixing)
     wait_until(lambda: view.style_mixing.grid.current_grid() is not None and view.idle(), 60, "the mixing grid")
     settle(0.8)

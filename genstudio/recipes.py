@@ -74,11 +74,12 @@ _SRRESNET = Recipe(lr=5e-4, batch=8, steps=7400, size=64, width=32, note="bundle
 _SRGAN = Recipe(lr=1e-4, batch=8, steps=8000, size=64, width=32,
                 note="bundled srgan_faces (from the srresnet_faces run's step 2,400)")
 
-# StyleGAN2 (Karras et al. 2020): Adam 2e-3, β = (0, 0.99); batch 16, width 64 and 32 px: on a CPU shared
-# with other work (a quarter of a core) 64 px ran at ~4 s a step, too slow for an hour; 1,500 steps is where the
-# bundled run was stopped (65 min), not a measured optimum (checkpoints/README.md)
-_STYLEGAN_FACES = Recipe(lr=2e-3, batch=16, steps=1500, size=32, width=64, latent_dim=128, g_ema=0.995,
-                         note="bundled stylegan_faces")
+# StyleGAN2 (Karras et al. 2020): Adam 2e-3, β = (0, 0.99); batch 16, width 64, 64 px, R1 γ 1 (stylegan.trainer's
+# default for 64 px; the paper's heuristic γ let D key on speckle). The bundled stylegan_faces is this run's 5,000
+# steps continued with --resume --lr 1e-3 (the faces FD rose from step 3,500 at 2e-3 and fell at 1e-3):
+# checkpoints/README.md
+_STYLEGAN_FACES = Recipe(lr=2e-3, batch=16, steps=5000, size=64, width=64, latent_dim=128, g_ema=0.995,
+                         note="bundled stylegan_faces, its first 5,000 steps")
 # latent diffusion (Rombach et al.): the KL autoencoder (64 px → 16 × 16 × 4), then text2image's U-Net on its
 # scaled latents (--autoencoder FILE); the bundled pair are these runs (checkpoints/README.md): ae_faces 3,000
 # steps, 29.4 dB held-out (its PSNR jumped from 22 to 26 dB between steps 1,000 and 1,500); ldm_faces 10,000
