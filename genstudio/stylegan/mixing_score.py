@@ -25,7 +25,8 @@ import torch
 
 __all__ = ["MixingAgreement", "mixing_agreement", "background_colour", "FACTORS"]
 
-FACTORS = ("hair_style", "hair_colour", "skin", "background")
+READ_FACTORS = ("hair_style", "hair_colour", "skin")  # read by the attribute classifier
+FACTORS = (*READ_FACTORS, "background")  # the background is read from the pixels
 
 
 def background_colour(images: torch.Tensor) -> torch.Tensor:
@@ -63,7 +64,7 @@ def mixing_agreement(model, band: str, n: int = 500, seed: int = 0, psi: float =
     reads = read_faces(images, net)
     A, B, M = reads[:n], reads[n:2 * n], reads[2 * n:]
     rates: dict[str, tuple[float, float, int]] = {}
-    for f in FACTORS[:-1]:
+    for f in READ_FACTORS:
         keep = [i for i in range(n) if A[i][f] != B[i][f]]
         if f == "hair_colour":
             keep = [i for i in keep if "bald" not in (A[i]["hair_style"], B[i]["hair_style"], M[i]["hair_style"])]
