@@ -146,3 +146,5 @@ def test_resume_names_the_flags_the_resumed_run_does_not_take(tmp_path, capsys):
     assert (cfg["g_ema"], cfg["lr"], cfg["extra"].get("r1")) == (0.9, 1e-4, None)  # as the note says
     assert main([*base, "--steps", "6", "--resume", "--g-ema", "0.9"]) == 0  # the run's own value: no note
     assert "not taken" not in capsys.readouterr().err
+    assert main([*base, "--steps", "8", "--resume", "--compile"]) == 0  # dropped by a resume as well
+    assert "not taken: --compile (" in capsys.readouterr().err
