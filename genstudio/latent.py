@@ -128,7 +128,12 @@ def _generator(model_or_G: Any) -> nn.Module:
 
 
 def default_layer(G: nn.Module) -> str:
-    """The name of G's first non-linearity (the output of its first block), or "" for G's output."""
+    """The layer GANSpace analyses: G's own ``ganspace_layer`` when it names one (a style-based G names its
+    mapping network, whose output w is what the paper takes the PCA of for StyleGAN), else the name of
+    G's first non-linearity (the output of its first block), or "" for G's output."""
+    own = getattr(G, "ganspace_layer", None)
+    if isinstance(own, str):
+        return own
     for name, module in G.named_modules():
         if name and isinstance(module, _ACTIVATIONS):
             return name

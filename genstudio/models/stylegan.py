@@ -123,6 +123,11 @@ class StyleGenerator(nn.Module):
     StyleGAN output). :meth:`synthesis` takes per-layer ws, noise and returns the features too.
     """
 
+    #: GANSpace's layer for z directions (:func:`genstudio.latent.default_layer`): the mapping's output w,
+    #: as Härkönen et al. do for StyleGAN — not the picture, which costs a full synthesis per draw.
+    ganspace_layer = "mapping"
+    ganspace_label = "w = f(z)"  # how the Directions list names it
+
     def __init__(self, nz: int = 128, w_dim: int = 128, mapping_layers: int = 4, width: int = 128,
                  nc: int = 3, size: int = 64):
         super().__init__()

@@ -125,6 +125,23 @@ def test_top_directions_change_the_image_more_than_random_ones():
     assert all(e > random_effect for e in effects), (effects, random_effect)
 
 
+def test_style_generator_directions_are_principal_axes_of_w():
+    """For a style-based G, GANSpace analyses w = f(z) (as the paper does for StyleGAN), not the picture:
+    the first z direction moves w along its principal axis, more than any random direction does."""
+    from genstudio.models.stylegan import StyleGenerator
+
+    torch.manual_seed(0)
+    G = StyleGenerator(nz=16, w_dim=16, mapping_layers=2, width=16, size=16).eval()
+    assert default_layer(G) == "mapping"
+    V, var = principal_directions(G, n_samples=500, n_components=4, seed=1)
+    Z = torch.randn(64, 16, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        W = G.map(Z)
+        moved = lambda v: float((G.map(Z + 2.0 * torch.as_tensor(v)) - W).norm(dim=1).mean())  # noqa: E731
+        R = torch.nn.functional.normalize(torch.randn(20, 16, generator=torch.Generator().manual_seed(3)), dim=1)
+        assert moved(V[0]) > max(moved(r) for r in R)
+
+
 def test_progress_is_reported_and_can_cancel():
     G = structured_dcgan()
     seen = []

@@ -60,6 +60,11 @@ def _button(text: str, tip: str, slot) -> QPushButton:
     return b
 
 
+
+def _analysed(model: Any) -> str:
+    """What the z directions are the principal axes of: G's own ``ganspace_label`` or its first block."""
+    return getattr(getattr(model, "G", None), "ganspace_label", "G's first block")
+
 class LatentView(LatentZ, LatentStyle, LatentFiles, QWidget):
     """The latent explorer tab.
 
@@ -244,7 +249,7 @@ class LatentView(LatentZ, LatentStyle, LatentFiles, QWidget):
         return self._model
 
     def _start_directions(self, model: Any) -> None:
-        self._dirs.set_header(f"Finding directions: PCA of G's first block over {N_DRAWS:,} random draws…")
+        self._dirs.set_header(f"Finding directions: PCA of {_analysed(model)} over {N_DRAWS:,} random draws…")
         self._dirs.set_progress(0.0)
         k = min(N_DIRECTIONS, model.latent_dim)
         self._renderer.submit("directions", lambda progress: principal_directions(
@@ -304,7 +309,7 @@ class LatentView(LatentZ, LatentStyle, LatentFiles, QWidget):
             self._dirs.set_progress(None)
             var = self.state.variances
             self._dirs.set_header(
-                f"{k} principal directions of G's first block over {N_DRAWS:,} draws (GANSpace), "
+                f"{k} principal directions of {_analysed(self._model)} over {N_DRAWS:,} draws (GANSpace), "
                 f"most variance first ({var[0]:.3g} … {var[-1]:.3g}). Slider units: prior σ.")
             self._hood.set_directions(self.state.directions)
         elif self._style_rendered(kind, result):
