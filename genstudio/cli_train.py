@@ -129,13 +129,13 @@ _KEPT_ON_RESUME = {"size": "--size", "width": "--width", "latent_dim": "--latent
 def _note_kept_on_resume(given: dict, extra: dict, saved: RunConfig) -> None:
     """One ``genstudio: note:`` line naming the flags given with ``--resume`` that differ from the run's
     own settings, which the resumed run keeps (rather than ignoring them without a word)."""
-    from genstudio.runs.start import RESUME_MAY_CHANGE
+    from genstudio.runs.start import EXECUTION_EXTRAS, RESUME_MAY_CHANGE
 
     kept = [f"{flag} {given[name]:g}" if isinstance(given[name], float) else f"{flag} {given[name]}"
             for name, flag in _KEPT_ON_RESUME.items()
             if given.get(name) is not None and given[name] != getattr(saved, name)]
     kept += [f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}") for k, v in extra.items()
-             if k not in RESUME_MAY_CHANGE and saved.extra.get(k) != v]
+             if k not in (*RESUME_MAY_CHANGE, *EXECUTION_EXTRAS) and saved.extra.get(k) != v]
     if kept and os.environ.get("RANK", "0") == "0":  # once under torchrun
         print(f"genstudio: note: a resumed run keeps its own settings; not taken: {', '.join(kept)} "
               f"(start a new run to change them)", file=sys.stderr, flush=True)

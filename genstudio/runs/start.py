@@ -163,12 +163,17 @@ def _own_drawing(config: RunConfig, rd: RunDir, resume: bool) -> RunConfig:
 
 #: ``config.extra`` entries that only steer the optimisation, so a resumed run takes them when given anew
 RESUME_MAY_CHANGE = ("min_snr",)
+#: ``config.extra`` entries that only say how a step runs on this machine (mixed precision, torch.compile): like
+#: the device, a resumed run takes them from the new config, given or not
+EXECUTION_EXTRAS = ("amp", "compile")
 
 
 def _continued(saved: RunConfig, config: RunConfig) -> RunConfig:
-    """``saved`` (what defines the model and data) with the steps, lr, batch, device and cadence of
-    ``config``, and its ``RESUME_MAY_CHANGE`` extras where it has them (else the saved run's)."""
-    extra = {**saved.extra, **{k: config.extra[k] for k in RESUME_MAY_CHANGE if k in config.extra}}
+    """``saved`` (what defines the model and data) with the steps, lr, batch, device, cadence and
+    :data:`EXECUTION_EXTRAS` of ``config``, and its ``RESUME_MAY_CHANGE`` extras where it has them (else the
+    saved run's)."""
+    extra = {k: v for k, v in saved.extra.items() if k not in EXECUTION_EXTRAS}
+    extra.update({k: config.extra[k] for k in (*RESUME_MAY_CHANGE, *EXECUTION_EXTRAS) if k in config.extra})
     return saved.replace(steps=config.steps, device=config.device, lr=config.lr, batch=config.batch,
                          log_every=config.log_every, preview_every=config.preview_every,
                          checkpoint_every=config.checkpoint_every, extra=extra).validate()

@@ -146,5 +146,9 @@ def test_resume_names_the_flags_the_resumed_run_does_not_take(tmp_path, capsys):
     assert (cfg["g_ema"], cfg["lr"], cfg["extra"].get("r1")) == (0.9, 1e-4, None)  # as the note says
     assert main([*base, "--steps", "6", "--resume", "--g-ema", "0.9"]) == 0  # the run's own value: no note
     assert "not taken" not in capsys.readouterr().err
-    assert main([*base, "--steps", "8", "--resume", "--compile"]) == 0  # dropped by a resume as well
-    assert "not taken: --compile (" in capsys.readouterr().err
+    # how a step runs (like --device) is taken by a resume, given or not: bf16 on, then off again
+    assert main([*base, "--steps", "8", "--resume", "--amp", "bf16"]) == 0
+    assert "not taken" not in capsys.readouterr().err
+    assert read_header(out / "checkpoints" / "last.safetensors")["config"]["extra"].get("amp") == "bf16"
+    assert main([*base, "--steps", "10", "--resume"]) == 0
+    assert "amp" not in read_header(out / "checkpoints" / "last.safetensors")["config"]["extra"]
