@@ -115,3 +115,34 @@ def test_a_dcgan_after_a_style_model_hides_the_style_tabs(qtbot, view):
     _settle(qtbot, view)
     assert view._side.indexOf(view.style_panel) < 0 and view._left.indexOf(view.style_mixing) < 0
     assert not view.style.active and view.image() is not None
+
+
+
+def test_neighbourhood_grid_and_walk_show_the_style_edits(qtbot, view):
+    """ψ in W and the W directions change the picture; the neighbourhood grid and the A → B walk follow them
+    instead of drawing plain G(z): the walk's frame at t = 0 stays A's picture as the view shows it."""
+    model = style_model()
+    view.set_model(model)
+    _settle(qtbot, view)
+    qtbot.waitUntil(lambda: view.style.directions is not None and view.state.directions is not None,
+                    timeout=WAIT_MS)
+    panel, seed_a = view.interpolation(), view.state.seed
+    panel.endpointRequested.emit("A")
+    view.state.set_seed(seed_a + 3)
+    _settle(qtbot, view)
+    panel.endpointRequested.emit("B")
+    view.state.set_seed(seed_a)  # the picture is A again
+    view.state.set_t(0.0)
+    view._left.setCurrentIndex(1)  # the Neighbourhood tab: the grid renders only when shown
+    qtbot.waitUntil(lambda: view.neighbourhood_image() is not None, timeout=WAIT_MS)
+    _settle(qtbot, view)
+    grid, strip = view.neighbourhood_image().copy(), panel.strip_image().copy()
+    np.testing.assert_array_equal(panel.preview_image(), view.image())
+
+    view.style_panel.directions.slider(0).setValue(view.style_panel.directions.position_for(0, 3.0))
+    view._psi_slider.setValue(50)
+    qtbot.wait(300)  # past the grid's rest timer
+    _settle(qtbot, view)
+    assert not np.array_equal(view.neighbourhood_image(), grid)
+    assert not np.array_equal(panel.strip_image(), strip)
+    np.testing.assert_array_equal(panel.preview_image(), view.image())

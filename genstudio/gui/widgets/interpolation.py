@@ -11,8 +11,9 @@ animated GIF there too. For a 2-D point GAN it renders the walk as paths instead
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
@@ -40,10 +41,10 @@ __all__ = ["InterpolationPanel"]
 _STEPS = 1000  # scrubber positions from A to B
 
 
-def _gif_frames(model: Any, zs: np.ndarray, size: int | None = DEFAULT_EXPORT_SIZE,
+def _gif_frames(pictures: Callable[[np.ndarray], np.ndarray], zs: np.ndarray, size: int | None = DEFAULT_EXPORT_SIZE,
                 smooth: bool = False) -> list[np.ndarray]:
-    """G(z) for each latent as uint8 (H', W', 3) frames, the long side ``size`` (None: native)."""
-    frames = to_uint8(map_latents(model, zs))  # (T, H, W, C)
+    """The picture of each latent as uint8 (H', W', 3) frames, the long side ``size`` (None: native)."""
+    frames = to_uint8(pictures(zs))  # (T, H, W, C)
     if frames.shape[-1] == 1:
         frames = np.repeat(frames, 3, axis=-1)
     return [resize_long_side(np.ascontiguousarray(f[..., :3]), size, smooth) for f in frames]
@@ -59,6 +60,9 @@ class InterpolationPanel(QWidget):
     state : LatentState
         The explorer's state: the panel shows its walk and writes edits back to it.
     parent : QWidget, optional
+    pictures : callable () -> (callable (..., nz) -> (..., C, H, W)), optional
+        How latents become pictures right now (read when frames are requested); by default G(z) of the
+        model. The explorer hands in its style settings (ψ, W directions, noise) for a style-based G.
 
     Signals
     -------
@@ -74,10 +78,12 @@ class InterpolationPanel(QWidget):
     pathChanged = Signal(object, object)
     message = Signal(str)
 
-    def __init__(self, renderer: RenderController, state: LatentState, parent: QWidget | None = None) -> None:
+    def __init__(self, renderer: RenderController, state: LatentState, parent: QWidget | None = None,
+                 pictures: Callable[[], Callable[[np.ndarray], np.ndarray]] | None = None) -> None:
         super().__init__(parent)
         self._renderer = renderer
         self._model: Any = None
+        self._pictures = pictures or (lambda: functools.partial(map_latents, self._model))
         self.state = state
         state.changed.connect(self._on_state)
         renderer.rendered.connect(self._on_rendered)
@@ -194,11 +200,11 @@ class InterpolationPanel(QWidget):
         if not self._ready() or self._model.is_points:
             self.message.emit("Set A and B on an image model first.")
             return 0
-        zs, model, path = self.state.walk(int(n_frames or self._gif_frames.value())), self._model, Path(path)
+        zs, pictures, path = self.state.walk(int(n_frames or self._gif_frames.value())), self._pictures(), Path(path)
         size, smooth = self.export_size.long_side(), self.export_size.smooth()  # read here, not on the thread
 
         def job(progress):
-            frames = _gif_frames(model, zs, size, smooth)
+            frames = _gif_frames(pictures, zs, size, smooth)
             save_gif(path, frames, fps=fps)
             return path, len(frames)
 
@@ -221,10 +227,13 @@ class InterpolationPanel(QWidget):
         if model.is_points:
             self._renderer.submit("interp_strip", lambda progress: (zs, map_latents(model, zs)))
         else:
-            n = zs.shape[0]
-            self._renderer.submit("interp_strip",
-                                  lambda progress: make_grid(map_latents(model, zs), nrow=n, pad=1))
+            n, pictures = zs.shape[0], self._pictures()
+            self._renderer.submit("interp_strip", lambda progress: make_grid(pictures(zs), nrow=n, pad=1))
         self._show_t()
+
+    def refresh(self) -> None:
+        """Render the strip and the frame again (the pictures changed, not the walk)."""
+        self._refresh()
 
     @Slot(int)
     def _on_method(self, _index: int) -> None:
@@ -238,8 +247,8 @@ class InterpolationPanel(QWidget):
         self._t_label.setText(f"t {self.state.t:.2f}")
         if not self._ready() or self._model.is_points:
             return
-        z, model = self.state.walk_at(), self._model  # (1, nz); exactly A / B at the ends
-        self._renderer.submit("interp_frame", lambda progress: map_latents(model, z))
+        z, pictures = self.state.walk_at(), self._pictures()  # (1, nz); exactly A / B at the ends
+        self._renderer.submit("interp_frame", lambda progress: pictures(z))
 
     @Slot(str, int, object)
     def _on_rendered(self, kind: str, seq: int, result: object) -> None:

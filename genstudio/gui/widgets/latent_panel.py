@@ -164,12 +164,13 @@ class LatentView(LatentZ, LatentStyle, LatentFiles, QWidget):
         self._side.addTab(self._dirs, "Directions")
 
         # --- neighbourhood grid (a tab beside the picture) and interpolation (below)
-        self._hood = NeighbourhoodGrid(self._renderer, self.state.current_z, lambda: self._left.currentIndex() == 1)
+        self._hood = NeighbourhoodGrid(self._renderer, self.state.current_z, lambda: self._left.currentIndex() == 1,
+                                       pictures=self._pictures)
         self._left = QTabWidget()
         self._left.addTab(self._stack, "Picture")
         self._left.addTab(self._hood, "Neighbourhood")
         self._left.currentChanged.connect(self._hood.schedule)
-        self._interp = InterpolationPanel(self._renderer, self.state)
+        self._interp = InterpolationPanel(self._renderer, self.state, pictures=self._pictures)
         self._interp.endpointRequested.connect(self._on_endpoint)
         self._interp.pathChanged.connect(self._pad.set_path)
         self._interp.message.connect(self._say)

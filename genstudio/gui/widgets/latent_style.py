@@ -6,12 +6,14 @@ follows every slider. A part of :class:`~genstudio.gui.widgets.latent_panel.Late
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, Callable
 
 import numpy as np
 
 from genstudio.gui.widgets.style_mixing import StyleMixingView
 from genstudio.gui.widgets.style_panel import StylePanel
+from genstudio.latent import map_latents
 from genstudio.views.style import StyleState, w_directions
 
 __all__ = ["LatentStyle"]
@@ -22,7 +24,7 @@ PSI_TIP_W = "Truncation ψ in W: w ← w̄ + ψ (w − w̄), w̄ the mean of 10,
 
 class LatentStyle:
     """Widgets ⇄ :class:`~genstudio.views.style.StyleState` (uses the view's ``_side``, ``_left``,
-    ``_renderer``, ``_psi_slider``, ``state`` and ``_request``)."""
+    ``_renderer``, ``_psi_slider``, ``state``, ``_model``, ``_interp`` and ``_request``)."""
 
     def _style_setup(self) -> None:
         self.style = StyleState()
@@ -59,8 +61,17 @@ class LatentStyle:
         if what == "mixing":
             self._request_mixing()
             return
-        self._request()
+        self._request()  # the picture and the neighbourhood grid
         self._request_mixing()
+        if what != "layer":
+            self._interp.refresh()  # the A → B walk shows the same ψ, W directions and noise
+
+    def _pictures(self) -> Callable[[np.ndarray], np.ndarray]:
+        """How latents become pictures now (frozen here, run on the render thread): through the style
+        settings for a style model, so the neighbourhood grid and the A → B walk show what the picture shows."""
+        if self.style.active:
+            return self.style.snapshot().images
+        return functools.partial(map_latents, self._model)
 
     def _style_job(self, z: np.ndarray, seed: int, edited: bool):
         """The main render job for a style model: the picture and the chosen layer's view."""

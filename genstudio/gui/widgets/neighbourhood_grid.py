@@ -4,6 +4,7 @@ sliders rest."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 import numpy as np
@@ -32,14 +33,19 @@ class NeighbourhoodGrid(QWidget):
         The explorer's current z, float32 (nz,).
     shown : callable () -> bool
         Whether the grid's tab is the one shown: a hidden grid is not rendered.
+    pictures : callable () -> (callable (..., nz) -> (..., C, H, W)), optional
+        How latents become pictures right now (read when a grid is requested, run on the render thread);
+        by default G(z) of the model. The explorer hands in its style settings (ψ, W directions, noise).
     """
 
     def __init__(self, renderer: RenderController, current_z: Callable[[], np.ndarray],
-                 shown: Callable[[], bool], parent: QWidget | None = None) -> None:
+                 shown: Callable[[], bool], parent: QWidget | None = None,
+                 pictures: Callable[[], Callable[[np.ndarray], np.ndarray]] | None = None) -> None:
         super().__init__(parent)
         self._renderer = renderer
         self._current_z = current_z
         self._shown = shown
+        self._pictures = pictures or (lambda: functools.partial(map_latents, self._model))
         self._model: Any = None
         self._directions: np.ndarray | None = None  # (K, nz) unit rows
         self._rows = QComboBox()
@@ -88,9 +94,8 @@ class NeighbourhoodGrid(QWidget):
         picked = range(min(5, len(self._directions))) if choice is None or choice < 0 else [choice]
         names = [f"PC{i + 1}" for i in picked]
         rows = self._directions[list(picked)]  # (R, nz)
-        model, zs = self._model, neighbourhood(self._current_z(), rows, SIGMAS)  # (R * 7, nz)
-        self._renderer.submit("grid", lambda progress: (
-            make_grid(map_latents(model, zs), nrow=len(SIGMAS), pad=1), names))
+        pictures, zs = self._pictures(), neighbourhood(self._current_z(), rows, SIGMAS)  # (R * 7, nz)
+        self._renderer.submit("grid", lambda progress: (make_grid(pictures(zs), nrow=len(SIGMAS), pad=1), names))
 
     def show_result(self, result: tuple[np.ndarray, list[str]]) -> None:
         """Show a rendered ``(grid, row names)``."""
