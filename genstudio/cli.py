@@ -300,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--exact-points", type=_positive_int, default=None, metavar="K",
                    help="with --exact: the exact denoiser of only K training points (a perfect model of so "
                         "small a set reproduces its points: memorisation); prints how many samples are training points")
+    s.add_argument("--raw", action="store_true",
+                   help="sample with the weights the run trained, not their moving average (EMA), which is the "
+                        "default when the run kept one: to see what the averaging buys")
     s.add_argument("--device", choices=DEVICES, default="auto")
     s.set_defaults(func=cmd_sample)
 

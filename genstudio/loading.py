@@ -11,16 +11,20 @@ from genstudio.checkpoint import CheckpointError, load_checkpoint
 from genstudio.devices import resolve_device
 
 
-def load_model(path: str | Path, device: str | torch.device = "auto", *, kind: str | None = None) -> Any:
+def load_model(path: str | Path, device: str | torch.device = "auto", *, kind: str | None = None,
+               raw: bool = False) -> Any:
     """A :class:`~genstudio.gan.model.GanModel` or :class:`~genstudio.diffusion.model.DiffusionModel`.
 
     ``path`` may also be a diffusers model folder (:mod:`genstudio.interop.diffusers_folder`) or a Stable
-    Diffusion pipeline folder (:mod:`genstudio.interop.sd_pipeline`).
+    Diffusion pipeline folder (:mod:`genstudio.interop.sd_pipeline`). ``raw``: the weights the run
+    trained rather than their moving average (which a family samples with when the run kept one).
 
     Raises :class:`CheckpointError` with a one-line reason for anything unusable.
     """
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     path = Path(path)
+    if raw and path.is_dir():
+        raise CheckpointError(f"{path.name} is a diffusers folder: it holds one set of weights, not raw and averaged")
     if path.is_dir():  # a diffusers model folder (UNet2DModel + scheduler); a run folder is no model
         from genstudio.interop.diffusers_folder import is_diffusers_folder, load_diffusers_folder
         from genstudio.interop.sd_pipeline import is_sd_folder, load_sd_folder
@@ -31,9 +35,23 @@ def load_model(path: str | Path, device: str | torch.device = "auto", *, kind: s
             return load_diffusers_folder(path, dev)
         raise CheckpointError(_not_a_model(path))
     tensors, meta = load_checkpoint(path, kind=kind)
+    if raw:
+        tensors = _raw_weights(tensors, meta, path.name)
     model = model_from_state(tensors, meta, dev, path.name)
     model.path = path  # the file it came from (SRGAN's "fine-tune from this SRResNet" needs it)
     return model
+
+
+def _raw_weights(tensors: dict[str, torch.Tensor], meta: dict[str, Any], name: str) -> dict[str, torch.Tensor]:
+    """``tensors`` without the averaged weights (``ema/``), so the family loads the raw ones; an error when
+    the file kept only the average (an exported file keeps what sampling uses)."""
+    from genstudio.families import get_family
+
+    raw_prefix = get_family(meta["kind"]).sampling_weights[-1]  # e.g. "model/G/": the trained weights
+    if not any(k.startswith(raw_prefix) for k in tensors):
+        raise CheckpointError(f"{name} holds only the averaged weights (an exported file keeps what sampling "
+                              f"uses): the raw ones are in the run's own checkpoints")
+    return {k: v for k, v in tensors.items() if not k.startswith("ema/")}
 
 
 def kind_of(path: str | Path) -> str:

@@ -48,7 +48,7 @@ def sample_to_disk(args: argparse.Namespace) -> int:
     if out.suffix == ".png" and args.n > MAX_GRID:
         raise ValueError(f"--n {args.n:,} is too many for one grid picture (at most {MAX_GRID:,}): "
                          "write them to a folder or FILE.npy")
-    model = load_model(args.checkpoint, args.device)
+    model = load_model(args.checkpoint, args.device, raw=getattr(args, "raw", False))
     if model.is_points and out.suffix not in (".npy", ".png"):
         raise ValueError(f"{args.checkpoint.name} makes 2-D points: give --out FILE.npy (the points) or "
                          f"FILE.png (a scatter plot)")
@@ -131,7 +131,7 @@ def walk_to_disk(args: argparse.Namespace) -> int:
         raise ValueError(f"--frames must lie in 2 … {MAX_FRAMES}, not {args.frames}")
     if args.trajectory is not None or getattr(args, "exact", False) or getattr(args, "compile", False):
         raise ValueError("--trajectory, --exact and --compile do not go with a prompt walk")
-    model = load_model(args.checkpoint, args.device)
+    model = load_model(args.checkpoint, args.device, raw=getattr(args, "raw", False))
     if not hasattr(model, "guided_eps"):
         raise ValueError(f"--prompt-to is for text-to-image models; {args.checkpoint.name} holds a "
                          f"{get_family(model.kind).noun} model, which takes no text")

@@ -152,3 +152,22 @@ def test_resume_names_the_flags_the_resumed_run_does_not_take(tmp_path, capsys):
     assert read_header(out / "checkpoints" / "last.safetensors")["config"]["extra"].get("amp") == "bf16"
     assert main([*base, "--steps", "10", "--resume"]) == 0
     assert "amp" not in read_header(out / "checkpoints" / "last.safetensors")["config"]["extra"]
+
+
+def test_sample_raw_takes_the_trained_weights_not_their_average(tmp_path, capsys):
+    """--raw samples the raw G of a run that kept an EMA of it; an exported file, which keeps only the
+    average, says where the raw weights are."""
+    out = tmp_path / "run"
+    assert main(["train", "gan", "--data", "ring8", "--out", str(out), "--quiet", "--steps", "20",
+                 "--g-ema", "0.9", "--lr", "1e-2"]) == 0
+    last = out / "checkpoints" / "last.safetensors"
+    averaged, raw = tmp_path / "ema.npy", tmp_path / "raw.npy"
+    assert main(["sample", str(last), "--n", "64", "--out", str(averaged), "--device", "cpu"]) == 0
+    assert main(["sample", str(last), "--n", "64", "--out", str(raw), "--device", "cpu", "--raw"]) == 0
+    a, r = np.load(averaged), np.load(raw)
+    assert a.shape == r.shape == (64, 2) and np.abs(a - r).mean() > 1e-3  # the same z, other weights
+    exported = tmp_path / "small.safetensors"
+    assert main(["export", str(last), "--out", str(exported)]) == 0
+    capsys.readouterr()
+    assert main(["sample", str(exported), "--n", "4", "--out", str(tmp_path / "x.npy"), "--raw"]) != 0
+    assert "holds only the averaged weights" in capsys.readouterr().err
