@@ -60,6 +60,9 @@ def add_gan_flags(t: argparse.ArgumentParser) -> None:
                    help="GAN: spectral normalisation of D's weights (Miyato et al.)")
     t.add_argument("--mbstd", type=_non_negative_int, default=None,
                    help="GAN: minibatch standard deviation in D over groups of N samples (Karras et al.; e.g. 4)")
+    t.add_argument("--skips-from", type=_positive_int, default=None, metavar="PX",
+                   help="stylegan: the lowest resolution with a toRGB skip in G (default 16; 4 = StyleGAN2's skip "
+                        "generator, the image size = StyleGAN1's single output)")
 
 
 #: the GAN flags that become config.extra entries
@@ -75,10 +78,10 @@ def _superres_extra(args: argparse.Namespace) -> dict:
     sr = {"blocks": getattr(args, "blocks", None), "content": getattr(args, "content", None),
           "adv_weight": getattr(args, "adv_weight", None), "init": getattr(args, "init", None),
           "d_lr": getattr(args, "d_lr", None), **{k: getattr(args, k, None) for k in GAN_EXTRA},
-          **{k: getattr(args, k, None) for k in SRGAN_EXTRA}}
+          **{k: getattr(args, k, None) for k in SRGAN_EXTRA}, "skips_from": getattr(args, "skips_from", None)}
     sr = {k: v for k, v in sr.items() if v is not None}
     takes = {"srresnet": ("blocks",), "srgan": ("blocks", "content", "adv_weight", "init", "d_lr", *SRGAN_EXTRA),
-             "gan": ("d_lr", *GAN_EXTRA), "stylegan": ("d_lr", "r1", "mbstd")}.get(args.kind, ())
+             "gan": ("d_lr", *GAN_EXTRA), "stylegan": ("d_lr", "r1", "mbstd", "skips_from")}.get(args.kind, ())
     _refuse_flags_not_taken(sr, takes, args.kind)
     if "init" in sr:
         sr["init"] = str(Path(sr["init"]).expanduser().resolve())

@@ -36,6 +36,7 @@ class Recipe:
     ema_decay: float = 0.995  # diffusion only
     g_ema: float = 0.0  # GAN only: decay of the averaged generator that samples (0 = the raw G)
     min_snr: float = 0.0  # diffusion only: Min-SNR-γ loss weighting (0 = off); goes to RunConfig.extra
+    skips_from: int = 0  # stylegan only: where G's toRGB skips start, at most the size (0 = StyleGAN2's 4); to extra
     note: str = ""
 
     def fields(self) -> dict[str, Any]:
@@ -75,11 +76,12 @@ _SRGAN = Recipe(lr=1e-4, batch=8, steps=8000, size=64, width=32,
                 note="bundled srgan_faces (from the srresnet_faces run's step 2,400)")
 
 # StyleGAN2 (Karras et al. 2020): Adam 2e-3, β = (0, 0.99); batch 16, width 64, 64 px, R1 γ 1 (stylegan.trainer's
-# default for 64 px; the paper's heuristic γ let D key on speckle). The bundled stylegan_faces is this run's 5,000
+# default for 64 px; the paper's heuristic γ let D key on speckle); toRGB skips from 16² only (models.stylegan: so
+# the coarse styles paint no colour). The bundled stylegan_faces is this run's 5,000
 # steps continued with --resume --lr 1e-3 (the faces FD rose from step 3,500 at 2e-3 and fell at 1e-3):
 # checkpoints/README.md
 _STYLEGAN_FACES = Recipe(lr=2e-3, batch=16, steps=5000, size=64, width=64, latent_dim=128, g_ema=0.995,
-                         note="bundled stylegan_faces, its first 5,000 steps")
+                         skips_from=16, note="bundled stylegan_faces, its first 5,000 steps")
 # latent diffusion (Rombach et al.): the KL autoencoder (64 px → 16 × 16 × 4), then text2image's U-Net on its
 # scaled latents (--autoencoder FILE); the bundled pair are these runs (checkpoints/README.md): ae_faces 3,000
 # steps, 29.4 dB held-out (its PSNR jumped from 22 to 26 dB between steps 1,000 and 1,500); ldm_faces 10,000
@@ -148,6 +150,8 @@ def recipe_config(kind: str, data: str, **given: Any) -> RunConfig:
     fields.update({k: v for k, v in given.items() if v is not None})
     if recipe.min_snr and "min_snr" not in (fields.get("extra") or {}):  # the recipe's unless given (0 = off)
         fields["extra"] = {**(fields.get("extra") or {}), "min_snr": recipe.min_snr}
+    if recipe.skips_from and "skips_from" not in (fields.get("extra") or {}):  # likewise; a run's size may be less
+        fields["extra"] = {**(fields.get("extra") or {}), "skips_from": min(recipe.skips_from, int(fields["size"]))}
     return RunConfig(kind=kind, data=data, **fields).validate()
 
 

@@ -12,12 +12,21 @@ toRGB skips, at 16–64 px.
   the non-fused form: scale activations, shared conv, scale outputs — the same numbers, and fast
   on a CPU because the batch shares one conv). Then per-pixel noise times a learned per-channel
   strength, a bias and leaky ReLU (× √2).
-* **toRGB skips**: every resolution adds a 1×1 modulated (not demodulated) conv of its features to
-  the upsampled image so far (StyleGAN2's skip generator).
+* **toRGB skips**: every resolution from ``skips_from`` up adds a 1×1 modulated (not demodulated) conv
+  of its features to the upsampled image so far (StyleGAN2's skip generator). ``skips_from`` 4 is the
+  paper's (a toRGB at every resolution); GenStudio's runs start them at 16² (below: why); ``size``
+  leaves only the last toRGB, StyleGAN1's output.
 
 Style index i of ``ws`` (B, num_ws, w_dim) feeds conv layer i; toRGB at a resolution reads the
 index after that resolution's last conv. So at 64 px: conv layers 0 (4²), 1–2 (8²), 3–4 (16²),
-5–6 (32²), 7–8 (64²) and ``num_ws`` = 10.
+5–6 (32²), 7–8 (64²) and ``num_ws`` = 10, whatever ``skips_from``.
+
+Why the skips start at 16² (issue #18): with a toRGB at 4² and 8², a small generator trained for an
+hour paints the head's colours (skin, hair) at 4²–8², so the coarse styles carry them and style
+mixing's coarse band moves colour with the layout — not what the StyleGAN paper shows. Without a
+toRGB there, the coarse styles can only shape features, and the colours come from later styles (the
+numbers are in checkpoints/README.md). At 1024 px the paper's generator gets there by itself: its low
+resolutions' share of the picture shrinks as it trains (StyleGAN2, Fig. 8).
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from torch import nn
 __all__ = ["StyleGenerator", "ModulatedConv2d", "EqualLinear", "channels_for", "layer_resolutions"]
 
 SQRT2 = math.sqrt(2.0)
+SKIP_RESOLUTIONS = (4, 8, 16, 32, 64)  # where the toRGB skips may start
 
 
 def channels_for(res: int, width: int) -> int:
@@ -129,11 +139,14 @@ class StyleGenerator(nn.Module):
     ganspace_label = "w = f(z)"  # how the Directions list names it
 
     def __init__(self, nz: int = 128, w_dim: int = 128, mapping_layers: int = 4, width: int = 128,
-                 nc: int = 3, size: int = 64):
+                 nc: int = 3, size: int = 64, skips_from: int = 4):
         super().__init__()
         if size not in (16, 32, 64):
             raise ValueError(f"the style generator is built for 16, 32 or 64 px, not {size}")
+        if skips_from not in SKIP_RESOLUTIONS or skips_from > size:
+            raise ValueError(f"toRGB skips start at a resolution of the generator (4, 8, … {size}), not {skips_from}")
         self.nz, self.w_dim, self.size, self.nc, self.width = nz, w_dim, size, nc, width
+        self.skips_from = skips_from
         layers = [EqualLinear(nz, w_dim, lr_mul=0.01, activate=True)]
         layers += [EqualLinear(w_dim, w_dim, lr_mul=0.01, activate=True) for _ in range(mapping_layers - 1)]
         self.mapping = nn.Sequential(*layers)
@@ -141,12 +154,13 @@ class StyleGenerator(nn.Module):
         self.num_layers = len(self.resolutions)
         self.num_ws = self.num_layers + 1  # the last toRGB reads one more
         self.const = nn.Parameter(torch.randn(1, width, 4, 4))  # the learned constant input
-        convs, rgbs = [StyledLayer(width, width, w_dim)], [ToRGB(width, nc, w_dim)]
+        convs, rgbs = [StyledLayer(width, width, w_dim)], [ToRGB(width, nc, w_dim)] if skips_from == 4 else []
         prev, res = width, 8
         while res <= size:
             ch = channels_for(res, width)
             convs += [StyledLayer(prev, ch, w_dim, up=True), StyledLayer(ch, ch, w_dim)]
-            rgbs.append(ToRGB(ch, nc, w_dim))
+            if res >= skips_from:
+                rgbs.append(ToRGB(ch, nc, w_dim))
             prev, res = ch, res * 2
         self.convs, self.to_rgbs = nn.ModuleList(convs), nn.ModuleList(rgbs)
         self.register_buffer("w_avg", torch.zeros(w_dim))  # mean w (truncation), set from many draws
@@ -176,11 +190,12 @@ class StyleGenerator(nn.Module):
         x = self.const.expand(b, -1, -1, -1)  # (B, width, 4, 4)
         feats: list[torch.Tensor] = []
         img = None
+        first = len(self.convs) // 2 + 1 - len(self.to_rgbs)  # the resolution (0 = 4²) of the first toRGB
         for i, layer in enumerate(self.convs):
             x = layer(x, ws[:, i], self._noise(noise, i, x, b))
             feats.append(x)
-            if i % 2 == 0:  # the last conv of a resolution (0, 2, 4, …): add its toRGB
-                rgb = self.to_rgbs[i // 2](x, ws[:, i + 1])  # (B, nc, H, W)
+            if i % 2 == 0 and i // 2 >= first:  # the last conv of a resolution with a skip: add its toRGB
+                rgb = self.to_rgbs[i // 2 - first](x, ws[:, i + 1])  # (B, nc, H, W)
                 img = rgb if img is None else F.interpolate(img, scale_factor=2, mode="bilinear",
                                                             align_corners=False) + rgb
         return (img, feats) if features else img

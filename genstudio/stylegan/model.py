@@ -129,5 +129,6 @@ class StyleGanModel:
         return self.generate(self.noise(n, seed, start))
 
     def describe(self) -> str:
-        return (f"style-based GAN (width {self.G.width}, z {self.latent_dim}, w {self.w_dim}, {self.num_ws} styles) "
+        return (f"style-based GAN (width {self.G.width}, z {self.latent_dim}, w {self.w_dim}, {self.num_ws} styles, "
+                f"toRGB skips from {self.G.skips_from}²) "
                 f"on {self.meta.get('data')}, step {self.meta.get('step')}")

@@ -13,6 +13,10 @@ for D, and softplus(−D(G(z))) = BCE(D(G(z)), 1) for G. On top, as the paper:
 * **G's EMA** (``RunConfig.g_ema``) samples; its mean w over :data:`W_AVG_DRAWS` draws is stored in
   every checkpoint for truncation.
 
+G's toRGB skips start at ``extra["skips_from"]``: the recipe's 16² for a new run,
+StyleGAN2's 4 (every resolution) when absent, as in every run before it was an option; see
+:mod:`genstudio.models.stylegan` for why.
+
 Path-length regularisation is not implemented (the issue marks it optional).
 """
 
@@ -32,7 +36,8 @@ from genstudio.gan.trainer import TwoPlayers
 from genstudio.models import build
 from genstudio.trainer import Preview, Trainer, update_ema
 
-__all__ = ["StyleGanTrainer", "stylegan_specs", "defining", "default_r1", "R1_EVERY", "W_AVG_DRAWS"]
+__all__ = ["StyleGanTrainer", "stylegan_specs", "defining", "default_r1", "skips_from", "R1_EVERY",
+           "W_AVG_DRAWS"]
 
 WIDTH = 64  # channels up to 16² (halved per doubling above) when config.width is 0
 LATENT_DIM = 128  # z and w when config.latent_dim is 0
@@ -66,10 +71,23 @@ def _extra(config: RunConfig) -> tuple[float, int, float]:
     return float(r1), mbstd, float(mix)
 
 
+def skips_from(config: RunConfig) -> int:
+    """The resolution G's toRGB skips start at: ``extra["skips_from"]``, else StyleGAN2's 4 (runs from before
+    the option; a new run gets the recipe's in its extra)."""
+    from genstudio.models.stylegan import SKIP_RESOLUTIONS
+
+    value = config.extra.get("skips_from", 4)
+    if isinstance(value, bool) or value not in SKIP_RESOLUTIONS or value > config.size:
+        sizes = ", ".join(str(r) for r in SKIP_RESOLUTIONS if r <= config.size)
+        raise ConfigError(f"skips_from (where G's toRGB skips start) must be one of {sizes} px, not {value!r}",
+                          field="extra")
+    return int(value)
+
+
 def defining(config: RunConfig) -> list[tuple[str, Any]]:
     """What defines a style-based run beyond kind, data and size (resuming compares these)."""
     return [("width", config.width or WIDTH), ("latent dimension", config.latent_dim or LATENT_DIM),
-            ("minibatch std group", _extra(config)[1])]
+            ("minibatch std group", _extra(config)[1]), ("toRGB skips from", skips_from(config))]
 
 
 def stylegan_specs(config: RunConfig, data: Dataset) -> dict[str, dict[str, Any]]:
@@ -78,7 +96,8 @@ def stylegan_specs(config: RunConfig, data: Dataset) -> dict[str, dict[str, Any]
         raise ValueError("the style-based generator is for images; use the MLP GAN for 2-D point data")
     width, nz = config.width or WIDTH, config.latent_dim or LATENT_DIM
     return {"G": {"arch": "stylegan_g", "args": {"nz": nz, "w_dim": nz, "mapping_layers": MAPPING_LAYERS,
-                                                 "width": width, "nc": data.channels, "size": config.size}},
+                                                 "width": width, "nc": data.channels, "size": config.size,
+                                                 "skips_from": skips_from(config)}},
             "D": {"arch": "stylegan_d", "args": {"width": width, "nc": data.channels, "size": config.size,
                                                  "mbstd": _extra(config)[1]}}}
 

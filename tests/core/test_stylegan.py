@@ -102,6 +102,42 @@ def test_a_tiny_model_trains_a_few_steps_without_nan_and_round_trips(tmp_path):
     a = model.sample(3, seed=5)
     assert a.shape == (3, 3, 16, 16) and torch.isfinite(a).all()
     assert torch.equal(a, load_model(path, "cpu").sample(3, seed=5))  # z and noise fixed: same images
+    assert trainer.G.skips_from == model.G.skips_from == 16 and len(model.G.to_rgbs) == 1  # the recipe's, at 16 px
+
+
+@pytest.mark.parametrize("skips_from, n_rgb", [(4, 4), (8, 3), (16, 2), (32, 1)])
+def test_toRGB_skips_start_where_asked_and_the_coarse_styles_paint_only_through_them(skips_from, n_rgb):
+    """Without a toRGB at 4², the style row that fed it (row 1) reaches the picture only through the
+    8² conv it also feeds: zeroing that conv's modulation removes row 1's effect entirely."""
+    torch.manual_seed(0)
+    G = StyleGenerator(nz=16, w_dim=16, mapping_layers=2, width=16, nc=3, size=32, skips_from=skips_from).eval()
+    assert len(G.to_rgbs) == n_rgb and G.num_ws == 8
+    ws = G.broadcast(G.map(torch.randn(2, 16)))
+    other = ws.clone()
+    other[:, 1] = G.map(torch.randn(2, 16))  # a different style in row 1 only
+    with torch.no_grad():
+        G.convs[1].conv.affine.weight.zero_()  # the 8² conv ignores its style (row 1)
+        same = torch.equal(G.synthesis(ws, "none"), G.synthesis(other, "none"))
+    assert same == (skips_from > 4)  # only the 4² toRGB still reads row 1
+
+
+def test_runs_and_checkpoints_from_before_the_option_keep_StyleGAN2s_skips(tmp_path):
+    """A saved config without ``skips_from`` (a run folder from before) builds StyleGAN2's G again, so it
+    resumes; a file whose G args do not name it loads that way too."""
+    from genstudio.checkpoint import save_checkpoint
+    from genstudio.config import RunConfig
+    from genstudio.data import load_dataset
+    from genstudio.loading import load_model
+    from genstudio.stylegan.trainer import StyleGanTrainer
+
+    config = RunConfig(kind="stylegan", data="faces", size=16, width=16, latent_dim=16, batch=4, device="cpu",
+                       steps=1).validate()
+    trainer = StyleGanTrainer(config, load_dataset("faces", size=16, num_images=8), torch.device("cpu"))
+    assert trainer.G.skips_from == 4 and len(trainer.G.to_rgbs) == 3
+    tensors, meta = trainer.state()
+    del meta["models"]["G"]["args"]["skips_from"]
+    model = load_model(save_checkpoint(tmp_path / "old.safetensors", tensors, meta), "cpu")
+    assert model.G.skips_from == 4 and torch.isfinite(model.sample(2, seed=0)).all()
 
 
 def test_the_faces_score_of_real_faces_is_near_real_vs_real():
@@ -144,6 +180,8 @@ def test_stylegan_options_are_checked_in_one_line():
         defining(recipe_config("stylegan", "faces", extra={"mbstd": 3}))  # does not divide 16
     with pytest.raises(ConfigError, match="style_mixing"):
         defining(recipe_config("stylegan", "faces", extra={"style_mixing": 2}))
+    with pytest.raises(ConfigError, match="skips start.*4, 8, 16, 32 px, not 64"):
+        defining(recipe_config("stylegan", "faces", size=32, extra={"skips_from": 64}))
 
 
 def test_r1_gamma_defaults_to_the_measured_one_for_the_size_and_the_flag_wins():
