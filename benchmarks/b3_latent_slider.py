@@ -66,7 +66,7 @@ def build_style_model(size: int | None) -> tuple[object, str]:
         return load_model(bundled[size], "cpu"), bundled[size]
     size = size or 64
     torch.manual_seed(0)
-    G = StyleGenerator(nz=128, w_dim=128, mapping_layers=4, width=64, nc=3, size=size)
+    G = StyleGenerator(nz=128, w_dim=128, mapping_layers=4, width=64, nc=3, size=size, skips_from=16)  # the recipe's
     meta = {"kind": "stylegan", "data_kind": "images", "step": 0, "data": "faces", "models": {}}
     return StyleGanModel(G, meta, torch.device("cpu")), f"untrained style-based G {size} px (width 64, z/w 128)"
 
