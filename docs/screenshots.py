@@ -199,8 +199,8 @@ def latent_stylegan(window: MainWindow, work: Path) -> QWidget:
 
 
 def stylegan_mixing(window: MainWindow, work: Path) -> QWidget:
-    """The Style mixing tab: destinations × sources with the coarse styles taken from the source."""
-    _open_bundled(window, "stylegan_faces")
+    """The Style mixing tab on the 64 px bundle: destinations × sources with the coarse styles taken from the source."""
+    _open_bundled(window, "stylegan_faces64")
     view = window.latent
     wait_until(lambda: view.style.directions is not None and view.idle(), 120, "the W directions")
     view.style.set_mixing(destinations=(1, 2, 3), sources=(5, 6, 7, 8, 9), band="coarse")  # fits at 2×
