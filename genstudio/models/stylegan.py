@@ -24,8 +24,8 @@ index after that resolution's last conv. So at 64 px: conv layers 0 (4²), 1–2
 Why the skips start at 16² (issue #18): with a toRGB at 4² and 8², a small generator trained for an
 hour paints the head's colours (skin, hair) at 4²–8², so the coarse styles carry them and style
 mixing's coarse band moves colour with the layout — not what the StyleGAN paper shows. Without a
-toRGB there, the coarse styles can only shape features, and the colours come from later styles (the
-numbers are in checkpoints/README.md). At 1024 px the paper's generator gets there by itself: its low
+toRGB there, the coarse styles can only shape features; in the 64 px bundle the colours then come from
+the middle styles (at 32 px in one of two runs: the README's style-mixing section has the numbers). At 1024 px the paper's generator gets there by itself: its low
 resolutions' share of the picture shrinks as it trains (StyleGAN2, Fig. 8).
 """
 
