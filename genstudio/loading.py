@@ -23,9 +23,9 @@ def load_model(path: str | Path, device: str | torch.device = "auto", *, kind: s
     """
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     path = Path(path)
-    if raw and path.is_dir():
-        raise CheckpointError(f"{path.name} is a diffusers folder: it holds one set of weights, not raw and averaged")
     if path.is_dir():  # a diffusers model folder (UNet2DModel + scheduler); a run folder is no model
+        if raw:
+            raise CheckpointError(f"{path.name} is a diffusers folder: it holds one set of weights, not raw and averaged")
         from genstudio.interop.diffusers_folder import is_diffusers_folder, load_diffusers_folder
         from genstudio.interop.sd_pipeline import is_sd_folder, load_sd_folder
 
@@ -43,15 +43,15 @@ def load_model(path: str | Path, device: str | torch.device = "auto", *, kind: s
 
 
 def _raw_weights(tensors: dict[str, torch.Tensor], meta: dict[str, Any], name: str) -> dict[str, torch.Tensor]:
-    """``tensors`` without the averaged weights (``ema/``), so the family loads the raw ones; an error when
-    the file kept only the average (an exported file keeps what sampling uses)."""
+    """``tensors`` without the averaged weights, so the family loads the raw ones; an error when the file
+    kept only the average (an exported file keeps what sampling uses)."""
     from genstudio.families import get_family
 
-    raw_prefix = get_family(meta["kind"]).sampling_weights[-1]  # e.g. "model/G/": the trained weights
-    if not any(k.startswith(raw_prefix) for k in tensors):
+    *averaged, trained = get_family(meta["kind"]).sampling_weights  # e.g. ("ema/G/",), "model/G/"
+    if not any(k.startswith(trained) for k in tensors):
         raise CheckpointError(f"{name} holds only the averaged weights (an exported file keeps what sampling "
                               f"uses): the raw ones are in the run's own checkpoints")
-    return {k: v for k, v in tensors.items() if not k.startswith("ema/")}
+    return {k: v for k, v in tensors.items() if not k.startswith(tuple(averaged))}
 
 
 def kind_of(path: str | Path) -> str:

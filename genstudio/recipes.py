@@ -42,6 +42,15 @@ class Recipe:
     def fields(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in RECIPE_FIELDS}
 
+    def extra(self, size: int) -> dict[str, Any]:
+        """The ``RunConfig.extra`` entries the recipe sets for a run of ``size`` px (a given entry wins)."""
+        out: dict[str, Any] = {}
+        if self.min_snr:  # 0 = off
+            out["min_snr"] = self.min_snr
+        if self.skips_from:  # a run's size may be less than the recipe's
+            out["skips_from"] = min(self.skips_from, size)
+        return out
+
 
 # ---------------------------------------------------------------------------- the table
 # GAN on 2-D points: Goodfellow et al.'s losses, MLP width 128, z ∈ ℝ², Adam betas 0.5/0.999
@@ -148,10 +157,7 @@ def recipe_config(kind: str, data: str, **given: Any) -> RunConfig:
     fields: dict[str, Any] = recipe.fields()
     fields["beta1"], fields["beta2"] = default_betas(kind)
     fields.update({k: v for k, v in given.items() if v is not None})
-    if recipe.min_snr and "min_snr" not in (fields.get("extra") or {}):  # the recipe's unless given (0 = off)
-        fields["extra"] = {**(fields.get("extra") or {}), "min_snr": recipe.min_snr}
-    if recipe.skips_from and "skips_from" not in (fields.get("extra") or {}):  # likewise; a run's size may be less
-        fields["extra"] = {**(fields.get("extra") or {}), "skips_from": min(recipe.skips_from, int(fields["size"]))}
+    fields["extra"] = {**recipe.extra(int(fields["size"])), **(fields.get("extra") or {})}  # the recipe's unless given
     return RunConfig(kind=kind, data=data, **fields).validate()
 
 

@@ -211,15 +211,12 @@ class StyleSnapshot:
         img, feats = self.model.synthesize(self.ws(z), list(self.noise), features=True)
         return img[0].clamp(-1, 1).numpy(), layer_view(feats[self.layer], self.layer)
 
-    def images(self, z: np.ndarray, batch: int = 64) -> np.ndarray:
-        """Pictures of latents of any leading shape (..., nz) → (..., C, H, W) in [-1, 1], with ψ, the W
-        directions and the noise as set: what the neighbourhood grid and the A → B walk show."""
-        z = np.asarray(z, np.float32)
-        flat = z.reshape(-1, z.shape[-1])
-        out = [self.model.synthesize(self.ws(flat[i:i + batch]), list(self.noise)).clamp(-1, 1).numpy()
-               for i in range(0, len(flat), batch)]
-        out = np.concatenate(out) if out else np.empty((0, 0, 0, 0), np.float32)
-        return out.reshape(*z.shape[:-1], *out.shape[1:])
+    def generate(self, z: torch.Tensor, batch: int = 64) -> torch.Tensor:
+        """Pictures of latents (B, nz) → (B, C, H, W) in [-1, 1] with ψ, the W directions and the noise as
+        set — the model's ``generate`` under these settings, so :func:`genstudio.latent.map_latents` takes a
+        snapshot as it takes the model (the neighbourhood grid and the A → B walk)."""
+        return torch.cat([self.model.synthesize(self.ws(z[i:i + batch]), list(self.noise)).clamp(-1, 1)
+                          for i in range(0, z.shape[0], batch)])
 
     def mixing_grid(self) -> np.ndarray:
         """The mixing figure (1 + D, 1 + S, C, H, W): row 0 the sources, column 0 the destinations (cell

@@ -11,7 +11,6 @@ animated GIF there too. For a 2-D point GAN it renders the walk as paths instead
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any, Callable
 
@@ -59,10 +58,10 @@ class InterpolationPanel(QWidget):
         Where frames are rendered (kinds "interp_strip", "interp_frame", "interp_gif").
     state : LatentState
         The explorer's state: the panel shows its walk and writes edits back to it.
+    pictures : callable () -> (callable (..., nz) -> (..., C, H, W))
+        How image latents become pictures right now (read when frames are requested): the explorer's
+        G(z), or its style settings (ψ, W directions, noise) for a style-based G.
     parent : QWidget, optional
-    pictures : callable () -> (callable (..., nz) -> (..., C, H, W)), optional
-        How latents become pictures right now (read when frames are requested); by default G(z) of the
-        model. The explorer hands in its style settings (ψ, W directions, noise) for a style-based G.
 
     Signals
     -------
@@ -78,12 +77,12 @@ class InterpolationPanel(QWidget):
     pathChanged = Signal(object, object)
     message = Signal(str)
 
-    def __init__(self, renderer: RenderController, state: LatentState, parent: QWidget | None = None,
-                 pictures: Callable[[], Callable[[np.ndarray], np.ndarray]] | None = None) -> None:
+    def __init__(self, renderer: RenderController, state: LatentState,
+                 pictures: Callable[[], Callable[[np.ndarray], np.ndarray]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._renderer = renderer
         self._model: Any = None
-        self._pictures = pictures or (lambda: functools.partial(map_latents, self._model))
+        self._pictures = pictures
         self.state = state
         state.changed.connect(self._on_state)
         renderer.rendered.connect(self._on_rendered)

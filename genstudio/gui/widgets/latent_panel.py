@@ -60,10 +60,10 @@ def _button(text: str, tip: str, slot) -> QPushButton:
     return b
 
 
-
 def _analysed(model: Any) -> str:
     """What the z directions are the principal axes of: G's own ``ganspace_label`` or its first block."""
     return getattr(getattr(model, "G", None), "ganspace_label", "G's first block")
+
 
 class LatentView(LatentZ, LatentStyle, LatentFiles, QWidget):
     """The latent explorer tab.
@@ -165,12 +165,12 @@ class LatentView(LatentZ, LatentStyle, LatentFiles, QWidget):
 
         # --- neighbourhood grid (a tab beside the picture) and interpolation (below)
         self._hood = NeighbourhoodGrid(self._renderer, self.state.current_z, lambda: self._left.currentIndex() == 1,
-                                       pictures=self._pictures)
+                                       self._pictures)
         self._left = QTabWidget()
         self._left.addTab(self._stack, "Picture")
         self._left.addTab(self._hood, "Neighbourhood")
         self._left.currentChanged.connect(self._hood.schedule)
-        self._interp = InterpolationPanel(self._renderer, self.state, pictures=self._pictures)
+        self._interp = InterpolationPanel(self._renderer, self.state, self._pictures)
         self._interp.endpointRequested.connect(self._on_endpoint)
         self._interp.pathChanged.connect(self._pad.set_path)
         self._interp.message.connect(self._say)

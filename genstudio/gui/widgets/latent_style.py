@@ -69,9 +69,7 @@ class LatentStyle:
     def _pictures(self) -> Callable[[np.ndarray], np.ndarray]:
         """How latents become pictures now (frozen here, run on the render thread): through the style
         settings for a style model, so the neighbourhood grid and the A → B walk show what the picture shows."""
-        if self.style.active:
-            return self.style.snapshot().images
-        return functools.partial(map_latents, self._model)
+        return functools.partial(map_latents, self.style.snapshot() if self.style.active else self._model)
 
     def _style_job(self, z: np.ndarray, seed: int, edited: bool):
         """The main render job for a style model: the picture and the chosen layer's view."""

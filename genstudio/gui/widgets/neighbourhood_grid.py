@@ -4,7 +4,6 @@ sliders rest."""
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable
 
 import numpy as np
@@ -14,7 +13,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from genstudio.gui.render_worker import RenderController
 from genstudio.gui.widgets.sample_view import SampleView
 from genstudio.imaging import make_grid
-from genstudio.latent import map_latents, neighbourhood
+from genstudio.latent import neighbourhood
 
 __all__ = ["NeighbourhoodGrid", "SIGMAS"]
 
@@ -33,19 +32,19 @@ class NeighbourhoodGrid(QWidget):
         The explorer's current z, float32 (nz,).
     shown : callable () -> bool
         Whether the grid's tab is the one shown: a hidden grid is not rendered.
-    pictures : callable () -> (callable (..., nz) -> (..., C, H, W)), optional
-        How latents become pictures right now (read when a grid is requested, run on the render thread);
-        by default G(z) of the model. The explorer hands in its style settings (ψ, W directions, noise).
+    pictures : callable () -> (callable (..., nz) -> (..., C, H, W))
+        How latents become pictures right now (read when a grid is requested, run on the render thread):
+        the explorer's G(z), or its style settings (ψ, W directions, noise) for a style-based G.
     """
 
     def __init__(self, renderer: RenderController, current_z: Callable[[], np.ndarray],
-                 shown: Callable[[], bool], parent: QWidget | None = None,
-                 pictures: Callable[[], Callable[[np.ndarray], np.ndarray]] | None = None) -> None:
+                 shown: Callable[[], bool], pictures: Callable[[], Callable[[np.ndarray], np.ndarray]],
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._renderer = renderer
         self._current_z = current_z
         self._shown = shown
-        self._pictures = pictures or (lambda: functools.partial(map_latents, self._model))
+        self._pictures = pictures
         self._model: Any = None
         self._directions: np.ndarray | None = None  # (K, nz) unit rows
         self._rows = QComboBox()
